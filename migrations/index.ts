@@ -1,0 +1,8 @@
+// Every migration, in order. A static list (not FileMigrationProvider) so the bundle and the tests
+// load them without dynamic import(). Add new ones at the end; never edit or reorder landed ones.
+import type { Migration } from 'kysely';
+import * as m20261124_0001 from './20261124_0001_initial.js';
+
+export const migrations: Record<string, Migration> = {
+  '20261124_0001_initial': m20261124_0001,
+};

@@ -1,0 +1,263 @@
+// The world a command sees, injected: the database (opened lazily, so `--help` and `--version`
+// never touch it), the clock, the terminal, the output target and the global flags.
+import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
+import { userInfo } from 'node:os';
+import type { DB } from '../db/schema.js';
+import { UsageError, ValidationError } from '../domain/errors.js';
+import type { Actor, WriteMeta } from '../services/audit.js';
+import { colourEnabled, createColour, type Colour } from '../io/colour.js';
+import { atomicFileSink, stdoutSink, type OutputSink } from '../io/output.js';
+import { createPrompter, type Prompter } from '../io/prompts.js';
+import {
+  createRowWriter,
+  renderDocument,
+  renderRows,
+  type Column,
+  type Format,
+  type RenderOptions,
+  type Row,
+  type Section,
+} from '../io/render.js';
+
+/** The process-level things a run needs; tests and main() supply them. */
+export interface Deps {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  home: string;
+}
+
+export interface GlobalOptions {
+  db?: string;
+  format?: Format;
+  output?: string;
+  color: boolean;
+  input: boolean;
+  yes: boolean;
+}
+
+export interface PrintOptions {
+  highlight?: RenderOptions['highlight'];
+  /** Formats this command allows (e.g. export: csv, json, ndjson). */
+  formats?: readonly Format[];
+}
+
+/** A required value: the flag that carries it, what to ask, and how to parse the answer. */
+export interface Requirement<T> {
+  flag: string;
+  value: string | undefined;
+  message: string;
+  parse: (text: string) => T;
+}
+
+export interface Context {
+  readonly deps: Deps;
+  readonly globals: GlobalOptions;
+  /** True when a person is at the terminal: stdin and stdout are TTYs and --no-input was not given. */
+  readonly interactive: boolean;
+  readonly actor: Actor;
+  /** Colours for stderr messages. */
+  readonly errColour: Colour;
+  dbPath(): string;
+  db(): Promise<Kysely<DB>>;
+  now(): Date;
+  meta(): WriteMeta;
+  prompter(): Prompter;
+  /** The output format: --format, else table. */
+  format(allowed?: readonly Format[]): Format;
+  print(columns: readonly Column[], rows: readonly Row[], options?: PrintOptions): Promise<void>;
+  printStream(columns: readonly Column[], rows: AsyncIterable<Row> | Iterable<Row>, options?: PrintOptions): Promise<void>;
+  printDocument(sections: readonly Section[], options?: PrintOptions): Promise<void>;
+  /** Plain text data on stdout (or --output). */
+  printText(text: string): Promise<void>;
+  /** A message for the person, on stderr. */
+  note(message: string): void;
+  warn(message: string): void;
+  /** Values of required flags, prompting on a TTY; without one, a UsageError naming every missing flag. */
+  require<T extends unknown[]>(...requirements: { [K in keyof T]: Requirement<T[K]> }): Promise<T>;
+  /** Confirmation for a destructive step: --yes, a prompt on a TTY, or a UsageError. */
+  confirm(question: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Quotes argv so the audit trail shows a command line that could be pasted back. */
+export function commandLine(argv: readonly string[]): string {
+  return ['crm', ...argv.slice(2)]
+    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
+}
+
+function currentUser(env: NodeJS.ProcessEnv): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return env.USER || env.LOGNAME || 'unknown';
+  }
+}
+
+export function createContext(deps: Deps, command: Command): Context {
+  const globals = command.optsWithGlobals() as GlobalOptions;
+  const { env, stdin, stdout, stderr } = deps;
+  const interactive = globals.input !== false && Boolean(stdin.isTTY) && Boolean(stdout.isTTY);
+  const actor: Actor = { user: currentUser(env), command: commandLine(deps.argv) };
+  const errColour = createColour(colourEnabled({ isTTY: Boolean(stderr.isTTY), noColorFlag: globals.color === false, env }));
+  let dbPromise: Promise<Kysely<DB>> | undefined;
+  let prompter: Prompter | undefined;
+
+  const dbPath = () => {
+    const path = globals.db ?? env.CRM_DB;
+    if (path === ':memory:') {
+      throw new UsageError('an in-memory database is not offered: crm keeps your data in a file', {
+        hint: 'give --db a file path, e.g. --db ./crm.db',
+      });
+    }
+    // Resolved lazily with the connection module, so start-up does not load SQLite.
+    return path ?? '';
+  };
+
+  const openSink = (): OutputSink => (globals.output ? atomicFileSink(globals.output) : stdoutSink(stdout));
+  const renderOptions = (sink: OutputSink, options: PrintOptions = {}): RenderOptions => ({
+    colour: createColour(colourEnabled({ isTTY: sink.isTTY, noColorFlag: globals.color === false, env })),
+    highlight: options.highlight,
+  });
+  const format = (allowed?: readonly Format[]): Format => {
+    const chosen = globals.format ?? (allowed && !allowed.includes('table') ? allowed[0]! : 'table');
+    if (allowed && !allowed.includes(chosen)) {
+      throw new UsageError(`--format ${chosen} is not available here`, { hint: `use one of: ${allowed.join(', ')}` });
+    }
+    return chosen;
+  };
+  const emit = async (produce: (sink: OutputSink) => Promise<void>) => {
+    const sink = openSink();
+    try {
+      await produce(sink);
+      await sink.end();
+    } catch (error) {
+      sink.abort();
+      throw error;
+    }
+  };
+
+  const context: Context = {
+    deps,
+    globals,
+    interactive,
+    actor,
+    errColour,
+    dbPath() {
+      const flagged = dbPath();
+      if (flagged) return flagged;
+      const dataHome = env.XDG_DATA_HOME || `${deps.home}/.local/share`;
+      return `${dataHome}/crm/crm.db`;
+    },
+    db() {
+      dbPromise ??= (async () => {
+        const path = context.dbPath();
+        const { openDatabase } = await import('../db/connection.js');
+        return openDatabase(path);
+      })();
+      return dbPromise;
+    },
+    now() {
+      // CRM_NOW pins the clock; the test suite uses it to check due times and periods.
+      if (env.CRM_NOW) {
+        const pinned = new Date(env.CRM_NOW);
+        if (Number.isNaN(pinned.getTime())) throw new UsageError(`CRM_NOW "${env.CRM_NOW}" is not an ISO timestamp`);
+        return pinned;
+      }
+      return new Date();
+    },
+    meta() {
+      return { now: context.now(), actor };
+    },
+    prompter() {
+      prompter ??= createPrompter(stdin, stderr);
+      return prompter;
+    },
+    format,
+    async print(columns, rows, options = {}) {
+      const fmt = format(options.formats);
+      await emit(async (sink) => {
+        await sink.write(renderRows(fmt, columns, rows, renderOptions(sink, options)));
+      });
+    },
+    async printStream(columns, rows, options = {}) {
+      const fmt = format(options.formats);
+      await emit(async (sink) => {
+        const writer = createRowWriter(fmt, columns, renderOptions(sink, options));
+        for await (const row of rows) {
+          const text = writer.write(row);
+          if (text) {
+            const pending = sink.write(text);
+            if (pending) await pending;
+          }
+        }
+        await sink.write(writer.end());
+      });
+    },
+    async printDocument(sections, options = {}) {
+      const fmt = format(options.formats);
+      await emit(async (sink) => {
+        await sink.write(renderDocument(fmt, sections, renderOptions(sink, options)));
+      });
+    },
+    async printText(text) {
+      await emit(async (sink) => {
+        await sink.write(text.endsWith('\n') ? text : `${text}\n`);
+      });
+    },
+    note(message) {
+      stderr.write(`${message}\n`);
+    },
+    warn(message) {
+      stderr.write(`${errColour.yellow('warning:')} ${message}\n`);
+    },
+    async require(...requirements) {
+      const missing = requirements.filter((r) => r.value === undefined);
+      if (missing.length > 0 && !interactive) {
+        const flags = missing.map((r) => r.flag);
+        throw new UsageError(`missing required option${flags.length > 1 ? 's' : ''} ${flags.join(', ')}`, {
+          hint: globals.input === false ? 'give the values as flags' : 'give the values as flags, or run in a terminal to be asked',
+        });
+      }
+      const values: unknown[] = [];
+      for (const r of requirements) {
+        if (r.value !== undefined) {
+          values.push(r.parse(r.value));
+          continue;
+        }
+        const answer = await context.prompter().input(r.message, {
+          validate: (text) => {
+            try {
+              r.parse(text);
+              return true;
+            } catch (error) {
+              return error instanceof Error ? error.message : String(error);
+            }
+          },
+        });
+        values.push(r.parse(answer));
+      }
+      return values as never;
+    },
+    async confirm(question) {
+      if (globals.yes) return;
+      if (!interactive) {
+        throw new UsageError(`${question.replace(/\?$/, '')}: refusing without --yes`, {
+          hint: 'add --yes to confirm when not running in a terminal',
+        });
+      }
+      const ok = await context.prompter().confirm(question, false);
+      if (!ok) throw new ValidationError('cancelled; nothing was changed');
+    },
+    async close() {
+      if (!dbPromise) return;
+      const db = await dbPromise.catch(() => undefined);
+      await db?.destroy();
+    },
+  };
+  return context;
+}

@@ -1,0 +1,40 @@
+// main(argv) → exit code. The only place that catches errors and decides the exit code.
+import { CommanderError } from 'commander';
+import { homedir } from 'node:os';
+import { describeFailure } from '../io/errors.js';
+import type { Deps } from './context.js';
+import { buildProgram } from './program.js';
+
+export async function main(deps: Deps): Promise<number> {
+  const { program, runtime } = buildProgram(deps);
+  try {
+    await program.parseAsync(deps.argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every other commander complaint is a usage error. Commander has
+      // already printed its `error:` line.
+      if (error.exitCode === 0) return 0;
+      if (error.code !== 'commander.help') {
+        const name = deps.argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+        deps.stderr.write(`hint: run 'crm ${name ? `${name} ` : ''}--help' for usage\n`);
+      }
+      return 2;
+    }
+    const failure = describeFailure(error, deps.env.CRM_DEBUG === '1');
+    deps.stderr.write(failure.lines.join('\n') + '\n');
+    return failure.exitCode;
+  } finally {
+    for (const ctx of runtime.contexts) await ctx.close().catch(() => undefined);
+  }
+}
+
+/** Entry used by bin/crm.js. */
+export async function run(argv: string[]): Promise<number> {
+  // `crm export … | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+  return main({ argv, env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, home: homedir() });
+}

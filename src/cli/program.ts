@@ -1,0 +1,87 @@
+// Builds the commander program: the global flags, then one register call per noun. Each noun's
+// file in ./commands declares its subcommands and flags; heavy modules load inside actions.
+import { Command, Option } from 'commander';
+import { FORMATS } from '../io/render.js';
+import { createContext, type Context, type Deps } from './context.js';
+import { registerActivity } from './commands/activity.js';
+import { registerAgenda } from './commands/agenda.js';
+import { registerAudit } from './commands/audit.js';
+import { registerConfig } from './commands/config.js';
+import { registerCustomer } from './commands/customer.js';
+import { registerDb } from './commands/db.js';
+import { registerDeal } from './commands/deal.js';
+import { registerExport } from './commands/export.js';
+import { registerImport } from './commands/import.js';
+import { registerReport } from './commands/report.js';
+import { registerSale } from './commands/sale.js';
+import { registerSegment } from './commands/segment.js';
+import { registerSql } from './commands/sql.js';
+import { registerTask } from './commands/task.js';
+import { registerTicket } from './commands/ticket.js';
+
+declare const __CRM_VERSION__: string;
+export const VERSION = typeof __CRM_VERSION__ === 'string' ? __CRM_VERSION__ : '0.0.0-dev';
+
+/** Wraps a command handler: builds the context from the parsed command and keeps it for closing. */
+export type Runner = <A extends unknown[]>(handler: (ctx: Context, ...args: A) => Promise<void>) => (...args: unknown[]) => Promise<void>;
+
+export interface Runtime {
+  run: Runner;
+  /** Contexts created during this run, closed by main(). */
+  contexts: Context[];
+}
+
+/** `--help` text ending with examples. */
+export function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+export function buildProgram(deps: Deps): { program: Command; runtime: Runtime } {
+  const contexts: Context[] = [];
+  const run: Runner = (handler) => async (...args: unknown[]) => {
+    const command = args.at(-1) as Command;
+    const ctx = createContext(deps, command);
+    contexts.push(ctx);
+    await handler(ctx, ...(args as never));
+  };
+
+  const program = new Command('crm')
+    .description('A local-first CRM for small businesses: customers, sales, deals and tickets in one SQLite file.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .addOption(new Option('--db <path>', 'database file (default: $CRM_DB, else $XDG_DATA_HOME/crm/crm.db)'))
+    .addOption(new Option('--format <format>', 'output format').choices(FORMATS))
+    .addOption(new Option('--output <file>', 'write output to FILE atomically instead of stdout'))
+    .addOption(new Option('--no-color', 'never colour output'))
+    .addOption(new Option('--no-input', 'never prompt; fail on missing values instead'))
+    .addOption(new Option('--yes', 'confirm destructive actions without asking'))
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => deps.stdout.write(text),
+      writeErr: (text) => deps.stderr.write(text),
+      outputError: (text, write) => write(text),
+    });
+  program.addHelpText('after', examples('crm init', 'crm customer add --name "Li Wei" --email li.wei@example.com --city Shanghai', 'crm customer list --format csv > customers.csv'));
+
+  const runtime: Runtime = { run, contexts };
+  for (const register of [
+    registerCustomer,
+    registerActivity,
+    registerSale,
+    registerDeal,
+    registerTicket,
+    registerSegment,
+    registerImport,
+    registerExport,
+    registerReport,
+    registerTask,
+    registerAgenda,
+    registerAudit,
+    registerSql,
+    registerDb,
+    registerConfig,
+  ]) {
+    register(program, runtime);
+  }
+  return { program, runtime };
+}

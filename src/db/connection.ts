@@ -1,0 +1,104 @@
+// Opens the one SQLite file: creates it private (0600) in a private folder on first use, refuses
+// files that are not SQLite before touching them, sets the pragmas every command relies on (WAL,
+// busy timeout, foreign keys), and brings the schema up to date.
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { closeSync, mkdirSync, openSync, readSync, statSync, chmodSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ValidationError } from '../domain/errors.js';
+import type { DB } from './schema.js';
+import { migrateToLatest, schemaStatus } from './migrator.js';
+
+export const BUSY_TIMEOUT_MS = 5000;
+const SQLITE_MAGIC = 'SQLite format 3\u0000';
+
+/** Where the database lives: `--db`, else `$CRM_DB`, else the XDG data folder. */
+export function resolveDbPath(flag: string | undefined, env: NodeJS.ProcessEnv, home: string): string {
+  if (flag) return flag;
+  if (env.CRM_DB) return env.CRM_DB;
+  const dataHome = env.XDG_DATA_HOME || join(home, '.local', 'share');
+  return join(dataHome, 'crm', 'crm.db');
+}
+
+const handles = new WeakMap<Kysely<DB>, Database.Database>();
+
+/** The better-sqlite3 handle behind a Kysely instance, for bulk paths that need prepared statements. */
+export function sqliteOf(db: Kysely<DB>): Database.Database {
+  const handle = handles.get(db);
+  if (!handle) throw new Error('no SQLite handle for this Kysely instance');
+  return handle;
+}
+
+/** True when the file starts with the SQLite header (or is empty, which SQLite treats as new). */
+export function looksLikeSqlite(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(16);
+    const read = readSync(fd, buffer, 0, 16, 0);
+    if (read === 0) return true;
+    return read === 16 && buffer.toString('latin1') === SQLITE_MAGIC;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface OpenOptions {
+  readonly?: boolean;
+  /** Apply pending migrations (default true). `crm db status` opens without migrating. */
+  migrate?: boolean;
+}
+
+/** Creates the folder (0700) and an empty file (0600) if the database does not exist yet. */
+function ensureFile(path: string): void {
+  let exists = true;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new ValidationError(`${path} is a directory, not a database file`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    exists = false;
+  }
+  if (exists) {
+    if (!looksLikeSqlite(path)) {
+      throw new ValidationError(`${path} is not a SQLite database`, {
+        hint: 'point --db (or CRM_DB) at a crm database, or at a new file name to create one',
+      });
+    }
+    return;
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'wx', 0o600));
+  chmodSync(path, 0o600);
+}
+
+export async function openDatabase(path: string, options: OpenOptions = {}): Promise<Kysely<DB>> {
+  if (!options.readonly) ensureFile(path);
+  else if (!looksLikeSqlite(path)) throw new ValidationError(`${path} is not a SQLite database`);
+  const sqlite = new Database(path, { readonly: options.readonly ?? false, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  try {
+    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    sqlite.pragma('foreign_keys = ON');
+    if (!options.readonly && !sqlite.readonly) {
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('synchronous = NORMAL');
+    }
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  handles.set(db, sqlite);
+  try {
+    const status = await schemaStatus(db);
+    if (status.unknown.length > 0) {
+      throw new ValidationError(`${path} was written by a newer crm (schema ${status.unknown.at(-1)})`, {
+        hint: 'upgrade crm to open this database',
+      });
+    }
+    if (options.migrate !== false && status.pending.length > 0) await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return db;
+}

@@ -1,0 +1,32 @@
+// Spreadsheet-formula safety for CSV/TSV cells, and its inverse for re-imported files.
+// A cell a spreadsheet would run as a formula gets a leading `'`; plain numbers and phone numbers
+// (`-5.00`, `+86 138 0013 8000`) are left as they are.
+
+const PLAIN_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+const PHONE = /^\+[\d\s\-().]+$/;
+
+export function neutraliseCell(value: string): string {
+  if (value === '') return value;
+  const first = value.charCodeAt(0);
+  // = @ TAB CR
+  if (first === 61 || first === 64 || first === 9 || first === 13) return `'${value}`;
+  // + -
+  if (first === 43 || first === 45) {
+    if (PLAIN_NUMBER.test(value)) return value;
+    if (first === 43 && PHONE.test(value)) {
+      const digits = value.replace(/\D/g, '').length;
+      if (digits >= 5 && digits <= 20) return value;
+    }
+    return `'${value}`;
+  }
+  return value;
+}
+
+/** Undoes neutraliseCell on import: a leading `'` before `= + - @`, tab or CR is removed. */
+export function restoreCell(value: string): string {
+  if (value.length > 1 && value.charCodeAt(0) === 39) {
+    const next = value.charCodeAt(1);
+    if (next === 61 || next === 43 || next === 45 || next === 64 || next === 9 || next === 13) return value.slice(1);
+  }
+  return value;
+}

@@ -1,0 +1,310 @@
+// Renders rows in every output format of the contract: table, csv, tsv, json, ndjson, md.
+// Rows are plain objects with snake_case keys; columns say how each value is typed, so money
+// (integer cents) becomes `1,234.50` in a table, `1234.50` in CSV and `"1234.50"` plus
+// `amount_cents` in JSON. Row writers stream, so exports of millions of rows run in constant memory.
+import Table from 'cli-table3';
+import { centsToDecimal, formatMoney } from '../domain/money.js';
+import { formatLocalTimestamp, isoSeconds } from '../domain/dates.js';
+import { neutraliseCell } from '../domain/spreadsheet.js';
+import type { Colour } from './colour.js';
+import { escapeControl } from './terminal.js';
+
+export const FORMATS = ['table', 'csv', 'tsv', 'json', 'ndjson', 'md'] as const;
+export type Format = (typeof FORMATS)[number];
+
+/**
+ * text: as is · int/number: numeric · money: integer cents · date: `YYYY-MM-DD` ·
+ * timestamp: ISO instant (tables show local time) · percent: a ratio 0..1 · bool ·
+ * bar: a number drawn as a Unicode bar in tables only (left out of every other format).
+ */
+export type ColumnKind = 'text' | 'int' | 'number' | 'money' | 'date' | 'timestamp' | 'percent' | 'bool' | 'bar';
+
+export interface Column {
+  /** snake_case key in the row and in JSON/CSV output. */
+  key: string;
+  /** Table/Markdown header; defaults to the key in words. */
+  header?: string;
+  kind?: ColumnKind;
+  /** Decimal places for `number` and `percent` in tables (default 1). */
+  digits?: number;
+}
+
+export type Row = Record<string, unknown>;
+
+export interface RenderOptions {
+  colour: Colour;
+  /** Width of bar columns in table cells. */
+  barWidth?: number;
+  /** Rows whose cells should stand out (e.g. overdue tickets), coloured only when colour is on. */
+  highlight?: (row: Row) => 'warn' | 'error' | 'dim' | undefined;
+}
+
+export function headerOf(column: Column): string {
+  if (column.header) return column.header;
+  const words = column.key.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function isBlank(value: unknown): boolean {
+  return value === null || value === undefined;
+}
+
+/** The text a CSV/TSV cell carries (before quoting and neutralising). */
+export function plainValue(column: Column, value: unknown): string {
+  if (isBlank(value)) return '';
+  switch (column.kind) {
+    case 'money':
+      return centsToDecimal(Number(value));
+    case 'timestamp':
+      return isoSeconds(String(value));
+    case 'bool':
+      return value ? 'true' : 'false';
+    default:
+      return String(value);
+  }
+}
+
+/** The value a JSON document carries. */
+function jsonValue(column: Column, value: unknown): unknown {
+  if (isBlank(value)) return null;
+  switch (column.kind) {
+    case 'money':
+      return centsToDecimal(Number(value));
+    case 'timestamp':
+      return isoSeconds(String(value));
+    case 'int':
+    case 'number':
+    case 'percent':
+      return Number(value);
+    case 'bool':
+      return Boolean(value);
+    default:
+      return value;
+  }
+}
+
+/** A row as a JSON object: money gets a decimal string plus an integer `<key>_cents`. */
+export function jsonObject(columns: readonly Column[], row: Row): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const column of columns) {
+    if (column.kind === 'bar') continue;
+    const value = row[column.key];
+    out[column.key] = jsonValue(column, value);
+    if (column.kind === 'money' && !column.key.endsWith('_cents')) {
+      out[`${column.key}_cents`] = isBlank(value) ? null : Number(value);
+    }
+  }
+  return out;
+}
+
+/** The text a table or Markdown cell shows. */
+export function displayValue(column: Column, value: unknown): string {
+  if (isBlank(value)) return '';
+  switch (column.kind) {
+    case 'money':
+      return formatMoney(Number(value));
+    case 'timestamp':
+      return formatLocalTimestamp(String(value));
+    case 'percent':
+      return `${(Number(value) * 100).toFixed(column.digits ?? 1)}%`;
+    case 'number':
+      return Number(value).toLocaleString('en-US', {
+        minimumFractionDigits: column.digits ?? 1,
+        maximumFractionDigits: column.digits ?? 1,
+      });
+    case 'bool':
+      return value ? 'yes' : 'no';
+    default:
+      return escapeControl(String(value));
+  }
+}
+
+const RIGHT_ALIGNED: ReadonlySet<ColumnKind> = new Set(['int', 'number', 'money', 'percent']);
+const BLOCKS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+
+/** A bar of `width` cells for value/max, with eighth-block precision. */
+export function drawBar(value: number, max: number, width: number): string {
+  if (!(max > 0) || !(value > 0)) return '';
+  const eighths = Math.round((value / max) * width * 8);
+  return '█'.repeat(Math.floor(eighths / 8)) + BLOCKS[eighths % 8];
+}
+
+function csvQuote(text: string, delimiter: string): string {
+  if (text.includes('"') || text.includes(delimiter) || text.includes('\n') || text.includes('\r')) {
+    return `"${text.replace(/"/g, '""')}"`;
+  }
+  return text;
+}
+
+export function csvCell(column: Column, value: unknown, delimiter = ','): string {
+  return csvQuote(neutraliseCell(plainValue(column, value)), delimiter);
+}
+
+function mdCell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
+}
+
+/** Consumes rows one at a time and emits text chunks; `end` emits whatever is left. */
+export interface RowWriter {
+  write(row: Row): string;
+  end(): string;
+}
+
+export function createRowWriter(format: Format, columns: readonly Column[], options: RenderOptions): RowWriter {
+  const visible = columns.filter((c) => c.kind !== 'bar');
+  switch (format) {
+    case 'csv':
+    case 'tsv': {
+      const delimiter = format === 'csv' ? ',' : '\t';
+      const header = visible.map((c) => csvQuote(c.key, delimiter)).join(delimiter) + '\r\n';
+      let started = false;
+      const ensureHeader = () => {
+        if (started) return '';
+        started = true;
+        return header;
+      };
+      return {
+        write: (row) => ensureHeader() + visible.map((c) => csvCell(c, row[c.key], delimiter)).join(delimiter) + '\r\n',
+        end: () => ensureHeader(),
+      };
+    }
+    case 'json': {
+      let count = 0;
+      return {
+        write: (row) => `${count++ === 0 ? '[\n  ' : ',\n  '}${JSON.stringify(jsonObject(columns, row))}`,
+        end: () => (count === 0 ? '[]\n' : '\n]\n'),
+      };
+    }
+    case 'ndjson':
+      return { write: (row) => JSON.stringify(jsonObject(columns, row)) + '\n', end: () => '' };
+    case 'md': {
+      let started = false;
+      const header = () => {
+        const names = visible.map((c) => mdCell(headerOf(c)));
+        const rule = visible.map((c) => (RIGHT_ALIGNED.has(c.kind ?? 'text') ? '---:' : '---'));
+        return `| ${names.join(' | ')} |\n| ${rule.join(' | ')} |\n`;
+      };
+      return {
+        write: (row) => {
+          const prefix = started ? '' : header();
+          started = true;
+          return prefix + `| ${visible.map((c) => mdCell(displayValue(c, row[c.key]))).join(' | ')} |\n`;
+        },
+        end: () => (started ? '' : header()),
+      };
+    }
+    case 'table': {
+      const rows: Row[] = [];
+      return {
+        write: (row) => {
+          rows.push(row);
+          return '';
+        },
+        end: () => renderTable(columns, rows, options),
+      };
+    }
+  }
+}
+
+/** Renders a whole list in one go. */
+export function renderRows(format: Format, columns: readonly Column[], rows: Iterable<Row>, options: RenderOptions): string {
+  const writer = createRowWriter(format, columns, options);
+  let text = '';
+  for (const row of rows) text += writer.write(row);
+  return text + writer.end();
+}
+
+export function renderTable(columns: readonly Column[], rows: readonly Row[], options: RenderOptions): string {
+  const { colour } = options;
+  const barWidth = options.barWidth ?? 24;
+  const barMax = new Map<string, number>();
+  for (const column of columns) {
+    if (column.kind !== 'bar') continue;
+    barMax.set(column.key, Math.max(0, ...rows.map((r) => Number(r[column.key]) || 0)));
+  }
+  const table = new Table({
+    head: columns.map((c) => colour.bold(c.kind === 'bar' ? '' : headerOf(c))),
+    style: { head: [], border: [], compact: false },
+    colAligns: columns.map((c) => (RIGHT_ALIGNED.has(c.kind ?? 'text') ? 'right' : 'left')),
+    wordWrap: false,
+  });
+  for (const row of rows) {
+    const tone = options.highlight?.(row);
+    const paint = (text: string) =>
+      tone === 'error' ? colour.red(text) : tone === 'warn' ? colour.yellow(text) : tone === 'dim' ? colour.dim(text) : text;
+    table.push(
+      columns.map((c) => {
+        if (c.kind === 'bar') return colour.cyan(drawBar(Number(row[c.key]) || 0, barMax.get(c.key) ?? 0, barWidth));
+        return paint(displayValue(c, row[c.key]));
+      }),
+    );
+  }
+  if (rows.length === 0) return colour.dim('(no rows)') + '\n';
+  return table.toString() + '\n';
+}
+
+/** One section of a composite document such as `customer show` or `report summary`. */
+export interface Section {
+  /** JSON key of the section. */
+  key: string;
+  title: string;
+  columns: readonly Column[];
+  /** A record is one row shown as `Field  value` lines; a list is a table of rows. */
+  record?: Row;
+  rows?: readonly Row[];
+}
+
+/** Renders several sections: titled tables, or one JSON object keyed by section. */
+export function renderDocument(format: Format, sections: readonly Section[], options: RenderOptions): string {
+  const { colour } = options;
+  switch (format) {
+    case 'json': {
+      const doc: Record<string, unknown> = {};
+      for (const s of sections) {
+        doc[s.key] = s.record ? jsonObject(s.columns, s.record) : (s.rows ?? []).map((r) => jsonObject(s.columns, r));
+      }
+      return JSON.stringify(doc, null, 2) + '\n';
+    }
+    case 'ndjson': {
+      let text = '';
+      for (const s of sections) {
+        const rows = s.record ? [s.record] : (s.rows ?? []);
+        for (const r of rows) text += JSON.stringify({ section: s.key, ...jsonObject(s.columns, r) }) + '\n';
+      }
+      return text;
+    }
+    case 'csv':
+    case 'tsv':
+      return sections
+        .map((s) => renderRows(format, s.columns, s.record ? [s.record] : (s.rows ?? []), options))
+        .join(format === 'csv' ? '\r\n' : '\n');
+    case 'md':
+      return sections
+        .map((s) => `## ${mdCell(s.title)}\n\n` + (s.record ? renderMdRecord(s.columns, s.record) : renderRows('md', s.columns, s.rows ?? [], options)))
+        .join('\n');
+    case 'table':
+      return sections
+        .map((s) => colour.bold.underline(s.title) + '\n' + (s.record ? renderRecord(s.columns, s.record, options) : renderTable(s.columns, s.rows ?? [], options)))
+        .join('\n');
+  }
+}
+
+function renderMdRecord(columns: readonly Column[], record: Row): string {
+  const lines = ['| Field | Value |', '| --- | --- |'];
+  for (const c of columns) {
+    if (c.kind === 'bar') continue;
+    lines.push(`| ${mdCell(headerOf(c))} | ${mdCell(displayValue(c, record[c.key]))} |`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** `Field   value` lines for one record, labels aligned. */
+export function renderRecord(columns: readonly Column[], record: Row, options: RenderOptions): string {
+  const visible = columns.filter((c) => c.kind !== 'bar');
+  const width = Math.max(...visible.map((c) => headerOf(c).length));
+  return (
+    visible
+      .map((c) => `${options.colour.dim(headerOf(c).padEnd(width))}  ${displayValue(c, record[c.key])}`)
+      .join('\n') + '\n'
+  );
+}

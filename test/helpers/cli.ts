@@ -1,0 +1,103 @@
+// Runs the built `crm` as a child process, the way a user or a script does, against a temp database.
+import { spawnSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+export const CRM_BIN = fileURLToPath(new URL('../../bin/crm.js', import.meta.url));
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+/** A fresh folder with a database path in it; `run` passes `--db` for you. */
+export interface Sandbox {
+  dir: string;
+  dbPath: string;
+  run(args: readonly string[], options?: RunOptions): RunResult;
+  /** Like run, but fails the test with stderr when the exit code is not 0. */
+  ok(args: readonly string[], options?: RunOptions): string;
+  /** Opens the database read-only for assertions. */
+  query<T = Record<string, unknown>>(sql: string, ...params: unknown[]): T[];
+  /** Every row of every table, to compare before and after a failed command. */
+  dump(): string;
+  cleanup(): void;
+}
+
+/** A stable environment: no colour, UTC unless a test says otherwise, no inherited CRM_* vars. */
+export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TZ: 'UTC', NO_COLOR: undefined, FORCE_COLOR: undefined };
+  for (const key of Object.keys(env)) if (key.startsWith('CRM_')) delete env[key];
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+export function runCrm(args: readonly string[], options: RunOptions = {}): RunResult {
+  const result = spawnSync(process.execPath, [CRM_BIN, ...args], {
+    input: options.input ?? '',
+    env: baseEnv(options.env),
+    cwd: options.cwd,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (result.error) throw result.error;
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Spawns crm without waiting (for kill -9 and concurrency tests). */
+export function spawnCrm(args: readonly string[], options: RunOptions = {}) {
+  return spawn(process.execPath, [CRM_BIN, ...args], { env: baseEnv(options.env), cwd: options.cwd });
+}
+
+export function sandbox(): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), 'crm-test-'));
+  const dbPath = join(dir, 'crm.db');
+  const box: Sandbox = {
+    dir,
+    dbPath,
+    run: (args, options = {}) => runCrm(['--db', dbPath, ...args], { cwd: dir, ...options }),
+    ok(args, options) {
+      const result = box.run(args, options);
+      if (result.code !== 0) {
+        throw new Error(`crm ${args.join(' ')} exited ${result.code}\n${result.stderr}`);
+      }
+      return result.stdout;
+    },
+    query<T>(sql: string, ...params: unknown[]): T[] {
+      const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+      try {
+        return db.prepare(sql).all(...params) as T[];
+      } finally {
+        db.close();
+      }
+    },
+    dump() {
+      const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+      try {
+        const tables = db
+          .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+          .all() as { name: string }[];
+        return tables
+          .map(({ name }) => `${name}\n${JSON.stringify(db.prepare(`SELECT * FROM "${name}" ORDER BY 1`).all())}`)
+          .join('\n');
+      } finally {
+        db.close();
+      }
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+  return box;
+}
