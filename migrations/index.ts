@@ -2,7 +2,9 @@
 // load them without dynamic import(). Add new ones at the end; never edit or reorder landed ones.
 import type { Migration } from 'kysely';
 import * as m20261124_0001 from './20261124_0001_initial.js';
+import * as m20261124_0002 from './20261124_0002_audit_ranges.js';
 
 export const migrations: Record<string, Migration> = {
   '20261124_0001_initial': m20261124_0001,
+  '20261124_0002_audit_ranges': m20261124_0002,
 };

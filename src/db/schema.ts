@@ -194,6 +194,15 @@ export interface AuditChangeTable {
   after: string | null;
 }
 
+/** A contiguous block of rows inserted by one audited bulk write (an import). */
+export interface AuditRangeTable {
+  id: Generated<number>;
+  log_id: number;
+  table_name: string;
+  first_id: number;
+  last_id: number;
+}
+
 export interface DB {
   config: ConfigTable;
   customers: CustomersTable;
@@ -212,6 +221,7 @@ export interface DB {
   tasks: TasksTable;
   audit_log: AuditLogTable;
   audit_change: AuditChangeTable;
+  audit_range: AuditRangeTable;
 }
 
 export type CustomerRow = Selectable<CustomersTable>;

@@ -34,6 +34,8 @@ export interface AuditRecorder {
   inserted(table: keyof DB & string, rowId: number, after: RowValues): Promise<void>;
   updated(table: keyof DB & string, rowId: number, before: RowValues, after: RowValues): Promise<void>;
   deleted(table: keyof DB & string, rowId: number, before: RowValues): Promise<void>;
+  /** Rows firstId..lastId (inclusive) of `table` were inserted by this entry (bulk imports). */
+  insertedRange(table: keyof DB & string, firstId: number, lastId: number): Promise<void>;
   /** Sets the entry's main entity id once it is known (e.g. after the insert). */
   setEntity(entityId: number, customerId?: number | null): Promise<void>;
 }
@@ -74,6 +76,10 @@ export async function beginAudit(db: Db, meta: WriteMeta, entry: AuditEntryInput
     inserted: (table, rowId, after) => change(table, rowId, 'insert', null, after),
     updated: (table, rowId, before, after) => change(table, rowId, 'update', before, after),
     deleted: (table, rowId, before) => change(table, rowId, 'delete', before, null),
+    async insertedRange(table, firstId, lastId) {
+      if (lastId < firstId) return;
+      await db.insertInto('audit_range').values({ log_id: logId, table_name: table, first_id: firstId, last_id: lastId }).execute();
+    },
     async setEntity(entityId, customerId) {
       await db
         .updateTable('audit_log')
