@@ -30,7 +30,7 @@ const LIST_COLUMNS: readonly Column[] = [
 ];
 
 const TICKET_COLUMNS: readonly Column[] = [
-  { key: 'id', header: 'Ticket', kind: 'int' },
+  { key: 'id', header: 'ID', kind: 'int' },
   { key: 'customer_id', header: 'Customer id', kind: 'int' },
   { key: 'customer' },
   { key: 'subject' },
