@@ -3,12 +3,12 @@
 // (median and 90th percentile), SLA breaches, CSAT; plus the backlog as it stands now.
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
+import { sqliteOf } from '../db/connection.js';
 import {
   ACTIVE_STATUSES,
   KINDS,
   PRIORITIES,
   csatOf,
-  isActive,
   percentile,
   type CsatFigures,
   type TicketKindName,
@@ -58,64 +58,75 @@ function stats(values: number[]): DurationStats {
   return { count: values.length, medianMs: percentile(values, 0.5), p90Ms: percentile(values, 0.9) };
 }
 
-export async function ticketReport(db: Db, range: ReportRange, now: Date): Promise<TicketReport> {
+// Done: resolved or closed with a resolution time. SLA decided: done, or still unresolved past due.
+const DONE = `(status IN ('resolved', 'closed') AND resolved_at IS NOT NULL)`;
+const MS = (later: string) => `CAST(ROUND((julianday(${later}) - julianday(opened_at)) * 86400000.0) AS INTEGER)`;
+
+/**
+ * Aggregates run in SQLite, and the duration lists come back as plain numbers (prepared
+ * statements, `pluck`), so a report over hundreds of thousands of tickets stays quick and small.
+ */
+export async function ticketReport(db: Kysely<DB>, range: ReportRange, now: Date): Promise<TicketReport> {
+  const sqlite = sqliteOf(db);
   const end = range.to && range.to.getTime() < now.getTime() ? range.to : now;
-  let query = db
-    .selectFrom('tickets')
-    .select(['id', 'kind', 'priority', 'status', 'opened_at', 'due_at', 'first_response_at', 'resolved_at'])
-    .where('opened_at', '<', end.toISOString());
-  if (range.from) query = query.where('opened_at', '>=', range.from.toISOString());
-  const tickets = await query.execute();
-
-  const ids = new Set(tickets.map((t) => t.id));
-  const ratings = await db.selectFrom('ticket_ratings').select(['ticket_id', 'score']).where('superseded_at', 'is', null).execute();
-  const scores = ratings.filter((r) => ids.has(r.ticket_id)).map((r) => r.score);
-
-  const backlogRows = await db
-    .selectFrom('tickets')
-    .select(['status', 'due_at'])
-    .where('status', 'in', [...ACTIVE_STATUSES])
-    .execute();
   const nowIso = now.toISOString();
+  const where = `opened_at >= @from AND opened_at < @end`;
+  const params = { from: range.from ? range.from.toISOString() : '', end: end.toISOString(), now: nowIso };
 
-  const firstResponse: number[] = [];
-  const resolution: number[] = [];
-  const byKind = new Map<string, number>(KINDS.map((k) => [k, 0]));
+  const groups = sqlite
+    .prepare(
+      `SELECT kind, priority, count(*) AS tickets,
+              sum(${DONE}) AS resolved,
+              sum(due_at IS NOT NULL AND (${DONE} OR due_at < @now)) AS decided,
+              sum(due_at IS NOT NULL AND CASE WHEN ${DONE} THEN resolved_at > due_at ELSE due_at < @now END) AS breached
+       FROM tickets WHERE ${where} GROUP BY kind, priority`,
+    )
+    .all(params) as Array<{ kind: string; priority: string; tickets: number; resolved: number; decided: number; breached: number }>;
+  const firstResponse = sqlite
+    .prepare(`SELECT ${MS('first_response_at')} FROM tickets WHERE ${where} AND first_response_at IS NOT NULL`)
+    .pluck()
+    .all({ from: params.from, end: params.end }) as number[];
+  const resolution = sqlite
+    .prepare(`SELECT ${MS('resolved_at')} FROM tickets WHERE ${where} AND ${DONE}`)
+    .pluck()
+    .all({ from: params.from, end: params.end }) as number[];
+  const scores = sqlite
+    .prepare(
+      `SELECT r.score FROM ticket_ratings r JOIN tickets t ON t.id = r.ticket_id
+       WHERE r.superseded_at IS NULL AND t.opened_at >= @from AND t.opened_at < @end`,
+    )
+    .pluck()
+    .all({ from: params.from, end: params.end }) as number[];
+  const backlog = sqlite
+    .prepare(`SELECT count(*) AS backlog, coalesce(sum(due_at < @now), 0) AS overdue FROM tickets WHERE status IN ('open', 'pending')`)
+    .get({ now: nowIso }) as { backlog: number; overdue: number };
+
+  const byKind = new Map<string, number>();
   const byPriority = new Map<string, { tickets: number; decided: number; breached: number }>(PRIORITIES.map((p) => [p, { tickets: 0, decided: 0, breached: 0 }]));
+  let opened = 0;
   let resolved = 0;
   let slaDecided = 0;
   let slaBreached = 0;
-  for (const t of tickets) {
-    const opened = Date.parse(t.opened_at);
-    byKind.set(t.kind, (byKind.get(t.kind) ?? 0) + 1);
-    const p = byPriority.get(t.priority)!;
-    p.tickets += 1;
-    if (t.first_response_at) firstResponse.push(Date.parse(t.first_response_at) - opened);
-    const done = !isActive(t.status) && t.resolved_at !== null;
-    if (done) {
-      resolved += 1;
-      resolution.push(Date.parse(t.resolved_at!) - opened);
-    }
-    if (t.due_at) {
-      const decided = done || t.due_at < nowIso;
-      const breached = done ? t.resolved_at! > t.due_at : t.due_at < nowIso;
-      if (decided) {
-        slaDecided += 1;
-        p.decided += 1;
-        if (breached) {
-          slaBreached += 1;
-          p.breached += 1;
-        }
-      }
+  for (const g of groups) {
+    opened += g.tickets;
+    resolved += g.resolved;
+    slaDecided += g.decided;
+    slaBreached += g.breached;
+    byKind.set(g.kind, (byKind.get(g.kind) ?? 0) + g.tickets);
+    const p = byPriority.get(g.priority);
+    if (p) {
+      p.tickets += g.tickets;
+      p.decided += g.decided;
+      p.breached += g.breached;
     }
   }
 
   const slaSettings = await Promise.all(PRIORITIES.map((priority) => getSetting(db, `sla.${priority}`)));
   return {
-    opened: tickets.length,
+    opened,
     resolved,
-    backlog: backlogRows.length,
-    overdue: backlogRows.filter((r) => r.due_at !== null && r.due_at < nowIso).length,
+    backlog: backlog.backlog,
+    overdue: backlog.overdue,
     firstResponse: stats(firstResponse),
     resolution: stats(resolution),
     slaDecided,
