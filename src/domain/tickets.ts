@@ -107,12 +107,19 @@ export function csatOf(scores: readonly number[]): CsatFigures {
  * Excel's PERCENTILE.INC and NumPy's default — so the 50th is the usual median. Null when empty.
  */
 export function percentile(values: readonly number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const pos = (sorted.length - 1) * p;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+  return percentiles(values, [p])[0]!;
+}
+
+/** Several percentiles of the same values, sorting them once (numerically, as a typed array). */
+export function percentiles(values: readonly number[], ps: readonly number[]): Array<number | null> {
+  if (values.length === 0) return ps.map(() => null);
+  const sorted = Float64Array.from(values).sort();
+  return ps.map((p) => {
+    const pos = (sorted.length - 1) * p;
+    const lo = Math.floor(pos);
+    const hi = Math.ceil(pos);
+    return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+  });
 }
 
 /** A short human duration for tables and messages: `45m`, `7h 30m`, `3d 4h`. */

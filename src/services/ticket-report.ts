@@ -9,7 +9,7 @@ import {
   KINDS,
   PRIORITIES,
   csatOf,
-  percentile,
+  percentiles,
   type CsatFigures,
   type TicketKindName,
   type TicketPriority,
@@ -55,7 +55,8 @@ export interface TicketReport {
 }
 
 function stats(values: number[]): DurationStats {
-  return { count: values.length, medianMs: percentile(values, 0.5), p90Ms: percentile(values, 0.9) };
+  const [medianMs, p90Ms] = percentiles(values, [0.5, 0.9]);
+  return { count: values.length, medianMs: medianMs ?? null, p90Ms: p90Ms ?? null };
 }
 
 // Done: resolved or closed with a resolution time. SLA decided: done, or still unresolved past due.
