@@ -67,6 +67,7 @@ describe('report tickets', () => {
       period: '2025-06',
       from: '2025-06-01',
       to: '2025-06-30',
+      as_of: '2025-06-03T12:00:00Z',
       opened: 5,
       resolved: 3,
       backlog: 2, // #4 open, #5 pending
@@ -129,6 +130,7 @@ describe('report tickets', () => {
     const table = run(NOW, ['report', 'tickets', '--period', '2025-06']);
     expect(table).not.toMatch(/\x1b/);
     expect(table).toMatch(/^Tickets \(2025-06\)\n/);
+    expect(table).toContain('As of                         2025-06-03 12:00\n');
     expect(table).toContain('SLA breach rate               50.0%\n');
     expect(table).toContain('CSAT (4-5 of 5)               33.3%\nAverage score                 3.33\n');
     expect(table).toContain('First response, 90th pct (h)  7.6\n');
@@ -144,5 +146,64 @@ describe('report tickets', () => {
     const bad = box.run(['report', 'tickets', '--period', 'fortnight'], { env: { CRM_NOW: NOW } });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error: --period "fortnight" is not a period\nhint: use today, this-week/);
+  });
+});
+
+describe('report tickets --as-of', () => {
+  let box: Sandbox;
+  const day = (d: number, hour: number) => `2025-06-${String(d).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00.000Z`;
+  const run = (when: string, args: string[]) => box.ok(args, { env: { CRM_NOW: when } });
+  const asOf = (date: string) => JSON.parse(run(day(20, 12), ['report', 'tickets', '--as-of', date, '--format', 'json'])).summary;
+
+  // #1 normal, opened 10 June 10:00 (due 11 June 10:00): pending 11:00, resolved 12 June 10:00 (late),
+  //    rated 5 on the 12th, re-rated 2 on the 13th, reopened on the 13th, resolved again 14 June 10:00.
+  // #2 low, opened 11 June 09:00, untouched (due 14 June 09:00).
+  beforeAll(() => {
+    box = sandbox();
+    box.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com']);
+    run(day(10, 10), ['ticket', 'open', '--customer', '1', '--subject', 'one']);
+    run(day(10, 11), ['ticket', 'update', '1', '--status', 'pending', '--comment', 'asked']);
+    run(day(11, 9), ['ticket', 'open', '--customer', '1', '--subject', 'two', '--priority', 'low']);
+    run(day(12, 10), ['ticket', 'resolve', '1', '--solution', 'fixed']);
+    run(day(12, 12), ['ticket', 'rate', '1', '--score', '5']);
+    run(day(13, 9), ['ticket', 'rate', '1', '--score', '2']);
+    run(day(13, 10), ['ticket', 'update', '1', '--status', 'open', '--comment', 'broken again']);
+    run(day(14, 10), ['ticket', 'resolve', '1', '--solution', 'fixed properly']);
+  });
+  afterAll(() => box.cleanup());
+
+  it('rebuilds each day from the history', () => {
+    expect(asOf('2025-06-10')).toMatchObject({
+      as_of: '2025-06-11T00:00:00Z',
+      opened: 1, resolved: 0, backlog: 1, overdue: 0,
+      first_response_median_hours: 1, resolution_median_hours: null,
+      sla_decided: 0, ratings: 0,
+    });
+    expect(asOf('2025-06-11')).toMatchObject({ opened: 2, resolved: 0, backlog: 2, overdue: 1, sla_decided: 1, sla_breached: 1 });
+    expect(asOf('2025-06-12')).toMatchObject({
+      opened: 2, resolved: 1, backlog: 1, overdue: 0,
+      resolution_median_hours: 48, sla_decided: 1, sla_breached: 1,
+      ratings: 1, csat: 1, average_score: 5,
+    });
+    // Reopened on the 13th; the re-rating (2) replaced the 5; #2 is not due until the 14th.
+    expect(asOf('2025-06-13')).toMatchObject({ opened: 2, resolved: 0, backlog: 2, overdue: 1, resolution_median_hours: null, ratings: 1, csat: 0, average_score: 2 });
+    // Today's figures: #1 resolved 96 h after opening, #2 overdue since the 14th.
+    const today = JSON.parse(run(day(20, 12), ['report', 'tickets', '--format', 'json'])).summary;
+    expect(today).toMatchObject({ as_of: '2025-06-20T12:00:00Z', opened: 2, resolved: 1, backlog: 1, overdue: 1, resolution_median_hours: 96, sla_decided: 2, sla_breached: 2 });
+    // End of the 14th: #1 resolved again; #2 became overdue at 09:00.
+    expect(asOf('2025-06-14')).toMatchObject({ resolved: 1, resolution_median_hours: 96, backlog: 1, overdue: 1 });
+  });
+
+  it('reads --period relative to the as-of day; today means now; a future day is refused', () => {
+    const june = JSON.parse(run('2025-07-03T08:00:00.000Z', ['report', 'tickets', '--period', 'last-month', '--as-of', '2025-07-03', '--format', 'json'])).summary;
+    expect(june).toMatchObject({ period: 'last-month', from: '2025-06-01', to: '2025-06-30', as_of: '2025-07-03T08:00:00Z', opened: 2 });
+    const future = box.run(['report', 'tickets', '--as-of', '2025-07-04'], { env: { CRM_NOW: '2025-07-03T08:00:00.000Z' } });
+    expect(future.code).toBe(2);
+    expect(future.stderr).toBe('error: --as-of 2025-07-04 is in the future\n');
+    const week = JSON.parse(run(day(20, 12), ['report', 'tickets', '--period', 'this-week', '--as-of', '2025-06-11', '--format', 'json'])).summary;
+    expect(week).toMatchObject({ from: '2025-06-09', to: '2025-06-15', as_of: '2025-06-12T00:00:00Z', opened: 2 });
+    const bad = box.run(['report', 'tickets', '--as-of', '2025-02-30']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: --as-of "2025-02-30" is not a real calendar day$/m);
   });
 });

@@ -1,6 +1,8 @@
 // `crm report tickets [--period P]`: support volume, backlog, response and resolution times, SLA
 // breaches and CSAT. Registered under `crm report` by commands/report.ts.
 import type { Command } from 'commander';
+import { endOfLocalDay, localDay, parseDate, startOfLocalDay } from '../../domain/dates.js';
+import { UsageError } from '../../domain/errors.js';
 import { parsePeriod } from '../../domain/ticket-periods.js';
 import type { Column } from '../../io/render.js';
 import { examples, type Runtime } from '../program.js';
@@ -11,10 +13,11 @@ const SUMMARY_COLUMNS: readonly Column[] = [
   { key: 'period' },
   { key: 'from', header: 'From', kind: 'date' },
   { key: 'to', header: 'To', kind: 'date' },
+  { key: 'as_of', header: 'As of', kind: 'timestamp' },
   { key: 'opened', header: 'Tickets opened', kind: 'int' },
   { key: 'resolved', header: 'Resolved or closed', kind: 'int' },
-  { key: 'backlog', header: 'Backlog now (open + pending)', kind: 'int' },
-  { key: 'overdue', header: 'Overdue now', kind: 'int' },
+  { key: 'backlog', header: 'Backlog (open + pending)', kind: 'int' },
+  { key: 'overdue', header: 'Overdue', kind: 'int' },
   { key: 'first_response_median_hours', header: 'First response, median (h)', kind: 'number' },
   { key: 'first_response_p90_hours', header: 'First response, 90th pct (h)', kind: 'number' },
   { key: 'resolution_median_hours', header: 'Resolution, median (h)', kind: 'number' },
@@ -53,13 +56,32 @@ export function registerReportTickets(report: Command, { run }: Runtime): void {
       'support figures for the tickets opened in a period: volume by kind and priority, backlog, first response and resolution times, SLA breaches, CSAT',
     )
     .option('--period <period>', 'today, this-week, this-month, last-month, this-quarter, ytd, last-30d, 2025, 2025-Q1 or 2025-03 (default: all time)')
-    .addHelpText('after', examples('crm report tickets', 'crm report tickets --period last-month', 'crm report tickets --period 2025-Q1 --format md --output tickets.md'))
+    .option('--as-of <date>', 'compute the figures as they stood at the end of that day')
+    .addHelpText(
+      'after',
+      examples(
+        'crm report tickets',
+        'crm report tickets --period last-month',
+        'crm report tickets --period this-month --as-of 2025-05-31',
+        'crm report tickets --period 2025-Q1 --format md --output tickets.md',
+      ),
+    )
     .action(
-      run(async (ctx, flags: { period?: string }) => {
-        const now = ctx.now();
-        const period = flags.period !== undefined ? parsePeriod(flags.period, now) : undefined;
+      run(async (ctx, flags: { period?: string; asOf?: string }) => {
+        let now = ctx.now();
+        let periodBase = now;
+        if (flags.asOf !== undefined) {
+          const day = parseDate(flags.asOf, { now, label: '--as-of' });
+          if (day > localDay(now)) throw new UsageError(`--as-of ${day} is in the future`);
+          const end = endOfLocalDay(day);
+          if (end.getTime() < now.getTime()) {
+            now = end;
+            periodBase = startOfLocalDay(day);
+          }
+        }
+        const period = flags.period !== undefined ? parsePeriod(flags.period, periodBase) : undefined;
         const { ticketReport } = await import('../../services/ticket-report.js');
-        const r = await ticketReport(await ctx.db(), period ? { from: period.from, to: period.to } : {}, now);
+        const r = await ticketReport(await ctx.db(), period ? { from: period.from, to: period.to } : {}, now, { asOf: flags.asOf !== undefined });
         await ctx.printDocument([
           {
             key: 'summary',
@@ -69,6 +91,7 @@ export function registerReportTickets(report: Command, { run }: Runtime): void {
               period: period?.label ?? 'all',
               from: period?.firstDay ?? null,
               to: period?.lastDay ?? null,
+              as_of: now.toISOString(),
               opened: r.opened,
               resolved: r.resolved,
               backlog: r.backlog,
