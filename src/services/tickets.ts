@@ -368,3 +368,44 @@ export async function showTicket(db: Db, id: number, now: Date): Promise<TicketD
   const ratings = await db.selectFrom('ticket_ratings').selectAll().where('ticket_id', '=', id).orderBy('rated_at').orderBy('id').execute();
   return { ticket: { ...ticket, customer_name: customer.name, overdue: isOverdue(ticket, now) }, events, ratings };
 }
+
+/** One line of a customer's timeline about their tickets (for `customer show`). */
+export interface TicketTimelineEntry {
+  at: string;
+  ticketId: number;
+  /** `opened`, `pending`, `resolved`, `closed`, `reopened`, `rated`. */
+  event: string;
+  summary: string;
+}
+
+/**
+ * A customer's tickets as timeline entries: openings, status changes (with the solution or the
+ * reason for reopening) and ratings, oldest first. Comments and triage stay in `ticket show`.
+ */
+export async function ticketTimeline(db: Db, customerId: number): Promise<TicketTimelineEntry[]> {
+  const tickets = await db.selectFrom('tickets').select(['id', 'subject', 'kind', 'priority']).where('customer_id', '=', customerId).execute();
+  if (tickets.length === 0) return [];
+  const byId = new Map(tickets.map((t) => [t.id, t]));
+  const ids = [...byId.keys()];
+  const events = await db
+    .selectFrom('ticket_events')
+    .select(['ticket_id', 'at', 'kind', 'from_value', 'to_value', 'comment'])
+    .where('ticket_id', 'in', ids)
+    .where('kind', 'in', ['opened', 'status'])
+    .execute();
+  const ratings = await db.selectFrom('ticket_ratings').select(['ticket_id', 'score', 'comment', 'rated_at']).where('ticket_id', 'in', ids).execute();
+  const entries: TicketTimelineEntry[] = [];
+  for (const e of events) {
+    const t = byId.get(e.ticket_id)!;
+    if (e.kind === 'opened') {
+      entries.push({ at: e.at, ticketId: t.id, event: 'opened', summary: `#${t.id} ${t.subject} (${t.kind}, ${t.priority})` });
+      continue;
+    }
+    const event = e.to_value !== null && isReopen(e.from_value ?? 'open', e.to_value) ? 'reopened' : (e.to_value ?? 'status');
+    entries.push({ at: e.at, ticketId: t.id, event, summary: `#${t.id} ${event}${e.comment ? `: ${e.comment}` : ''}` });
+  }
+  for (const r of ratings) {
+    entries.push({ at: r.rated_at, ticketId: r.ticket_id, event: 'rated', summary: `#${r.ticket_id} rated ${r.score}/5${r.comment ? `: ${r.comment}` : ''}` });
+  }
+  return entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+}
