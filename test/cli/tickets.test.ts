@@ -2,7 +2,7 @@
 // times around the due instant (pinned with CRM_NOW), overdue highlighting, and re-rating.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CRM_BIN, baseEnv, sandbox, type Sandbox } from '../helpers/cli.js';
+import { CRM_BIN, baseEnv, runCrm, sandbox, type Sandbox } from '../helpers/cli.js';
 
 const H = 3_600_000;
 const at = (iso: string) => ({ env: { CRM_NOW: iso } });
@@ -286,5 +286,18 @@ describe('SLA due times', () => {
     expect(future.code).toBe(2);
     expect(future.stderr).toBe('error: --opened cannot be in the future\n');
     expect(box.dump()).toBe(before);
+  });
+});
+
+describe('ticket help', () => {
+  it('every ticket command has a description and examples, and the README shows it', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const args of [['ticket', 'open'], ['ticket', 'list'], ['ticket', 'show'], ['ticket', 'update'], ['ticket', 'resolve'], ['ticket', 'rate'], ['report', 'tickets']]) {
+      const help = runCrm([...args, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(/\nExamples:\n {2}\$ crm /);
+      expect(readme).toContain(`crm ${args.join(' ')}`);
+    }
   });
 });
