@@ -11,6 +11,24 @@ crm init >/dev/null
 # --- section: customers (issue 3)
 # --- section: sales (issue 4)
 # --- section: tickets (issue 5)
+# Two customers of our own, so this section also runs on its own (the lead reconciles with imports).
+crm customer add --name "Wang Fang" --email wang.fang@example.com --city Hangzhou >/dev/null 2>&1 || true
+crm customer add --name "Tom Baker" --email tom.baker@example.com --city London >/dev/null 2>&1 || true
+# Requests that came in earlier are recorded with --opened, so some are past their due time now.
+t1=$(crm ticket open --customer wang.fang@example.com --subject "Invoice for order 1042 missing" --priority high --opened "yesterday 09:00" 2>/dev/null)
+t2=$(crm ticket open --customer tom.baker@example.com --subject "App crashes at login" --kind problem --priority urgent --opened "yesterday 18:00" 2>/dev/null)
+t3=$(crm ticket open --customer wang.fang@example.com --subject "Delivery was two weeks late" --kind complaint --opened "3d-ago 10:00" 2>/dev/null)
+t4=$(crm ticket open --customer tom.baker@example.com --subject "Love the new dashboard" --kind feedback --priority low 2>/dev/null)
+t5=$(crm ticket open --customer tom.baker@example.com --subject "How do I export my contacts?" --opened "today 00:00" 2>/dev/null)
+crm ticket update "$t1" --status pending --assignee mei --comment "Asked for the order number" 2>/dev/null
+crm ticket resolve "$t3" --solution "Refunded the shipping fee" 2>/dev/null
+crm ticket rate "$t3" --score 4 --comment "Quick refund" 2>/dev/null
+crm ticket update "$t4" --assignee li 2>/dev/null
+crm ticket resolve "$t5" --solution "Sent the export guide" 2>/dev/null
+crm ticket rate "$t5" --score 5 2>/dev/null
+step ticket list --overdue
+step ticket show "$t1"
+step report tickets --period last-30d
 # --- section: segments (issue 6)
 # --- section: import-export (issue 7)
 # --- section: trust (issue 8)
