@@ -250,12 +250,12 @@ export function renderTable(columns: readonly Column[], rows: readonly Row[], op
   };
   const rule = (left: string, mid: string, end: string) => left + widths.map((w) => '─'.repeat(w + 2)).join(mid) + end;
   const line = (cells: string[]) => `│ ${cells.join(' │ ')} │`;
-  const out = [rule('┌', '┬', '┐'), line(head.map((h, i) => colour.bold(pad(h, i)))), rule('├', '┼', '┤')];
+  const out = [rule('┌', '┬', '┐'), line(head.map((h, i) => pad(colour.bold(h), i))), rule('├', '┼', '┤')];
   rows.forEach((row, r) => {
     const tone = options.highlight?.(row);
     const paint = (text: string) =>
       tone === 'error' ? colour.red(text) : tone === 'warn' ? colour.yellow(text) : tone === 'dim' ? colour.dim(text) : text;
-    out.push(line(body[r]!.map((cell, i) => (columns[i]!.kind === 'bar' ? colour.cyan(pad(cell, i)) : paint(pad(cell, i))))));
+    out.push(line(body[r]!.map((cell, i) => pad(columns[i]!.kind === 'bar' ? colour.cyan(cell) : paint(cell), i))));
   });
   out.push(rule('└', '┴', '┘'));
   return out.join('\n') + '\n';
