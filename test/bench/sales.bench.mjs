@@ -12,11 +12,13 @@ const db = benchDatabase({ customers: 100_000, sales: 1_000_000 });
 const range = ['--from', '2020-01-01', '--to', '2025-12-31'];
 const live = `s.voided_at IS NULL AND s.sold_on >= '2020-01-01' AND s.sold_on < '2026-01-01'`;
 
+// The shell gets the same covering index crm uses (INDEXED BY), so it is timed on its best plan
+// rather than on the plain index its planner picks by itself.
 const QUERIES = {
   month: `SELECT substr(s.sold_on, 1, 7) AS month, count(*) AS count, sum(s.amount_cents) AS revenue, round(avg(s.amount_cents)) AS average_order
-          FROM sales s WHERE ${live} GROUP BY month ORDER BY month;`,
+          FROM sales s INDEXED BY sales_live_day WHERE ${live} GROUP BY month ORDER BY month;`,
   city: `SELECT c.city AS city, count(*) AS count, sum(s.amount_cents) AS revenue, round(avg(s.amount_cents)) AS average_order
-         FROM sales s LEFT JOIN customers c ON c.id = s.customer_id WHERE ${live} GROUP BY c.city ORDER BY revenue DESC;`,
+         FROM sales s INDEXED BY sales_live_day LEFT JOIN customers c ON c.id = s.customer_id WHERE ${live} GROUP BY c.city ORDER BY revenue DESC;`,
 };
 
 /** `key -> revenue cents` from the first CSV section crm printed. */
