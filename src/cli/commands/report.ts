@@ -13,6 +13,19 @@ import { examples, type Runtime } from '../program.js';
 import { dateFormatOf } from './sale.js';
 
 const BY_CHOICES = ['day', 'week', 'month', 'quarter', 'year', 'product', 'customer', 'city', 'segment'] as const;
+const TOTAL_COLUMNS: readonly Column[] = [
+  { key: 'from', kind: 'date' },
+  { key: 'to', kind: 'date' },
+  { key: 'count', header: 'Sales', kind: 'int' },
+  { key: 'revenue', kind: 'money' },
+  { key: 'average_order', header: 'Avg order', kind: 'money' },
+  { key: 'previous_from', header: 'Previous from', kind: 'date' },
+  { key: 'previous_to', header: 'Previous to', kind: 'date' },
+  { key: 'previous_count', header: 'Previous sales', kind: 'int' },
+  { key: 'previous_revenue', header: 'Previous revenue', kind: 'money' },
+  { key: 'change', kind: 'percent' },
+];
+const COMPARISON_KEYS = new Set(['previous_from', 'previous_to', 'previous_count', 'previous_revenue', 'change']);
 const PERIOD_HELP = `period: ${PERIOD_FORMS.join(', ')}`;
 
 interface RangeOptions {
@@ -105,18 +118,9 @@ export function registerReport(program: Command, { run }: Runtime): void {
           {
             key: 'total',
             title: 'Total',
-            columns: [
-              { key: 'from', kind: 'date' },
-              { key: 'to', kind: 'date' },
-              { key: 'count', header: 'Sales', kind: 'int' },
-              { key: 'revenue', kind: 'money' },
-              { key: 'average_order', header: 'Avg order', kind: 'money' },
-              { key: 'previous_from', header: 'Previous from', kind: 'date' },
-              { key: 'previous_to', header: 'Previous to', kind: 'date' },
-              { key: 'previous_count', header: 'Previous sales', kind: 'int' },
-              { key: 'previous_revenue', header: 'Previous revenue', kind: 'money' },
-              { key: 'change', kind: 'percent' },
-            ],
+            // Without a previous period (all time), a table leaves out the empty comparison lines;
+            // machine formats keep every key, as null.
+            columns: TOTAL_COLUMNS.filter((c) => previous !== null || ctx.format() !== 'table' || !COMPARISON_KEYS.has(c.key)),
             record: total,
           },
         ];
