@@ -196,11 +196,21 @@ export async function salesReport(db: Kysely<DB>, input: { period: Period; by: S
     const before = bucket.previous(firstStart);
     const queryFrom = previous && previous.from < before ? previous.from : before;
     const daily = dailyTotals(sqlite, asOf, queryFrom, period.to);
+    // One pass over the days: each day of the range into its bucket (a first bucket that starts
+    // before `from` only counts its days from `from` on).
+    const buckets = new Map<string, Agg>();
+    for (const [day, agg] of daily) {
+      if (day < from || day >= period.to) continue;
+      const start = bucket.start(day);
+      const sum = buckets.get(start) ?? { n: 0, t: 0 };
+      sum.n += agg.n;
+      sum.t += agg.t;
+      buckets.set(start, sum);
+    }
     const rows: SalesRow[] = [];
     let previousBucket = sumDays(daily, before, firstStart);
     for (let start = firstStart; start < period.to; start = bucket.next(start)) {
-      const end = bucket.next(start);
-      const agg = sumDays(daily, start < from ? from : start, end < period.to ? end : period.to);
+      const agg = buckets.get(start) ?? { n: 0, t: 0 };
       rows.push({
         key: bucket.label(start),
         count: agg.n,

@@ -89,7 +89,8 @@ export interface SaleFilter {
   limit?: number | undefined;
 }
 
-export async function listSales(db: Db, filter: SaleFilter): Promise<SaleView[]> {
+/** Matching sales, oldest first, streamed (a list of a million sales never sits in memory). */
+export async function listSales(db: Db, filter: SaleFilter): Promise<AsyncIterable<SaleView>> {
   let query = db
     .selectFrom('sales as s')
     .leftJoin('customers as c', 'c.id', 's.customer_id')
@@ -116,7 +117,7 @@ export async function listSales(db: Db, filter: SaleFilter): Promise<SaleView[]>
   if (!filter.includeVoided) query = query.where('s.voided_at', 'is', null);
   query = query.orderBy('s.sold_on').orderBy('s.id');
   if (filter.limit !== undefined) query = query.limit(filter.limit);
-  return query.execute();
+  return query.stream();
 }
 
 export async function voidSale(db: Kysely<DB>, id: number, reason: string | null, meta: WriteMeta): Promise<SaleRow> {

@@ -123,7 +123,7 @@ export function registerSale(program: Command, { run }: Runtime): void {
           includeVoided: Boolean(flags.includeVoided),
           limit,
         });
-        await ctx.print(SALE_COLUMNS, rows, { highlight: (row) => (row.voided_at ? 'dim' : undefined) });
+        await ctx.printStream(SALE_COLUMNS, rows, { highlight: (row) => (row.voided_at ? 'dim' : undefined) });
       }),
     );
 
