@@ -35,12 +35,28 @@ export interface AsOf {
   now: Date;
 }
 
+type LiveIndex = 'sales_live_day' | 'sales_live_customer';
+
 /**
- * `sales`, pinned to a covering partial index over live sales when the report is not as of a past
- * day (the planner of newer SQLite versions otherwise prefers a plain index and reads the table).
+ * How to read `sales` for an aggregate over `range` (null: everything up to a day). Today's figures
+ * read a covering partial index over live sales, pinned with INDEXED BY (newer SQLite planners
+ * otherwise pick a plain index and visit the table per row): `short` for a short range, `long`
+ * when the range spans much of the data. As-of figures need created_at and voided_at, which no index
+ * covers: a long range then scans the table once rather than jumping to it per row.
  */
-function salesTable(asOf: AsOf, index: 'sales_live_day' | 'sales_live_customer'): string {
-  return asOf.cutoff === null ? `sales INDEXED BY ${index}` : 'sales';
+function salesSource(
+  sqlite: Database.Database,
+  asOf: AsOf,
+  range: DayRange | null,
+  short: LiveIndex | null,
+  long: LiveIndex | null = short,
+  alias = '',
+): string {
+  const isLong = range === null || longRange(sqlite, range);
+  const index = isLong ? long : short;
+  const table = alias ? `sales AS ${alias}` : 'sales';
+  if (asOf.cutoff === null && index !== null) return `${table} INDEXED BY ${index}`;
+  return isLong ? `${table} NOT INDEXED` : table;
 }
 
 /** SQL condition for sales that count: not voided (as of the cutoff) and recorded by then. */
@@ -110,14 +126,14 @@ interface Agg {
 /** First day with a live sale, or null. */
 function firstSaleDay(sqlite: Database.Database, asOf: AsOf): string | null {
   const live = liveSales(asOf);
-  const row = sqlite.prepare(`SELECT min(sold_on) AS first FROM ${salesTable(asOf, 'sales_live_day')} WHERE ${live.sql}`).get(...live.params) as { first: string | null };
+  const row = sqlite.prepare(`SELECT min(sold_on) AS first FROM ${asOf.cutoff === null ? 'sales INDEXED BY sales_live_day' : 'sales'} WHERE ${live.sql}`).get(...live.params) as { first: string | null };
   return row.first;
 }
 
 function dailyTotals(sqlite: Database.Database, asOf: AsOf, from: string, to: string): Map<string, Agg> {
   const live = liveSales(asOf);
   const rows = sqlite
-    .prepare(`SELECT sold_on AS d, count(*) AS n, sum(amount_cents) AS t FROM ${salesTable(asOf, 'sales_live_day')}
+    .prepare(`SELECT sold_on AS d, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, { from, to }, 'sales_live_day')}
               WHERE ${live.sql} AND sold_on >= ? AND sold_on < ? GROUP BY sold_on`)
     .raw()
     .all(...live.params, from, to) as [string, number, number][];
@@ -158,12 +174,12 @@ function dimensionTotals(sqlite: Database.Database, asOf: AsOf, by: 'product' | 
   const params = [...live.params, range.from, range.to];
   // Aggregate per customer first, then look up one row per customer, not one per sale. Over a long
   // range the per-customer index is read in order; over a short one, the range of the day index.
-  const index = longRange(sqlite, range) ? 'sales_live_customer' : 'sales_live_day';
-  const perCustomer = `SELECT customer_id, count(*) AS n, sum(amount_cents) AS t FROM ${salesTable(asOf, index)}
+  const perCustomer = `SELECT customer_id, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, range, 'sales_live_day', 'sales_live_customer')}
                        WHERE ${live.sql} AND sold_on >= ? AND sold_on < ? GROUP BY customer_id`;
   if (by === 'product') {
     return sqlite
-      .prepare(`SELECT product AS key, count(*) AS n, sum(amount_cents) AS t FROM sales WHERE ${live.sql} AND sold_on >= ? AND sold_on < ? GROUP BY product`)
+      .prepare(`SELECT product AS key, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, range, null)}
+                WHERE ${live.sql} AND sold_on >= ? AND sold_on < ? GROUP BY product`)
       .all(...params) as DimensionRow[];
   }
   if (by === 'city') {
@@ -435,7 +451,8 @@ export async function forecastReport(db: Kysely<DB>, input: { months: number; as
   const end = tomorrow.endsWith('-01') ? tomorrow : startOfMonth(asOf.today);
   const live = liveSales(asOf);
   const rows = sqlite
-    .prepare(`SELECT substr(sold_on, 1, 7) AS m, sum(amount_cents) AS t FROM sales WHERE ${live.sql} AND sold_on < ? GROUP BY m ORDER BY m`)
+    .prepare(`SELECT substr(sold_on, 1, 7) AS m, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, null, 'sales_live_day')}
+              WHERE ${live.sql} AND sold_on < ? GROUP BY m ORDER BY m`)
     .raw()
     .all(...live.params, end) as [string, number][];
   const byMonth = new Map(rows);
@@ -488,25 +505,33 @@ function instant(day: string): string {
   return startOfLocalDay(day).toISOString();
 }
 
-function customerMovement(sqlite: Database.Database, asOf: AsOf, range: DayRange, churnDays: number): CustomerMovement {
+/** Customers on the books at the end of the range, and how many of them joined in it. */
+function customerCounts(sqlite: Database.Database, asOf: AsOf, range: DayRange): { total: number; new: number } {
   const cutoff = asOf.cutoff;
   const end = cutoff !== null && cutoff < instant(range.to) ? cutoff : instant(range.to);
   const counts = sqlite
     .prepare(`SELECT count(*) AS total, sum(created_at >= ?) AS new FROM customers WHERE created_at < ?`)
     .get(instant(range.from), end) as { total: number; new: number | null };
+  return { total: counts.total, new: counts.new ?? 0 };
+}
+
+function customerMovement(sqlite: Database.Database, asOf: AsOf, range: DayRange, churnDays: number): CustomerMovement {
+  const counts = customerCounts(sqlite, asOf, range);
   const live = liveSales(asOf);
   const active = sqlite
-    .prepare(`SELECT count(DISTINCT customer_id) AS n FROM sales WHERE ${live.sql} AND customer_id IS NOT NULL AND sold_on >= ? AND sold_on < ?`)
+    .prepare(`SELECT count(DISTINCT customer_id) AS n FROM ${salesSource(sqlite, asOf, range, 'sales_live_day')}
+              WHERE ${live.sql} AND customer_id IS NOT NULL AND sold_on >= ? AND sold_on < ?`)
     .get(...live.params, range.from, range.to) as { n: number };
   // Churned: bought before, but not within churn_days up to the period's last day.
   const threshold = addDays(range.to, -churnDays);
   const churn = sqlite
     .prepare(
       `SELECT sum(last < ?) AS churned, sum(last >= ? AND last < ?) AS churned_in_period FROM (
-         SELECT max(sold_on) AS last FROM sales WHERE ${live.sql} AND customer_id IS NOT NULL AND sold_on < ? GROUP BY customer_id)`,
+         SELECT max(sold_on) AS last FROM ${salesSource(sqlite, asOf, null, 'sales_live_customer')}
+         WHERE ${live.sql} AND customer_id IS NOT NULL AND sold_on < ? GROUP BY customer_id)`,
     )
     .get(threshold, addDays(range.from, -churnDays), threshold, ...live.params, range.to) as { churned: number | null; churned_in_period: number | null };
-  return { total: counts.total, new: counts.new ?? 0, active: active.n, churned: churn.churned ?? 0, churned_in_period: churn.churned_in_period ?? 0 };
+  return { ...counts, active: active.n, churned: churn.churned ?? 0, churned_in_period: churn.churned_in_period ?? 0 };
 }
 
 export async function customersReport(db: Kysely<DB>, input: { period: Period; asOf: AsOf; top: number }): Promise<CustomersReport> {
@@ -522,7 +547,7 @@ export async function customersReport(db: Kysely<DB>, input: { period: Period; a
     .prepare(
       `SELECT x.customer_id, c.name AS customer, x.orders, x.lifetime_value, x.last_purchase FROM (
          SELECT s.customer_id, count(*) AS orders, sum(s.amount_cents) AS lifetime_value, max(s.sold_on) AS last_purchase
-         FROM sales s WHERE ${live.sql} AND s.customer_id IS NOT NULL AND s.sold_on < ? GROUP BY s.customer_id
+         FROM ${salesSource(sqlite, asOf, null, 'sales_live_customer', 'sales_live_customer', 's')} WHERE ${live.sql} AND s.customer_id IS NOT NULL AND s.sold_on < ? GROUP BY s.customer_id
          ORDER BY lifetime_value DESC, s.customer_id LIMIT ?) x
        LEFT JOIN customers c ON c.id = x.customer_id ORDER BY x.lifetime_value DESC, x.customer_id`,
     )
@@ -559,7 +584,7 @@ export async function summaryReport(db: Kysely<DB>, input: { period: Period; asO
   const { period, asOf } = input;
   const sales = await salesReport(db, { period, by: 'year', asOf });
   const from = sales.from ?? period.from;
-  const movement = customerMovement(sqlite, asOf, { from: from ?? period.to, to: period.to }, 1);
+  const movement = customerCounts(sqlite, asOf, { from: from ?? period.to, to: period.to });
   const pipeline = await pipelineReport(db, asOf);
   const cutoff = asOf.cutoff;
   const tickets = (
