@@ -223,6 +223,15 @@ describe('report sales --as-of', () => {
     expect(recordedAfter).toBeGreaterThanOrEqual(77_700);
   });
 
+  it('over all time, by year and by city (the long-range paths)', () => {
+    const cutoff = '2025-03-16T00:00:00.000Z';
+    const years = salesReport('--by', 'year', '--as-of', '2025-03-15');
+    expect(years.total).toMatchObject({ to: '2025-03-15', count: sum(() => true, cutoff).count, revenue_cents: sum(() => true, cutoff).revenue });
+    const cities = salesReport('--by', 'city', '--as-of', '2025-03-15');
+    const shanghai = sum((s) => s.customer_id === 1 || s.customer_id === 3, cutoff);
+    expect(cities.sales.find((r) => r.city === 'Shanghai')).toMatchObject({ count: shanghai.count, revenue_cents: shanghai.revenue });
+  });
+
   it('periods are relative to the as-of day', () => {
     const report = salesReport('--period', 'this-month', '--by', 'day', '--as-of', '2025-02-10');
     expect(report.total).toMatchObject({ from: '2025-02-01', to: '2025-02-10', previous_from: '2025-01-01', previous_to: '2025-01-10' });
