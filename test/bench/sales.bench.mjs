@@ -47,3 +47,11 @@ for (const [by, query] of Object.entries(QUERIES)) {
   const measured = median(process.execPath, [CRM, ...args], RUNS);
   benchLine(`sales-report-by-${by}`, measured.seconds, baseline.seconds, TARGET, measured.rssMb);
 }
+
+// For the record: crm answers --by month from per-day totals (no sort of a million rows); the shell
+// running that same per-day query shows how much of the gap is the query and how much node start-up.
+const perDay = `SELECT sold_on, count(*), sum(amount_cents) FROM sales INDEXED BY sales_live_day
+                WHERE voided_at IS NULL AND sold_on >= '2020-01-01' AND sold_on < '2026-01-01' GROUP BY sold_on;`;
+const same = median('sqlite3', ['-csv', db, perDay], RUNS);
+const bare = median(process.execPath, ['-e', ''], RUNS);
+console.log(`# sqlite3 running crm's per-day query: ${same.seconds.toFixed(3)} s; bare node start-up: ${bare.seconds.toFixed(3)} s`);
