@@ -141,7 +141,8 @@ export async function moveDeal(db: Kysely<DB>, input: MoveInput, meta: WriteMeta
       .updateTable('deals')
       .set({
         stage: input.stage,
-        probability: input.probability ?? null,
+        // A closed deal's probability is fixed (won 100, lost 0); an open stage takes the given one or its default.
+        probability: isClosed(input.stage) ? null : (input.probability ?? null),
         lost_reason: input.stage === 'lost' ? input.reason : null,
         won_sale_id: saleId,
         updated_at: at,

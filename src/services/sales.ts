@@ -150,3 +150,21 @@ export async function voidSale(db: Kysely<DB>, id: number, reason: string | null
     return after;
   });
 }
+
+export interface CustomerSalesTotals {
+  orders: number;
+  /** Cents. */
+  totalSpent: number;
+  lastPurchase: string | null;
+}
+
+/** A customer's totals over live sales, for `customer show` and anything else that needs them. */
+export async function customerSalesTotals(db: Db, customerId: number): Promise<CustomerSalesTotals> {
+  const row = await db
+    .selectFrom('sales')
+    .select((eb) => [eb.fn.countAll<number>().as('orders'), eb.fn.sum<number | null>('amount_cents').as('total'), eb.fn.max('sold_on').as('last')])
+    .where('customer_id', '=', customerId)
+    .where('voided_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return { orders: Number(row.orders), totalSpent: Number(row.total ?? 0), lastPurchase: row.last ?? null };
+}
