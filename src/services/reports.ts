@@ -31,8 +31,6 @@ import { getSetting } from './config.js';
 export interface AsOf {
   today: string;
   cutoff: string | null;
-  /** The instant "now" means for ages (end of the as-of day, or the clock). */
-  now: Date;
 }
 
 type LiveIndex = 'sales_live_day' | 'sales_live_customer';

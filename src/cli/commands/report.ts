@@ -37,10 +37,10 @@ interface RangeOptions {
 
 /** `--as-of DATE`: the end of that local day; else now. */
 async function asOfOf(ctx: Context, flag: string | undefined): Promise<AsOf> {
-  if (flag === undefined) return { today: localDay(ctx.now()), cutoff: null, now: ctx.now() };
+  if (flag === undefined) return { today: localDay(ctx.now()), cutoff: null };
   const day = parseDate(flag, { now: ctx.now(), dateFormat: await dateFormatOf(await ctx.db()), label: '--as-of' });
   const end = endOfLocalDay(day);
-  return { today: day, cutoff: end.toISOString(), now: end };
+  return { today: day, cutoff: end.toISOString() };
 }
 
 async function periodOf(ctx: Context, flags: RangeOptions, asOf: AsOf, fallback: string): Promise<Period> {
