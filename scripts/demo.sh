@@ -10,6 +10,32 @@ step() { printf '\n\033[1m$ crm %s\033[0m\n' "$*"; crm "$@"; }
 crm init >/dev/null
 # --- section: customers (issue 3)
 # --- section: sales (issue 4)
+# A few customers of its own, so this section also runs on its own.
+for who in "Chen Jing|chen.jing@sales-demo.example|Hangzhou" "Lukas Müller|lukas@sales-demo.example|Berlin" "Sofia Rossi|sofia@sales-demo.example|Shanghai"; do
+  IFS='|' read -r name email city <<<"$who"
+  crm customer add --name "$name" --email "$email" --city "$city" >/dev/null 2>&1 || true
+done
+# Half a year of sales, dated relative to today so the report always shows recent months.
+for line in "chen.jing|Tea set|1,280.00|170" "lukas|Teapot|199|160" "sofia|Gift box|2,400|140" "chen.jing|Oolong 250g|88.50|120" \
+            "lukas|Tea set|1,280.00|100" "sofia|Cups x6|320|75" "chen.jing|Gift box|2,400|60" "lukas|Matcha 100g|129|40" \
+            "sofia|Tea set|1,280.00|20" "chen.jing|Teapot|199|8"; do
+  IFS='|' read -r who product amount ago <<<"$line"
+  crm sale record --customer "$who@sales-demo.example" --product "$product" --amount "$amount" --date "${ago}d-ago" 2>/dev/null >/dev/null
+done
+step sale record --customer lukas@sales-demo.example --product "Puer cake" --amount "¥358" --quantity 2 --date yesterday
+returned=$(crm sale record --customer sofia@sales-demo.example --product Teapot --amount 199 --date 3d-ago 2>/dev/null)
+step sale void "$returned" --reason "returned, cracked lid"
+office=$(crm deal add --customer chen.jing@sales-demo.example --title "Office tea supply" --value 12,000 --close-date 30d-ago 2>/dev/null)
+step deal add --customer lukas@sales-demo.example --title "Hotel gift boxes" --value 8,500 --stage proposal --close-date tomorrow
+fair=$(crm deal add --customer sofia@sales-demo.example --title "Trade fair stand" --value 3,000 2>/dev/null)
+crm deal add --customer sofia@sales-demo.example --title "Wedding favours" --value 4,200 --stage negotiation --probability 80 >/dev/null 2>&1
+step deal move "$office" proposal
+step deal move "$office" won
+step deal move "$fair" lost --reason "went with a cheaper supplier"
+step deal list
+step report sales --by month
+step report sales --period this-month --by product --format csv
+step report pipeline
 # --- section: tickets (issue 5)
 # Two customers of our own, so this section also runs on its own (the lead reconciles with imports).
 crm customer add --name "Wang Fang" --email wang.fang@example.com --city Hangzhou >/dev/null 2>&1 || true

@@ -1,5 +1,144 @@
-// `crm sale`: not built yet (issue 4).
+// `crm sale record|list|void`: recorded sales. A void keeps the row and drops it from every total.
 import type { Command } from 'commander';
-import type { Runtime } from '../program.js';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import { parseDate, type DateFormat } from '../../domain/dates.js';
+import { UsageError } from '../../domain/errors.js';
+import { parseMoney } from '../../domain/money.js';
+import { parseInteger } from '../../domain/validation.js';
+import type { Column } from '../../io/render.js';
+import type { Context } from '../context.js';
+import { examples, type Runtime } from '../program.js';
 
-export function registerSale(_program: Command, _runtime: Runtime): void {}
+/** The configured reading of ambiguous slashed dates (`config set date_format dmy`), if any. */
+export async function dateFormatOf(db: Kysely<DB>): Promise<DateFormat | undefined> {
+  const { getSetting } = await import('../../services/config.js');
+  return ((await getSetting(db, 'date_format')) || undefined) as DateFormat | undefined;
+}
+
+/** A date flag as a local day, read with the configured date format. */
+export async function dayFlag(ctx: Context, value: string, label: string): Promise<string> {
+  return parseDate(value, { now: ctx.now(), dateFormat: await dateFormatOf(await ctx.db()), label });
+}
+
+export function nonEmpty(label: string) {
+  return (value: string) => {
+    const trimmed = value.trim();
+    if (!trimmed) throw new UsageError(`${label} must not be empty`);
+    return trimmed;
+  };
+}
+
+export const SALE_COLUMNS: readonly Column[] = [
+  { key: 'id', kind: 'int' },
+  { key: 'sold_on', header: 'Date', kind: 'date' },
+  { key: 'customer_id', header: 'Cust', kind: 'int' },
+  { key: 'customer' },
+  { key: 'product' },
+  { key: 'quantity', header: 'Qty', kind: 'int' },
+  { key: 'amount', kind: 'money' },
+  { key: 'note' },
+  { key: 'deal_id', header: 'Deal', kind: 'int' },
+  { key: 'voided_at', header: 'Voided', kind: 'timestamp' },
+  { key: 'void_reason' },
+];
+
+interface RecordFlags {
+  customer?: string;
+  product?: string;
+  amount?: string;
+  quantity?: string;
+  date?: string;
+  note?: string;
+}
+
+interface ListFlags {
+  customer?: string;
+  product?: string;
+  from?: string;
+  to?: string;
+  includeVoided?: boolean;
+  limit?: string;
+}
+
+export function registerSale(program: Command, { run }: Runtime): void {
+  const sale = program.command('sale').description('record, list and void sales');
+
+  sale
+    .command('record')
+    .description('record a sale: the amount is the total of the line, the quantity informational')
+    .option('--customer <customer>', 'customer id, email or unique name (required)')
+    .option('--product <product>', 'what was sold (required)')
+    .option('--amount <amount>', 'total amount, e.g. 1234.50 or ¥1,234.50 (required)')
+    .option('--quantity <n>', 'how many (default 1)')
+    .option('--date <date>', 'day of the sale (default today): YYYY-MM-DD, yesterday, 7d-ago')
+    .option('--note <text>', 'free text')
+    .addHelpText(
+      'after',
+      examples('crm sale record --customer li.wei@example.com --product "Tea set" --amount 1,280.00', 'crm sale record --customer 12 --product Teapot --amount 199 --quantity 2 --date 2025-03-01 --note "gift wrap"'),
+    )
+    .action(
+      run(async (ctx, flags: RecordFlags) => {
+        const [customer, product, amountCents] = await ctx.require(
+          { flag: '--customer', value: flags.customer, message: 'Customer (id, email or name)', parse: nonEmpty('--customer') },
+          { flag: '--product', value: flags.product, message: 'Product', parse: nonEmpty('--product') },
+          { flag: '--amount', value: flags.amount, message: 'Amount', parse: (v: string) => parseMoney(v, { label: '--amount' }) },
+        );
+        const quantity = flags.quantity !== undefined ? parseInteger(flags.quantity, '--quantity', 1, 1_000_000_000) : 1;
+        const soldOn = flags.date !== undefined ? await dayFlag(ctx, flags.date, '--date') : undefined;
+        const { recordSale, describeSale } = await import('../../services/sales.js');
+        const { localDay } = await import('../../domain/dates.js');
+        const result = await recordSale(
+          await ctx.db(),
+          { customer, product, amountCents, quantity, soldOn: soldOn ?? localDay(ctx.now()), note: flags.note ?? null },
+          ctx.meta(),
+        );
+        ctx.note(`recorded sale ${describeSale(result.sale)} for ${result.customer}`);
+        await ctx.printText(String(result.sale.id));
+      }),
+    );
+
+  sale
+    .command('list')
+    .description('list sales, oldest first (voided sales only with --include-voided)')
+    .option('--customer <customer>', 'only this customer (id, email or unique name)')
+    .option('--product <product>', 'only this product (any case)')
+    .option('--from <date>', 'first day, inclusive')
+    .option('--to <date>', 'last day, inclusive')
+    .option('--include-voided', 'also list voided sales')
+    .option('--limit <n>', 'at most N sales')
+    .addHelpText('after', examples('crm sale list --customer li.wei@example.com', 'crm sale list --from 2025-01-01 --to 2025-03-31 --format csv'))
+    .action(
+      run(async (ctx, flags: ListFlags) => {
+        const from = flags.from !== undefined ? await dayFlag(ctx, flags.from, '--from') : undefined;
+        const to = flags.to !== undefined ? await dayFlag(ctx, flags.to, '--to') : undefined;
+        if (from !== undefined && to !== undefined && from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+        const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 1) : undefined;
+        const { listSales } = await import('../../services/sales.js');
+        const rows = await listSales(await ctx.db(), {
+          customer: flags.customer,
+          product: flags.product?.trim(),
+          from,
+          to,
+          includeVoided: Boolean(flags.includeVoided),
+          limit,
+        });
+        await ctx.printStream(SALE_COLUMNS, rows, { highlight: (row) => (row.voided_at ? 'dim' : undefined) });
+      }),
+    );
+
+  sale
+    .command('void')
+    .description('void a sale: the row stays, with its reason, but no total counts it')
+    .argument('<id>', 'sale id')
+    .option('--reason <text>', 'why, kept with the sale')
+    .addHelpText('after', examples('crm sale void 42 --reason "returned"'))
+    .action(
+      run(async (ctx, id: string, flags: { reason?: string }) => {
+        const saleId = parseInteger(id, 'sale id', 1);
+        const { voidSale, describeSale } = await import('../../services/sales.js');
+        const row = await voidSale(await ctx.db(), saleId, flags.reason?.trim() || null, ctx.meta());
+        ctx.note(`voided sale ${describeSale(row)}`);
+      }),
+    );
+}

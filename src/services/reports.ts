@@ -1,0 +1,626 @@
+// The reports a business owner opens on Monday and a cron job mails every night: sales by time or
+// dimension with the change against the previous period, the deal pipeline, a revenue forecast,
+// customer movement and the one-screen summary. Every report can be computed "as of" the end of a
+// past day: sales created or voided after it and deal moves made after it are left out.
+// The sales aggregates run as prepared statements on partial indexes over live (unvoided) sales:
+// these are the queries that must stay fast on millions of rows.
+import type Database from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import { sqliteOf } from '../db/connection.js';
+import type { DB } from '../db/schema.js';
+import { addDays, daysBetween, startOfLocalDay } from '../domain/dates.js';
+import { FUNNEL, STAGES, effectiveProbability, isClosed, weightedCents, type Stage } from '../domain/deals.js';
+import { ValidationError } from '../domain/errors.js';
+import { MIN_HISTORY, forecastMonthly } from '../domain/forecast.js';
+import {
+  addMonths,
+  isoWeekLabel,
+  quarterLabel,
+  startOfIsoWeek,
+  startOfMonth,
+  startOfQuarter,
+  startOfYear,
+  type DayRange,
+  type Period,
+} from '../domain/periods.js';
+import { probabilityDefaults } from './deals.js';
+import { getSetting } from './config.js';
+
+/** When a report stands: `today` is the local day periods are relative to; `cutoff` (ISO instant)
+ * is the end of the `--as-of` day, or null for "everything recorded so far". */
+export interface AsOf {
+  today: string;
+  cutoff: string | null;
+}
+
+type LiveIndex = 'sales_live_day' | 'sales_live_customer';
+
+/**
+ * How to read `sales` for an aggregate over `range` (null: everything up to a day). Today's figures
+ * read a covering partial index over live sales, pinned with INDEXED BY (newer SQLite planners
+ * otherwise pick a plain index and visit the table per row): `short` for a short range, `long`
+ * when the range spans much of the data. As-of figures need created_at and voided_at, which no index
+ * covers: a long range then scans the table once rather than jumping to it per row.
+ */
+function salesSource(
+  sqlite: Database.Database,
+  asOf: AsOf,
+  range: DayRange | null,
+  short: LiveIndex | null,
+  long: LiveIndex | null = short,
+  alias = '',
+): string {
+  const isLong = range === null || longRange(sqlite, range);
+  const index = isLong ? long : short;
+  const table = alias ? `sales AS ${alias}` : 'sales';
+  if (asOf.cutoff === null && index !== null) return `${table} INDEXED BY ${index}`;
+  return isLong ? `${table} NOT INDEXED` : table;
+}
+
+/** SQL condition for sales that count: not voided (as of the cutoff) and recorded by then. */
+function liveSales(asOf: AsOf, alias = ''): { sql: string; params: string[] } {
+  const p = alias ? `${alias}.` : '';
+  if (asOf.cutoff === null) return { sql: `${p}voided_at IS NULL`, params: [] };
+  return { sql: `${p}created_at < ? AND (${p}voided_at IS NULL OR ${p}voided_at >= ?)`, params: [asOf.cutoff, asOf.cutoff] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// report sales
+
+export const SALES_BY = ['day', 'week', 'month', 'quarter', 'year', 'product', 'customer', 'city'] as const;
+export type SalesBy = (typeof SALES_BY)[number];
+const TIME_BY: ReadonlySet<SalesBy> = new Set(['day', 'week', 'month', 'quarter', 'year']);
+
+export interface SalesRow {
+  key: string;
+  customer_id?: number | null;
+  count: number;
+  revenue: number;
+  average_order: number | null;
+  previous_revenue: number | null;
+  change: number | null;
+}
+
+export interface SalesReport {
+  by: SalesBy;
+  /** First day covered (null when there are no sales at all), last day (inclusive). */
+  from: string | null;
+  last: string;
+  previous: DayRange | null;
+  rows: SalesRow[];
+  total: {
+    count: number;
+    revenue: number;
+    average_order: number | null;
+    previous_count: number | null;
+    previous_revenue: number | null;
+    change: number | null;
+  };
+}
+
+interface Bucketing {
+  label(day: string): string;
+  start(day: string): string;
+  next(start: string): string;
+  previous(start: string): string;
+}
+
+const BUCKETS: Record<'day' | 'week' | 'month' | 'quarter' | 'year', Bucketing> = {
+  day: { label: (d) => d, start: (d) => d, next: (s) => addDays(s, 1), previous: (s) => addDays(s, -1) },
+  week: { label: isoWeekLabel, start: startOfIsoWeek, next: (s) => addDays(s, 7), previous: (s) => addDays(s, -7) },
+  month: { label: (d) => d.slice(0, 7), start: startOfMonth, next: (s) => addMonths(s, 1), previous: (s) => addMonths(s, -1) },
+  quarter: { label: quarterLabel, start: startOfQuarter, next: (s) => addMonths(s, 3), previous: (s) => addMonths(s, -3) },
+  year: { label: (d) => d.slice(0, 4), start: startOfYear, next: (s) => addMonths(s, 12), previous: (s) => addMonths(s, -12) },
+};
+
+const ratio = (now: number, before: number | null): number | null => (before === null || before === 0 ? null : (now - before) / before);
+const average = (revenue: number, count: number): number | null => (count > 0 ? Math.round(revenue / count) : null);
+
+interface Agg {
+  n: number;
+  t: number;
+}
+
+/** First day with a live sale, or null. */
+function firstSaleDay(sqlite: Database.Database, asOf: AsOf): string | null {
+  const live = liveSales(asOf);
+  const row = sqlite.prepare(`SELECT min(sold_on) AS first FROM ${asOf.cutoff === null ? 'sales INDEXED BY sales_live_day' : 'sales'} WHERE ${live.sql}`).get(...live.params) as { first: string | null };
+  return row.first;
+}
+
+function dailyTotals(sqlite: Database.Database, asOf: AsOf, from: string, to: string): Map<string, Agg> {
+  const live = liveSales(asOf);
+  const rows = sqlite
+    .prepare(`SELECT sold_on AS d, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, { from, to }, 'sales_live_day')}
+              WHERE ${live.sql} AND sold_on >= ? AND sold_on < ? GROUP BY sold_on`)
+    .raw()
+    .all(...live.params, from, to) as [string, number, number][];
+  return new Map(rows.map(([d, n, t]) => [d, { n, t }]));
+}
+
+function sumDays(daily: Map<string, Agg>, from: string, to: string): Agg {
+  const total = { n: 0, t: 0 };
+  for (const [day, agg] of daily) {
+    if (day >= from && day < to) {
+      total.n += agg.n;
+      total.t += agg.t;
+    }
+  }
+  return total;
+}
+
+/** Does the range cover more than a quarter of the days that have live sales? */
+function longRange(sqlite: Database.Database, range: DayRange): boolean {
+  const span = sqlite.prepare(`SELECT (SELECT min(sold_on) FROM sales) AS first, (SELECT max(sold_on) FROM sales) AS last`).get() as { first: string | null; last: string | null };
+  if (span.first === null || span.last === null) return false;
+  const last = addDays(span.last, 1);
+  const from = range.from > span.first ? range.from : span.first;
+  const to = range.to < last ? range.to : last;
+  if (to <= from) return false;
+  return daysBetween(from, to) * 4 > daysBetween(span.first, last);
+}
+
+interface DimensionRow {
+  key: string;
+  customer_id?: number | null;
+  n: number;
+  t: number;
+}
+
+function dimensionTotals(sqlite: Database.Database, asOf: AsOf, by: 'product' | 'customer' | 'city', range: DayRange): DimensionRow[] {
+  const live = liveSales(asOf);
+  const params = [...live.params, range.from, range.to];
+  // Aggregate per customer first, then look up one row per customer, not one per sale. Over a long
+  // range the per-customer index is read in order; over a short one, the range of the day index.
+  const perCustomer = `SELECT customer_id, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, range, 'sales_live_day', 'sales_live_customer')}
+                       WHERE ${live.sql} AND sold_on >= ? AND sold_on < ? GROUP BY customer_id`;
+  if (by === 'product') {
+    return sqlite
+      .prepare(`SELECT product AS key, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, range, null)}
+                WHERE ${live.sql} AND sold_on >= ? AND sold_on < ? GROUP BY product`)
+      .all(...params) as DimensionRow[];
+  }
+  if (by === 'city') {
+    return sqlite
+      .prepare(`SELECT coalesce(c.city, '(none)') AS key, sum(x.n) AS n, sum(x.t) AS t FROM (${perCustomer}) x
+                LEFT JOIN customers c ON c.id = x.customer_id GROUP BY coalesce(c.city, '(none)')`)
+      .all(...params) as DimensionRow[];
+  }
+  return sqlite
+    .prepare(`SELECT coalesce(c.name, '(deleted customer)') AS key, x.customer_id AS customer_id, x.n AS n, x.t AS t FROM (${perCustomer}) x
+              LEFT JOIN customers c ON c.id = x.customer_id`)
+    .all(...params) as DimensionRow[];
+}
+
+export async function salesReport(db: Kysely<DB>, input: { period: Period; by: SalesBy; asOf: AsOf; limit?: number | undefined }): Promise<SalesReport> {
+  const sqlite = sqliteOf(db);
+  const { period, by, asOf } = input;
+  const from = period.from ?? firstSaleDay(sqlite, asOf);
+  const last = addDays(period.to, -1);
+  const previous = period.previous;
+  if (from === null) {
+    return { by, from: null, last, previous, rows: [], total: { count: 0, revenue: 0, average_order: null, previous_count: null, previous_revenue: null, change: null } };
+  }
+  const range = { from, to: period.to };
+
+  if (TIME_BY.has(by)) {
+    const bucket = BUCKETS[by as keyof typeof BUCKETS];
+    const firstStart = bucket.start(from);
+    // The bucket before the first one, so the first row has a change too.
+    const before = bucket.previous(firstStart);
+    const queryFrom = previous && previous.from < before ? previous.from : before;
+    const daily = dailyTotals(sqlite, asOf, queryFrom, period.to);
+    // One pass over the days: each day of the range into its bucket (a first bucket that starts
+    // before `from` only counts its days from `from` on).
+    const buckets = new Map<string, Agg>();
+    for (const [day, agg] of daily) {
+      if (day < from || day >= period.to) continue;
+      const start = bucket.start(day);
+      const sum = buckets.get(start) ?? { n: 0, t: 0 };
+      sum.n += agg.n;
+      sum.t += agg.t;
+      buckets.set(start, sum);
+    }
+    const rows: SalesRow[] = [];
+    let previousBucket = sumDays(daily, before, firstStart);
+    for (let start = firstStart; start < period.to; start = bucket.next(start)) {
+      const agg = buckets.get(start) ?? { n: 0, t: 0 };
+      rows.push({
+        key: bucket.label(start),
+        count: agg.n,
+        revenue: agg.t,
+        average_order: average(agg.t, agg.n),
+        previous_revenue: previousBucket.t,
+        change: ratio(agg.t, previousBucket.t),
+      });
+      previousBucket = agg;
+    }
+    const total = sumDays(daily, from, period.to);
+    const prev = previous ? sumDays(daily, previous.from, previous.to) : null;
+    return { by, from, last, previous, rows, total: totals(total, prev) };
+  }
+
+  const dim = by as 'product' | 'customer' | 'city';
+  const current = dimensionTotals(sqlite, asOf, dim, range);
+  const before = previous ? dimensionTotals(sqlite, asOf, dim, previous) : [];
+  const keyOf = (r: DimensionRow) => (dim === 'customer' ? `#${r.customer_id ?? ''}` : r.key);
+  const previousByKey = new Map(before.map((r) => [keyOf(r), r]));
+  const total = { n: 0, t: 0 };
+  for (const r of current) {
+    total.n += r.n;
+    total.t += r.t;
+  }
+  const prevTotal = previous ? before.reduce((acc, r) => ({ n: acc.n + r.n, t: acc.t + r.t }), { n: 0, t: 0 }) : null;
+  const rows: SalesRow[] = current
+    .sort((a, b) => b.t - a.t || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || (a.customer_id ?? 0) - (b.customer_id ?? 0))
+    .slice(0, input.limit ?? current.length)
+    .map((r) => {
+      const p = previous ? (previousByKey.get(keyOf(r))?.t ?? 0) : null;
+      return {
+        key: r.key,
+        ...(dim === 'customer' ? { customer_id: r.customer_id ?? null } : {}),
+        count: r.n,
+        revenue: r.t,
+        average_order: average(r.t, r.n),
+        previous_revenue: p,
+        change: ratio(r.t, p),
+      };
+    });
+  return { by, from, last, previous, rows, total: totals(total, prevTotal) };
+}
+
+function totals(total: Agg, prev: Agg | null): SalesReport['total'] {
+  return {
+    count: total.n,
+    revenue: total.t,
+    average_order: average(total.t, total.n),
+    previous_count: prev ? prev.n : null,
+    previous_revenue: prev ? prev.t : null,
+    change: prev ? ratio(total.t, prev.t) : null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// report pipeline
+
+export interface StageRow {
+  stage: Stage;
+  deals: number;
+  value: number;
+  weighted: number;
+  /** Deals that ever reached this stage (a deal that skipped a stage passed through it). */
+  reached: number;
+  /** Share of those that reached the next stage of the funnel (null for won and lost). */
+  conversion: number | null;
+  /** Average days spent in this stage, over stays that have ended (null when none has). */
+  avg_days: number | null;
+}
+
+export interface CloseMonthRow {
+  close_month: string;
+  deals: number;
+  value: number;
+  weighted: number;
+}
+
+export interface PipelineReport {
+  stages: StageRow[];
+  summary: {
+    open_deals: number;
+    open_value: number;
+    weighted_value: number;
+    won_deals: number;
+    won_value: number;
+    lost_deals: number;
+    lost_value: number;
+    win_rate: number | null;
+  };
+  byCloseMonth: CloseMonthRow[];
+}
+
+interface DealAsOf {
+  id: number;
+  stage: Stage;
+  value: number;
+  probability: number;
+  close_date: string | null;
+  /** Stages entered, in order, with when. */
+  history: { stage: Stage; at: string }[];
+}
+
+/** Every deal as it stood at the cutoff: its stage from the history, its probability. */
+async function dealsAsOf(db: Kysely<DB>, asOf: AsOf): Promise<DealAsOf[]> {
+  let dealQuery = db.selectFrom('deals').select(['id', 'stage', 'value_cents', 'probability', 'close_date', 'created_at']);
+  let historyQuery = db.selectFrom('deal_stage_history').select(['deal_id', 'to_stage', 'at']);
+  if (asOf.cutoff !== null) {
+    dealQuery = dealQuery.where('created_at', '<', asOf.cutoff);
+    historyQuery = historyQuery.where('at', '<', asOf.cutoff);
+  }
+  const [deals, history, defaults] = await Promise.all([dealQuery.execute(), historyQuery.orderBy('at').orderBy('id').execute(), probabilityDefaults(db)]);
+  const byDeal = new Map<number, { stage: Stage; at: string }[]>();
+  for (const h of history) {
+    const list = byDeal.get(h.deal_id) ?? [];
+    list.push({ stage: h.to_stage as Stage, at: h.at });
+    byDeal.set(h.deal_id, list);
+  }
+  return deals.map((d) => {
+    const entries = byDeal.get(d.id) ?? [];
+    const stage = (entries.at(-1)?.stage ?? d.stage) as Stage;
+    // A deal's own probability belongs to the stage it is in now; in an earlier stage, use the default.
+    const own = stage === d.stage ? d.probability : null;
+    return {
+      id: d.id,
+      stage,
+      value: d.value_cents,
+      probability: effectiveProbability(stage, own, defaults),
+      close_date: d.close_date,
+      history: entries.length > 0 ? entries : [{ stage, at: d.created_at }],
+    };
+  });
+}
+
+export async function pipelineReport(db: Kysely<DB>, asOf: AsOf): Promise<PipelineReport> {
+  const deals = await dealsAsOf(db, asOf);
+  const rank = (s: Stage) => (FUNNEL as readonly string[]).indexOf(s);
+  const stays = new Map<Stage, number[]>();
+  const reached = new Map<Stage, number>();
+  for (const deal of deals) {
+    let furthest = -1;
+    deal.history.forEach((h, i) => {
+      furthest = Math.max(furthest, rank(h.stage));
+      const next = deal.history[i + 1];
+      if (next) {
+        const list = stays.get(h.stage) ?? [];
+        list.push((Date.parse(next.at) - Date.parse(h.at)) / 86_400_000);
+        stays.set(h.stage, list);
+      }
+    });
+    for (const s of FUNNEL) if (rank(s) <= furthest) reached.set(s, (reached.get(s) ?? 0) + 1);
+    if (deal.history.some((h) => h.stage === 'lost')) reached.set('lost', (reached.get('lost') ?? 0) + 1);
+  }
+  const stages: StageRow[] = STAGES.map((stage) => {
+    const inStage = deals.filter((d) => d.stage === stage);
+    const value = inStage.reduce((a, d) => a + d.value, 0);
+    const weighted = inStage.reduce((a, d) => a + weightedCents(d.value, d.probability), 0);
+    const r = reached.get(stage) ?? 0;
+    const nextStage = isClosed(stage) ? null : FUNNEL[rank(stage) + 1]!;
+    const durations = stays.get(stage) ?? [];
+    return {
+      stage,
+      deals: inStage.length,
+      value,
+      weighted,
+      reached: r,
+      conversion: nextStage === null || r === 0 ? null : (reached.get(nextStage) ?? 0) / r,
+      avg_days: durations.length > 0 ? durations.reduce((a, b) => a + b, 0) / durations.length : null,
+    };
+  });
+  const open = deals.filter((d) => !isClosed(d.stage));
+  const won = deals.filter((d) => d.stage === 'won');
+  const lost = deals.filter((d) => d.stage === 'lost');
+  const months = new Map<string, CloseMonthRow>();
+  for (const d of open) {
+    const key = d.close_date ? d.close_date.slice(0, 7) : '(no date)';
+    const row = months.get(key) ?? { close_month: key, deals: 0, value: 0, weighted: 0 };
+    row.deals++;
+    row.value += d.value;
+    row.weighted += weightedCents(d.value, d.probability);
+    months.set(key, row);
+  }
+  return {
+    stages,
+    summary: {
+      open_deals: open.length,
+      open_value: open.reduce((a, d) => a + d.value, 0),
+      weighted_value: open.reduce((a, d) => a + weightedCents(d.value, d.probability), 0),
+      won_deals: won.length,
+      won_value: won.reduce((a, d) => a + d.value, 0),
+      lost_deals: lost.length,
+      lost_value: lost.reduce((a, d) => a + d.value, 0),
+      win_rate: won.length + lost.length > 0 ? won.length / (won.length + lost.length) : null,
+    },
+    byCloseMonth: [...months.values()].sort((a, b) => (a.close_month.startsWith('(') ? 1 : b.close_month.startsWith('(') ? -1 : a.close_month.localeCompare(b.close_month))),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// report forecast
+
+export interface ForecastReport {
+  method: string;
+  alpha: number;
+  beta: number;
+  gamma: number | null;
+  historyFrom: string;
+  historyTo: string;
+  historyMonths: number;
+  heldOut: number;
+  mape: number | null;
+  naiveMape: number | null;
+  forecast: { month: string; forecast: number }[];
+  backtest: { month: string; actual: number; forecast: number; naive: number }[];
+}
+
+export async function forecastReport(db: Kysely<DB>, input: { months: number; asOf: AsOf }): Promise<ForecastReport> {
+  const sqlite = sqliteOf(db);
+  const { asOf } = input;
+  // Only complete months: the current one counts once its last day is over.
+  const tomorrow = addDays(asOf.today, 1);
+  const end = tomorrow.endsWith('-01') ? tomorrow : startOfMonth(asOf.today);
+  const live = liveSales(asOf);
+  const rows = sqlite
+    .prepare(`SELECT substr(sold_on, 1, 7) AS m, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, null, 'sales_live_day')}
+              WHERE ${live.sql} AND sold_on < ? GROUP BY m ORDER BY m`)
+    .raw()
+    .all(...live.params, end) as [string, number][];
+  const byMonth = new Map(rows);
+  const months: string[] = [];
+  if (rows.length > 0) for (let m = `${rows[0]![0]}-01`; m < end; m = addMonths(m, 1)) months.push(m.slice(0, 7));
+  if (months.length < MIN_HISTORY) {
+    const span = months.length > 0 ? ` (${months[0]} to ${months.at(-1)})` : '';
+    throw new ValidationError(`not enough history for a forecast: ${months.length} complete month${months.length === 1 ? '' : 's'} of sales${span}; at least ${MIN_HISTORY} are needed`, {
+      hint: 'record or import older sales; the current month counts once it has ended',
+    });
+  }
+  const history = months.map((m) => byMonth.get(m) ?? 0);
+  const result = forecastMonthly(history, input.months);
+  const after = (k: number) => addMonths(`${months.at(-1)!}-01`, k).slice(0, 7);
+  return {
+    method: result.method === 'holt' ? "Holt's linear trend" : 'Holt-Winters additive, 12-month season',
+    alpha: result.alpha,
+    beta: result.beta,
+    gamma: result.gamma,
+    historyFrom: months[0]!,
+    historyTo: months.at(-1)!,
+    historyMonths: months.length,
+    heldOut: result.heldOut,
+    mape: result.mapeMethod,
+    naiveMape: result.mapeNaive,
+    forecast: result.forecast.map((v, i) => ({ month: after(i + 1), forecast: Math.round(v) })),
+    backtest: result.backtest.map((b) => ({ month: months[b.index]!, actual: b.actual, forecast: Math.round(b.method), naive: b.naive })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// report customers
+
+export interface CustomerMovement {
+  total: number;
+  new: number;
+  active: number;
+  churned: number;
+  churned_in_period: number;
+}
+
+export interface CustomersReport {
+  churnDays: number;
+  current: CustomerMovement;
+  previous: CustomerMovement | null;
+  top: { rank: number; customer_id: number | null; customer: string | null; orders: number; lifetime_value: number; last_purchase: string }[];
+}
+
+function instant(day: string): string {
+  return startOfLocalDay(day).toISOString();
+}
+
+/** Customers on the books at the end of the range, and how many of them joined in it. */
+function customerCounts(sqlite: Database.Database, asOf: AsOf, range: DayRange): { total: number; new: number } {
+  const cutoff = asOf.cutoff;
+  const end = cutoff !== null && cutoff < instant(range.to) ? cutoff : instant(range.to);
+  const counts = sqlite
+    .prepare(`SELECT count(*) AS total, sum(created_at >= ?) AS new FROM customers WHERE created_at < ?`)
+    .get(instant(range.from), end) as { total: number; new: number | null };
+  return { total: counts.total, new: counts.new ?? 0 };
+}
+
+function customerMovement(sqlite: Database.Database, asOf: AsOf, range: DayRange, churnDays: number): CustomerMovement {
+  const counts = customerCounts(sqlite, asOf, range);
+  const live = liveSales(asOf);
+  const active = sqlite
+    .prepare(`SELECT count(DISTINCT customer_id) AS n FROM ${salesSource(sqlite, asOf, range, 'sales_live_day')}
+              WHERE ${live.sql} AND customer_id IS NOT NULL AND sold_on >= ? AND sold_on < ?`)
+    .get(...live.params, range.from, range.to) as { n: number };
+  // Churned: bought before, but not within churn_days up to the period's last day.
+  const threshold = addDays(range.to, -churnDays);
+  const churn = sqlite
+    .prepare(
+      `SELECT sum(last < ?) AS churned, sum(last >= ? AND last < ?) AS churned_in_period FROM (
+         SELECT max(sold_on) AS last FROM ${salesSource(sqlite, asOf, null, 'sales_live_customer')}
+         WHERE ${live.sql} AND customer_id IS NOT NULL AND sold_on < ? GROUP BY customer_id)`,
+    )
+    .get(threshold, addDays(range.from, -churnDays), threshold, ...live.params, range.to) as { churned: number | null; churned_in_period: number | null };
+  return { ...counts, active: active.n, churned: churn.churned ?? 0, churned_in_period: churn.churned_in_period ?? 0 };
+}
+
+export async function customersReport(db: Kysely<DB>, input: { period: Period; asOf: AsOf; top: number }): Promise<CustomersReport> {
+  const sqlite = sqliteOf(db);
+  const { asOf } = input;
+  const churnDays = Number(await getSetting(db, 'churn_days'));
+  const from = input.period.from ?? firstSaleDay(sqlite, asOf) ?? input.period.to;
+  const range = { from, to: input.period.to };
+  const current = customerMovement(sqlite, asOf, range, churnDays);
+  const previous = input.period.previous ? customerMovement(sqlite, asOf, input.period.previous, churnDays) : null;
+  const live = liveSales(asOf, 's');
+  const top = sqlite
+    .prepare(
+      `SELECT x.customer_id, c.name AS customer, x.orders, x.lifetime_value, x.last_purchase FROM (
+         SELECT s.customer_id, count(*) AS orders, sum(s.amount_cents) AS lifetime_value, max(s.sold_on) AS last_purchase
+         FROM ${salesSource(sqlite, asOf, null, 'sales_live_customer', 'sales_live_customer', 's')} WHERE ${live.sql} AND s.customer_id IS NOT NULL AND s.sold_on < ? GROUP BY s.customer_id
+         ORDER BY lifetime_value DESC, s.customer_id LIMIT ?) x
+       LEFT JOIN customers c ON c.id = x.customer_id ORDER BY x.lifetime_value DESC, x.customer_id`,
+    )
+    .all(...live.params, range.to, input.top) as Omit<CustomersReport['top'][number], 'rank'>[];
+  return { churnDays, current, previous, top: top.map((t, i) => ({ rank: i + 1, ...t })) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// report summary
+
+export interface SummaryReport {
+  from: string | null;
+  last: string;
+  customers: number;
+  new_customers: number;
+  orders: number;
+  revenue: number;
+  average_order: number | null;
+  previous_from: string | null;
+  previous_last: string | null;
+  previous_revenue: number | null;
+  revenue_change: number | null;
+  open_deals: number;
+  open_deal_value: number;
+  weighted_pipeline: number;
+  open_tickets: number;
+  ratings: number;
+  csat: number | null;
+  average_score: number | null;
+}
+
+export async function summaryReport(db: Kysely<DB>, input: { period: Period; asOf: AsOf }): Promise<SummaryReport> {
+  const sqlite = sqliteOf(db);
+  const { period, asOf } = input;
+  const sales = await salesReport(db, { period, by: 'year', asOf });
+  const from = sales.from ?? period.from;
+  const movement = customerCounts(sqlite, asOf, { from: from ?? period.to, to: period.to });
+  const pipeline = await pipelineReport(db, asOf);
+  const cutoff = asOf.cutoff;
+  const tickets = (
+    cutoff === null
+      ? sqlite.prepare(`SELECT count(*) AS n FROM tickets WHERE status IN ('open', 'pending')`).get()
+      : sqlite
+          .prepare(
+            `SELECT count(*) AS n FROM tickets WHERE opened_at < ?
+               AND (coalesce(resolved_at, closed_at) IS NULL OR coalesce(resolved_at, closed_at) >= ?)`,
+          )
+          .get(cutoff, cutoff)
+  ) as { n: number };
+  const ratings = (
+    cutoff === null
+      ? sqlite.prepare(`SELECT count(*) AS n, sum(score >= 4) AS good, avg(score) AS avg FROM ticket_ratings WHERE superseded_at IS NULL`).get()
+      : sqlite
+          .prepare(`SELECT count(*) AS n, sum(score >= 4) AS good, avg(score) AS avg FROM ticket_ratings WHERE rated_at < ? AND (superseded_at IS NULL OR superseded_at >= ?)`)
+          .get(cutoff, cutoff)
+  ) as { n: number; good: number | null; avg: number | null };
+  return {
+    from,
+    last: sales.last,
+    customers: movement.total,
+    new_customers: movement.new,
+    orders: sales.total.count,
+    revenue: sales.total.revenue,
+    average_order: sales.total.average_order,
+    previous_from: period.previous?.from ?? null,
+    previous_last: period.previous ? addDays(period.previous.to, -1) : null,
+    previous_revenue: sales.total.previous_revenue,
+    revenue_change: sales.total.change,
+    open_deals: pipeline.summary.open_deals,
+    open_deal_value: pipeline.summary.open_value,
+    weighted_pipeline: pipeline.summary.weighted_value,
+    open_tickets: tickets.n,
+    ratings: ratings.n,
+    csat: ratings.n > 0 ? (ratings.good ?? 0) / ratings.n : null,
+    average_score: ratings.avg,
+  };
+}
+

@@ -1,0 +1,170 @@
+// Recorded sales: record, list and void. A void keeps the row (with when and why) and drops it
+// from every total; every write records an audit entry in its transaction.
+import type { Kysely, Transaction } from 'kysely';
+import type { DB, SaleRow } from '../db/schema.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { centsToDecimal } from '../domain/money.js';
+import { beginAudit, type WriteMeta } from './audit.js';
+import { describeCustomer, resolveCustomer } from './customers.js';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+export interface SaleInput {
+  /** A customer reference: id, email or unique name. */
+  customer: string;
+  product: string;
+  amountCents: number;
+  quantity: number;
+  /** Local calendar day `YYYY-MM-DD`. */
+  soldOn: string;
+  note: string | null;
+}
+
+export type SaleView = {
+  id: number;
+  sold_on: string;
+  customer_id: number | null;
+  customer: string | null;
+  product: string;
+  quantity: number;
+  amount: number;
+  note: string | null;
+  deal_id: number | null;
+  voided_at: string | null;
+  void_reason: string | null;
+};
+
+/** `#12 199.00 Teapot on 2025-03-01`. */
+export function describeSale(s: Pick<SaleRow, 'id' | 'amount_cents' | 'product' | 'sold_on'>): string {
+  return `#${s.id} ${centsToDecimal(s.amount_cents)} ${s.product} on ${s.sold_on}`;
+}
+
+/** Inserts one sale row and its audit change (used by `sale record` and by winning a deal). */
+export async function insertSale(
+  trx: Transaction<DB>,
+  values: { customerId: number; product: string; amountCents: number; quantity: number; soldOn: string; note: string | null; dealId: number | null },
+  meta: WriteMeta,
+  action: string,
+): Promise<SaleRow> {
+  const row = await trx
+    .insertInto('sales')
+    .values({
+      customer_id: values.customerId,
+      product: values.product,
+      quantity: values.quantity,
+      amount_cents: values.amountCents,
+      sold_on: values.soldOn,
+      note: values.note,
+      deal_id: values.dealId,
+      created_at: meta.now.toISOString(),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const audit = await beginAudit(trx, meta, { action, entity: 'sale', entityId: row.id, customerId: values.customerId, summary: describeSale(row) });
+  await audit.inserted('sales', row.id, row);
+  return row;
+}
+
+export async function recordSale(db: Kysely<DB>, input: SaleInput, meta: WriteMeta): Promise<{ sale: SaleRow; customer: string }> {
+  return db.transaction().execute(async (trx) => {
+    const customer = await resolveCustomer(trx, input.customer);
+    const sale = await insertSale(
+      trx,
+      { customerId: customer.id, product: input.product, amountCents: input.amountCents, quantity: input.quantity, soldOn: input.soldOn, note: input.note, dealId: null },
+      meta,
+      'sale.record',
+    );
+    return { sale, customer: describeCustomer(customer) };
+  });
+}
+
+export interface SaleFilter {
+  customer?: string | undefined;
+  product?: string | undefined;
+  /** Inclusive first day. */
+  from?: string | undefined;
+  /** Inclusive last day. */
+  to?: string | undefined;
+  includeVoided?: boolean;
+  limit?: number | undefined;
+}
+
+/** Matching sales, oldest first, streamed (a list of a million sales never sits in memory). */
+export async function listSales(db: Db, filter: SaleFilter): Promise<AsyncIterable<SaleView>> {
+  let query = db
+    .selectFrom('sales as s')
+    .leftJoin('customers as c', 'c.id', 's.customer_id')
+    .select([
+      's.id',
+      's.sold_on',
+      's.customer_id',
+      'c.name as customer',
+      's.product',
+      's.quantity',
+      's.amount_cents as amount',
+      's.note',
+      's.deal_id',
+      's.voided_at',
+      's.void_reason',
+    ]);
+  if (filter.customer !== undefined) {
+    const customer = await resolveCustomer(db, filter.customer);
+    query = query.where('s.customer_id', '=', customer.id);
+  }
+  if (filter.product !== undefined) query = query.where((eb) => eb(eb.fn('lower', ['s.product']), '=', filter.product!.toLowerCase()));
+  if (filter.from !== undefined) query = query.where('s.sold_on', '>=', filter.from);
+  if (filter.to !== undefined) query = query.where('s.sold_on', '<=', filter.to);
+  if (!filter.includeVoided) query = query.where('s.voided_at', 'is', null);
+  query = query.orderBy('s.sold_on').orderBy('s.id');
+  if (filter.limit !== undefined) query = query.limit(filter.limit);
+  return query.stream();
+}
+
+export async function voidSale(db: Kysely<DB>, id: number, reason: string | null, meta: WriteMeta): Promise<SaleRow> {
+  return db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('sales').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!before) throw new NotFoundError(`no sale with id ${id}`, { hint: 'find ids with `crm sale list`' });
+    if (before.voided_at !== null) {
+      throw new ValidationError(`sale #${id} was already voided on ${before.voided_at.slice(0, 10)}${before.void_reason ? ` (${before.void_reason})` : ''}`);
+    }
+    const deal = await trx.selectFrom('deals').select(['id', 'stage']).where('won_sale_id', '=', id).executeTakeFirst();
+    if (deal && deal.stage === 'won') {
+      throw new ValidationError(`sale #${id} was recorded by winning deal #${deal.id}`, {
+        hint: `reopen the deal instead: crm deal move ${deal.id} negotiation --reopen --reason "…" (that voids the sale)`,
+      });
+    }
+    const after = await trx
+      .updateTable('sales')
+      .set({ voided_at: meta.now.toISOString(), void_reason: reason })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const audit = await beginAudit(trx, meta, {
+      action: 'sale.void',
+      entity: 'sale',
+      entityId: id,
+      customerId: before.customer_id,
+      summary: `voided ${describeSale(before)}${reason ? `: ${reason}` : ''}`,
+    });
+    await audit.updated('sales', id, { voided_at: before.voided_at, void_reason: before.void_reason }, { voided_at: after.voided_at, void_reason: after.void_reason });
+    return after;
+  });
+}
+
+export interface CustomerSalesTotals {
+  orders: number;
+  /** Cents. */
+  totalSpent: number;
+  lastPurchase: string | null;
+}
+
+/** A customer's totals over live sales, for `customer show` and anything else that needs them. */
+export async function customerSalesTotals(db: Db, customerId: number): Promise<CustomerSalesTotals> {
+  const row = await db
+    .selectFrom('sales')
+    .select((eb) => [eb.fn.countAll<number>().as('orders'), eb.fn.sum<number | null>('amount_cents').as('total'), eb.fn.max('sold_on').as('last')])
+    .where('customer_id', '=', customerId)
+    .where('voided_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return { orders: Number(row.orders), totalSpent: Number(row.total ?? 0), lastPurchase: row.last ?? null };
+}
