@@ -48,7 +48,7 @@ describe('ticket bad input', () => {
     ['an SLA that is not a duration', ['config', 'set', 'sla.high', 'soon'], 2, /^error: sla.high "soon" is not a duration\nhint: use e.g. 30m, 4h, 2d or 1w$/m],
     ['an SLA of zero', ['config', 'set', 'sla.urgent', '0h'], 2, /^error: sla.urgent "0h" must be more than zero$/m],
     ['an SLA with a unit missing', ['config', 'set', 'sla.low', '72'], 2, /^error: sla.low "72" is not a duration/m],
-    ['an unknown report period', ['report', 'tickets', '--period', '2025-Q7'], 2, /^error: --period "2025-Q7" is not a period$/m],
+    ['an unknown report period', ['report', 'tickets', '--period', '2025-Q7'], 2, /^error: --period "2025-Q7" is not a period: quarters are Q1 to Q4$/m],
   ];
 
   it.each(cases.map(([name, args, code, message]) => [`${name}: exit ${code}`, args, code, message] as const))('%s', (_name, args, code, message) => {

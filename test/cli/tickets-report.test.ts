@@ -142,10 +142,11 @@ describe('report tickets', () => {
       expect(box.run(['report', 'tickets', '--period', period, '--format', 'json'], { env: { CRM_NOW: NOW } }).code).toBe(0);
     }
     const ytd = JSON.parse(run(NOW, ['report', 'tickets', '--period', 'this-week', '--format', 'json']));
-    expect(ytd.summary).toMatchObject({ from: '2025-06-02', to: '2025-06-08', opened: 5 });
+    // "this-…" periods run up to today (Tuesday 3 June), as in every report.
+    expect(ytd.summary).toMatchObject({ from: '2025-06-02', to: '2025-06-03', opened: 5 });
     const bad = box.run(['report', 'tickets', '--period', 'fortnight'], { env: { CRM_NOW: NOW } });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^error: --period "fortnight" is not a period\nhint: use today, this-week/);
+    expect(bad.stderr).toMatch(/^error: --period "fortnight" is not a period\nhint: use one of: today, yesterday, this-week/);
   });
 });
 
@@ -201,7 +202,7 @@ describe('report tickets --as-of', () => {
     expect(future.code).toBe(2);
     expect(future.stderr).toBe('error: --as-of 2025-07-04 is in the future\n');
     const week = JSON.parse(run(day(20, 12), ['report', 'tickets', '--period', 'this-week', '--as-of', '2025-06-11', '--format', 'json'])).summary;
-    expect(week).toMatchObject({ from: '2025-06-09', to: '2025-06-15', as_of: '2025-06-12T00:00:00Z', opened: 2 });
+    expect(week).toMatchObject({ from: '2025-06-09', to: '2025-06-11', as_of: '2025-06-12T00:00:00Z', opened: 2 });
     const bad = box.run(['report', 'tickets', '--as-of', '2025-02-30']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error: --as-of "2025-02-30" is not a real calendar day$/m);
