@@ -1,0 +1,342 @@
+// The read side of the audit trail and `crm undo`. Undo is generic: it reverses the row changes
+// (audit_change) and bulk inserts (audit_range) an entry recorded, whatever command wrote them, in
+// one transaction, recorded as an entry of its own. It refuses when the entry was undone already,
+// when later entries touched the same rows, when rows elsewhere now reference rows it would delete,
+// or when a row no longer holds the values the entry left in it.
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { AuditLogRow, DB } from '../db/schema.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { sqliteOf } from '../db/connection.js';
+import { beginAudit, type WriteMeta } from './audit.js';
+
+type Db = Kysely<DB> | Transaction<DB>;
+type Values = Record<string, unknown>;
+
+/** Marker written over before/after values that `customer forget` erased. */
+export const ERASED = '{"erased":true}';
+
+/** Tables keyed by something other than `id`: the columns that identify a row. */
+const ROW_KEYS: Readonly<Record<string, readonly string[]>> = {
+  config: ['key'],
+  customer_tags: ['customer_id', 'tag_id'],
+  customer_fields: ['customer_id', 'key'],
+  activity_links: ['from_id', 'to_id', 'kind'],
+};
+
+/**
+ * Who references whom (child table, column). Rows elsewhere referencing rows an undo would delete
+ * block it. Profile details that live and die with their parent (tags, fields, stage history,
+ * ticket events) are not listed: deleting the parent takes them along, as the original insert
+ * brought them.
+ */
+const REFERENCES: Readonly<Record<string, readonly [string, string][]>> = {
+  customers: [['activities', 'customer_id'], ['sales', 'customer_id'], ['deals', 'customer_id'], ['tickets', 'customer_id'], ['tasks', 'customer_id']],
+  tags: [['customer_tags', 'tag_id']],
+  activities: [['activity_links', 'from_id'], ['activity_links', 'to_id']],
+  sales: [['deals', 'won_sale_id']],
+  deals: [['tasks', 'deal_id'], ['sales', 'deal_id']],
+  tickets: [['ticket_ratings', 'ticket_id'], ['tasks', 'ticket_id']],
+  tasks: [['tasks', 'recurred_from']],
+};
+
+const AUDIT_TABLES = new Set(['audit_log', 'audit_change', 'audit_range']);
+
+export interface AuditChange {
+  id: number;
+  table: string;
+  rowId: number;
+  op: 'insert' | 'update' | 'delete';
+  before: Values | null;
+  after: Values | null;
+}
+
+export interface AuditRange {
+  table: string;
+  firstId: number;
+  lastId: number;
+}
+
+export interface AuditEntry extends AuditLogRow {
+  changes?: AuditChange[];
+  ranges?: AuditRange[];
+}
+
+export interface AuditQuery {
+  /** ISO instant: entries at or after it. */
+  since?: string;
+  entity?: string;
+  customerId?: number;
+  /** Only these entries. */
+  ids?: number[];
+  limit?: number;
+  withChanges?: boolean;
+}
+
+const parse = (text: string | null): Values | null => (text === null ? null : (JSON.parse(text) as Values));
+
+async function changesOf(db: Db, logIds: number[]): Promise<Map<number, { changes: AuditChange[]; ranges: AuditRange[] }>> {
+  const out = new Map<number, { changes: AuditChange[]; ranges: AuditRange[] }>();
+  for (const id of logIds) out.set(id, { changes: [], ranges: [] });
+  for (let i = 0; i < logIds.length; i += 500) {
+    const chunk = logIds.slice(i, i + 500);
+    const changes = await db.selectFrom('audit_change').selectAll().where('log_id', 'in', chunk).orderBy('id').execute();
+    for (const c of changes) {
+      out.get(c.log_id)!.changes.push({ id: c.id, table: c.table_name, rowId: c.row_id, op: c.op, before: parse(c.before), after: parse(c.after) });
+    }
+    const ranges = await db.selectFrom('audit_range').selectAll().where('log_id', 'in', chunk).orderBy('id').execute();
+    for (const r of ranges) out.get(r.log_id)!.ranges.push({ table: r.table_name, firstId: r.first_id, lastId: r.last_id });
+  }
+  return out;
+}
+
+/** Audit entries, newest first. */
+export async function listAudit(db: Db, query: AuditQuery = {}): Promise<AuditEntry[]> {
+  let q = db.selectFrom('audit_log').selectAll();
+  if (query.since) q = q.where('at', '>=', query.since);
+  if (query.entity) q = q.where('entity', '=', query.entity);
+  if (query.customerId !== undefined) q = q.where('customer_id', '=', query.customerId);
+  if (query.ids !== undefined) {
+    if (query.ids.length === 0) return [];
+    q = q.where('id', 'in', query.ids);
+  }
+  q = q.orderBy('id', 'desc');
+  if (query.limit !== undefined) q = q.limit(query.limit);
+  const rows: AuditEntry[] = await q.execute();
+  if (query.withChanges) {
+    const details = await changesOf(db, rows.map((r) => r.id));
+    for (const row of rows) Object.assign(row, details.get(row.id));
+  }
+  return rows;
+}
+
+export async function getAuditEntry(db: Db, id: number): Promise<AuditEntry> {
+  const row = await db.selectFrom('audit_log').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFoundError(`no audit entry ${id}`, { hint: 'list entries with `crm audit list`' });
+  const details = await changesOf(db, [id]);
+  return { ...row, ...details.get(id)! };
+}
+
+const keyColumns = (table: string) => ROW_KEYS[table] ?? ['id'];
+
+function rowKey(change: AuditChange): Values {
+  const columns = keyColumns(change.table);
+  if (columns.length === 1 && columns[0] === 'id') return { id: change.rowId };
+  const source = change.op === 'insert' ? change.after : change.before;
+  const key: Values = {};
+  for (const c of columns) key[c] = source?.[c] ?? null;
+  return key;
+}
+
+const keyText = (table: string, key: Values) => JSON.stringify([table, ...keyColumns(table).map((c) => key[c])]);
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+function describeKey(table: string, key: Values): string {
+  const cols = keyColumns(table);
+  return cols.length === 1 && cols[0] === 'id' ? `${table} #${String(key.id)}` : `${table} (${cols.map((c) => `${c}=${String(key[c])}`).join(', ')})`;
+}
+
+/** The table's real columns, so values from the trail only ever name columns that exist. */
+async function columnsOf(db: Db, table: string, cache: Map<string, Set<string>>): Promise<Set<string>> {
+  let cols = cache.get(table);
+  if (!cols) {
+    const info = await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table})`.execute(db);
+    if (info.rows.length === 0 || AUDIT_TABLES.has(table)) throw new ValidationError(`the audit entry names an unknown table ${table}`);
+    cols = new Set(info.rows.map((r) => r.name));
+    cache.set(table, cols);
+  }
+  return cols;
+}
+
+function whereKey(key: Values) {
+  return sql.join(
+    Object.entries(key).map(([c, v]) => sql`${sql.ref(c)} = ${v}`),
+    sql` AND `,
+  );
+}
+
+async function readRow(db: Db, table: string, key: Values): Promise<Values | undefined> {
+  const result = await sql<Values>`SELECT * FROM ${sql.table(table)} WHERE ${whereKey(key)}`.execute(db);
+  return result.rows[0];
+}
+
+/** Throws a ValidationError saying why `entry` cannot be undone now. */
+async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache: Map<string, Set<string>>): Promise<void> {
+  const changes = entry.changes ?? [];
+  const ranges = entry.ranges ?? [];
+  const refuse = (why: string, hint?: string) => {
+    throw new ValidationError(`cannot undo entry ${entry.id} (${entry.action}): ${why}`, hint ? { hint } : {});
+  };
+  if (entry.undone_by !== null) refuse(`it was already undone by entry ${entry.undone_by}`);
+  if (entry.undoes !== null) refuse(`it is itself the undo of entry ${entry.undoes}`, `run the original command again instead`);
+  if (changes.length === 0 && ranges.length === 0) refuse('it recorded no row changes to reverse');
+  if (changes.some((c) => JSON.stringify(c.before) === ERASED || JSON.stringify(c.after) === ERASED)) {
+    refuse('some of the data it changed has since been erased by `customer forget`');
+  }
+  for (const c of changes) await columnsOf(db, c.table, cache);
+  for (const r of ranges) await columnsOf(db, r.table, cache);
+
+  // 1. Later entries (not themselves undone) that touched the same rows.
+  const laterFilter = sql`ac.log_id > ${entry.id} AND l.undone_by IS NULL AND l.undoes IS NULL`;
+  const seenKeys = new Set<string>();
+  for (const c of changes) {
+    const key = rowKey(c);
+    const text = keyText(c.table, key);
+    if (seenKeys.has(text)) continue;
+    seenKeys.add(text);
+    const later = await sql<{ log_id: number; action: string; op: string; before: string | null; after: string | null }>`
+      SELECT ac.log_id, l.action, ac.op, ac.before, ac.after FROM audit_change ac JOIN audit_log l ON l.id = ac.log_id
+      WHERE ac.table_name = ${c.table} AND ac.row_id = ${c.rowId} AND ${laterFilter} ORDER BY ac.log_id`.execute(db);
+    for (const l of later.rows) {
+      const other = rowKey({ id: 0, table: c.table, rowId: c.rowId, op: l.op as AuditChange['op'], before: parse(l.before), after: parse(l.after) });
+      if (keyText(c.table, other) !== text) continue;
+      refuse(`later entry ${l.log_id} (${l.action}) changed ${describeKey(c.table, key)}`, `undo entry ${l.log_id} first, or leave this one`);
+    }
+  }
+  for (const r of ranges) {
+    const later = await sql<{ log_id: number; action: string; row_id: number }>`
+      SELECT ac.log_id, l.action, ac.row_id FROM audit_change ac JOIN audit_log l ON l.id = ac.log_id
+      WHERE ac.table_name = ${r.table} AND ac.row_id BETWEEN ${r.firstId} AND ${r.lastId} AND ${laterFilter}
+      ORDER BY ac.log_id LIMIT 1`.execute(db);
+    const l = later.rows[0];
+    if (l) refuse(`later entry ${l.log_id} (${l.action}) changed ${r.table} #${l.row_id}, which this entry inserted`, `undo entry ${l.log_id} first, or leave this one`);
+  }
+
+  // 2. Each row must still hold what the entry left in it.
+  const finalState = new Map<string, { table: string; key: Values; state: Values | 'absent'; inserted: boolean }>();
+  for (const c of changes) {
+    const key = rowKey(c);
+    const text = keyText(c.table, key);
+    const current = finalState.get(text);
+    if (c.op === 'insert') finalState.set(text, { table: c.table, key, state: { ...(c.after ?? {}) }, inserted: current ? current.inserted : true });
+    else if (c.op === 'delete') finalState.set(text, { table: c.table, key, state: 'absent', inserted: current?.inserted ?? false });
+    else {
+      const base = current && current.state !== 'absent' ? current.state : {};
+      finalState.set(text, { table: c.table, key, state: { ...base, ...(c.after ?? {}) }, inserted: current?.inserted ?? false });
+    }
+  }
+  for (const { table, key, state } of finalState.values()) {
+    const row = await readRow(db, table, key);
+    if (state === 'absent') {
+      if (row) refuse(`${describeKey(table, key)} exists again; putting the deleted row back would clash with it`);
+      continue;
+    }
+    if (!row) refuse(`${describeKey(table, key)} no longer exists`);
+    for (const [column, value] of Object.entries(state)) {
+      if (column in row! && !same(row![column], value)) {
+        refuse(`${describeKey(table, key)} has changed since (${column})`);
+      }
+    }
+  }
+
+  // 3. Rows elsewhere that reference rows the undo would delete.
+  // Raw statements on the same connection run inside the caller's transaction.
+  const sqlite = sqliteOf(root);
+  const insertedIds = new Map<string, Set<number>>();
+  for (const f of finalState.values()) {
+    if (!f.inserted || f.state === 'absent' || keyColumns(f.table)[0] !== 'id') continue;
+    const set = insertedIds.get(f.table) ?? new Set<number>();
+    set.add(Number(f.key.id));
+    insertedIds.set(f.table, set);
+  }
+  const ownRanges = (table: string) => ranges.filter((r) => r.table === table);
+  const isOwn = (table: string, id: number) =>
+    (insertedIds.get(table)?.has(id) ?? false) || ownRanges(table).some((r) => id >= r.firstId && id <= r.lastId);
+  const checkRefs = (parent: string, condition: string, params: number[], describeParent: string) => {
+    for (const [child, column] of REFERENCES[parent] ?? []) {
+      const childKey = keyColumns(child)[0] === 'id' ? 'id' : 'rowid';
+      const stmt = sqlite.prepare(`SELECT ${childKey} AS id, ${column} AS ref FROM ${child} WHERE ${column} ${condition}`);
+      for (const row of stmt.iterate(...params) as Iterable<{ id: number; ref: number }>) {
+        if (childKey === 'id' && isOwn(child, row.id)) continue;
+        refuse(`${child} #${row.id} refers to ${parent} #${row.ref}, which ${describeParent}`, `undo or change the later entry that added it first`);
+      }
+    }
+  };
+  for (const [table, ids] of insertedIds) {
+    const list = [...ids];
+    for (let i = 0; i < list.length; i += 500) {
+      const chunk = list.slice(i, i + 500);
+      checkRefs(table, `IN (${chunk.map(() => '?').join(',')})`, chunk, 'this entry added');
+    }
+  }
+  for (const r of ranges) checkRefs(r.table, 'BETWEEN ? AND ?', [r.firstId, r.lastId], 'this entry imported');
+}
+
+/** Checks, without writing, that an entry can be undone; throws the reason when not. */
+export async function assertUndoable(db: Kysely<DB>, entryId: number): Promise<AuditEntry> {
+  const entry = await getAuditEntry(db, entryId);
+  await checkUndoable(db, db, entry, new Map());
+  return entry;
+}
+
+export interface UndoResult {
+  entry: AuditEntry;
+  auditId: number;
+  restored: number;
+  deleted: number;
+}
+
+/** Reverses an audit entry exactly, in one transaction, and records the undo as its own entry. */
+export async function undoEntry(db: Kysely<DB>, entryId: number, meta: WriteMeta): Promise<UndoResult> {
+  return db.transaction().execute(async (trx) => {
+    const entry = await getAuditEntry(trx, entryId);
+    const cache = new Map<string, Set<string>>();
+    await checkUndoable(db, trx, entry, cache);
+    const audit = await beginAudit(trx, meta, {
+      action: 'undo',
+      entity: entry.entity,
+      entityId: entry.entity_id,
+      customerId: entry.customer_id,
+      summary: `undo of entry ${entry.id} (${entry.action}${entry.summary ? `: ${entry.summary}` : ''})`,
+    });
+    let restored = 0;
+    let deleted = 0;
+    try {
+      for (const c of [...(entry.changes ?? [])].reverse()) {
+        const table = c.table as keyof DB & string;
+        const columns = cache.get(table)!;
+        const key = rowKey(c);
+        const pick = (values: Values | null) => Object.fromEntries(Object.entries(values ?? {}).filter(([k]) => columns.has(k)));
+        if (c.op === 'insert') {
+          const current = await readRow(trx, table, key);
+          await sql`DELETE FROM ${sql.table(table)} WHERE ${whereKey(key)}`.execute(trx);
+          await audit.deleted(table, c.rowId, current ?? key);
+          deleted++;
+        } else if (c.op === 'delete') {
+          const values = { ...pick(c.before), ...key };
+          const names = Object.keys(values);
+          await sql`INSERT INTO ${sql.table(table)} (${sql.join(names.map((n) => sql.ref(n)))}) VALUES (${sql.join(names.map((n) => values[n]))})`.execute(trx);
+          await audit.inserted(table, c.rowId, values);
+          restored++;
+        } else if (table === 'config' && c.before?.value === null) {
+          // config.set on a key that had no row: the row goes again.
+          const current = await readRow(trx, table, key);
+          await sql`DELETE FROM ${sql.table(table)} WHERE ${whereKey(key)}`.execute(trx);
+          await audit.updated(table, c.rowId, current ?? key, { ...key, value: null });
+          restored++;
+        } else {
+          const before = pick(c.before);
+          for (const k of Object.keys(key)) delete before[k];
+          const current = (await readRow(trx, table, key)) ?? {};
+          const was: Values = {};
+          for (const k of Object.keys(before)) was[k] = current[k];
+          if (Object.keys(before).length > 0) {
+            await sql`UPDATE ${sql.table(table)} SET ${sql.join(Object.entries(before).map(([k, v]) => sql`${sql.ref(k)} = ${v}`))} WHERE ${whereKey(key)}`.execute(trx);
+          }
+          await audit.updated(table, c.rowId, { ...key, ...was }, { ...key, ...before });
+          restored++;
+        }
+      }
+      for (const r of [...(entry.ranges ?? [])].reverse()) {
+        const result = await sql`DELETE FROM ${sql.table(r.table)} WHERE id BETWEEN ${r.firstId} AND ${r.lastId}`.execute(trx);
+        deleted += Number(result.numAffectedRows ?? 0);
+      }
+    } catch (error) {
+      if (error instanceof Error && error.name === 'SqliteError') {
+        throw new ValidationError(`cannot undo entry ${entry.id} (${entry.action}): ${error.message}`);
+      }
+      throw error;
+    }
+    await trx.updateTable('audit_log').set({ undoes: entry.id }).where('id', '=', audit.logId).execute();
+    await trx.updateTable('audit_log').set({ undone_by: audit.logId }).where('id', '=', entry.id).execute();
+    return { entry, auditId: audit.logId, restored, deleted };
+  });
+}
