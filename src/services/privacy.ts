@@ -151,7 +151,12 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
   sqlite.pragma('secure_delete = ON');
   return db.transaction().execute(async (trx) => {
     const id = customer.id;
-    const strings = personalStrings(customer);
+    // Records merged into this person earlier are the same person: their strings go too.
+    const merged = await sql<{ before: string }>`SELECT ac.before FROM audit_change ac JOIN audit_log l ON l.id = ac.log_id
+      WHERE l.customer_id = ${id} AND l.action = 'customer.merge' AND ac.table_name = 'customers' AND ac.op = 'delete' AND ac.before IS NOT NULL`.execute(trx);
+    const strings = [
+      ...new Set([customer, ...merged.rows.map((r) => JSON.parse(r.before) as CustomerRow)].flatMap((c) => personalStrings(c))),
+    ].sort((a, b) => b.length - a.length);
     const owned = await ownedRows(trx, id);
     const { changeIds } = await auditChangeIds(trx, id, owned);
 
