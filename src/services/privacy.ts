@@ -152,13 +152,22 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
   return db.transaction().execute(async (trx) => {
     const id = customer.id;
     // Records merged into this person earlier are the same person: their strings go too.
-    const merged = await sql<{ before: string }>`SELECT ac.before FROM audit_change ac JOIN audit_log l ON l.id = ac.log_id
-      WHERE l.customer_id = ${id} AND l.action = 'customer.merge' AND ac.table_name = 'customers' AND ac.op = 'delete' AND ac.before IS NOT NULL`.execute(trx);
-    const strings = [
-      ...new Set([customer, ...merged.rows.map((r) => JSON.parse(r.before) as CustomerRow)].flatMap((c) => personalStrings(c))),
-    ].sort((a, b) => b.length - a.length);
+    // Records merged into this person earlier are the same person: their strings go too.
+    const merged = await sql<{ table_name: string; before: string }>`SELECT ac.table_name, ac.before FROM audit_change ac JOIN audit_log l ON l.id = ac.log_id
+      WHERE l.customer_id = ${id} AND l.action = 'customer.merge' AND ac.table_name IN ('customers', 'customer_fields') AND ac.op = 'delete' AND ac.before IS NOT NULL`.execute(trx);
+    const mergedRows = merged.rows.filter((r) => r.table_name === 'customers').map((r) => JSON.parse(r.before) as CustomerRow);
+    const personIds = new Set([id, ...mergedRows.map((r) => r.id)]);
+    const strings = [...new Set([customer, ...mergedRows].flatMap((c) => personalStrings(c)))].sort((a, b) => b.length - a.length);
+    // Custom field values are personal too, but may be common words ("gold"): they are erased only
+    // from entries about this person.
+    const fieldValues = [
+      ...(await trx.selectFrom('customer_fields').select('value').where('customer_id', '=', id).execute()).map((f) => f.value),
+      ...merged.rows.filter((r) => r.table_name === 'customer_fields').map((r) => String((JSON.parse(r.before) as { value: unknown }).value)),
+    ].filter((v) => v.trim().length >= 3);
+    const ownStrings = [...new Set([...strings, ...fieldValues.map((v) => v.trim())])].sort((a, b) => b.length - a.length);
     const owned = await ownedRows(trx, id);
-    const { changeIds } = await auditChangeIds(trx, id, owned);
+    const { changeIds, logIds } = await auditChangeIds(trx, id, owned);
+    const aboutPerson = new Set(logIds);
 
     // Audit values: structurally the customer's rows, every change of entries about them, and any
     // change whose values mention their email, phone or (as a whole value) name.
@@ -181,8 +190,9 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
     let redacted = 0;
     const candidates = await trx.selectFrom('audit_log').select(['id', 'summary', 'command', 'customer_id']).execute();
     for (const entry of candidates) {
-      const summary = entry.summary === null ? null : redactText(entry.summary, strings);
-      const command = redactText(entry.command, strings);
+      const own = aboutPerson.has(entry.id) || (entry.customer_id !== null && personIds.has(entry.customer_id));
+      const summary = entry.summary === null ? null : redactText(entry.summary, own ? ownStrings : strings);
+      const command = redactText(entry.command, own ? ownStrings : strings);
       const unlink = entry.customer_id === id;
       if (summary !== entry.summary || command !== entry.command || unlink) {
         await trx
