@@ -76,8 +76,15 @@ export function normaliseName(name: string | null | undefined): string {
 
 /** Name tokens, for blocking: a small typo changes one token, so the other still meets its twin. */
 export function nameTokens(normalised: string): string[] {
-  return normalised ? [...new Set(normalised.split(' ').filter((t) => t.length > 0))] : [];
+  if (!normalised) return [];
+  const tokens = normalised.split(' ');
+  return tokens.length === 2 ? (tokens[0] === tokens[1] ? [tokens[0]!] : tokens) : [...new Set(tokens)];
 }
+
+// Scratch flags reused across calls: duplicate detection compares hundreds of thousands of pairs,
+// and fresh arrays per call would keep the garbage collector busy.
+let scratchA = new Uint8Array(64);
+let scratchB = new Uint8Array(64);
 
 /** Jaro similarity of two strings, 0..1. */
 export function jaro(a: string, b: string): number {
@@ -85,15 +92,20 @@ export function jaro(a: string, b: string): number {
   const la = a.length;
   const lb = b.length;
   if (la === 0 || lb === 0) return 0;
+  if (la > scratchA.length) scratchA = new Uint8Array(la * 2);
+  if (lb > scratchB.length) scratchB = new Uint8Array(lb * 2);
+  const matchedA = scratchA;
+  const matchedB = scratchB;
+  matchedA.fill(0, 0, la);
+  matchedB.fill(0, 0, lb);
   const window = Math.max(0, Math.floor(Math.max(la, lb) / 2) - 1);
-  const matchedA = new Uint8Array(la);
-  const matchedB = new Uint8Array(lb);
   let matches = 0;
   for (let i = 0; i < la; i++) {
     const from = Math.max(0, i - window);
     const to = Math.min(lb - 1, i + window);
+    const code = a.charCodeAt(i);
     for (let j = from; j <= to; j++) {
-      if (matchedB[j] || a.charCodeAt(i) !== b.charCodeAt(j)) continue;
+      if (matchedB[j] || code !== b.charCodeAt(j)) continue;
       matchedA[i] = 1;
       matchedB[j] = 1;
       matches++;
@@ -121,16 +133,19 @@ export function jaroWinkler(a: string, b: string): number {
   return j + prefix * 0.1 * (1 - j);
 }
 
+/** The folded name with its tokens in sorted order, so "wei li" and "li wei" compare equal. */
+export function sortedTokens(folded: string): string {
+  return folded.split(' ').sort().join(' ');
+}
+
 /**
  * Name similarity: Jaro-Winkler of the folded names, also trying the tokens in sorted order so
- * "Wei Li" and "Li Wei" match.
+ * "Wei Li" and "Li Wei" match. Pass the sorted forms when comparing one name many times.
  */
-export function nameSimilarity(a: string, b: string): number {
+export function nameSimilarity(a: string, b: string, sortedA = sortedTokens(a), sortedB = sortedTokens(b)): number {
   const direct = jaroWinkler(a, b);
-  if (direct === 1) return 1;
-  const sortedA = a.split(' ').sort().join(' ');
-  const sortedB = b.split(' ').sort().join(' ');
-  return Math.max(direct, sortedA === a && sortedB === b ? direct : jaroWinkler(sortedA, sortedB));
+  if (direct === 1 || (sortedA === a && sortedB === b)) return direct;
+  return Math.max(direct, jaroWinkler(sortedA, sortedB));
 }
 
 /** Names at least this similar (Jaro-Winkler) count as likely the same person in one city or company. */
@@ -138,6 +153,16 @@ export const NAME_THRESHOLD = 0.9;
 
 /** What a reason is worth on its own. */
 export const REASON_SCORES = { email: 0.95, phone: 0.9, name: 0.8 } as const;
+
+/**
+ * A name match is weaker evidence when the two records carry different emails or phones: each
+ * disagreeing contact detail halves it (people do have two numbers, but two strangers with
+ * similar names usually have different ones).
+ */
+export const CONFLICT_FACTOR = 0.5;
+
+/** Pairs scoring below this are not reported unless asked (`--min-score`). */
+export const DEFAULT_MIN_SCORE = 0.5;
 
 /** Combines independent reasons: 1 − Π(1 − s). Two reasons beat either alone. */
 export function combineScores(scores: readonly number[]): number {

@@ -5,14 +5,18 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { sqliteOf } from '../db/connection.js';
 import {
+  CONFLICT_FACTOR,
+  DEFAULT_MIN_SCORE,
   NAME_THRESHOLD,
   REASON_SCORES,
   combineScores,
   emailKey,
+  jaroWinkler,
   nameSimilarity,
   nameTokens,
   normaliseName,
   phoneKey,
+  sortedTokens,
 } from '../domain/duplicates.js';
 
 export type DuplicateMethod = 'email' | 'phone' | 'name';
@@ -42,22 +46,28 @@ interface Candidate {
   id: number;
   name: string;
   folded: string;
+  /** Tokens in sorted order, computed when first needed. */
+  sorted: string | undefined;
+  email: string | null;
+  phone: string | null;
 }
 
 export interface FindDuplicatesOptions {
   by?: readonly DuplicateMethod[];
+  /** Leave out pairs scoring below this (default 0.5). */
+  minScore?: number;
 }
 
 export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOptions = {}): Promise<DuplicateReport> {
   const methods = new Set(options.by && options.by.length > 0 ? options.by : DUPLICATE_METHODS);
-  const rows = sqliteOf(db).prepare('SELECT id, name, email, phone, company, city FROM customers ORDER BY id').raw().all() as [
+  const rows = sqliteOf(db).prepare('SELECT id, name, email, phone, company, city FROM customers ORDER BY id').raw().iterate() as Iterable<[
     number,
     string,
     string | null,
     string | null,
     string | null,
     string | null,
-  ][];
+  ]>;
 
   const pairs = new Map<string, { keep: Candidate; other: Candidate; scores: number[]; reasons: string[]; named: boolean }>();
   let skippedBlocks = 0;
@@ -80,32 +90,45 @@ export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOpti
 
   const emailGroups = new Map<string, Candidate[]>();
   const phoneGroups = new Map<string, Candidate[]>();
-  const nameBlocks = new Map<string, Candidate[]>();
-  const places = new Map<string, string>();
+  // Name blocks: place ("city\0shanghai" or "company\0acme") → name token → customers.
+  const nameBlocks = new Map<string, { place: string; tokens: Map<string, Candidate[]> }>();
   const push = (map: Map<string, Candidate[]>, key: string, c: Candidate) => {
     const list = map.get(key);
     if (list) list.push(c);
     else map.set(key, [c]);
   };
+  const folds = new Map<string, string>();
+  const fold = (text: string | null) => {
+    if (!text) return '';
+    let folded = folds.get(text);
+    if (folded === undefined) {
+      folded = normaliseName(text);
+      folds.set(text, folded);
+    }
+    return folded;
+  };
+  const blockFor = (kind: string, raw: string | null) => {
+    const folded = fold(raw);
+    if (!folded) return undefined;
+    const key = `${kind}\u0000${folded}`;
+    let block = nameBlocks.get(key);
+    if (!block) {
+      block = { place: `${kind} ${raw!.trim()}`, tokens: new Map() };
+      nameBlocks.set(key, block);
+    }
+    return block;
+  };
 
   for (const [id, name, email, phone, company, city] of rows) {
-    const c: Candidate = { id, name, folded: methods.has('name') ? normaliseName(name) : '' };
-    if (methods.has('email')) {
-      const key = emailKey(email);
-      if (key) push(emailGroups, key, c);
-    }
-    if (methods.has('phone')) {
-      const key = phoneKey(phone);
-      if (key) push(phoneGroups, key, c);
-    }
-    if (methods.has('name') && c.folded) {
-      const cityKey = normaliseName(city);
-      const companyKey = normaliseName(company);
-      if (cityKey && !places.has(`city\u0000${cityKey}`)) places.set(`city\u0000${cityKey}`, city!.trim());
-      if (companyKey && !places.has(`company\u0000${companyKey}`)) places.set(`company\u0000${companyKey}`, company!.trim());
-      for (const token of nameTokens(c.folded)) {
-        if (cityKey) push(nameBlocks, `city\u0000${cityKey}\u0000${token}`, c);
-        if (companyKey) push(nameBlocks, `company\u0000${companyKey}\u0000${token}`, c);
+    const folded = methods.has('name') ? normaliseName(name) : '';
+    const c: Candidate = { id, name, folded, sorted: undefined, email: emailKey(email), phone: phoneKey(phone) };
+    if (methods.has('email') && c.email) push(emailGroups, c.email, c);
+    if (methods.has('phone') && c.phone) push(phoneGroups, c.phone, c);
+    if (methods.has('name') && folded) {
+      const tokens = nameTokens(folded);
+      for (const block of [blockFor('city', city), blockFor('company', company)]) {
+        if (!block) continue;
+        for (const token of tokens) push(block.tokens, token, c);
       }
     }
   }
@@ -126,26 +149,37 @@ export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOpti
   contactPairs(phoneGroups, REASON_SCORES.phone, (key) => `same phone ${key}`);
 
   // Both tokens of a name can put one pair in two blocks; `named` keeps the name reason single.
-  for (const [key, block] of nameBlocks) {
-    if (block.length < 2) continue;
-    if (block.length > MAX_NAME_BLOCK) {
-      skippedBlocks++;
-      continue;
-    }
-    const [kind, folded] = key.split('\u0000') as [string, string];
-    const place = places.get(`${kind}\u0000${folded}`) ?? folded;
-    for (let i = 0; i < block.length; i++) {
-      const a = block[i]!;
-      for (let j = i + 1; j < block.length; j++) {
-        const b = block[j]!;
-        if (Math.abs(a.folded.length - b.folded.length) > 4) continue;
-        const similarity = nameSimilarity(a.folded, b.folded);
-        if (similarity < NAME_THRESHOLD) continue;
-        addReason(a, b, REASON_SCORES.name * similarity, `similar names (Jaro-Winkler ${similarity.toFixed(2)}) in the same ${kind} ${place}`, true);
+  for (const { place, tokens } of nameBlocks.values()) {
+    for (const [token, block] of tokens) {
+      if (block.length < 2) continue;
+      if (block.length > MAX_NAME_BLOCK) {
+        skippedBlocks++;
+        continue;
+      }
+      for (let i = 0; i < block.length; i++) {
+        const a = block[i]!;
+        for (let j = i + 1; j < block.length; j++) {
+          const b = block[j]!;
+          if (Math.abs(a.folded.length - b.folded.length) > 4) continue;
+          // When the shared token leads both names (or neither), their order agrees and the direct
+          // comparison is the one that counts; otherwise compare the sorted forms too.
+          const lead = `${token} `;
+          const sameOrder = a.folded.startsWith(lead) === b.folded.startsWith(lead);
+          const similarity = sameOrder ? jaroWinkler(a.folded, b.folded) : nameSimilarity(a.folded, b.folded, (a.sorted ??= sortedTokens(a.folded)), (b.sorted ??= sortedTokens(b.folded)));
+          if (similarity < NAME_THRESHOLD) continue;
+          let score = REASON_SCORES.name * similarity;
+          const differ: string[] = [];
+          if (a.email && b.email && a.email !== b.email) differ.push('emails');
+          if (a.phone && b.phone && a.phone !== b.phone) differ.push('phones');
+          for (let k = 0; k < differ.length; k++) score *= CONFLICT_FACTOR;
+          const note = differ.length > 0 ? ` but different ${differ.join(' and ')}` : '';
+          addReason(a, b, score, `similar names (Jaro-Winkler ${similarity.toFixed(2)}) in the same ${place}${note}`, true);
+        }
       }
     }
   }
 
+  const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
   const result: DuplicatePair[] = [...pairs.values()].map((p) => ({
     keepId: p.keep.id,
     keepName: p.keep.name,
@@ -154,6 +188,7 @@ export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOpti
     score: Math.round(combineScores(p.scores) * 1000) / 1000,
     reasons: p.reasons,
   }));
-  result.sort((x, y) => y.score - x.score || x.keepId - y.keepId || x.otherId - y.otherId);
-  return { pairs: result, skippedBlocks };
+  const kept = result.filter((p) => p.score >= minScore);
+  kept.sort((x, y) => y.score - x.score || x.keepId - y.keepId || x.otherId - y.otherId);
+  return { pairs: kept, skippedBlocks };
 }

@@ -41,18 +41,25 @@ export function registerCustomerData(program: Command, { run }: Runtime): void {
     .command('duplicates')
     .description('list likely duplicate customers, with a score and the reason')
     .option('--by <method>', 'only match on email, phone or name (comma-separated for several)')
+    .option('--min-score <score>', 'leave out pairs scoring below this, 0 to 1 (default 0.5)')
     .addHelpText(
       'after',
       `\nEmails match on the mailbox they reach (case; Gmail dots and +tags; +tags at common providers),
 phones on the national number (separators, +86/0086 and a leading 0 ignored), names by Jaro-Winkler
-similarity >= 0.90 within the same city or company. "keep" is the older record.\n` +
+similarity >= 0.90 within the same city or company (worth less when their emails or phones differ).
+Scores: same mailbox 0.95, same phone 0.90, similar name up to 0.80; reasons combine. "keep" is the
+older record.\n` +
         examples('crm customer duplicates', 'crm customer duplicates --by email --format csv', "crm customer duplicates --format tsv | tail -n +2 | while IFS=$'\\t' read keep _ other _; do crm customer merge \"$keep\" \"$other\" --yes; done"),
     )
     .action(
-      run(async (ctx, flags: { by?: string }) => {
+      run(async (ctx, flags: { by?: string; minScore?: string }) => {
         const by = parseMethods(flags.by);
+        const minScore = flags.minScore === undefined ? undefined : Number(flags.minScore);
+        if (minScore !== undefined && (!/^\s*\d*\.?\d+\s*$/.test(flags.minScore!) || minScore > 1)) {
+          throw new UsageError(`--min-score "${flags.minScore}" is not a number from 0 to 1`);
+        }
         const { findDuplicates } = await import('../../services/duplicates.js');
-        const report = await findDuplicates(await ctx.db(), { by });
+        const report = await findDuplicates(await ctx.db(), { by, minScore });
         await ctx.print(
           [
             { key: 'keep_id', header: 'Keep', kind: 'int' },
