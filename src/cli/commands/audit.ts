@@ -46,7 +46,7 @@ export function registerAudit(program: Command, { run }: Runtime): void {
           { key: 'actor', header: 'Who' },
           { key: 'action' },
           { key: 'entity' },
-          { key: 'entity_id', kind: 'int' as const, header: 'Id' },
+          { key: 'entity_id', kind: 'int' as const, header: 'Entity id' },
           { key: 'summary' },
           { key: 'status' },
           { key: 'command' },
@@ -82,7 +82,8 @@ when other rows now depend on rows it would remove (e.g. sales recorded for an i
         const entry = await assertUndoable(db, id);
         await ctx.confirm(`undo entry ${entry.id} (${entry.action}${entry.summary ? `: ${entry.summary}` : ''})?`);
         const result = await undoEntry(db, id, ctx.meta());
-        ctx.note(`undid entry ${id} (${entry.action}): ${result.restored} rows restored, ${result.deleted} rows removed; recorded as entry ${result.auditId}`);
+        const rows = (n: number) => `${n} row${n === 1 ? '' : 's'}`;
+        ctx.note(`undid entry ${id} (${entry.action}): ${rows(result.restored)} restored, ${rows(result.deleted)} removed; recorded as entry ${result.auditId}`);
       }),
     );
 }
