@@ -171,7 +171,13 @@ async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache:
   if (changes.some((c) => JSON.stringify(c.before) === ERASED || JSON.stringify(c.after) === ERASED)) {
     refuse('some of the data it changed has since been erased by `customer forget`');
   }
-  for (const c of changes) await columnsOf(db, c.table, cache);
+  for (const c of changes) {
+    await columnsOf(db, c.table, cache);
+    const key = rowKey(c);
+    if (Object.values(key).some((v) => v === null || v === undefined)) {
+      refuse(`its change to ${c.table} does not say which row it was (no ${keyColumns(c.table).join(', ')} in the values)`);
+    }
+  }
   for (const r of ranges) await columnsOf(db, r.table, cache);
 
   // 1. Later entries (not themselves undone) that touched the same rows.
@@ -238,14 +244,46 @@ async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache:
     insertedIds.set(f.table, set);
   }
   const ownRanges = (table: string) => ranges.filter((r) => r.table === table);
+  // Update changes this undo reverts: a child whose reference is put back is no obstacle.
+  const reverted = new Map<string, Values>();
+  for (const c of changes) {
+    // The earliest before value is the one the row ends up with.
+    if (c.op === 'update' && keyColumns(c.table)[0] === 'id') reverted.set(`${c.table}:${c.rowId}`, { ...(c.before ?? {}), ...(reverted.get(`${c.table}:${c.rowId}`) ?? {}) });
+  }
   const isOwn = (table: string, id: number) =>
     (insertedIds.get(table)?.has(id) ?? false) || ownRanges(table).some((r) => id >= r.firstId && id <= r.lastId);
+  // Composite-key rows this entry inserted (tag links, fields, activity links): undone with it.
+  const ownComposite = new Set<string>();
+  for (const f of finalState.values()) {
+    if (f.inserted && f.state !== 'absent' && keyColumns(f.table)[0] !== 'id') ownComposite.add(keyText(f.table, f.key));
+  }
   const checkRefs = (parent: string, condition: string, params: number[], describeParent: string) => {
     for (const [child, column] of REFERENCES[parent] ?? []) {
-      const childKey = keyColumns(child)[0] === 'id' ? 'id' : 'rowid';
-      const stmt = sqlite.prepare(`SELECT ${childKey} AS id, ${column} AS ref FROM ${child} WHERE ${column} ${condition}`);
+      if (child === 'customer_tags') {
+        // A tag link goes with its customer when the customer is this entry's too.
+        const stmt = sqlite.prepare(`SELECT customer_id AS owner, tag_id AS ref FROM customer_tags WHERE tag_id ${condition}`);
+        for (const row of stmt.iterate(...params) as Iterable<{ owner: number; ref: number }>) {
+          if (isOwn('customers', row.owner) || ownComposite.has(keyText('customer_tags', { customer_id: row.owner, tag_id: row.ref }))) continue;
+          refuse(`customer #${row.owner} is tagged with tags #${row.ref}, which ${describeParent}`, 'remove the tag from that customer first');
+        }
+        continue;
+      }
+      if (child === 'activity_links') {
+        // A link to an older or own activity was made with this one; a link from a later activity is a reply to it.
+        const other = column === 'from_id' ? 'to_id' : 'from_id';
+        const stmt = sqlite.prepare(`SELECT ${other} AS other, ${column} AS ref, kind FROM activity_links WHERE ${column} ${condition}`);
+        for (const row of stmt.iterate(...params) as Iterable<{ other: number; ref: number; kind: string }>) {
+          if (isOwn('activities', row.other) || row.other < row.ref) continue;
+          if (ownComposite.has(keyText('activity_links', column === 'from_id' ? { from_id: row.ref, to_id: row.other, kind: row.kind } : { from_id: row.other, to_id: row.ref, kind: row.kind }))) continue;
+          refuse(`activity #${row.other} is linked to activities #${row.ref}, which ${describeParent}`, 'undo the later entry that added it first');
+        }
+        continue;
+      }
+      const stmt = sqlite.prepare(`SELECT id, ${column} AS ref FROM ${child} WHERE ${column} ${condition}`);
       for (const row of stmt.iterate(...params) as Iterable<{ id: number; ref: number }>) {
-        if (childKey === 'id' && isOwn(child, row.id)) continue;
+        if (isOwn(child, row.id)) continue;
+        const restored = reverted.get(`${child}:${row.id}`);
+        if (restored && column in restored && restored[column] !== row.ref) continue;
         refuse(`${child} #${row.id} refers to ${parent} #${row.ref}, which ${describeParent}`, `undo or change the later entry that added it first`);
       }
     }

@@ -217,8 +217,10 @@ describe('undo of entries written by real commands, and dependencies', () => {
       box,
       `INSERT INTO customers (id, name, email, created_at, updated_at) VALUES (2, 'Imported One', 'one@example.com', '${NOW}', '${NOW}'), (3, 'Imported Two', 'two@example.com', '${NOW}', '${NOW}');
        INSERT INTO customer_fields (customer_id, key, value) VALUES (2, 'plan', 'gold');
+       INSERT INTO tags (id, name) VALUES (1, 'from-import');
+       INSERT INTO customer_tags (customer_id, tag_id) VALUES (2, 1), (3, 1);
        INSERT INTO audit_log (id, at, actor, command, action, entity) VALUES (2, '${NOW}', 'test', 'crm import customers c.csv', 'import.customers', 'customer');
-       INSERT INTO audit_range (log_id, table_name, first_id, last_id) VALUES (2, 'customers', 2, 3);
+       INSERT INTO audit_range (log_id, table_name, first_id, last_id) VALUES (2, 'customers', 2, 3), (2, 'tags', 1, 1);
        INSERT INTO sales (id, customer_id, product, amount_cents, sold_on, created_at) VALUES (1, 3, 'Tea', 100, '2026-02-01', '${NOW}');
        INSERT INTO audit_log (id, at, actor, command, action, entity, entity_id, customer_id) VALUES (3, '${NOW}', 'test', 'crm sale record …', 'sale.record', 'sale', 1, 3);
        INSERT INTO audit_change (log_id, table_name, row_id, op, after) VALUES (3, 'sales', 1, 'insert', json_object('id', 1, 'customer_id', 3, 'product', 'Tea', 'amount_cents', 100));`,
@@ -230,10 +232,39 @@ describe('undo of entries written by real commands, and dependencies', () => {
     expect(box.dump()).toBe(all);
 
     box.ok(['undo', '3', '--yes']);
+    // An existing customer tagged with the imported tag depends on it too.
+    write(box, 'INSERT INTO customer_tags (customer_id, tag_id) VALUES (1, 1);');
+    const tagged = box.run(['undo', '2', '--yes']);
+    expect(tagged.code).toBe(1);
+    expect(tagged.stderr).toMatch(/^error: cannot undo entry 2 \(import.customers\): customer #1 is tagged with tags #1, which this entry imported$/m);
+    write(box, 'DELETE FROM customer_tags WHERE customer_id = 1;');
     const result = box.run(['undo', '2', '--yes']);
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/0 rows restored, 2 rows removed/);
+    expect(result.stderr).toMatch(/0 rows restored, 3 rows removed/);
     expect(dataDump(box)).toBe(beforeImport);
+  });
+
+  it('undoes an entry that inserted a row and pointed another row at it (a deal won with its sale)', () => {
+    box = sandbox();
+    box.ok(['customer', 'add', '--name', 'Buyer', '--email', 'buyer@example.com'], { env });
+    write(
+      box,
+      `INSERT INTO deals (id, customer_id, title, value_cents, stage, created_at, updated_at) VALUES (1, 1, 'Big order', 50000, 'negotiation', '${NOW}', '${NOW}');`,
+    );
+    const beforeWin = dataDump(box);
+    write(
+      box,
+      `INSERT INTO sales (id, customer_id, product, amount_cents, sold_on, deal_id, created_at) VALUES (1, 1, 'Big order', 50000, '2026-03-01', 1, '${NOW}');
+       UPDATE deals SET stage = 'won', won_sale_id = 1, updated_at = '2026-03-01T11:00:00.000Z' WHERE id = 1;
+       INSERT INTO audit_log (id, at, actor, command, action, entity, entity_id, customer_id) VALUES (2, '${NOW}', 'test', 'crm deal move 1 won', 'deal.move', 'deal', 1, 1);
+       INSERT INTO audit_change (log_id, table_name, row_id, op, after) VALUES (2, 'sales', 1, 'insert', json_object('id', 1, 'customer_id', 1, 'amount_cents', 50000, 'deal_id', 1));
+       INSERT INTO audit_change (log_id, table_name, row_id, op, before, after) VALUES (2, 'deals', 1, 'update',
+         json_object('stage', 'negotiation', 'won_sale_id', NULL, 'updated_at', '${NOW}'), json_object('stage', 'won', 'won_sale_id', 1, 'updated_at', '2026-03-01T11:00:00.000Z'));`,
+    );
+    const result = box.run(['undo', '2', '--yes']);
+    expect(result.stderr).toBe('undid entry 2 (deal.move): 1 row restored, 1 row removed; recorded as entry 3\n');
+    expect(result.code).toBe(0);
+    expect(dataDump(box)).toBe(beforeWin);
   });
 
   it('refuses when a later entry changed a row the entry inserted', () => {
