@@ -38,6 +38,8 @@ describe('customer duplicates', () => {
     box.ok(['customer', 'add', '--name', 'Ana Schmidt', '--city', 'Hamburg'], { env });
     box.ok(['customer', 'add', '--name', 'Bob Stone', '--email', 'a.b+c@example.com'], { env });
     box.ok(['customer', 'add', '--name', 'Rob Stone', '--email', 'ab@example.com'], { env });
+    box.ok(['customer', 'add', '--name', 'Wang Fang', '--email', 'wang.fang@example.com', '--city', 'Wuhan'], { env });
+    box.ok(['customer', 'add', '--name', 'Wang Fang', '--email', 'fang.wang@example.com', '--city', 'Wuhan'], { env });
   });
   afterAll(() => box.cleanup());
 
@@ -57,6 +59,18 @@ describe('customer duplicates', () => {
     const pairs = JSON.parse(box.ok(['customer', 'duplicates', '--by', 'email', '--format', 'json'])) as { keep_id: number; other_id: number; score: number }[];
     expect(pairs.map((p) => [p.keep_id, p.other_id, p.score])).toEqual([[1, 2, 0.95]]);
     expect(box.ok(['customer', 'duplicates', '--by', 'phone', '--format', 'tsv'])).toBe('keep_id\tkeep_name\tother_id\tother_name\tscore\treason\r\n1\tLi Wei\t3\tZhang Min\t0.9\tsame phone 13800138000\r\n');
+  });
+
+  it('weakens a name match when the emails differ, shown with a lower --min-score', () => {
+    // Identical names (Jaro-Winkler 1) are worth 0.8, halved because the two emails differ: 0.4 < 0.5.
+    expect(box.ok(['customer', 'duplicates', '--format', 'csv'])).not.toContain('Wang Fang');
+    expect(box.ok(['customer', 'duplicates', '--min-score', '0.4', '--by', 'name', '--format', 'csv'])).toBe(
+      'keep_id,keep_name,other_id,other_name,score,reason\r\n' +
+        '1,Li Wei,2,Li  Wei,0.8,similar names (Jaro-Winkler 1.00) in the same city Shanghai\r\n' +
+        '4,Anna Schmidt,5,Ana Schmidt,0.782,similar names (Jaro-Winkler 0.98) in the same city Berlin\r\n' +
+        '9,Wang Fang,10,Wang Fang,0.4,similar names (Jaro-Winkler 1.00) in the same city Wuhan but different emails\r\n',
+    );
+    expect(box.run(['customer', 'duplicates', '--min-score', '2']).code).toBe(2);
   });
 
   it('rejects an unknown --by with exit 2', () => {
