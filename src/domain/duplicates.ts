@@ -65,6 +65,8 @@ export function phoneKey(phone: string | null | undefined, defaultCountry = '86'
 /** A name folded for comparison: accents removed, lower case, punctuation and extra spaces gone. */
 export function normaliseName(name: string | null | undefined): string {
   if (!name) return '';
+  // Fast path for the common case of plain ASCII letters and single spaces.
+  if (/^[A-Za-z]+(?: [A-Za-z]+)*$/.test(name)) return name.toLowerCase();
   return name
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')

@@ -60,7 +60,7 @@ export interface FindDuplicatesOptions {
 
 export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOptions = {}): Promise<DuplicateReport> {
   const methods = new Set(options.by && options.by.length > 0 ? options.by : DUPLICATE_METHODS);
-  const rows = sqliteOf(db).prepare('SELECT id, name, email, phone, company, city FROM customers ORDER BY id').raw().iterate() as Iterable<[
+  const rows = sqliteOf(db).prepare('SELECT id, name, email, phone, company, city FROM customers ORDER BY id').raw().all() as Iterable<[
     number,
     string,
     string | null,
@@ -91,7 +91,8 @@ export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOpti
   const emailGroups = new Map<string, Candidate[]>();
   const phoneGroups = new Map<string, Candidate[]>();
   // Name blocks: place ("city\0shanghai" or "company\0acme") → name token → customers.
-  const nameBlocks = new Map<string, { place: string; tokens: Map<string, Candidate[]> }>();
+  // Most name tokens occur once per place: those hold the candidate itself, not a one-element array.
+  const nameBlocks = new Map<string, { place: string; tokens: Map<string, Candidate | Candidate[]> }>();
   const push = (map: Map<string, Candidate[]>, key: string, c: Candidate) => {
     const list = map.get(key);
     if (list) list.push(c);
@@ -128,7 +129,12 @@ export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOpti
       const tokens = nameTokens(folded);
       for (const block of [blockFor('city', city), blockFor('company', company)]) {
         if (!block) continue;
-        for (const token of tokens) push(block.tokens, token, c);
+        for (const token of tokens) {
+          const held = block.tokens.get(token);
+          if (held === undefined) block.tokens.set(token, c);
+          else if (Array.isArray(held)) held.push(c);
+          else block.tokens.set(token, [held, c]);
+        }
       }
     }
   }
@@ -151,7 +157,7 @@ export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOpti
   // Both tokens of a name can put one pair in two blocks; `named` keeps the name reason single.
   for (const { place, tokens } of nameBlocks.values()) {
     for (const [token, block] of tokens) {
-      if (block.length < 2) continue;
+      if (!Array.isArray(block)) continue;
       if (block.length > MAX_NAME_BLOCK) {
         skippedBlocks++;
         continue;
