@@ -126,15 +126,18 @@ function escapeRegExp(text: string): string {
 }
 
 /** The strings that identify the person, longest first (so a phone is replaced before its digits). */
-function personalStrings(c: CustomerRow): string[] {
-  const values = [c.name, c.email, c.phone, c.phone_digits].filter((v): v is string => typeof v === 'string' && v.trim().length >= 3);
+function personalStrings(c: CustomerRow, minLength = 3): string[] {
+  const values = [c.name, c.email, c.phone, c.phone_digits].filter((v): v is string => typeof v === 'string' && v.trim().length >= minLength);
   return [...new Set(values.map((v) => v.trim()))].sort((a, b) => b.length - a.length);
 }
 
-/** Replaces every occurrence (any case) of the person's strings in free text. */
+/**
+ * Replaces every whole occurrence (any case) of the person's strings in free text: "Ann" goes from
+ * "--name Ann" but "Anna" elsewhere stays.
+ */
 export function redactText(text: string, strings: readonly string[]): string {
   let out = text;
-  for (const s of strings) out = out.replace(new RegExp(escapeRegExp(s), 'giu'), REDACTED);
+  for (const s of strings) out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(s)}(?![\\p{L}\\p{N}])`, 'giu'), REDACTED);
   return out;
 }
 
@@ -163,8 +166,10 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
     const fieldValues = [
       ...(await trx.selectFrom('customer_fields').select('value').where('customer_id', '=', id).execute()).map((f) => f.value),
       ...merged.rows.filter((r) => r.table_name === 'customer_fields').map((r) => String((JSON.parse(r.before) as { value: unknown }).value)),
-    ].filter((v) => v.trim().length >= 3);
-    const ownStrings = [...new Set([...strings, ...fieldValues.map((v) => v.trim())])].sort((a, b) => b.length - a.length);
+    ].filter((v) => v.trim().length >= 2);
+    // In entries about the person, short names and field values go too.
+    const shortStrings = [customer, ...mergedRows].flatMap((c) => personalStrings(c, 1));
+    const ownStrings = [...new Set([...strings, ...shortStrings, ...fieldValues.map((v) => v.trim())])].sort((a, b) => b.length - a.length);
     const owned = await ownedRows(trx, id);
     const { changeIds, logIds } = await auditChangeIds(trx, id, owned);
     const aboutPerson = new Set(logIds);
