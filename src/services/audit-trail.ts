@@ -182,20 +182,21 @@ async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache:
 
   // 1. Later entries (not themselves undone) that touched the same rows.
   const laterFilter = sql`ac.log_id > ${entry.id} AND l.undone_by IS NULL AND l.undoes IS NULL`;
-  const seenKeys = new Set<string>();
-  for (const c of changes) {
-    const key = rowKey(c);
-    const text = keyText(c.table, key);
-    if (seenKeys.has(text)) continue;
-    seenKeys.add(text);
-    const later = await sql<{ log_id: number; action: string; op: string; before: string | null; after: string | null }>`
-      SELECT ac.log_id, l.action, ac.op, ac.before, ac.after FROM audit_change ac JOIN audit_log l ON l.id = ac.log_id
-      WHERE ac.table_name = ${c.table} AND ac.row_id = ${c.rowId} AND ${laterFilter} ORDER BY ac.log_id`.execute(db);
-    for (const l of later.rows) {
-      const other = rowKey({ id: 0, table: c.table, rowId: c.rowId, op: l.op as AuditChange['op'], before: parse(l.before), after: parse(l.after) });
-      if (keyText(c.table, other) !== text) continue;
-      refuse(`later entry ${l.log_id} (${l.action}) changed ${describeKey(c.table, key)}`, `undo entry ${l.log_id} first, or leave this one`);
-    }
+  // One indexed join: for each row this entry changed, later changes of a row with the same id.
+  const mineByRow = new Map<string, Values>();
+  for (const c of changes) mineByRow.set(`${c.table}:${c.rowId}:${keyText(c.table, rowKey(c))}`, rowKey(c));
+  const later = await sql<{ log_id: number; action: string; table_name: string; row_id: number; op: string; before: string | null; after: string | null }>`
+    SELECT DISTINCT ac.log_id, l.action, ac.table_name, ac.row_id, ac.op, ac.before, ac.after
+    FROM audit_change mine
+    JOIN audit_change ac ON ac.table_name = mine.table_name AND ac.row_id = mine.row_id AND ac.log_id > mine.log_id
+    JOIN audit_log l ON l.id = ac.log_id
+    WHERE mine.log_id = ${entry.id} AND ${laterFilter}
+    ORDER BY ac.log_id, ac.id`.execute(db);
+  for (const l of later.rows) {
+    const other = rowKey({ id: 0, table: l.table_name, rowId: l.row_id, op: l.op as AuditChange['op'], before: parse(l.before), after: parse(l.after) });
+    const key = mineByRow.get(`${l.table_name}:${l.row_id}:${keyText(l.table_name, other)}`);
+    if (!key) continue;
+    refuse(`later entry ${l.log_id} (${l.action}) changed ${describeKey(l.table_name, key)}`, `undo entry ${l.log_id} first, or leave this one`);
   }
   for (const r of ranges) {
     const later = await sql<{ log_id: number; action: string; row_id: number }>`
