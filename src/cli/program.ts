@@ -8,6 +8,7 @@ import { registerAgenda } from './commands/agenda.js';
 import { registerAudit } from './commands/audit.js';
 import { registerConfig } from './commands/config.js';
 import { registerCustomer } from './commands/customer.js';
+import { registerCustomerData } from './commands/customer-data.js';
 import { registerDb } from './commands/db.js';
 import { registerDeal } from './commands/deal.js';
 import { registerExport } from './commands/export.js';
@@ -66,6 +67,7 @@ export function buildProgram(deps: Deps): { program: Command; runtime: Runtime }
   const runtime: Runtime = { run, contexts };
   for (const register of [
     registerCustomer,
+    registerCustomerData,
     registerActivity,
     registerSale,
     registerDeal,

@@ -14,5 +14,17 @@ export function registerDb(program: Command, { run }: Runtime): void {
       }),
     );
 
-  program.command('db').description('inspect, back up, restore and maintain the database');
+  const db = program.command('db').description('inspect, back up, restore and maintain the database');
+
+  // Issue 8's data section of `db check`; the foundation's integrity and foreign-key checks join it.
+  db.command('check')
+    .description('check the data: missing or invalid contact details, duplicates, quiet customers, orphans')
+    .addHelpText('after', examples('crm db check', 'crm db check --format json'))
+    .action(
+      run(async (ctx) => {
+        const { dataQualityReport } = await import('../../services/quality.js');
+        const findings = await dataQualityReport(await ctx.db(), ctx.now());
+        await ctx.printDocument([{ key: 'data', title: 'Data quality', columns: [{ key: 'check' }, { key: 'count', kind: 'int' }, { key: 'hint' }], rows: findings.map((f) => ({ ...f })) }]);
+      }),
+    );
 }

@@ -1,0 +1,255 @@
+// Privacy: everything stored about one person as one document (`customer export-data`), and
+// erasing it everywhere (`customer forget`) — the customer's rows, and every trace of them in the
+// audit trail — while keeping their sales as anonymous revenue so reports do not change.
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { CustomerRow, DB } from '../db/schema.js';
+import { sqliteOf } from '../db/connection.js';
+import { beginAudit, type WriteMeta } from './audit.js';
+import { ERASED, listAudit, type AuditEntry } from './audit-trail.js';
+
+type Db = Kysely<DB> | Transaction<DB>;
+type Values = Record<string, unknown>;
+
+/** Ids of the rows that belong to a customer, per table. */
+interface Owned {
+  activities: number[];
+  sales: number[];
+  deals: number[];
+  tickets: number[];
+  tasks: number[];
+  deal_stage_history: number[];
+  ticket_events: number[];
+  ticket_ratings: number[];
+}
+
+async function ownedRows(db: Db, customerId: number): Promise<Owned> {
+  const ids = async (table: 'activities' | 'sales' | 'deals' | 'tickets' | 'tasks') =>
+    (await db.selectFrom(table).select('id').where('customer_id', '=', customerId).orderBy('id').execute()).map((r) => r.id);
+  const owned: Owned = {
+    activities: await ids('activities'),
+    sales: await ids('sales'),
+    deals: await ids('deals'),
+    tickets: await ids('tickets'),
+    tasks: await ids('tasks'),
+    deal_stage_history: [],
+    ticket_events: [],
+    ticket_ratings: [],
+  };
+  if (owned.deals.length > 0) {
+    owned.deal_stage_history = (await db.selectFrom('deal_stage_history').select('id').where('deal_id', 'in', owned.deals).execute()).map((r) => r.id);
+  }
+  if (owned.tickets.length > 0) {
+    owned.ticket_events = (await db.selectFrom('ticket_events').select('id').where('ticket_id', 'in', owned.tickets).execute()).map((r) => r.id);
+    owned.ticket_ratings = (await db.selectFrom('ticket_ratings').select('id').where('ticket_id', 'in', owned.tickets).execute()).map((r) => r.id);
+  }
+  return owned;
+}
+
+/** audit_change rows about this customer: its own row, its tags/fields, and every row it owns. */
+async function auditChangeIds(db: Db, customerId: number, owned: Owned): Promise<{ changeIds: number[]; logIds: number[] }> {
+  const conditions = [
+    sql`(table_name IN ('customers', 'customer_tags', 'customer_fields') AND row_id = ${customerId})`,
+    sql`(table_name IN ('customer_tags', 'customer_fields') AND (json_extract(before, '$.customer_id') = ${customerId} OR json_extract(after, '$.customer_id') = ${customerId}))`,
+  ];
+  for (const [table, ids] of Object.entries(owned) as [string, number[]][]) {
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      conditions.push(sql`(table_name = ${table} AND row_id IN (${sql.join(chunk)}))`);
+    }
+  }
+  const rows = await sql<{ id: number; log_id: number }>`SELECT id, log_id FROM audit_change WHERE ${sql.join(conditions, sql` OR `)}`.execute(db);
+  return { changeIds: rows.rows.map((r) => r.id), logIds: [...new Set(rows.rows.map((r) => r.log_id))] };
+}
+
+export interface PersonalData {
+  customer: CustomerRow;
+  fields: Record<string, string>;
+  tags: string[];
+  activities: Values[];
+  activityLinks: Values[];
+  sales: Values[];
+  deals: (Values & { stage_history: Values[] })[];
+  tickets: (Values & { events: Values[]; ratings: Values[] })[];
+  tasks: Values[];
+  audit: AuditEntry[];
+}
+
+/** Everything stored about one customer. */
+export async function exportCustomerData(db: Db, customer: CustomerRow): Promise<PersonalData> {
+  const id = customer.id;
+  const owned = await ownedRows(db, id);
+  const fields = Object.fromEntries(
+    (await db.selectFrom('customer_fields').select(['key', 'value']).where('customer_id', '=', id).orderBy('key').execute()).map((f) => [f.key, f.value]),
+  );
+  const tags = (
+    await db.selectFrom('customer_tags').innerJoin('tags', 'tags.id', 'customer_tags.tag_id').select('tags.name').where('customer_tags.customer_id', '=', id).orderBy('tags.name').execute()
+  ).map((t) => t.name);
+  const activities = await db.selectFrom('activities').selectAll().where('customer_id', '=', id).orderBy('at').orderBy('id').execute();
+  const activityLinks =
+    owned.activities.length === 0
+      ? []
+      : await db.selectFrom('activity_links').selectAll().where((eb) => eb.or([eb('from_id', 'in', owned.activities), eb('to_id', 'in', owned.activities)])).execute();
+  const sales = await db.selectFrom('sales').selectAll().where('customer_id', '=', id).orderBy('sold_on').orderBy('id').execute();
+  const deals = [];
+  for (const deal of await db.selectFrom('deals').selectAll().where('customer_id', '=', id).orderBy('id').execute()) {
+    const history = await db.selectFrom('deal_stage_history').selectAll().where('deal_id', '=', deal.id).orderBy('at').orderBy('id').execute();
+    deals.push({ ...deal, stage_history: history });
+  }
+  const tickets = [];
+  for (const ticket of await db.selectFrom('tickets').selectAll().where('customer_id', '=', id).orderBy('id').execute()) {
+    const events = await db.selectFrom('ticket_events').selectAll().where('ticket_id', '=', ticket.id).orderBy('at').orderBy('id').execute();
+    const ratings = await db.selectFrom('ticket_ratings').selectAll().where('ticket_id', '=', ticket.id).orderBy('rated_at').orderBy('id').execute();
+    tickets.push({ ...ticket, events, ratings });
+  }
+  const tasks = await db.selectFrom('tasks').selectAll().where('customer_id', '=', id).orderBy('due_at').orderBy('id').execute();
+  const { logIds } = await auditChangeIds(db, id, owned);
+  const byCustomer = await listAudit(db, { customerId: id, withChanges: true });
+  const seen = new Set(byCustomer.map((e) => e.id));
+  const others = await listAudit(db, { ids: logIds.filter((l) => !seen.has(l)), withChanges: true });
+  const audit = [...byCustomer, ...others].sort((a, b) => a.id - b.id);
+  return { customer, fields, tags, activities, activityLinks, sales, deals, tickets, tasks, audit };
+}
+
+export interface ForgetResult {
+  customerId: number;
+  erased: Record<string, number>;
+  salesKept: number;
+  auditChangesErased: number;
+  auditEntriesRedacted: number;
+  auditId: number;
+}
+
+const REDACTED = '[erased]';
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The strings that identify the person, longest first (so a phone is replaced before its digits). */
+function personalStrings(c: CustomerRow, minLength = 3): string[] {
+  const values = [c.name, c.email, c.phone, c.phone_digits].filter((v): v is string => typeof v === 'string' && v.trim().length >= minLength);
+  return [...new Set(values.map((v) => v.trim()))].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Replaces every whole occurrence (any case) of the person's strings in free text: "Ann" goes from
+ * "--name Ann" but "Anna" elsewhere stays.
+ */
+export function redactText(text: string, strings: readonly string[]): string {
+  let out = text;
+  for (const s of strings) out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(s)}(?![\\p{L}\\p{N}])`, 'giu'), REDACTED);
+  return out;
+}
+
+/**
+ * Erases a customer in one transaction: the row and everything that cascades from it (fields,
+ * tag links, activities, deals, tickets with events and ratings, tasks), their before/after values
+ * in the audit trail, and their name, email and phone wherever audit summaries and command lines
+ * carry them. Sales stay, without customer or note, so revenue is unchanged. The erase itself is
+ * recorded, without personal data.
+ */
+export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta: WriteMeta): Promise<ForgetResult> {
+  const sqlite = sqliteOf(db);
+  // Deleted content is overwritten with zeros as it is freed, before VACUUM rebuilds the file.
+  sqlite.pragma('secure_delete = ON');
+  return db.transaction().execute(async (trx) => {
+    const id = customer.id;
+    // Records merged into this person earlier are the same person: their strings go too.
+    // Records merged into this person earlier are the same person: their strings go too.
+    const merged = await sql<{ table_name: string; before: string }>`SELECT ac.table_name, ac.before FROM audit_change ac JOIN audit_log l ON l.id = ac.log_id
+      WHERE l.customer_id = ${id} AND l.action = 'customer.merge' AND ac.table_name IN ('customers', 'customer_fields') AND ac.op = 'delete' AND ac.before IS NOT NULL`.execute(trx);
+    const mergedRows = merged.rows.filter((r) => r.table_name === 'customers').map((r) => JSON.parse(r.before) as CustomerRow);
+    const personIds = new Set([id, ...mergedRows.map((r) => r.id)]);
+    const strings = [...new Set([customer, ...mergedRows].flatMap((c) => personalStrings(c)))].sort((a, b) => b.length - a.length);
+    // Custom field values are personal too, but may be common words ("gold"): they are erased only
+    // from entries about this person.
+    const fieldValues = [
+      ...(await trx.selectFrom('customer_fields').select('value').where('customer_id', '=', id).execute()).map((f) => f.value),
+      ...merged.rows.filter((r) => r.table_name === 'customer_fields').map((r) => String((JSON.parse(r.before) as { value: unknown }).value)),
+    ].filter((v) => v.trim().length >= 2);
+    // In entries about the person, short names and field values go too.
+    const shortStrings = [customer, ...mergedRows].flatMap((c) => personalStrings(c, 1));
+    const ownStrings = [...new Set([...strings, ...shortStrings, ...fieldValues.map((v) => v.trim())])].sort((a, b) => b.length - a.length);
+    const owned = await ownedRows(trx, id);
+    const { changeIds, logIds } = await auditChangeIds(trx, id, owned);
+    const aboutPerson = new Set(logIds);
+
+    // Audit values: structurally the customer's rows, every change of entries about them, and any
+    // change whose values mention their email, phone or (as a whole value) name.
+    const byEntry = await sql<{ id: number }>`SELECT ac.id FROM audit_change ac JOIN audit_log l ON l.id = ac.log_id WHERE l.customer_id = ${id}`.execute(trx);
+    const mentions = [];
+    for (const s of strings) {
+      const needle = s === customer.name ? JSON.stringify(s) : s;
+      const found = await sql<{ id: number }>`SELECT id FROM audit_change WHERE instr(lower(before), lower(${needle})) > 0 OR instr(lower(after), lower(${needle})) > 0`.execute(trx);
+      mentions.push(...found.rows.map((r) => r.id));
+    }
+    const toErase = [...new Set([...changeIds, ...byEntry.rows.map((r) => r.id), ...mentions])];
+    for (let i = 0; i < toErase.length; i += 500) {
+      const chunk = toErase.slice(i, i + 500);
+      await sql`UPDATE audit_change SET before = CASE WHEN before IS NULL THEN NULL ELSE ${ERASED} END,
+                                        after = CASE WHEN after IS NULL THEN NULL ELSE ${ERASED} END
+                WHERE id IN (${sql.join(chunk)})`.execute(trx);
+    }
+
+    // Audit summaries and command lines.
+    let redacted = 0;
+    const candidates = await trx.selectFrom('audit_log').select(['id', 'summary', 'command', 'customer_id']).execute();
+    for (const entry of candidates) {
+      const own = aboutPerson.has(entry.id) || (entry.customer_id !== null && personIds.has(entry.customer_id));
+      const summary = entry.summary === null ? null : redactText(entry.summary, own ? ownStrings : strings);
+      const command = redactText(entry.command, own ? ownStrings : strings);
+      const unlink = entry.customer_id === id;
+      if (summary !== entry.summary || command !== entry.command || unlink) {
+        await trx
+          .updateTable('audit_log')
+          .set({ summary, command, ...(unlink ? { customer_id: null } : {}) })
+          .where('id', '=', entry.id)
+          .execute();
+        redacted++;
+      }
+    }
+
+    // Sales stay for revenue, without the person.
+    const sales = await trx.selectFrom('sales').select(['id', 'import_key']).where('customer_id', '=', id).execute();
+    for (const sale of sales) {
+      const keepKey = sale.import_key !== null && redactText(sale.import_key, strings) === sale.import_key;
+      await trx.updateTable('sales').set({ customer_id: null, note: null, ...(keepKey ? {} : { import_key: null }) }).where('id', '=', sale.id).execute();
+    }
+    if (owned.deals.length > 0) await trx.updateTable('sales').set({ deal_id: null }).where('deal_id', 'in', owned.deals).execute();
+
+    await trx.deleteFrom('customers').where('id', '=', id).execute();
+
+    const erased = {
+      customers: 1,
+      activities: owned.activities.length,
+      deals: owned.deals.length,
+      tickets: owned.tickets.length,
+      tasks: owned.tasks.length,
+    };
+    const audit = await beginAudit(
+      trx,
+      { now: meta.now, actor: { user: meta.actor.user, command: redactText(meta.actor.command, strings) } },
+      {
+        action: 'customer.forget',
+        entity: 'customer',
+        entityId: id,
+        customerId: null,
+        summary: `erased customer #${id} (${erased.activities} activities, ${erased.deals} deals, ${erased.tickets} tickets, ${erased.tasks} tasks); ${sales.length} sales kept without a customer`,
+      },
+    );
+    return { customerId: id, erased, salesKept: sales.length, auditChangesErased: toErase.length, auditEntriesRedacted: redacted, auditId: audit.logId };
+  });
+}
+
+/**
+ * Makes erased bytes unrecoverable from the file: checkpoints the WAL into the database and
+ * truncates it, rebuilds the file with VACUUM, and checkpoints again. Returns false when another
+ * connection kept the WAL from being emptied.
+ */
+export function purgeFreedPages(db: Kysely<DB>): boolean {
+  const sqlite = sqliteOf(db);
+  sqlite.pragma('wal_checkpoint(TRUNCATE)');
+  sqlite.exec('VACUUM');
+  const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+  return !result || result.busy === 0;
+}
