@@ -9,6 +9,7 @@ import type { Actor, WriteMeta } from '../services/audit.js';
 import { colourEnabled, createColour, type Colour } from '../io/colour.js';
 import { atomicFileSink, stdoutSink, type OutputSink } from '../io/output.js';
 import { createPrompter, type Prompter } from '../io/prompts.js';
+import { escapeControl } from '../io/terminal.js';
 import {
   createRowWriter,
   renderDocument,
@@ -209,11 +210,13 @@ export function createContext(deps: Deps, command: Command): Context {
         await sink.write(text.endsWith('\n') ? text : `${text}\n`);
       });
     },
+    // Messages quote user data (names, summaries): control characters are shown escaped, so a
+    // stored escape sequence can never drive the terminal.
     note(message) {
-      stderr.write(`${message}\n`);
+      stderr.write(`${escapeControl(message)}\n`);
     },
     warn(message) {
-      stderr.write(`${errColour.yellow('warning:')} ${message}\n`);
+      stderr.write(`${errColour.yellow('warning:')} ${escapeControl(message)}\n`);
     },
     async require(...requirements) {
       const missing = requirements.filter((r) => r.value === undefined);

@@ -240,7 +240,10 @@ export function renderTable(columns: readonly Column[], rows: readonly Row[], op
     );
   }
   if (rows.length === 0) return colour.dim('(no rows)') + '\n';
-  return table.toString() + '\n';
+  // Keep the rule under the header but none between body rows: a list reads as a list, and twice
+  // as many rows fit a screen. (Cells never wrap, so every row is one line.)
+  const lines = table.toString().split('\n');
+  return lines.filter((line, i) => i <= 2 || !line.startsWith('├')).join('\n') + '\n';
 }
 
 /** One section of a composite document such as `customer show` or `report summary`. */
