@@ -209,9 +209,9 @@ export async function listCustomers(db: Db, filter: CustomerFilter = {}): Promis
   }
   const sort = filter.sort ?? { field: 'id', descending: false };
   const direction = sort.descending ? sql`DESC` : sql`ASC`;
-  // Blank values sort last either way; the id keeps the order stable.
+  // Blank values sort last either way; ties keep id order.
   const column = sql.raw(SORT_COLUMNS[sort.field]);
-  query = query.orderBy(sql`${column} IS NULL`).orderBy(sql`${column} ${direction}`).orderBy('c.id', sort.descending ? 'desc' : 'asc');
+  query = query.orderBy(sql`${column} IS NULL`).orderBy(sql`${column} ${direction}`).orderBy('c.id', 'asc');
   if (filter.limit !== undefined) query = query.limit(filter.limit);
   return (await query.execute()) as CustomerListRow[];
 }
