@@ -126,7 +126,9 @@ export function registerActivity(program: Command, { run }: Runtime): void {
         const db = await ctx.db();
         const customerId = reference !== undefined ? (await resolveCustomer(db, reference)).id : undefined;
         const rows = await listActivities(db, { customerId, type, since });
-        await ctx.print(LIST_COLUMNS, rows.map((r) => ({ ...r })));
+        // Tables leave out the customer id (the name is there); data formats keep both.
+        const columns = ctx.format() === 'table' ? LIST_COLUMNS.filter((c) => c.key !== 'customer_id') : LIST_COLUMNS;
+        await ctx.print(columns, rows.map((r) => ({ ...r })));
       }),
     );
 
