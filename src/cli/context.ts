@@ -1,6 +1,7 @@
 // The world a command sees, injected: the database (opened lazily, so `--help` and `--version`
 // never touch it), the clock, the terminal, the output target and the global flags.
 import type { Command } from 'commander';
+import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { userInfo } from 'node:os';
 import type { DB } from '../db/schema.js';
@@ -20,6 +21,8 @@ import {
   type Row,
   type Section,
 } from '../io/render.js';
+
+export type SqliteHandle = SqliteDatabase.Database;
 
 /** The process-level things a run needs; tests and main() supply them. */
 export interface Deps {
@@ -64,6 +67,12 @@ export interface Context {
   readonly errColour: Colour;
   dbPath(): string;
   db(): Promise<Kysely<DB>>;
+  /**
+   * The raw better-sqlite3 handle, for hot read paths with prepared statements. When the file is
+   * already current this opens it without loading Kysely (fast start-up); otherwise it goes through
+   * db() (create, migrate, or a clear error) and returns the handle behind it.
+   */
+  sqlite(): Promise<SqliteHandle>;
   now(): Date;
   meta(): WriteMeta;
   prompter(): Prompter;
@@ -106,6 +115,7 @@ export function createContext(deps: Deps, command: Command): Context {
   const actor: Actor = { user: currentUser(env), command: commandLine(deps.argv) };
   const errColour = createColour(colourEnabled({ isTTY: Boolean(stderr.isTTY), noColorFlag: globals.color === false, env }));
   let dbPromise: Promise<Kysely<DB>> | undefined;
+  let rawHandle: SqliteHandle | undefined;
   let prompter: Prompter | undefined;
 
   const dbPath = () => {
@@ -161,6 +171,17 @@ export function createContext(deps: Deps, command: Command): Context {
         return openDatabase(path);
       })();
       return dbPromise;
+    },
+    async sqlite() {
+      if (rawHandle) return rawHandle;
+      if (!dbPromise) {
+        const { openCurrentSqlite } = await import('../db/sqlite.js');
+        rawHandle = openCurrentSqlite(context.dbPath());
+        if (rawHandle) return rawHandle;
+      }
+      const db = await context.db();
+      const { sqliteOf } = await import('../db/connection.js');
+      return sqliteOf(db);
     },
     now() {
       // CRM_NOW pins the clock; the test suite uses it to check due times and periods.
@@ -257,6 +278,7 @@ export function createContext(deps: Deps, command: Command): Context {
       if (!ok) throw new ValidationError('cancelled; nothing was changed');
     },
     async close() {
+      rawHandle?.close();
       if (!dbPromise) return;
       const db = await dbPromise.catch(() => undefined);
       await db?.destroy();

@@ -4,7 +4,8 @@ import { startOfLocalDay } from '../../domain/dates.js';
 import { parseAge, parseChoice, parseEmail, parseFieldAssignment, parseGender, parseInteger, parsePhone } from '../../domain/validation.js';
 import { UsageError } from '../../domain/errors.js';
 import type { Column, Section } from '../../io/render.js';
-import type { CustomerChanges, CustomerProfile, CustomerSortField } from '../../services/customers.js';
+import type { CustomerSortField } from '../../services/customer-list.js';
+import type { CustomerChanges, CustomerProfile } from '../../services/customers.js';
 import { examples, type Runtime } from '../program.js';
 
 interface AddFlags {
@@ -234,8 +235,8 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         const sort = flags.sort !== undefined ? parseSort(flags.sort) : undefined;
         const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 0) : undefined;
         const format = ctx.format();
-        const { listCustomers } = await import('../../services/customers.js');
-        const rows = await listCustomers(await ctx.db(), { tags: flags.tag, city: flags.city, search: flags.search, sort, limit });
+        const { listCustomers } = await import('../../services/customer-list.js');
+        const rows = listCustomers(await ctx.sqlite(), { tags: flags.tag, city: flags.city, search: flags.search, sort, limit });
         await ctx.print(format === 'table' ? LIST_TABLE_COLUMNS : LIST_DATA_COLUMNS, rows.map((r) => ({ ...r })));
       }),
     );
