@@ -108,11 +108,14 @@ export async function optimizeDatabase(db: Kysely<DB>, path: string): Promise<Op
   return { beforeBytes, afterBytes: fileSize(path) };
 }
 
-/** `backups/crm-YYYYMMDD-HHMMSS.db` beside the database, in local time. */
-export function defaultBackupPath(dbPath: string, now: Date): string {
+/**
+ * `backups/<prefix>-YYYYMMDD-HHMMSS.db` beside the database, stamped in local time:
+ * `crm-…` for `db backup`, `crm-before-restore-…` for the copy a restore keeps.
+ */
+export function defaultBackupPath(dbPath: string, now: Date, prefix = 'crm'): string {
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
-  return join(dirname(dbPath), 'backups', `crm-${stamp}.db`);
+  return join(dirname(dbPath), 'backups', `${prefix}-${stamp}.db`);
 }
 
 const tempBeside = (path: string) => join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);

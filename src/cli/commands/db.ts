@@ -30,11 +30,6 @@ function humanBytes(bytes: number): string {
   return `${value.toFixed(1)} ${units[unit]}`;
 }
 
-function backupStamp(now: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
-}
-
 export function registerDb(program: Command, { run }: Runtime): void {
   program
     .command('init')
@@ -132,12 +127,12 @@ export function registerDb(program: Command, { run }: Runtime): void {
     .addHelpText('after', examples('crm db restore backups/crm-20250301-093000.db', 'crm db restore ~/safe/crm-monday.db --yes'))
     .action(
       run(async (ctx, file: string) => {
-        const { inspectCrmDatabase, restoreDatabase } = await import('../../services/database.js');
+        const { defaultBackupPath, inspectCrmDatabase, restoreDatabase } = await import('../../services/database.js');
         const path = resolve(ctx.dbPath());
         const source = resolve(file);
         if (source === path) throw new ValidationError('that file is the database itself', { hint: 'give a backup file' });
         const candidate = inspectCrmDatabase(source);
-        const keep = existsSync(path) ? resolve(path, '..', 'backups', `crm-before-restore-${backupStamp(ctx.now())}.db`) : undefined;
+        const keep = existsSync(path) ? defaultBackupPath(path, ctx.now(), 'crm-before-restore') : undefined;
         await ctx.confirm(`Replace ${path} with ${source} (${candidate.customers} customer${candidate.customers === 1 ? '' : 's'})?`);
         await restoreDatabase(source, path, keep);
         // Bring an older backup's schema up to date now rather than on the next command.
