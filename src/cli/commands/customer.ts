@@ -4,7 +4,8 @@ import { startOfLocalDay } from '../../domain/dates.js';
 import { parseAge, parseChoice, parseEmail, parseFieldAssignment, parseGender, parseInteger, parsePhone } from '../../domain/validation.js';
 import { UsageError } from '../../domain/errors.js';
 import type { Column, Section } from '../../io/render.js';
-import type { CustomerSortField } from '../../services/customer-list.js';
+// customer-list has no database imports of its own (types only), so this stays light for --help.
+import { CUSTOMER_SORT_FIELDS, type CustomerSortField } from '../../services/customer-list.js';
 import type { CustomerChanges, CustomerProfile } from '../../services/customers.js';
 import { examples, type Runtime } from '../program.js';
 
@@ -17,26 +18,26 @@ interface AddFlags {
   company?: string;
   city?: string;
   source?: string;
-  tag: string[];
-  field: string[];
+  tag?: string[];
+  field?: string[];
 }
 
 interface EditFlags extends AddFlags {
-  untag: string[];
+  untag?: string[];
 }
 
 interface ListFlags {
-  tag: string[];
+  tag?: string[];
   city?: string;
   search?: string;
   sort?: string;
   limit?: string;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+// No default value for repeatable flags, so --help shows no "(default: [])"; read them with `?? []`.
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
-// Kept here (not imported from the service) so `--help` never loads the database layer.
-const SORT_FIELDS: readonly CustomerSortField[] = ['id', 'name', 'email', 'city', 'company', 'age', 'created', 'updated'];
+const SORT_FIELDS: readonly CustomerSortField[] = CUSTOMER_SORT_FIELDS;
 
 /** The flags `add` and `edit` share. */
 function profileOptions(command: Command, nameHelp: string): Command {
@@ -49,8 +50,8 @@ function profileOptions(command: Command, nameHelp: string): Command {
     .option('--company <company>', 'company')
     .option('--city <city>', 'city')
     .option('--source <source>', 'where the customer came from, e.g. referral')
-    .option('--tag <tag>', 'tag (repeatable)', collect, [])
-    .option('--field <key=value>', 'custom field (repeatable)', collect, []);
+    .option('--tag <tag>', 'tag (repeatable)', collect)
+    .option('--field <key=value>', 'custom field (repeatable)', collect);
 }
 
 /** Table columns of `customer list`: what fits a terminal. */
@@ -181,7 +182,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
       run(async (ctx, flags: AddFlags) => {
         const { addCustomer, describeCustomer } = await import('../../services/customers.js');
         // Check every given flag before asking for anything.
-        const fields = fieldAssignments(flags.field).set;
+        const fields = fieldAssignments(flags.field ?? []).set;
         const profile = {
           email: optional(flags.email, (v) => parseEmail(v, '--email')),
           phone: optional(flags.phone, (v) => parsePhone(v, '--phone')),
@@ -203,7 +204,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
             company: profile.company ?? null,
             city: profile.city ?? null,
             source: profile.source ?? null,
-            tags: flags.tag,
+            tags: flags.tag ?? [],
             fields,
           },
           ctx.meta(),
@@ -216,7 +217,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
   customer
     .command('list')
     .description('list customers, filtered and sorted (tables show the main columns; csv/json carry every field)')
-    .option('--tag <tag>', 'only customers with this tag (repeatable: all must match)', collect, [])
+    .option('--tag <tag>', 'only customers with this tag (repeatable: all must match)', collect)
     .option('--city <city>', 'only customers in this city (any case)')
     .option('--search <text>', 'text in the name, email, phone, company or city (any case)')
     .option('--sort <field>', `sort by ${SORT_FIELDS.join(', ')}; a leading - sorts descending (default: id)`)
@@ -236,7 +237,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 0) : undefined;
         const format = ctx.format();
         const { listCustomers } = await import('../../services/customer-list.js');
-        const rows = listCustomers(await ctx.sqlite(), { tags: flags.tag, city: flags.city, search: flags.search, sort, limit });
+        const rows = listCustomers(await ctx.sqlite(), { tags: flags.tag ?? [], city: flags.city, search: flags.search, sort, limit });
         await ctx.print(format === 'table' ? LIST_TABLE_COLUMNS : LIST_DATA_COLUMNS, rows.map((r) => ({ ...r })));
       }),
     );
@@ -261,7 +262,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
 
   profileOptions(customer.command('edit').description('change a customer\'s profile, tags or custom fields'), 'new full name')
     .argument('<customer>', 'id, email, or a name that matches one customer')
-    .option('--untag <tag>', 'remove a tag (repeatable)', collect, [])
+    .option('--untag <tag>', 'remove a tag (repeatable)', collect)
     .addHelpText(
       'after',
       `\nAn empty value clears an optional field (--phone ""); --field key= removes a custom field.\n` +
@@ -269,7 +270,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
     )
     .action(
       run(async (ctx, reference: string, flags: EditFlags) => {
-        const fieldChanges = fieldAssignments(flags.field);
+        const fieldChanges = fieldAssignments(flags.field ?? []);
         const changes: CustomerChanges = {
           name: flags.name !== undefined ? nonEmpty('--name')(flags.name) : undefined,
           email: optional(flags.email, (v) => parseEmail(v, '--email')),
@@ -279,12 +280,12 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
           company: optional(flags.company, (v) => v),
           city: optional(flags.city, (v) => v),
           source: optional(flags.source, (v) => v),
-          addTags: flags.tag,
-          removeTags: flags.untag,
+          addTags: flags.tag ?? [],
+          removeTags: flags.untag ?? [],
           setFields: fieldChanges.set,
           removeFields: fieldChanges.remove,
         };
-        const both = flags.tag.filter((t) => flags.untag.some((u) => u.trim().toLowerCase() === t.trim().toLowerCase()));
+        const both = (flags.tag ?? []).filter((t) => (flags.untag ?? []).some((u) => u.trim().toLowerCase() === t.trim().toLowerCase()));
         if (both.length > 0) throw new UsageError(`--tag and --untag both name "${both[0]}"`);
         const given = Object.entries(changes).some(([, v]) => (Array.isArray(v) ? v.length > 0 : v && typeof v === 'object' ? Object.keys(v).length > 0 : v !== undefined));
         if (!given) {
