@@ -4,6 +4,11 @@ import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+// The migration names, so a read command can check the schema is current without loading the
+// migrations (and Kysely with them); see src/db/sqlite.ts.
+const migrationIndex = readFileSync(new URL('../migrations/index.ts', import.meta.url), 'utf8');
+const migrationNames = [...migrationIndex.matchAll(/^\s*['"](\d{8}_[\w-]+)['"]\s*:/gm)].map((m) => m[1]);
+if (migrationNames.length === 0) throw new Error('build: no migrations found in migrations/index.ts');
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
 await build({
@@ -16,7 +21,7 @@ await build({
   target: 'node20',
   // The native addon must be loaded from node_modules at run time.
   external: ['better-sqlite3'],
-  define: { __CRM_VERSION__: JSON.stringify(pkg.version) },
+  define: { __CRM_VERSION__: JSON.stringify(pkg.version), __CRM_MIGRATIONS__: JSON.stringify(migrationNames) },
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __crmCreateRequire } from 'node:module'; const require = __crmCreateRequire(import.meta.url);" },
   chunkNames: 'chunks/[name]-[hash]',

@@ -1,6 +1,7 @@
 // The world a command sees, injected: the database (opened lazily, so `--help` and `--version`
 // never touch it), the clock, the terminal, the output target and the global flags.
 import type { Command } from 'commander';
+import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { userInfo } from 'node:os';
 import type { DB } from '../db/schema.js';
@@ -9,6 +10,7 @@ import type { Actor, WriteMeta } from '../services/audit.js';
 import { colourEnabled, createColour, type Colour } from '../io/colour.js';
 import { atomicFileSink, stdoutSink, type OutputSink } from '../io/output.js';
 import { createPrompter, type Prompter } from '../io/prompts.js';
+import { escapeControl } from '../io/terminal.js';
 import {
   createRowWriter,
   renderDocument,
@@ -19,6 +21,8 @@ import {
   type Row,
   type Section,
 } from '../io/render.js';
+
+export type SqliteHandle = SqliteDatabase.Database;
 
 /** The process-level things a run needs; tests and main() supply them. */
 export interface Deps {
@@ -63,6 +67,12 @@ export interface Context {
   readonly errColour: Colour;
   dbPath(): string;
   db(): Promise<Kysely<DB>>;
+  /**
+   * The raw better-sqlite3 handle, for hot read paths with prepared statements. When the file is
+   * already current this opens it without loading Kysely (fast start-up); otherwise it goes through
+   * db() (create, migrate, or a clear error) and returns the handle behind it.
+   */
+  sqlite(): Promise<SqliteHandle>;
   now(): Date;
   meta(): WriteMeta;
   prompter(): Prompter;
@@ -105,6 +115,7 @@ export function createContext(deps: Deps, command: Command): Context {
   const actor: Actor = { user: currentUser(env), command: commandLine(deps.argv) };
   const errColour = createColour(colourEnabled({ isTTY: Boolean(stderr.isTTY), noColorFlag: globals.color === false, env }));
   let dbPromise: Promise<Kysely<DB>> | undefined;
+  let rawHandle: SqliteHandle | undefined;
   let prompter: Prompter | undefined;
 
   const dbPath = () => {
@@ -161,6 +172,17 @@ export function createContext(deps: Deps, command: Command): Context {
       })();
       return dbPromise;
     },
+    async sqlite() {
+      if (rawHandle) return rawHandle;
+      if (!dbPromise) {
+        const { openCurrentSqlite } = await import('../db/sqlite.js');
+        rawHandle = openCurrentSqlite(context.dbPath());
+        if (rawHandle) return rawHandle;
+      }
+      const db = await context.db();
+      const { sqliteOf } = await import('../db/connection.js');
+      return sqliteOf(db);
+    },
     now() {
       // CRM_NOW pins the clock; the test suite uses it to check due times and periods.
       if (env.CRM_NOW) {
@@ -209,11 +231,13 @@ export function createContext(deps: Deps, command: Command): Context {
         await sink.write(text.endsWith('\n') ? text : `${text}\n`);
       });
     },
+    // Messages quote user data (names, summaries): control characters are shown escaped, so a
+    // stored escape sequence can never drive the terminal.
     note(message) {
-      stderr.write(`${message}\n`);
+      stderr.write(`${escapeControl(message)}\n`);
     },
     warn(message) {
-      stderr.write(`${errColour.yellow('warning:')} ${message}\n`);
+      stderr.write(`${errColour.yellow('warning:')} ${escapeControl(message)}\n`);
     },
     async require(...requirements) {
       const missing = requirements.filter((r) => r.value === undefined);
@@ -254,6 +278,7 @@ export function createContext(deps: Deps, command: Command): Context {
       if (!ok) throw new ValidationError('cancelled; nothing was changed');
     },
     async close() {
+      rawHandle?.close();
       if (!dbPromise) return;
       const db = await dbPromise.catch(() => undefined);
       await db?.destroy();

@@ -1,5 +1,5 @@
 // main(argv) → exit code. The only place that catches errors and decides the exit code.
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { homedir } from 'node:os';
 import { describeFailure } from '../io/errors.js';
 import type { Deps } from './context.js';
@@ -16,7 +16,7 @@ export async function main(deps: Deps): Promise<number> {
       // already printed its `error:` line.
       if (error.exitCode === 0) return 0;
       if (error.code !== 'commander.help') {
-        const name = deps.argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+        const name = commandPath(program, deps.argv.slice(2));
         deps.stderr.write(`hint: run 'crm ${name ? `${name} ` : ''}--help' for usage\n`);
       }
       return 2;
@@ -27,6 +27,30 @@ export async function main(deps: Deps): Promise<number> {
   } finally {
     for (const ctx of runtime.contexts) await ctx.close().catch(() => undefined);
   }
+}
+
+/**
+ * The deepest known command named on the command line (`customer` for `crm customer ad`,
+ * `activity add` for `crm --db x activity add`), skipping options and their values.
+ */
+export function commandPath(program: Command, args: readonly string[]): string {
+  let command = program;
+  const names: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') break;
+    if (arg.startsWith('-')) {
+      if (arg.includes('=')) continue;
+      const option = [...command.options, ...program.options].find((o) => o.long === arg || o.short === arg);
+      if (option && (option.required || option.optional)) i++;
+      continue;
+    }
+    const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) break;
+    names.push(arg);
+    command = sub;
+  }
+  return names.join(' ');
 }
 
 /** Entry used by bin/crm.js. */

@@ -1,16 +1,16 @@
 // Opens the one SQLite file: creates it private (0600) in a private folder on first use, refuses
 // files that are not SQLite before touching them, sets the pragmas every command relies on (WAL,
 // busy timeout, foreign keys), and brings the schema up to date.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { closeSync, mkdirSync, openSync, readSync, statSync, chmodSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { DB } from './schema.js';
 import { migrateToLatest, schemaStatus } from './migrator.js';
+import { looksLikeSqlite, openSqlite } from './sqlite.js';
 
-export const BUSY_TIMEOUT_MS = 5000;
-const SQLITE_MAGIC = 'SQLite format 3\u0000';
+export { BUSY_TIMEOUT_MS, looksLikeSqlite } from './sqlite.js';
 
 /** Where the database lives: `--db`, else `$CRM_DB`, else the XDG data folder. */
 export function resolveDbPath(flag: string | undefined, env: NodeJS.ProcessEnv, home: string): string {
@@ -27,19 +27,6 @@ export function sqliteOf(db: Kysely<DB>): Database.Database {
   const handle = handles.get(db);
   if (!handle) throw new Error('no SQLite handle for this Kysely instance');
   return handle;
-}
-
-/** True when the file starts with the SQLite header (or is empty, which SQLite treats as new). */
-export function looksLikeSqlite(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(16);
-    const read = readSync(fd, buffer, 0, 16, 0);
-    if (read === 0) return true;
-    return read === 16 && buffer.toString('latin1') === SQLITE_MAGIC;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export interface OpenOptions {
@@ -74,18 +61,7 @@ function ensureFile(path: string): void {
 export async function openDatabase(path: string, options: OpenOptions = {}): Promise<Kysely<DB>> {
   if (!options.readonly) ensureFile(path);
   else if (!looksLikeSqlite(path)) throw new ValidationError(`${path} is not a SQLite database`);
-  const sqlite = new Database(path, { readonly: options.readonly ?? false, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
-  try {
-    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    sqlite.pragma('foreign_keys = ON');
-    if (!options.readonly && !sqlite.readonly) {
-      sqlite.pragma('journal_mode = WAL');
-      sqlite.pragma('synchronous = NORMAL');
-    }
-  } catch (error) {
-    sqlite.close();
-    throw error;
-  }
+  const sqlite = openSqlite(path, { readonly: options.readonly });
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
   handles.set(db, sqlite);
   try {

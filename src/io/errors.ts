@@ -2,6 +2,7 @@
 // Known failures (typed errors, SQLite and file-system errors) get one clear `error:` line and
 // an optional `hint:`; anything else is an internal error, with a stack only under CRM_DEBUG=1.
 import { CrmError } from '../domain/errors.js';
+import { escapeControl } from './terminal.js';
 
 export interface Failure {
   exitCode: number;
@@ -41,8 +42,9 @@ const FS_MESSAGES: Record<string, string> = {
 export function describeFailure(error: unknown, debug: boolean): Failure {
   const stack = debug && error instanceof Error && error.stack ? [error.stack] : [];
   if (error instanceof CrmError) {
-    const lines = [`error: ${error.message}`, ...error.details];
-    if (error.hint) lines.push(`hint: ${error.hint}`);
+    // Messages quote user data: control characters are escaped so each stays one harmless line.
+    const lines = [`error: ${escapeControl(error.message)}`, ...error.details.map(escapeControl)];
+    if (error.hint) lines.push(`hint: ${escapeControl(error.hint)}`);
     return { exitCode: error.exitCode, lines: [...lines, ...stack] };
   }
   if (isSqliteError(error)) {

@@ -3,7 +3,6 @@
 // back-pressure, so streaming millions of rows keeps memory flat.
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 
 export interface OutputSink {
   /** Queue text; await the promise only when it is returned (back-pressure). */
@@ -43,7 +42,10 @@ export function stdoutSink(stream: NodeJS.WritableStream & { isTTY?: boolean }):
 
 /** A file sink: text goes to `.<name>.<random>.tmp` in the same folder, renamed on `end`. */
 export function atomicFileSink(path: string, mode = 0o666): OutputSink {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  // Not node:crypto: loading it costs every command start-up time, and the name only has to be
+  // unlikely to clash ('wx' below refuses an existing file anyway).
+  const unique = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+  const temp = join(dirname(path), `.${basename(path)}.${unique}.tmp`);
   const fd = openSync(temp, 'wx', mode);
   let buffer = '';
   let open = true;

@@ -1,10 +1,10 @@
 // Customers: the profile, tags and custom fields, and resolving a `<customer>` reference
 // (id, email, or a unique name) to a row. Every write records an audit entry in its transaction.
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CustomerRow, DB } from '../db/schema.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { phoneDigits, type Gender } from '../domain/validation.js';
-import { beginAudit, type WriteMeta } from './audit.js';
+import { beginAudit, type AuditRecorder, type WriteMeta } from './audit.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -75,15 +75,40 @@ export async function assertEmailFree(db: Db, email: string, exceptId?: number):
   }
 }
 
-/** Tag ids for names, creating missing tags. */
-export async function ensureTags(db: Db, names: readonly string[]): Promise<number[]> {
+/** Tag ids for names, creating missing tags (recorded in `audit` when given). */
+export async function ensureTags(db: Db, names: readonly string[], audit?: AuditRecorder): Promise<number[]> {
   const ids: number[] = [];
   for (const name of new Set(names.map((n) => n.trim()).filter(Boolean))) {
     const existing = await db.selectFrom('tags').select('id').where('name', '=', name).executeTakeFirst();
     if (existing) ids.push(existing.id);
-    else ids.push((await db.insertInto('tags').values({ name }).returning('id').executeTakeFirstOrThrow()).id);
+    else {
+      const { id } = await db.insertInto('tags').values({ name }).returning('id').executeTakeFirstOrThrow();
+      await audit?.inserted('tags', id, { id, name });
+      ids.push(id);
+    }
   }
   return ids;
+}
+
+/**
+ * Tags a customer, creating tags as needed; returns the names newly attached. customer_tags rows
+ * have no id of their own: the audit change carries the customer id and the row's key columns.
+ */
+async function addTags(db: Db, audit: AuditRecorder, customerId: number, names: readonly string[]): Promise<string[]> {
+  const added: string[] = [];
+  for (const tagId of await ensureTags(db, names, audit)) {
+    const result = await db
+      .insertInto('customer_tags')
+      .values({ customer_id: customerId, tag_id: tagId })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0n) > 0) {
+      const { name } = await db.selectFrom('tags').select('name').where('id', '=', tagId).executeTakeFirstOrThrow();
+      await audit.inserted('customer_tags', customerId, { customer_id: customerId, tag_id: tagId, tag: name });
+      added.push(name);
+    }
+  }
+  return added;
 }
 
 export async function addCustomer(db: Kysely<DB>, input: CustomerInput, meta: WriteMeta): Promise<CustomerRow> {
@@ -115,12 +140,318 @@ export async function addCustomer(db: Kysely<DB>, input: CustomerInput, meta: Wr
       summary: describeCustomer(row),
     });
     await audit.inserted('customers', row.id, row);
-    for (const tagId of await ensureTags(trx, input.tags ?? [])) {
-      await trx.insertInto('customer_tags').values({ customer_id: row.id, tag_id: tagId }).onConflict((oc) => oc.doNothing()).execute();
-    }
+    await addTags(trx, audit, row.id, input.tags ?? []);
     for (const [key, value] of Object.entries(input.fields ?? {})) {
       await trx.insertInto('customer_fields').values({ customer_id: row.id, key, value }).execute();
+      await audit.inserted('customer_fields', row.id, { customer_id: row.id, key, value });
     }
     return row;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// One customer: profile, timeline, totals
+
+export type TimelineKind = 'activity' | 'sale' | 'ticket' | 'task';
+
+export interface TimelineEntry {
+  /** ISO instant; a sale's day is shown at the start of that local day. */
+  at: string;
+  kind: TimelineKind;
+  id: number;
+  /** Short qualifier: `call in`, `voided`, `open high`, `done`… */
+  detail: string;
+  summary: string;
+  amountCents: number | null;
+  voided: boolean;
+}
+
+export interface CustomerTotals {
+  orders: number;
+  totalSpentCents: number;
+  lastPurchase: string | null;
+  openTickets: number;
+  activities: number;
+  lastContact: string | null;
+  openTasks: number;
+}
+
+export interface CustomerProfile {
+  customer: CustomerRow;
+  tags: string[];
+  fields: { key: string; value: string }[];
+  totals: CustomerTotals;
+  /** Newest first. */
+  timeline: TimelineEntry[];
+}
+
+async function tagsOf(db: Db, customerId: number): Promise<{ id: number; name: string }[]> {
+  return db
+    .selectFrom('customer_tags as ct')
+    .innerJoin('tags as t', 't.id', 'ct.tag_id')
+    .select(['t.id', 't.name'])
+    .where('ct.customer_id', '=', customerId)
+    .orderBy(sql`t.name COLLATE NOCASE`)
+    .execute();
+}
+
+async function fieldsOf(db: Db, customerId: number): Promise<{ key: string; value: string }[]> {
+  return db.selectFrom('customer_fields').select(['key', 'value']).where('customer_id', '=', customerId).orderBy('key').execute();
+}
+
+/**
+ * Everything `customer show` prints. Sales, tickets and tasks are read straight from their tables.
+ * `dayStart` turns a sale's local calendar day into the instant it began (injected so this stays
+ * free of time-zone knowledge).
+ */
+export async function customerProfile(db: Db, customerId: number, dayStart: (day: string) => string): Promise<CustomerProfile> {
+  const customer = await db.selectFrom('customers').selectAll().where('id', '=', customerId).executeTakeFirst();
+  if (!customer) throw new NotFoundError(`no customer with id ${customerId}`);
+  const [tags, fields, activities, sales, tickets, tasks] = await Promise.all([
+    tagsOf(db, customerId),
+    fieldsOf(db, customerId),
+    db.selectFrom('activities').selectAll().where('customer_id', '=', customerId).execute(),
+    db.selectFrom('sales').selectAll().where('customer_id', '=', customerId).execute(),
+    db.selectFrom('tickets').selectAll().where('customer_id', '=', customerId).execute(),
+    db.selectFrom('tasks').selectAll().where('customer_id', '=', customerId).execute(),
+  ]);
+  const timeline: TimelineEntry[] = [];
+  for (const a of activities) {
+    timeline.push({ at: a.at, kind: 'activity', id: a.id, detail: [a.type, a.direction].filter(Boolean).join(' '), summary: a.summary, amountCents: null, voided: false });
+  }
+  for (const s of sales) {
+    const voided = s.voided_at !== null;
+    const what = s.quantity !== 1 ? `${s.product} ×${s.quantity}` : s.product;
+    timeline.push({
+      at: dayStart(s.sold_on),
+      kind: 'sale',
+      id: s.id,
+      detail: voided ? 'voided' : '',
+      summary: [what, s.note, voided && s.void_reason ? `voided: ${s.void_reason}` : null].filter(Boolean).join(' — '),
+      amountCents: s.amount_cents,
+      voided,
+    });
+  }
+  for (const t of tickets) {
+    timeline.push({ at: t.opened_at, kind: 'ticket', id: t.id, detail: `${t.status} ${t.priority}`, summary: t.subject, amountCents: null, voided: false });
+  }
+  for (const t of tasks) {
+    timeline.push({ at: t.due_at, kind: 'task', id: t.id, detail: t.status === 'done' ? 'done' : 'due', summary: t.title, amountCents: null, voided: false });
+  }
+  const order: Record<TimelineKind, number> = { activity: 0, sale: 1, ticket: 2, task: 3 };
+  timeline.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : order[a.kind] - order[b.kind] || b.id - a.id));
+
+  const kept = sales.filter((s) => s.voided_at === null);
+  const totals: CustomerTotals = {
+    orders: kept.length,
+    totalSpentCents: kept.reduce((sum, s) => sum + s.amount_cents, 0),
+    lastPurchase: kept.reduce<string | null>((last, s) => (last === null || s.sold_on > last ? s.sold_on : last), null),
+    openTickets: tickets.filter((t) => t.status === 'open' || t.status === 'pending').length,
+    activities: activities.length,
+    lastContact: activities.reduce<string | null>((last, a) => (last === null || a.at > last ? a.at : last), null),
+    openTasks: tasks.filter((t) => t.status === 'open').length,
+  };
+  return { customer, tags: tags.map((t) => t.name), fields, totals, timeline };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Editing and removing
+
+export interface CustomerChanges {
+  name?: string;
+  /** null clears the value. */
+  email?: string | null;
+  phone?: string | null;
+  age?: number | null;
+  gender?: Gender | null;
+  company?: string | null;
+  city?: string | null;
+  source?: string | null;
+  addTags?: readonly string[];
+  removeTags?: readonly string[];
+  setFields?: Record<string, string>;
+  removeFields?: readonly string[];
+}
+
+export interface EditResult {
+  customer: CustomerRow;
+  /** What changed, in words (`email`, `+tag vip`, `-field plan`); empty when nothing did. */
+  changed: string[];
+}
+
+const PROFILE_KEYS = ['name', 'email', 'phone', 'age', 'gender', 'company', 'city', 'source'] as const;
+
+export async function editCustomer(db: Kysely<DB>, customerId: number, changes: CustomerChanges, meta: WriteMeta): Promise<EditResult> {
+  return db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('customers').selectAll().where('id', '=', customerId).executeTakeFirst();
+    if (!before) throw new NotFoundError(`no customer with id ${customerId}`);
+    const audit = await beginAudit(trx, meta, {
+      action: 'customer.edit',
+      entity: 'customer',
+      entityId: customerId,
+      customerId,
+      summary: describeCustomer(before),
+    });
+    const changed: string[] = [];
+
+    const update: Partial<CustomerRow> = {};
+    for (const key of PROFILE_KEYS) {
+      const value = changes[key];
+      if (value === undefined || value === before[key]) continue;
+      (update as Record<string, unknown>)[key] = value;
+      changed.push(key);
+    }
+    if (update.email) await assertEmailFree(trx, update.email, customerId);
+    if ('phone' in update) update.phone_digits = update.phone ? phoneDigits(update.phone) : null;
+
+    for (const name of new Set((changes.removeTags ?? []).map((t) => t.trim()).filter(Boolean))) {
+      const tag = await trx.selectFrom('tags').select(['id', 'name']).where('name', '=', name).executeTakeFirst();
+      if (!tag) continue;
+      const removed = await trx.deleteFrom('customer_tags').where('customer_id', '=', customerId).where('tag_id', '=', tag.id).executeTakeFirst();
+      if (Number(removed.numDeletedRows) > 0) {
+        await audit.deleted('customer_tags', customerId, { customer_id: customerId, tag_id: tag.id, tag: tag.name });
+        changed.push(`-tag ${tag.name}`);
+      }
+    }
+    for (const name of await addTags(trx, audit, customerId, changes.addTags ?? [])) changed.push(`+tag ${name}`);
+
+    for (const key of changes.removeFields ?? []) {
+      const old = await trx.selectFrom('customer_fields').select('value').where('customer_id', '=', customerId).where('key', '=', key).executeTakeFirst();
+      if (!old) continue;
+      await trx.deleteFrom('customer_fields').where('customer_id', '=', customerId).where('key', '=', key).execute();
+      await audit.deleted('customer_fields', customerId, { customer_id: customerId, key, value: old.value });
+      changed.push(`-field ${key}`);
+    }
+    for (const [key, value] of Object.entries(changes.setFields ?? {})) {
+      const old = await trx.selectFrom('customer_fields').select('value').where('customer_id', '=', customerId).where('key', '=', key).executeTakeFirst();
+      if (old?.value === value) continue;
+      if (old) {
+        await trx.updateTable('customer_fields').set({ value }).where('customer_id', '=', customerId).where('key', '=', key).execute();
+        await audit.updated('customer_fields', customerId, { customer_id: customerId, key, value: old.value }, { customer_id: customerId, key, value });
+      } else {
+        await trx.insertInto('customer_fields').values({ customer_id: customerId, key, value }).execute();
+        await audit.inserted('customer_fields', customerId, { customer_id: customerId, key, value });
+      }
+      changed.push(`field ${key}`);
+    }
+
+    if (changed.length === 0) {
+      // Nothing to record: the audit entry would be empty, so the transaction is abandoned.
+      throw new NothingChanged(before);
+    }
+    update.updated_at = meta.now.toISOString();
+    const after = await trx.updateTable('customers').set(update).where('id', '=', customerId).returningAll().executeTakeFirstOrThrow();
+    await audit.updated('customers', customerId, before, after);
+    return { customer: after, changed };
+  }).catch((error: unknown) => {
+    if (error instanceof NothingChanged) return { customer: error.customer, changed: [] };
+    throw error;
+  });
+}
+
+/** Internal signal: roll back an edit that changed nothing. */
+class NothingChanged extends Error {
+  constructor(readonly customer: CustomerRow) {
+    super('nothing changed');
+  }
+}
+
+/** What removing a customer takes with it, for the confirmation question. */
+export interface RemovalImpact {
+  activities: number;
+  tickets: number;
+  deals: number;
+  tasks: number;
+  /** Sales are kept, without a customer. */
+  sales: number;
+}
+
+export async function removalImpact(db: Db, customerId: number): Promise<RemovalImpact> {
+  const count = async (table: 'activities' | 'tickets' | 'deals' | 'tasks' | 'sales') =>
+    Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('customer_id', '=', customerId).executeTakeFirstOrThrow()).n);
+  return {
+    activities: await count('activities'),
+    tickets: await count('tickets'),
+    deals: await count('deals'),
+    tasks: await count('tasks'),
+    sales: await count('sales'),
+  };
+}
+
+/**
+ * Deletes a customer and everything that cascades with it (tags, fields, activities and their
+ * links, tickets with their events and ratings, deals with their history, tasks); sales stay, with
+ * no customer. Every affected row is recorded in the audit entry so it can be restored.
+ */
+export async function removeCustomer(db: Kysely<DB>, customerId: number, meta: WriteMeta): Promise<CustomerRow> {
+  return db.transaction().execute(async (trx) => {
+    const customer = await trx.selectFrom('customers').selectAll().where('id', '=', customerId).executeTakeFirst();
+    if (!customer) throw new NotFoundError(`no customer with id ${customerId}`);
+    const audit = await beginAudit(trx, meta, {
+      action: 'customer.rm',
+      entity: 'customer',
+      entityId: customerId,
+      customerId,
+      summary: describeCustomer(customer),
+    });
+    const keyed = async (table: 'customer_tags' | 'customer_fields', rows: Record<string, unknown>[]) => {
+      for (const row of rows) await audit.deleted(table, customerId, row);
+    };
+    await keyed('customer_tags', await trx.selectFrom('customer_tags').selectAll().where('customer_id', '=', customerId).execute());
+    await keyed('customer_fields', await trx.selectFrom('customer_fields').selectAll().where('customer_id', '=', customerId).execute());
+
+    const activityIds = trx.selectFrom('activities').select('id').where('customer_id', '=', customerId);
+    const links = await trx
+      .selectFrom('activity_links')
+      .selectAll()
+      .where((eb) => eb.or([eb('from_id', 'in', activityIds), eb('to_id', 'in', activityIds)]))
+      .execute();
+    for (const link of links) await audit.deleted('activity_links', link.from_id, link);
+    for (const row of await trx.selectFrom('activities').selectAll().where('customer_id', '=', customerId).execute()) {
+      await audit.deleted('activities', row.id, row);
+    }
+
+    const ticketIds = trx.selectFrom('tickets').select('id').where('customer_id', '=', customerId);
+    for (const row of await trx.selectFrom('ticket_events').selectAll().where('ticket_id', 'in', ticketIds).execute()) {
+      await audit.deleted('ticket_events', row.id, row);
+    }
+    for (const row of await trx.selectFrom('ticket_ratings').selectAll().where('ticket_id', 'in', ticketIds).execute()) {
+      await audit.deleted('ticket_ratings', row.id, row);
+    }
+    for (const row of await trx.selectFrom('tickets').selectAll().where('customer_id', '=', customerId).execute()) {
+      await audit.deleted('tickets', row.id, row);
+    }
+
+    const dealIds = trx.selectFrom('deals').select('id').where('customer_id', '=', customerId);
+    for (const row of await trx.selectFrom('deal_stage_history').selectAll().where('deal_id', 'in', dealIds).execute()) {
+      await audit.deleted('deal_stage_history', row.id, row);
+    }
+    const ownDeals = new Set((await dealIds.execute()).map((r) => r.id));
+    const ownTickets = new Set((await ticketIds.execute()).map((r) => r.id));
+    // Other customers' tasks pointing at these deals or tickets lose the pointer (ON DELETE SET NULL).
+    for (const row of await trx
+      .selectFrom('tasks')
+      .selectAll()
+      .where('customer_id', '!=', customerId)
+      .where((eb) => eb.or([eb('deal_id', 'in', dealIds), eb('ticket_id', 'in', ticketIds)]))
+      .execute()) {
+      const after = { ...row };
+      if (row.deal_id !== null && ownDeals.has(row.deal_id)) after.deal_id = null;
+      if (row.ticket_id !== null && ownTickets.has(row.ticket_id)) after.ticket_id = null;
+      await audit.updated('tasks', row.id, row, after);
+    }
+    for (const row of await trx.selectFrom('deals').selectAll().where('customer_id', '=', customerId).execute()) {
+      await audit.deleted('deals', row.id, row);
+    }
+    for (const row of await trx.selectFrom('tasks').selectAll().where('customer_id', '=', customerId).execute()) {
+      await audit.deleted('tasks', row.id, row);
+    }
+    for (const row of await trx.selectFrom('sales').selectAll().where('customer_id', '=', customerId).execute()) {
+      await audit.updated('sales', row.id, row, { ...row, customer_id: null });
+    }
+    await audit.deleted('customers', customerId, customer);
+    // Foreign keys cascade the rest.
+    await trx.deleteFrom('customers').where('id', '=', customerId).execute();
+    return customer;
   });
 }

@@ -1,0 +1,25 @@
+#!/bin/sh
+# A report job for cron: writes today's reports as files, each one atomically (--output writes a
+# temp file and renames it), so a reader never sees half a report. Copy it and adapt.
+#
+#   crontab -e
+#   # every weekday at 07:00, reports into ~/crm-reports; cron mails anything printed on stderr
+#   0 7 * * 1-5  CRM_DB="$HOME/.local/share/crm/crm.db" /path/to/crm/examples/cron-report.sh
+#
+# Settings (environment): CRM_DB the database (else crm's default), CRM_REPORT_DIR where the files
+# go (default ~/crm-reports), CRM the crm command (default: this checkout's bin/crm.js).
+# cron has no terminal: crm never prompts there (it fails with exit 2 instead), and `set -e` stops
+# at the first failing report so cron reports the error.
+set -eu
+PATH="/usr/local/bin:/usr/bin:/bin:$PATH"
+here=$(cd "$(dirname "$0")" && pwd)
+out="${CRM_REPORT_DIR:-$HOME/crm-reports}"
+day=$(date +%Y-%m-%d)
+crm() {
+  if [ -n "${CRM:-}" ]; then "$CRM" --no-input "$@"; else node "$here/../bin/crm.js" --no-input "$@"; fi
+}
+mkdir -p "$out"
+
+# Customers, every field, for a spreadsheet.
+crm customer list --format csv --output "$out/customers-$day.csv"
+# --- more reports below (sales, tickets, agenda…)

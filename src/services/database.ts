@@ -1,0 +1,235 @@
+// The database file itself: status, integrity checks, optimisation, online backups and restores.
+// Backups use SQLite's online backup API (a consistent copy while others read and write);
+// a restore checks the candidate is a crm database, then swaps it in with a rename.
+import Database from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { looksLikeSqlite, sqliteOf } from '../db/connection.js';
+import { MIGRATION_TABLE } from '../db/migrator.js';
+import type { DB } from '../db/schema.js';
+import { ValidationError } from '../domain/errors.js';
+import { migrations } from '../../migrations/index.js';
+
+/** Size of the main file plus its write-ahead log, in bytes. */
+export function fileSize(path: string): number {
+  let total = 0;
+  for (const file of [path, `${path}-wal`]) {
+    try {
+      total += statSync(file).size;
+    } catch {
+      // no such file
+    }
+  }
+  return total;
+}
+
+export interface TableCount {
+  table: string;
+  rows: number;
+}
+
+export interface DatabaseStatus {
+  path: string;
+  sizeBytes: number;
+  schemaVersion: string | null;
+  applied: number;
+  pending: string[];
+  journalMode: string;
+  tables: TableCount[];
+}
+
+export async function databaseStatus(db: Kysely<DB>, path: string, pending: string[], applied: string[]): Promise<DatabaseStatus> {
+  const sqlite = sqliteOf(db);
+  const names = sqlite
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'kysely_%' ORDER BY name")
+    .pluck()
+    .all() as string[];
+  const tables = names.map((table) => ({
+    table,
+    // Names come from sqlite_master, not from the user; quoted as identifiers all the same.
+    rows: Number(sqlite.prepare(`SELECT count(*) FROM "${table.replace(/"/g, '""')}"`).pluck().get()),
+  }));
+  return {
+    path,
+    sizeBytes: fileSize(path),
+    schemaVersion: applied.at(-1) ?? null,
+    applied: applied.length,
+    pending,
+    journalMode: String(sqlite.pragma('journal_mode', { simple: true })),
+    tables,
+  };
+}
+
+export interface CheckFinding {
+  /** Which check: `integrity`, `foreign_keys` (issue 8 adds data-quality checks). */
+  check: string;
+  /** `ok`, `problem` (exit 1) or `warning`. */
+  status: 'ok' | 'problem' | 'warning';
+  detail: string;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  findings: CheckFinding[];
+}
+
+/** PRAGMA integrity_check and foreign_key_check, as findings; `ok` is false on any problem. */
+export async function checkDatabase(db: Kysely<DB>): Promise<CheckResult> {
+  const sqlite = sqliteOf(db);
+  const findings: CheckFinding[] = [];
+  const integrity = sqlite.pragma('integrity_check') as { integrity_check: string }[];
+  const messages = integrity.map((r) => r.integrity_check).filter((m) => m !== 'ok');
+  if (messages.length === 0) findings.push({ check: 'integrity', status: 'ok', detail: 'the file is intact' });
+  for (const message of messages) findings.push({ check: 'integrity', status: 'problem', detail: message });
+
+  const orphans = sqlite.pragma('foreign_key_check') as { table: string; rowid: number | null; parent: string; fkid: number }[];
+  if (orphans.length === 0) findings.push({ check: 'foreign_keys', status: 'ok', detail: 'every reference points at an existing row' });
+  for (const o of orphans) {
+    findings.push({ check: 'foreign_keys', status: 'problem', detail: `${o.table} row ${o.rowid ?? '?'} points at a missing ${o.parent} row` });
+  }
+  return { ok: findings.every((f) => f.status !== 'problem'), findings };
+}
+
+export interface OptimizeResult {
+  beforeBytes: number;
+  afterBytes: number;
+}
+
+/** Refreshes planner statistics, folds the WAL into the file and reclaims free pages. */
+export async function optimizeDatabase(db: Kysely<DB>, path: string): Promise<OptimizeResult> {
+  const sqlite = sqliteOf(db);
+  const beforeBytes = fileSize(path);
+  sqlite.exec('ANALYZE');
+  sqlite.pragma('optimize');
+  sqlite.exec('VACUUM');
+  sqlite.pragma('wal_checkpoint(TRUNCATE)');
+  return { beforeBytes, afterBytes: fileSize(path) };
+}
+
+/**
+ * `backups/<prefix>-YYYYMMDD-HHMMSS.db` beside the database, stamped in local time:
+ * `crm-…` for `db backup`, `crm-before-restore-…` for the copy a restore keeps.
+ */
+export function defaultBackupPath(dbPath: string, now: Date, prefix = 'crm'): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  return join(dirname(dbPath), 'backups', `${prefix}-${stamp}.db`);
+}
+
+const tempBeside = (path: string) => join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+
+/**
+ * Copies the open database to `target` with the online backup API: into a private (0600) temp
+ * file beside the target, then renamed into place, so a half-written backup never has its name.
+ */
+export async function backupDatabase(db: Kysely<DB>, target: string): Promise<{ path: string; bytes: number }> {
+  mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+  const temp = tempBeside(target);
+  closeSync(openSync(temp, 'wx', 0o600));
+  try {
+    await sqliteOf(db).backup(temp);
+    // A backup is one self-contained file: no write-ahead log, so opening it (even read-only)
+    // never leaves -wal/-shm files beside it.
+    const copy = new Database(temp, { fileMustExist: true });
+    try {
+      copy.pragma('journal_mode = DELETE');
+    } finally {
+      copy.close();
+    }
+    chmodSync(temp, 0o600);
+    renameSync(temp, target);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  return { path: target, bytes: statSync(target).size };
+}
+
+export interface RestoreCandidate {
+  schemaVersion: string | null;
+  migrations: number;
+  customers: number;
+}
+
+/** Checks that `file` is a crm database this binary can open; throws a ValidationError if not. */
+export function inspectCrmDatabase(file: string): RestoreCandidate {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    throw new ValidationError(`${file}: no such file`);
+  }
+  if (!stat.isFile() || stat.size === 0 || !looksLikeSqlite(file)) {
+    throw new ValidationError(`${file} is not a SQLite database`, { hint: 'restore a file written by `crm db backup`' });
+  }
+  let source: Database.Database | undefined;
+  try {
+    source = new Database(file, { readonly: true, fileMustExist: true });
+    const hasTable = source.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(MIGRATION_TABLE);
+    if (!hasTable) throw new ValidationError(`${file} is a SQLite database but not a crm database (no migration table)`);
+    const applied = source.prepare(`SELECT name FROM ${MIGRATION_TABLE} ORDER BY name`).pluck().all() as string[];
+    if (applied.length === 0 || !(applied[0]! in migrations)) {
+      throw new ValidationError(`${file} is a SQLite database but not a crm database (unknown migrations)`);
+    }
+    const unknown = applied.filter((name) => !(name in migrations));
+    if (unknown.length > 0) {
+      throw new ValidationError(`${file} was written by a newer crm (schema ${unknown.at(-1)})`, { hint: 'upgrade crm before restoring it' });
+    }
+    const quick = source.pragma('quick_check', { simple: true });
+    if (quick !== 'ok') throw new ValidationError(`${file} is damaged: ${String(quick)}`);
+    const customers = Number(source.prepare('SELECT count(*) FROM customers').pluck().get());
+    return { schemaVersion: applied.at(-1) ?? null, migrations: applied.length, customers };
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    throw new ValidationError(`${file} cannot be read as a crm database (${(error as Error).message})`);
+  } finally {
+    source?.close();
+  }
+}
+
+/**
+ * Replaces the database at `dbPath` with a copy of `file`. The copy is made beside the database
+ * (0600) with the backup API, which also takes in `file`'s own WAL. The live database is switched
+ * out of WAL mode first (which needs it to be idle, so a running crm makes this fail rather than
+ * lose its writes); its old bytes are kept at `keepOldAt` when given; then the copy is renamed into
+ * place and stray -wal/-shm files are removed, so no stale log can replay onto the restored file.
+ * Call with no connection of ours to `dbPath` open.
+ */
+export async function restoreDatabase(file: string, dbPath: string, keepOldAt?: string): Promise<RestoreCandidate> {
+  const candidate = inspectCrmDatabase(file);
+  mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 });
+  const temp = tempBeside(dbPath);
+  closeSync(openSync(temp, 'wx', 0o600));
+  try {
+    const source = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      await source.backup(temp);
+    } finally {
+      source.close();
+    }
+    chmodSync(temp, 0o600);
+    if (existsSync(dbPath)) {
+      const live = new Database(dbPath, { fileMustExist: true, timeout: 5000 });
+      try {
+        live.pragma('wal_checkpoint(TRUNCATE)');
+        live.pragma('journal_mode = DELETE');
+      } finally {
+        live.close();
+      }
+      if (keepOldAt) {
+        mkdirSync(dirname(keepOldAt), { recursive: true, mode: 0o700 });
+        copyFileSync(dbPath, keepOldAt);
+        chmodSync(keepOldAt, 0o600);
+      }
+    }
+    rmSync(`${dbPath}-wal`, { force: true });
+    rmSync(`${dbPath}-shm`, { force: true });
+    renameSync(temp, dbPath);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  return candidate;
+}

@@ -1,0 +1,46 @@
+// examples/cron-report.sh runs unattended: no TTY, a minimal environment, files written whole.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandbox, type Sandbox } from '../helpers/cli.js';
+
+const SCRIPT = fileURLToPath(new URL('../../examples/cron-report.sh', import.meta.url));
+
+describe('examples/cron-report.sh', () => {
+  let box: Sandbox;
+  beforeAll(() => {
+    box = sandbox();
+    box.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com', '--city', 'Shanghai']);
+  });
+  afterAll(() => box.cleanup());
+
+  // Like cron: a bare environment, stdin not a terminal, another working directory.
+  const cron = (env: Record<string, string>) =>
+    spawnSync('/bin/sh', [SCRIPT], { cwd: '/', encoding: 'utf8', env: { HOME: box.dir, PATH: `/usr/bin:/bin:${process.env.PATH}`, ...env } });
+
+  it('writes a customers CSV into the report folder', () => {
+    const out = join(box.dir, 'reports');
+    const result = cron({ CRM_DB: box.dbPath, CRM_REPORT_DIR: out });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const files = readdirSync(out);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^customers-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = readFileSync(join(out, files[0]!), 'utf8').split('\r\n');
+    expect(csv[0]).toBe('id,name,email,phone,age,gender,company,city,source,tags,created_at,updated_at');
+    expect(csv[1]).toMatch(/^1,Li Wei,li@example\.com,,,,,Shanghai,/);
+  });
+
+  it('fails loudly (non-zero, error on stderr) and leaves no partial file when the database is unusable', () => {
+    const out = join(box.dir, 'reports-bad');
+    mkdirSync(out);
+    const notes = join(box.dir, 'notes.txt');
+    writeFileSync(notes, 'not a database');
+    const result = cron({ CRM_DB: notes, CRM_REPORT_DIR: out });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^error: .*notes\.txt is not a SQLite database$/m);
+    expect(readdirSync(out)).toEqual([]);
+  });
+});

@@ -1,0 +1,188 @@
+// `crm db status/migrate/backup/restore/check/optimize` on temp databases.
+import Database from 'better-sqlite3';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { migrations } from '../../migrations/index.js';
+
+const env = { CRM_NOW: '2025-06-01T09:00:00Z' };
+// Every migration this build ships, by name; the schema version is the newest applied name.
+const MIGRATIONS = Object.keys(migrations).sort();
+const LATEST = MIGRATIONS.at(-1)!;
+// The migration the pending/migrate test takes away and brings back.
+const AUDIT_RANGES = '20261124_0002_audit_ranges';
+
+function write(path: string, statements: string): void {
+  const db = new Database(path);
+  try {
+    db.exec(statements);
+  } finally {
+    db.close();
+  }
+}
+
+describe('db status and migrate', () => {
+  let box: Sandbox;
+  beforeAll(() => {
+    box = sandbox();
+  });
+  afterAll(() => box.cleanup());
+
+  it('status on a missing database is exit 1 and creates nothing', () => {
+    const result = box.run(['db', 'status']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`error: no database at ${box.dbPath}\nhint: \`crm init\` creates it (or check --db / CRM_DB)\n`);
+    expect(existsSync(box.dbPath)).toBe(false);
+  });
+
+  it('status reports path, size, schema version and row counts', () => {
+    box.ok(['customer', 'add', '--name', 'A', '--tag', 'x'], { env });
+    box.ok(['customer', 'add', '--name', 'B'], { env });
+    const doc = JSON.parse(box.ok(['db', 'status', '--format', 'json']));
+    expect(doc.database).toMatchObject({ path: box.dbPath, schema_version: LATEST, migrations_applied: MIGRATIONS.length, migrations_pending: 'none', journal_mode: 'wal' });
+    expect(doc.database.size_bytes).toBeGreaterThanOrEqual(statSync(box.dbPath).size);
+    const counts = Object.fromEntries(doc.tables.map((t: { table: string; rows: number }) => [t.table, t.rows]));
+    expect(counts).toMatchObject({ customers: 2, tags: 1, customer_tags: 1, audit_log: 2, activities: 0, sales: 0 });
+    expect(Object.keys(counts)).not.toContain('kysely_migration');
+    const table = box.ok(['db', 'status']);
+    expect(table).toMatch(new RegExp(`^Schema version +${LATEST}$`, 'm'));
+    expect(table).toMatch(/│ customers +│ +2 │/);
+  });
+
+  it('status shows pending migrations without applying them; migrate applies them', () => {
+    write(box.dbPath, `DROP TABLE audit_range; DELETE FROM kysely_migration WHERE name = '${AUDIT_RANGES}';`);
+    const doc = JSON.parse(box.ok(['db', 'status', '--format', 'json']));
+    expect(doc.database).toMatchObject({ migrations_applied: MIGRATIONS.length - 1, migrations_pending: AUDIT_RANGES });
+    expect(box.query("SELECT name FROM sqlite_master WHERE name = 'audit_range'")).toEqual([]);
+    const migrated = box.run(['db', 'migrate']);
+    expect(migrated).toMatchObject({ code: 0, stdout: '', stderr: `applied 1 migration: ${AUDIT_RANGES}\n` });
+    expect(box.query('SELECT name FROM kysely_migration ORDER BY name').map((r) => (r as { name: string }).name)).toEqual(MIGRATIONS);
+    expect(box.run(['db', 'migrate']).stderr).toBe(`the schema is up to date (${LATEST})\n`);
+  });
+});
+
+describe('db backup and restore', () => {
+  let box: Sandbox;
+  beforeAll(() => {
+    box = sandbox();
+    box.ok(['customer', 'add', '--name', 'Before Backup', '--email', 'before@example.com'], { env });
+  });
+  afterAll(() => box.cleanup());
+
+  it('backup without FILE writes backups/crm-YYYYMMDD-HHMMSS.db beside the database, mode 0600', () => {
+    const result = box.run(['db', 'backup'], { env });
+    const expected = join(box.dir, 'backups', 'crm-20250601-090000.db');
+    expect(result).toMatchObject({ code: 0, stdout: `${expected}\n` });
+    expect(result.stderr).toMatch(/^backed up .* to .*crm-20250601-090000\.db$/m);
+    expect(statSync(expected).mode & 0o777).toBe(0o600);
+    expect(statSync(join(box.dir, 'backups')).mode & 0o777).toBe(0o700);
+    const copy = new Database(expected, { readonly: true });
+    try {
+      expect(copy.prepare('SELECT name FROM customers').pluck().all()).toEqual(['Before Backup']);
+      expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
+    } finally {
+      copy.close();
+    }
+    // One self-contained file: no temp, -wal or -shm left beside it.
+    expect(readdirSync(join(box.dir, 'backups'))).toEqual(['crm-20250601-090000.db']);
+  });
+
+  it('backup to an existing FILE needs --yes; the file is left alone without it', () => {
+    const target = join(box.dir, 'mine.db');
+    writeFileSync(target, 'keep me');
+    const refused = box.run(['db', 'backup', target]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^error: Overwrite .*mine\.db: refusing without --yes$/m);
+    expect(readFileSync(target, 'utf8')).toBe('keep me');
+    expect(box.run(['db', 'backup', target, '--yes']).code).toBe(0);
+    expect(readFileSync(target).subarray(0, 15).toString()).toBe('SQLite format 3');
+    expect(box.run(['db', 'backup', box.dbPath, '--yes']).code).toBe(1);
+  });
+
+  it('restore refuses files that are not crm databases, or from a newer crm, and changes nothing', () => {
+    box.ok(['customer', 'add', '--name', 'After Backup'], { env });
+    const before = box.dump();
+    const text = join(box.dir, 'notes.txt');
+    writeFileSync(text, 'not a database at all');
+    const other = join(box.dir, 'other.db');
+    write(other, 'CREATE TABLE t (x); INSERT INTO t VALUES (1);');
+    const newer = join(box.dir, 'newer.db');
+    box.ok(['db', 'backup', newer]);
+    write(newer, "INSERT INTO kysely_migration (name, timestamp) VALUES ('20991231_9999_from_the_future', '2099-12-31T00:00:00.000Z')");
+    const cases: [string, RegExp][] = [
+      [text, /^error: .*notes\.txt is not a SQLite database$/m],
+      [other, /^error: .*other\.db is a SQLite database but not a crm database \(no migration table\)$/m],
+      [newer, /^error: .*newer\.db was written by a newer crm \(schema 20991231_9999_from_the_future\)\nhint: upgrade crm before restoring it$/m],
+      [join(box.dir, 'missing.db'), /^error: .*missing\.db: no such file$/m],
+    ];
+    for (const [file, message] of cases) {
+      const result = box.run(['db', 'restore', file, '--yes']);
+      expect(result.code, file).toBe(1);
+      expect(result.stderr, file).toMatch(message);
+    }
+    expect(readFileSync(text, 'utf8')).toBe('not a database at all');
+    const unconfirmed = box.run(['db', 'restore', join(box.dir, 'backups', 'crm-20250601-090000.db')]);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/^error: Replace .*crm\.db with .*crm-20250601-090000\.db \(1 customer\): refusing without --yes$/m);
+    expect(box.dump()).toBe(before);
+  });
+
+  it('restore --yes swaps the backup in, keeps the old file, and leaves no stray WAL', () => {
+    const result = box.run(['db', 'restore', join('backups', 'crm-20250601-090000.db'), '--yes'], { env: { CRM_NOW: '2025-06-02T10:00:00Z' } });
+    expect(result.code).toBe(0);
+    const kept = join(box.dir, 'backups', 'crm-before-restore-20250602-100000.db');
+    expect(result.stderr).toBe(`restored ${box.dbPath} from ${join(box.dir, 'backups', 'crm-20250601-090000.db')}; the previous file is ${kept}\n`);
+    expect(box.query('SELECT name FROM customers')).toEqual([{ name: 'Before Backup' }]);
+    expect(statSync(box.dbPath).mode & 0o777).toBe(0o600);
+    const old = new Database(kept, { readonly: true });
+    try {
+      expect(old.prepare('SELECT name FROM customers ORDER BY id').pluck().all()).toEqual(['Before Backup', 'After Backup']);
+    } finally {
+      old.close();
+    }
+    expect(readdirSync(box.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // The restored database works as usual afterwards.
+    box.ok(['customer', 'add', '--name', 'After Restore']);
+    expect(box.query('SELECT name FROM customers ORDER BY id')).toEqual([{ name: 'Before Backup' }, { name: 'After Restore' }]);
+  });
+});
+
+describe('db check and optimize', () => {
+  let box: Sandbox;
+  beforeAll(() => {
+    box = sandbox();
+    box.ok(['customer', 'add', '--name', 'A'], { env });
+  });
+  afterAll(() => box.cleanup());
+
+  it('check passes a healthy database', () => {
+    const result = box.run(['db', 'check', '--format', 'csv']);
+    expect(result.code).toBe(0);
+    // The integrity section first; the data-quality section (issue 8) follows after a blank line.
+    expect(result.stdout).toMatch(
+      /^check,status,detail\r\nintegrity,ok,the file is intact\r\nforeign_keys,ok,every reference points at an existing row\r\n\r\ncheck,count,hint\r\n/,
+    );
+  });
+
+  it('check reports a broken reference and exits 1', () => {
+    write(box.dbPath, "PRAGMA foreign_keys = OFF; INSERT INTO activities (customer_id, type, at, summary, created_at) VALUES (999, 'call', '2025-01-01T00:00:00Z', 'orphan', '2025-01-01T00:00:00Z');");
+    const result = box.run(['db', 'check', '--format', 'json']);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout).integrity).toEqual([
+      { check: 'integrity', status: 'ok', detail: 'the file is intact' },
+      { check: 'foreign_keys', status: 'problem', detail: 'activities row 1 points at a missing customers row' },
+    ]);
+    expect(result.stderr).toMatch(/^error: the database check found 1 problem$/m);
+    write(box.dbPath, 'DELETE FROM activities;');
+  });
+
+  it('optimize runs and keeps the data', () => {
+    const before = box.dump();
+    const result = box.run(['db', 'optimize']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^optimized: .* → .*$/m);
+    expect(box.dump()).toBe(before);
+    expect(existsSync(`${box.dbPath}-wal`) ? statSync(`${box.dbPath}-wal`).size : 0).toBe(0);
+  });
+});
