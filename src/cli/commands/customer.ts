@@ -73,4 +73,24 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         await ctx.printText(String(row.id));
       }),
     );
+
+  // --- segments (issue 6): a minimal `customer list` so `--segment NAME` works end to end. The
+  // foundation branch owns `customer list`; on merge keep its command and add the two lines marked
+  // `segment:` below (the option, and the where on its query over `customers`).
+  customer
+    .command('list')
+    .description('list customers')
+    .option('--segment <name>', 'only customers in this saved segment (or a stored RFM group, e.g. rfm:at-risk)') // segment:
+    .option('--limit <n>', 'at most N customers')
+    .addHelpText('after', examples('crm customer list', 'crm customer list --segment shanghai-vip --format csv'))
+    .action(
+      run(async (ctx, flags: { segment?: string; limit?: string }) => {
+        const { parseInteger } = await import('../../domain/validation.js');
+        const db = await ctx.db();
+        let query = db.selectFrom('customers').select(['id', 'name', 'email', 'phone', 'city']).orderBy('id');
+        if (flags.limit !== undefined) query = query.limit(parseInteger(flags.limit, '--limit', 1));
+        if (flags.segment !== undefined) query = query.where(await (await import('../../services/segments.js')).segmentCondition(db, flags.segment, ctx.now())); // segment:
+        await ctx.print([{ key: 'id', kind: 'int', header: 'ID' }, { key: 'name' }, { key: 'email' }, { key: 'phone' }, { key: 'city' }], await query.execute());
+      }),
+    );
 }
