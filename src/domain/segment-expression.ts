@@ -339,7 +339,7 @@ class Parser {
       const empty = this.peek();
       if (!this.isKeyword(empty, 'empty')) this.unexpected(empty, negated ? ['"empty"'] : ['"empty"', '"not"']);
       if (field.name === 'orders' || field.name === 'open_tickets' || field.name === 'total_spent') {
-        this.fail(token, `${fieldLabel(field)} is never empty (it is 0 when there is nothing to count)`, [], `write \`${fieldLabel(field)} = 0\` instead`);
+        this.fail(token, `${fieldLabel(field)} is never empty (it is 0 when there is nothing to count)`, [`a comparison such as ${fieldLabel(field)} = 0`], `write \`${fieldLabel(field)} = 0\` instead`);
       }
       this.next();
       return { type: 'empty', field, negated };
