@@ -12,6 +12,9 @@ crm init >/dev/null
 # --- section: sales (issue 4)
 # --- section: tickets (issue 5)
 # --- section: segments (issue 6)
+step segment create east-big --where 'city in ("Shanghai", "Hangzhou") and age between 25 and 40 and total_spent > 1000' --description 'big spenders in the east'
+step segment show east-big
+step segment breakdown --by age:18,25,35,50
 # --- section: import-export (issue 7)
 # --- section: trust (issue 8)
 # --- section: tasks (issue 9)

@@ -235,7 +235,8 @@ class Parser {
     const expr = this.parseOr();
     const token = this.peek();
     if (token.kind !== 'end') {
-      this.unexpected(token, ['"and"', '"or"', token.kind === ')' ? 'no ")" without a "(" before it' : 'the end of the expression']);
+      const hint = token.kind === ',' ? 'write amounts without a thousands separator (1000) or quoted ("1,000")' : undefined;
+      this.unexpected(token, ['"and"', '"or"', token.kind === ')' ? 'no ")" without a "(" before it' : 'the end of the expression'], hint);
     }
     return expr;
   }
