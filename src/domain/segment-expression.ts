@@ -77,14 +77,37 @@ export class ExpressionError extends UsageError {
   readonly expression: string;
 
   constructor(expression: string, column: number, message: string, expected: string[] = [], hint?: string) {
-    const caret = `${' '.repeat(Math.max(0, column - 1))}^`;
-    const details = [expression, caret];
+    // Shown on one line with control characters blanked, and the caret padded by display width,
+    // so it sits under the mistake even after wide (CJK) characters.
+    const shown = expression.replace(/[\u0000-\u001f\u007f]/g, ' ');
+    const caret = `${' '.repeat(displayWidth(shown.slice(0, Math.max(0, column - 1))))}^`;
+    const details = [shown, caret];
     if (expected.length > 0) details.push(`expected: ${expected.join(', ')}`);
     super(`invalid expression at column ${column}: ${message}`, { details, ...(hint ? { hint } : {}) });
     this.column = column;
     this.expected = expected;
     this.expression = expression;
   }
+}
+
+/** Terminal columns a string takes: East Asian wide and fullwidth characters take two. */
+function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    const wide =
+      (code >= 0x1100 && code <= 0x115f) ||
+      (code >= 0x2e80 && code <= 0xa4cf) ||
+      (code >= 0xac00 && code <= 0xd7a3) ||
+      (code >= 0xf900 && code <= 0xfaff) ||
+      (code >= 0xfe30 && code <= 0xfe4f) ||
+      (code >= 0xff00 && code <= 0xff60) ||
+      (code >= 0xffe0 && code <= 0xffe6) ||
+      (code >= 0x1f300 && code <= 0x1faff) ||
+      (code >= 0x20000 && code <= 0x3fffd);
+    width += wide ? 2 : 1;
+  }
+  return width;
 }
 
 // ---------------------------------------------------------------------------------------------

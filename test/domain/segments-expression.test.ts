@@ -109,6 +109,15 @@ describe('errors point at the mistake', () => {
     });
   }
 
+  it('puts the caret under the mistake after wide characters, and blanks control characters', () => {
+    const error = errorOf('city = "上海" and age > "x"');
+    expect(error.column).toBe(23);
+    expect(error.details[1]).toBe(`${' '.repeat(24)}^`);
+    const tabbed = errorOf('city = "a"\tand\tfoo = 1');
+    expect(tabbed.details[0]).toBe('city = "a" and foo = 1');
+    expect(tabbed.details[1]).toBe(`${' '.repeat(15)}^`);
+  });
+
   it('lists the fields when a field was expected', () => {
     const error = errorOf('not 42');
     expect(error.column).toBe(5);

@@ -65,3 +65,67 @@ describe('segment expressions against a reference evaluator', () => {
     }
   });
 });
+
+describe('the contract\'s finer points, on four hand-made customers', () => {
+  let small: Kysely<DB>;
+  let smallDir: string;
+  // 1: churned, bought 10 days ago · 2: no tags, never bought · 3: vip, bought 200 days ago ·
+  // 4: no tags, only a voided sale 5 days ago
+  const people: RefCustomer[] = [
+    { id: 1, name: 'Ann', email: null, phone: null, age: 30, gender: 'female', company: null, city: 'Shanghai', source: null, created_at: '2025-01-10T08:00:00.000Z', tags: ['churned'], fields: { plan: 'Gold' }, sales: [{ amount_cents: 150000, sold_on: '2025-05-22', voided: false }], tickets: ['open', 'closed'] },
+    { id: 2, name: 'Bo', email: null, phone: null, age: null, gender: null, company: null, city: null, source: null, created_at: '2025-05-31T23:59:59.000Z', tags: [], fields: {}, sales: [], tickets: [] },
+    { id: 3, name: 'Cy', email: null, phone: null, age: 41, gender: 'male', company: null, city: 'shanghai', source: null, created_at: '2024-06-01T00:00:00.000Z', tags: ['vip'], fields: { level: '10' }, sales: [{ amount_cents: 99999, sold_on: '2024-11-13', voided: false }], tickets: ['pending'] },
+    { id: 4, name: 'Di', email: null, phone: null, age: 25, gender: 'other', company: null, city: 'Berlin', source: null, created_at: '2025-02-01T12:00:00.000Z', tags: [], fields: { level: '9' }, sales: [{ amount_cents: 500000, sold_on: '2025-05-27', voided: true }], tickets: [] },
+  ];
+  beforeAll(async () => {
+    smallDir = mkdtempSync(join(tmpdir(), 'crm-seg-small-'));
+    small = await openDatabase(join(smallDir, 'crm.db'));
+    insertCustomers(join(smallDir, 'crm.db'), people);
+  });
+  afterAll(async () => {
+    await small?.destroy();
+    rmSync(smallDir, { recursive: true, force: true });
+  });
+
+  const examples: Array<[string, number[]]> = [
+    ['not tag = "churned"', [2, 3, 4]],
+    ['tag != "churned"', [2, 3, 4]],
+    ['tag is empty', [2, 4]],
+    ['last_purchase < 90d', [1]],
+    ['last_purchase > 90d', [3]],
+    ['last_purchase is empty', [2, 4]],
+    ['last_purchase between 2024-11-13 and 2025-05-22', [1, 3]],
+    ['total_spent > 1000', [1]],
+    ['total_spent >= 999.99', [1, 3]],
+    ['total_spent = 0', [2, 4]],
+    ['orders = 0', [2, 4]],
+    ['open_tickets = 1', [1, 3]],
+    ['city = "SHANGHAI"', [1, 3]],
+    ['city != "shanghai"', [2, 4]],
+    ['city ~ "ang"', [1, 3]],
+    ['age between 25 and 30', [1, 4]],
+    ['age != 30', [2, 3, 4]],
+    ['age is empty', [2]],
+    ['created = 2025-05-31', [2]],
+    ['created >= yesterday', [2]],
+    ['created < 1y', []],
+    ['field.plan = "gold"', [1]],
+    ['field.level > 9', [3]],
+    ['field.level >= 9', [3, 4]],
+    ['field.level is empty', [1, 2]],
+    ['gender in ("F", "m")', [1, 3]],
+    ['not age > 26 or city = "Berlin" and tag is empty', [2, 4]],
+    ['(not age > 26 or city = "Berlin") and tag is empty', [2, 4]],
+    ['not (age > 26 or city = "Berlin")', [2]],
+  ];
+  for (const [expression, ids] of examples) {
+    it(`${expression} → ${JSON.stringify(ids)}`, async () => {
+      if (expression === 'created < 1y') {
+        await expect(async () => whereCondition(expression, new Date(NOW))).rejects.toThrow(/date or an age/);
+        return;
+      }
+      const rows = await small.selectFrom('customers').select('customers.id').where(whereCondition(expression, new Date(NOW))).orderBy('customers.id').execute();
+      expect(rows.map((r) => r.id)).toEqual(ids);
+    });
+  }
+});
