@@ -630,12 +630,6 @@ const SPEND = sql`spend AS (
  */
 export async function breakdown(db: Db, by: BreakdownBy, now: Date, segment?: string): Promise<Breakdown> {
   const filter = segment ? await segmentCondition(db, segment, now, 'c') : sql<SqlBool>`1`;
-  const totals = await sql<{ n: number; revenue: number | null }>`
-    WITH ${SPEND}
-    SELECT count(*) AS n, sum(spend.spent) AS revenue FROM customers c LEFT JOIN spend ON spend.customer_id = c.id
-    WHERE ${filter}`.execute(db);
-  const total = Number(totals.rows[0]?.n ?? 0);
-  const revenue = Number(totals.rows[0]?.revenue ?? 0);
   let classes: Array<{ label: string; customers: number; revenue: number }>;
 
   if (by.kind === 'age') {
@@ -684,24 +678,36 @@ export async function breakdown(db: Db, by: BreakdownBy, now: Date, segment?: st
       .sort((a, b) => (a.label === '' ? 1 : b.label === '' ? -1 : b.customers - a.customers || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0)))
       .map((c) => ({ ...c, label: c.label === '' ? 'unknown' : c.label }));
   } else {
-    const { rows } = await sql<{ label: string; customers: number; revenue: number | null }>`
-      WITH ${SPEND}
-      SELECT t.name AS label, count(*) AS customers, sum(spend.spent) AS revenue
-      FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id JOIN customers c ON c.id = ct.customer_id
-      LEFT JOIN spend ON spend.customer_id = ct.customer_id
-      WHERE ${filter}
-      GROUP BY t.id`.execute(db);
-    const untagged = await sql<{ customers: number; revenue: number | null }>`
-      WITH ${SPEND}
-      SELECT count(*) AS customers, sum(spend.spent) AS revenue
-      FROM customers c LEFT JOIN spend ON spend.customer_id = c.id
-      WHERE ${filter} AND NOT EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.customer_id = c.id)`.execute(db);
+    // One statement, so the per-customer spend is computed once for the tags, the untagged and
+    // the total (SQLite materialises a CTE that is used more than once).
+    const { rows } = await sql<{ kind: number; label: string | null; customers: number; revenue: number | null }>`
+      WITH ${SPEND},
+      base AS (SELECT c.id AS id, spend.spent AS spent FROM customers c LEFT JOIN spend ON spend.customer_id = c.id WHERE ${filter})
+      SELECT 0 AS kind, t.name AS label, count(*) AS customers, sum(base.spent) AS revenue
+        FROM base JOIN customer_tags ct ON ct.customer_id = base.id JOIN tags t ON t.id = ct.tag_id GROUP BY t.id
+      UNION ALL
+      SELECT 1, NULL, count(*), sum(base.spent) FROM base WHERE NOT EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.customer_id = base.id)
+      UNION ALL
+      SELECT 2, NULL, count(*), sum(base.spent) FROM base`.execute(db);
+    const untagged = rows.find((r) => Number(r.kind) === 1);
+    const all = rows.find((r) => Number(r.kind) === 2);
     classes = rows
-      .map((r) => ({ label: r.label, customers: Number(r.customers), revenue: Number(r.revenue ?? 0) }))
+      .filter((r) => Number(r.kind) === 0)
+      .map((r) => ({ label: r.label ?? '', customers: Number(r.customers), revenue: Number(r.revenue ?? 0) }))
       .sort((a, b) => b.customers - a.customers || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
-    classes.push({ label: '(untagged)', customers: Number(untagged.rows[0]?.customers ?? 0), revenue: Number(untagged.rows[0]?.revenue ?? 0) });
+    classes.push({ label: '(untagged)', customers: Number(untagged?.customers ?? 0), revenue: Number(untagged?.revenue ?? 0) });
+    return summarise(classes, Number(all?.customers ?? 0), Number(all?.revenue ?? 0));
   }
 
+  // Every other breakdown puts each customer in exactly one class: the totals are the sums.
+  return summarise(
+    classes,
+    classes.reduce((sum, c) => sum + c.customers, 0),
+    classes.reduce((sum, c) => sum + c.revenue, 0),
+  );
+}
+
+function summarise(classes: Array<{ label: string; customers: number; revenue: number }>, total: number, revenue: number): Breakdown {
   return {
     total,
     revenue,
