@@ -190,6 +190,8 @@ function tokenize(source: string): Token[] {
 
 const FIELD_LIST = `a field (${SEGMENT_FIELDS.join(', ')}, field.KEY)`;
 const OPERATOR_LIST = ['=', '!=', '<', '<=', '>', '>=', '~', 'in', 'between', 'is'].map((o) => `"${o}"`);
+const MAX_NESTING = 64;
+const MAX_CONDITIONS = 100;
 const ORDERING: ReadonlySet<CompareOp> = new Set(['<', '<=', '>', '>=']);
 
 function describeToken(token: Token): string {
@@ -223,6 +225,7 @@ function expectedValue(kind: FieldKind): string {
 class Parser {
   private position = 0;
   private depth = 0;
+  private conditions = 0;
 
   constructor(
     private readonly source: string,
@@ -283,18 +286,27 @@ class Parser {
   }
 
   private parseNot(): SegmentExpr {
-    if (this.isKeyword(this.peek(), 'not')) {
+    const token = this.peek();
+    if (this.isKeyword(token, 'not')) {
       this.next();
-      return { type: 'not', operand: this.parseNot() };
+      this.nest(token);
+      const operand = this.parseNot();
+      this.depth--;
+      return { type: 'not', operand };
     }
     return this.parsePrimary();
+  }
+
+  /** Bounds nesting and size, so an expression can neither overflow the stack nor SQLite's limits. */
+  private nest(token: Token): void {
+    if (++this.depth > MAX_NESTING) this.fail(token, `the expression is nested more than ${MAX_NESTING} levels deep`, [], 'split it into simpler conditions');
   }
 
   private parsePrimary(): SegmentExpr {
     const token = this.peek();
     if (token.kind === '(') {
       this.next();
-      this.depth++;
+      this.nest(token);
       const inner = this.parseOr();
       const close = this.peek();
       if (close.kind !== ')') this.unexpected(close, ['"and"', '"or"', '")"']);
@@ -302,6 +314,7 @@ class Parser {
       this.depth--;
       return inner;
     }
+    if (++this.conditions > MAX_CONDITIONS) this.fail(token, `the expression has more than ${MAX_CONDITIONS} conditions`, [], 'use in (…) for lists of values');
     const field = this.parseField();
     return this.parsePredicate(field);
   }

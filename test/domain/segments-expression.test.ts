@@ -118,6 +118,14 @@ describe('errors point at the mistake', () => {
     expect(tabbed.details[1]).toBe(`${' '.repeat(15)}^`);
   });
 
+  it('refuses expressions too deep or too long to evaluate safely', () => {
+    expect(errorOf(`${'('.repeat(70)}age > 1${')'.repeat(70)}`)).toMatchObject({ column: 65, message: expect.stringMatching(/nested more than 64 levels/) });
+    expect(errorOf(`${'not '.repeat(70)}age > 1`)).toMatchObject({ column: 257, message: expect.stringMatching(/nested more than 64/) });
+    const many = Array.from({ length: 101 }, (_, i) => `age = ${i}`).join(' or ');
+    expect(errorOf(many)).toMatchObject({ column: many.lastIndexOf('age') + 1, message: expect.stringMatching(/more than 100 conditions/) });
+    expect(() => parseSegmentExpression(Array.from({ length: 100 }, (_, i) => `age = ${i}`).join(' or '))).not.toThrow();
+  });
+
   it('lists the fields when a field was expected', () => {
     const error = errorOf('not 42');
     expect(error.column).toBe(5);

@@ -32,8 +32,7 @@ Expressions (--where):
   values     "quoted text" (\\" escapes a quote), numbers, amounts (total_spent > 1000),
              dates (2025-01-31, today), ages (last_purchase < 90d: within the last 90 days)
   Text compares case-insensitively. "not tag = \\"x\\"" includes untagged customers; last_purchase
-  comparisons leave out customers who never bought (find them with last_purchase is empty).
-`;
+  comparisons leave out customers who never bought (find them with last_purchase is empty).`;
 
 const RFM_HELP = `
 Scores: R (recency of the last purchase), F (number of orders) and M (money spent) are 1-5
@@ -48,8 +47,7 @@ most spent. Groups, first matching rule wins (FM = F + M):
   hibernating  R 2, the rest
   lost         R 1, the rest
 --save stores each customer's group, so --segment rfm:at-risk (and segment show rfm:at-risk)
-use that snapshot until the next --save.
-`;
+use that snapshot until the next --save.`;
 
 export function registerSegment(program: Command, { run }: Runtime): void {
   const segment = program.command('segment').description('classify customers: saved filters, RFM groups and breakdowns');
@@ -178,8 +176,7 @@ export function registerSegment(program: Command, { run }: Runtime): void {
 Age bands are half-open: age:18,25,35,50 gives <18, 18–24, 25–34, 35–49, 50+ and unknown.
 Every customer is in exactly one class, so the counts add up to the total, except with --by tag:
 a customer with several tags counts once per tag, and customers without tags are (untagged).
-Revenue is the customers' non-voided sales; average spend is revenue / customers in the class.
-`,
+Revenue is the customers' non-voided sales; average spend is revenue / customers in the class.`,
     )
     .addHelpText('after', examples('crm segment breakdown --by age:18,25,35,50', 'crm segment breakdown --by city --format csv', 'crm segment breakdown --by tag --segment shanghai-vip'))
     .action(
