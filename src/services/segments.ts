@@ -522,10 +522,7 @@ export interface RfmResult {
   saved: number | null;
 }
 
-export async function rfmGroups(db: Db): Promise<RfmResult> {
-  const { rows } = await sql<{ grp: string; customers: number; revenue: number }>`
-    WITH ${RFM_SCORED}
-    SELECT grp, count(*) AS customers, sum(spent) AS revenue FROM grouped GROUP BY grp`.execute(db);
+async function summariseRfm(db: Db, rows: Array<{ grp: string; customers: number; revenue: number | null }>): Promise<RfmResult> {
   const byGroup = new Map(rows.map((r) => [r.grp, r]));
   const groups = RFM_GROUPS.map((g) => ({
     group: g.group,
@@ -538,26 +535,37 @@ export async function rfmGroups(db: Db): Promise<RfmResult> {
   return { groups, scored, withoutPurchases: Number(total.n) - scored, saved: null };
 }
 
+/** Group sizes and revenue, scored now; nothing is written. */
+export async function rfmGroups(db: Db): Promise<RfmResult> {
+  const { rows } = await sql<{ grp: string; customers: number; revenue: number | null }>`
+    WITH ${RFM_SCORED}
+    SELECT grp, count(*) AS customers, sum(spent) AS revenue FROM grouped GROUP BY grp`.execute(db);
+  return summariseRfm(db, rows);
+}
+
 /** Scores and stores every customer's RFM group (`rfm:<group>`), replacing the previous snapshot. */
 export async function saveRfmGroups(db: Kysely<DB>, meta: WriteMeta): Promise<RfmResult> {
   return db.transaction().execute(async (trx) => {
-    const result = await rfmGroups(trx);
+    // Score once into a temporary table, then both store and summarise from it.
+    await sql`DROP TABLE IF EXISTS temp.segments_rfm_scored`.execute(trx);
+    await sql`CREATE TEMP TABLE segments_rfm_scored AS WITH ${RFM_SCORED} SELECT customer_id, spent, r, f, m, grp FROM grouped`.execute(trx);
     const removed = await trx.deleteFrom('segment_members').where('segment', 'like', `${RFM_PREFIX}%`).executeTakeFirst();
     const before = await trx.selectFrom('segment_members').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
     const at = meta.now.toISOString();
     await sql`
-      WITH ${RFM_SCORED}
       INSERT INTO segment_members (segment, customer_id, recency, frequency, monetary, saved_at)
-      SELECT ${RFM_PREFIX} || grp, customer_id, r, f, m, ${at} FROM grouped ORDER BY customer_id`.execute(trx);
+      SELECT ${RFM_PREFIX} || grp, customer_id, r, f, m, ${at} FROM temp.segments_rfm_scored ORDER BY customer_id`.execute(trx);
     const after = await trx.selectFrom('segment_members').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    const { rows } = await sql<{ grp: string; customers: number; revenue: number | null }>`
+      SELECT grp, count(*) AS customers, sum(spent) AS revenue FROM temp.segments_rfm_scored GROUP BY grp`.execute(trx);
+    await sql`DROP TABLE temp.segments_rfm_scored`.execute(trx);
+    const result = await summariseRfm(trx, rows);
     const audit = await beginAudit(trx, meta, {
       action: 'segment.rfm.save',
       entity: 'segment',
       summary: `saved RFM groups of ${result.scored} customers (replacing ${Number(removed.numDeletedRows)} stored memberships)`,
     });
-    const first = Number(before?.id ?? 0) + 1;
-    const last = Number(after?.id ?? 0);
-    await audit.insertedRange('segment_members', first, last);
+    await audit.insertedRange('segment_members', Number(before?.id ?? 0) + 1, Number(after?.id ?? 0));
     return { ...result, saved: result.scored };
   });
 }
