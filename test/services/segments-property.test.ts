@@ -129,3 +129,17 @@ describe('the contract\'s finer points, on four hand-made customers', () => {
     });
   }
 });
+
+describe('compiled SQL', () => {
+  it('carries every value as a bound parameter and none in the SQL text', () => {
+    const expression = `name = "Robert'); DROP TABLE customers;--" or city in ("Xq1", 'Xq2') or field.zzkey ~ "Xq3" or tag = "Xq4"
+      or total_spent between 1234 and 5678 or last_purchase < 77d or created >= 2024-02-03 or age != 61 or company is empty`;
+    const query = db.selectFrom('customers').select('customers.id').where(whereCondition(expression, new Date(NOW))).compile();
+    for (const text of ['Robert', 'DROP', 'Xq1', 'Xq2', 'Xq3', 'Xq4', 'zzkey', '1234', '123400', '5678', '567800', '77', '2024-02-03', '61']) {
+      expect(query.sql, text).not.toContain(text);
+    }
+    expect(query.parameters).toEqual(
+      expect.arrayContaining(["Robert'); DROP TABLE customers;--", 'Xq1', 'Xq2', 'zzkey', 'Xq3', 'Xq4', 123400, 567800, '2025-03-16', 61]),
+    );
+  });
+});
