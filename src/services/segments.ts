@@ -8,6 +8,7 @@ import type { DB, SegmentRow } from '../db/schema.js';
 import { endOfLocalDay, localDay, startOfLocalDay } from '../domain/dates.js';
 import { NotFoundError, UsageError, ValidationError } from '../domain/errors.js';
 import {
+  ExpressionError,
   parseSegmentExpression,
   resolveDay,
   type CompareOp,
@@ -401,7 +402,8 @@ export interface SegmentSummary {
   name: string;
   expression: string;
   description: string | null;
-  customers: number;
+  /** Null when the saved expression cannot be read (then `crm segment show` explains why). */
+  customers: number | null;
   createdAt: string | null;
 }
 
@@ -410,13 +412,14 @@ export async function listSegments(db: Db, now: Date): Promise<SegmentSummary[]>
   const rows = await db.selectFrom('segments').selectAll().orderBy('name').execute();
   const out: SegmentSummary[] = [];
   for (const row of rows) {
-    out.push({
-      name: row.name,
-      expression: row.expression,
-      description: row.description,
-      customers: await countWhere(db, whereCondition(row.expression, now)),
-      createdAt: row.created_at,
-    });
+    let customers: number | null = null;
+    try {
+      customers = await countWhere(db, whereCondition(row.expression, now));
+    } catch (error) {
+      // A saved expression this version cannot read is listed without a size, not fatal to the list.
+      if (!(error instanceof ExpressionError)) throw error;
+    }
+    out.push({ name: row.name, expression: row.expression, description: row.description, customers, createdAt: row.created_at });
   }
   const groups = await db
     .selectFrom('segment_members')

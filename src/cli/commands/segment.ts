@@ -93,6 +93,7 @@ export function registerSegment(program: Command, { run }: Runtime): void {
       run(async (ctx) => {
         const { listSegments } = await import('../../services/segments.js');
         const segments = await listSegments(await ctx.db(), ctx.now());
+        for (const s of segments) if (s.customers === null) ctx.warn(`segment "${s.name}" has an expression this crm cannot read; see crm segment show "${s.name}"`);
         await ctx.print(
           [{ key: 'name' }, { key: 'customers', kind: 'int' }, { key: 'expression' }, { key: 'description' }, { key: 'created', kind: 'timestamp' }],
           segments.map((s) => ({ name: s.name, customers: s.customers, expression: s.expression, description: s.description, created: s.createdAt })),
