@@ -4,9 +4,11 @@ import type { Migration } from 'kysely';
 import * as m20261124_0001 from './20261124_0001_initial.js';
 import * as m20261124_0002 from './20261124_0002_audit_ranges.js';
 import * as m20261124_sales_0001 from './20261124_sales_0001_report_indexes.js';
+import * as m20261124_segments_0001 from './20261124_segments_0001_saved_members.js';
 
 export const migrations: Record<string, Migration> = {
   '20261124_0001_initial': m20261124_0001,
   '20261124_0002_audit_ranges': m20261124_0002,
   '20261124_sales_0001_report_indexes': m20261124_sales_0001,
+  '20261124_segments_0001_saved_members': m20261124_segments_0001,
 };

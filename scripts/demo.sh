@@ -72,6 +72,9 @@ step ticket list --overdue
 step ticket show "$t1"
 step report tickets --period last-30d
 # --- section: segments (issue 6)
+step segment create east-big --where 'city in ("Shanghai", "Hangzhou") and age between 25 and 40 and total_spent > 1000' --description 'big spenders in the east'
+step segment show east-big
+step segment breakdown --by age:18,25,35,50
 # --- section: import-export (issue 7)
 # --- section: trust (issue 8)
 crm customer add --name "Chen Jing" --email chen.jing@gmail.com --phone "+86 139 1111 2222" --city Hangzhou --tag vip >/dev/null 2>&1

@@ -151,6 +151,17 @@ export interface SegmentsTable {
   updated_at: string;
 }
 
+/** A saved membership: one customer in a stored group such as `rfm:at-risk`, with its scores. */
+export interface SegmentMembersTable {
+  id: Generated<number>;
+  segment: string;
+  customer_id: number;
+  recency: number | null;
+  frequency: number | null;
+  monetary: number | null;
+  saved_at: string;
+}
+
 export interface TasksTable {
   id: Generated<number>;
   customer_id: number;
@@ -218,6 +229,7 @@ export interface DB {
   ticket_events: TicketEventsTable;
   ticket_ratings: TicketRatingsTable;
   segments: SegmentsTable;
+  segment_members: SegmentMembersTable;
   tasks: TasksTable;
   audit_log: AuditLogTable;
   audit_change: AuditChangeTable;

@@ -32,6 +32,7 @@ interface ListFlags {
   search?: string;
   sort?: string;
   limit?: string;
+  segment?: string;
 }
 
 // No default value for repeatable flags, so --help shows no "(default: [])"; read them with `?? []`.
@@ -222,10 +223,12 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
     .option('--search <text>', 'text in the name, email, phone, company or city (any case)')
     .option('--sort <field>', `sort by ${SORT_FIELDS.join(', ')}; a leading - sorts descending (default: id)`)
     .option('--limit <n>', 'show at most N customers')
+    .option('--segment <name>', 'only customers in this saved segment (or a stored RFM group, e.g. rfm:at-risk)')
     .addHelpText(
       'after',
       examples(
         'crm customer list --city Shanghai --tag vip',
+        'crm customer list --segment vip-shanghai',
         'crm customer list --search 138 --sort name',
         'crm customer list --sort -created --limit 10',
         'crm customer list --format csv --output customers.csv',
@@ -237,7 +240,12 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 0) : undefined;
         const format = ctx.format();
         const { listCustomers } = await import('../../services/customer-list.js');
-        const rows = listCustomers(await ctx.sqlite(), { tags: flags.tag ?? [], city: flags.city, search: flags.search, sort, limit });
+        let where: { sql: string; params: unknown[] } | undefined;
+        if (flags.segment !== undefined) {
+          const { segmentSqlFilter } = await import('../../services/segments.js');
+          where = await segmentSqlFilter(await ctx.db(), flags.segment, ctx.now());
+        }
+        const rows = listCustomers(await ctx.sqlite(), { tags: flags.tag ?? [], city: flags.city, search: flags.search, sort, limit, where });
         await ctx.print(format === 'table' ? LIST_TABLE_COLUMNS : LIST_DATA_COLUMNS, rows.map((r) => ({ ...r })));
       }),
     );

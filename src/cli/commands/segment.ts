@@ -1,5 +1,198 @@
-// `crm segment`: not built yet (issue 6).
+// `crm segment …`: saved `--where` expressions (create, list, show, rm), RFM groups and breakdowns.
 import type { Command } from 'commander';
-import type { Runtime } from '../program.js';
+import type { Column, Row } from '../../io/render.js';
+import { examples, type Runtime } from '../program.js';
 
-export function registerSegment(_program: Command, _runtime: Runtime): void {}
+const MEMBER_COLUMNS: Column[] = [
+  { key: 'id', kind: 'int', header: 'ID' },
+  { key: 'name' },
+  { key: 'email' },
+  { key: 'phone' },
+  { key: 'city' },
+  { key: 'age', kind: 'int' },
+  { key: 'total_spent', kind: 'money' },
+  { key: 'orders', kind: 'int' },
+  { key: 'last_purchase', kind: 'date' },
+];
+
+const SHARE_COLUMNS: Column[] = [
+  { key: 'customers', kind: 'int' },
+  { key: 'share', kind: 'percent' },
+  { key: 'bar', kind: 'bar' },
+  { key: 'revenue', kind: 'money' },
+  { key: 'average_spend', kind: 'money', header: 'Avg spend' },
+];
+
+const WHERE_HELP = `
+Expressions (--where):
+  fields     name email phone age gender city company source tag created total_spent orders
+             last_purchase open_tickets, and custom fields as field.KEY
+  operators  = != < <= > >= ~ (contains)   in ("a", "b")   between A and B (inclusive)
+             is empty   is not empty   and   or   not   ( )      precedence: not > and > or
+  values     "quoted text" (\\" escapes a quote), numbers, amounts (total_spent > 1000),
+             dates (2025-01-31, today), ages (last_purchase < 90d: within the last 90 days)
+  Text compares case-insensitively. "not tag = \\"x\\"" includes untagged customers; last_purchase
+  comparisons leave out customers who never bought (find them with last_purchase is empty).`;
+
+const RFM_HELP = `
+Scores: R (recency of the last purchase), F (number of orders) and M (money spent) are 1-5
+quintiles over the customers with purchases: score = 1 + floor(5 × customers with a smaller
+value / customers scored), so equal values share a score and 5 is the most recent / most orders /
+most spent. Groups, first matching rule wins (FM = F + M):
+  champions    R 4-5 and FM 8-10
+  loyal        R 3-5 and FM 6-10
+  new          R 4-5 and F 1
+  potential    R 3-5, the rest
+  at-risk      R 1-2 and FM 6-10
+  hibernating  R 2, the rest
+  lost         R 1, the rest
+--save stores each customer's group, so --segment rfm:at-risk (and segment show rfm:at-risk)
+use that snapshot until the next --save.`;
+
+export function registerSegment(program: Command, { run }: Runtime): void {
+  const segment = program.command('segment').description('classify customers: saved filters, RFM groups and breakdowns');
+
+  segment
+    .command('create')
+    .description('save a segment: a --where expression evaluated whenever the segment is used')
+    .argument('<name>', 'segment name (letters, digits, spaces, _ . -)')
+    .option('--where <expr>', 'the filter expression (required)')
+    .option('--description <text>', 'what the segment is for')
+    .addHelpText('after', WHERE_HELP)
+    .addHelpText(
+      'after',
+      examples(
+        `crm segment create shanghai-vip --where 'city = "Shanghai" and tag = "vip"'`,
+        `crm segment create lapsed --where 'last_purchase > 180d and orders >= 2' --description "bought twice, not lately"`,
+        `crm segment create young-big-spenders --where 'age between 18 and 30 and total_spent > 5000'`,
+      ),
+    )
+    .action(
+      run(async (ctx, name: string, flags: { where?: string; description?: string }) => {
+        const { createSegment } = await import('../../services/segments.js');
+        const { parseSegmentExpression } = await import('../../domain/segment-expression.js');
+        const [where] = await ctx.require({
+          flag: '--where',
+          value: flags.where,
+          message: 'Filter expression',
+          parse: (text) => {
+            parseSegmentExpression(text);
+            return text;
+          },
+        });
+        const { segment: saved, size } = await createSegment(await ctx.db(), { name, expression: where, description: flags.description ?? null }, ctx.meta());
+        ctx.note(`created segment "${saved.name}": ${size} customer${size === 1 ? '' : 's'} now`);
+      }),
+    );
+
+  segment
+    .command('list')
+    .description('list saved segments with the number of customers in each now')
+    .addHelpText('after', examples('crm segment list', 'crm segment list --format json'))
+    .action(
+      run(async (ctx) => {
+        const { listSegments } = await import('../../services/segments.js');
+        const segments = await listSegments(await ctx.db(), ctx.now());
+        for (const s of segments) if (s.customers === null) ctx.warn(`segment "${s.name}" has an expression this crm cannot read; see crm segment show "${s.name}"`);
+        await ctx.print(
+          [{ key: 'name' }, { key: 'customers', kind: 'int' }, { key: 'expression' }, { key: 'description' }, { key: 'created', kind: 'timestamp' }],
+          segments.map((s) => ({ name: s.name, customers: s.customers, expression: s.expression, description: s.description, created: s.createdAt })),
+        );
+      }),
+    );
+
+  segment
+    .command('show')
+    .description('list the customers in a segment now (a saved segment, or a stored RFM group such as rfm:at-risk)')
+    .argument('<name>', 'segment name')
+    .addHelpText('after', examples('crm segment show shanghai-vip', 'crm segment show lapsed --format csv > lapsed.csv', 'crm segment show rfm:at-risk'))
+    .action(
+      run(async (ctx, name: string) => {
+        const { segmentMembers } = await import('../../services/segments.js');
+        ctx.format();
+        const { segment: found, members } = await segmentMembers(await ctx.db(), name, ctx.now());
+        let count = 0;
+        async function* counted(): AsyncIterable<Row> {
+          for await (const member of members) {
+            count++;
+            yield member as unknown as Row;
+          }
+        }
+        await ctx.printStream(MEMBER_COLUMNS, counted());
+        const what = found.expression ?? found.description ?? '';
+        ctx.note(`${count} customer${count === 1 ? '' : 's'} in ${found.name}${what ? ` (${what})` : ''}`);
+      }),
+    );
+
+  segment
+    .command('rm')
+    .description('remove a saved segment (its customers are not touched; `crm undo` brings it back)')
+    .argument('<name>', 'segment name')
+    .addHelpText('after', examples('crm segment rm lapsed'))
+    .action(
+      run(async (ctx, name: string) => {
+        const { removeSegment } = await import('../../services/segments.js');
+        const removed = await removeSegment(await ctx.db(), name, ctx.meta());
+        ctx.note(`removed segment "${removed.name}" (it was: ${removed.expression})`);
+      }),
+    );
+
+  segment
+    .command('rfm')
+    .description('score customers on recency, frequency and money spent, and count them per named group')
+    .option('--save', 'store each customer\'s group so `--segment rfm:GROUP` can use it')
+    .addHelpText('after', RFM_HELP)
+    .addHelpText('after', examples('crm segment rfm', 'crm segment rfm --save && crm customer list --segment rfm:at-risk', 'crm segment rfm --format csv'))
+    .action(
+      run(async (ctx, flags: { save?: boolean }) => {
+        const { rfmGroups, saveRfmGroups } = await import('../../services/segments.js');
+        ctx.format();
+        const db = await ctx.db();
+        const result = flags.save ? await saveRfmGroups(db, ctx.meta()) : await rfmGroups(db);
+        await ctx.print(
+          [{ key: 'group' }, { key: 'rule' }, ...SHARE_COLUMNS],
+          result.groups.map((g) => ({
+            group: g.group,
+            rule: g.rule,
+            customers: g.customers,
+            share: result.scored > 0 ? g.customers / result.scored : 0,
+            bar: g.customers,
+            revenue: g.revenue,
+            average_spend: g.customers > 0 ? Math.round(g.revenue / g.customers) : 0,
+          })),
+        );
+        ctx.note(`scored ${result.scored} customers with purchases; ${result.withoutPurchases} without purchases are not scored`);
+        if (flags.save) ctx.note(`saved the groups: use them as --segment rfm:GROUP, e.g. crm customer list --segment rfm:at-risk`);
+      }),
+    );
+
+  segment
+    .command('breakdown')
+    .description('count customers, their share, revenue and average spend per class')
+    .option('--by <class>', 'age:18,25,35,50 (half-open bands), gender, city, tag or source (required)')
+    .option('--segment <name>', 'only the customers in this segment')
+    .addHelpText(
+      'after',
+      `
+Age bands are half-open: age:18,25,35,50 gives <18, 18–24, 25–34, 35–49, 50+ and unknown.
+Every customer is in exactly one class, so the counts add up to the total, except with --by tag:
+a customer with several tags counts once per tag, and customers without tags are (untagged).
+Revenue is the customers' non-voided sales; average spend is revenue / customers in the class.`,
+    )
+    .addHelpText('after', examples('crm segment breakdown --by age:18,25,35,50', 'crm segment breakdown --by city --format csv', 'crm segment breakdown --by tag --segment shanghai-vip'))
+    .action(
+      run(async (ctx, flags: { by?: string; segment?: string }) => {
+        const { breakdown, parseBreakdownBy } = await import('../../services/segments.js');
+        const [by] = await ctx.require({ flag: '--by', value: flags.by, message: 'Break down by (age:18,25,35,50, gender, city, tag, source)', parse: parseBreakdownBy });
+        ctx.format();
+        const result = await breakdown(await ctx.db(), by, ctx.now(), flags.segment);
+        await ctx.print(
+          [{ key: 'class', header: by.kind === 'age' ? 'Age' : by.kind.charAt(0).toUpperCase() + by.kind.slice(1) }, ...SHARE_COLUMNS],
+          result.rows.map((r) => ({ ...r, bar: r.customers })),
+        );
+        const { formatMoney } = await import('../../domain/money.js');
+        ctx.note(`${result.total} customers${flags.segment ? ` in ${flags.segment}` : ''}, revenue ${formatMoney(result.revenue)}`);
+        if (by.kind === 'tag') ctx.note('customers with several tags are counted once per tag, so the counts can add up to more than the total');
+      }),
+    );
+}

@@ -1,0 +1,145 @@
+// Property-style check of the expression language: many random expressions over a generated
+// customer set; the members SQLite returns must equal those the test's own evaluator finds.
+process.env.TZ = 'UTC';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/connection.js';
+import type { DB } from '../../src/db/schema.js';
+import { whereCondition } from '../../src/services/segments.js';
+import { NOW, evaluate, generateCustomers, insertCustomers, randomExpr, render, rng, type RefCustomer } from '../helpers/segments-reference.js';
+
+let dir: string;
+let db: Kysely<DB>;
+let customers: RefCustomer[];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'crm-seg-prop-'));
+  const path = join(dir, 'crm.db');
+  db = await openDatabase(path);
+  customers = generateCustomers(160, 7);
+  insertCustomers(path, customers);
+});
+
+afterAll(async () => {
+  await db?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function members(expression: string): Promise<number[]> {
+  const rows = await db.selectFrom('customers').select('customers.id').where(whereCondition(expression, new Date(NOW))).orderBy('customers.id').execute();
+  return rows.map((r) => r.id);
+}
+
+describe('segment expressions against a reference evaluator', () => {
+  it('finds exactly the customers the reference finds, for 600 random expressions', async () => {
+    const random = rng(2025);
+    let nonTrivial = 0;
+    for (let i = 0; i < 600; i++) {
+      const tree = randomExpr(random, 3);
+      const text = render(random, tree);
+      const expected = customers.filter((c) => evaluate(c, tree)).map((c) => c.id);
+      if (expected.length > 0 && expected.length < customers.length) nonTrivial++;
+      let actual: number[];
+      try {
+        actual = await members(text);
+      } catch (error) {
+        throw new Error(`expression ${i} failed: ${text}\n${error instanceof Error ? error.message : String(error)}`);
+      }
+      expect({ text, ids: actual }).toEqual({ text, ids: expected });
+    }
+    // The generator must exercise real selections, not only empty or full sets.
+    expect(nonTrivial).toBeGreaterThan(300);
+  });
+
+  it('gives `not X` exactly the customers `X` leaves out, for every generated X', async () => {
+    const random = rng(99);
+    const all = customers.map((c) => c.id);
+    for (let i = 0; i < 150; i++) {
+      const text = render(random, randomExpr(random, 2));
+      const inside = new Set(await members(text));
+      const outside = await members(`not (${text})`);
+      expect(outside).toEqual(all.filter((id) => !inside.has(id)));
+    }
+  });
+});
+
+describe('the contract\'s finer points, on four hand-made customers', () => {
+  let small: Kysely<DB>;
+  let smallDir: string;
+  // 1: churned, bought 10 days ago · 2: no tags, never bought · 3: vip, bought 200 days ago ·
+  // 4: no tags, only a voided sale 5 days ago
+  const people: RefCustomer[] = [
+    { id: 1, name: 'Ann', email: null, phone: null, age: 30, gender: 'female', company: null, city: 'Shanghai', source: null, created_at: '2025-01-10T08:00:00.000Z', tags: ['churned'], fields: { plan: 'Gold' }, sales: [{ amount_cents: 150000, sold_on: '2025-05-22', voided: false }], tickets: ['open', 'closed'] },
+    { id: 2, name: 'Bo', email: null, phone: null, age: null, gender: null, company: null, city: null, source: null, created_at: '2025-05-31T23:59:59.000Z', tags: [], fields: {}, sales: [], tickets: [] },
+    { id: 3, name: 'Cy', email: null, phone: null, age: 41, gender: 'male', company: null, city: 'shanghai', source: null, created_at: '2024-06-01T00:00:00.000Z', tags: ['vip'], fields: { level: '10' }, sales: [{ amount_cents: 99999, sold_on: '2024-11-13', voided: false }], tickets: ['pending'] },
+    { id: 4, name: 'Di', email: null, phone: null, age: 25, gender: 'other', company: null, city: 'Berlin', source: null, created_at: '2025-02-01T12:00:00.000Z', tags: [], fields: { level: '9' }, sales: [{ amount_cents: 500000, sold_on: '2025-05-27', voided: true }], tickets: [] },
+  ];
+  beforeAll(async () => {
+    smallDir = mkdtempSync(join(tmpdir(), 'crm-seg-small-'));
+    small = await openDatabase(join(smallDir, 'crm.db'));
+    insertCustomers(join(smallDir, 'crm.db'), people);
+  });
+  afterAll(async () => {
+    await small?.destroy();
+    rmSync(smallDir, { recursive: true, force: true });
+  });
+
+  const examples: Array<[string, number[]]> = [
+    ['not tag = "churned"', [2, 3, 4]],
+    ['tag != "churned"', [2, 3, 4]],
+    ['tag is empty', [2, 4]],
+    ['last_purchase < 90d', [1]],
+    ['last_purchase > 90d', [3]],
+    ['last_purchase is empty', [2, 4]],
+    ['last_purchase between 2024-11-13 and 2025-05-22', [1, 3]],
+    ['total_spent > 1000', [1]],
+    ['total_spent >= 999.99', [1, 3]],
+    ['total_spent = 0', [2, 4]],
+    ['orders = 0', [2, 4]],
+    ['open_tickets = 1', [1, 3]],
+    ['city = "SHANGHAI"', [1, 3]],
+    ['city != "shanghai"', [2, 4]],
+    ['city ~ "ang"', [1, 3]],
+    ['age between 25 and 30', [1, 4]],
+    ['age != 30', [2, 3, 4]],
+    ['age is empty', [2]],
+    ['created = 2025-05-31', [2]],
+    ['created >= yesterday', [2]],
+    ['created < 1y', []],
+    ['field.plan = "gold"', [1]],
+    ['field.level > 9', [3]],
+    ['field.level >= 9', [3, 4]],
+    ['field.level is empty', [1, 2]],
+    ['gender in ("F", "m")', [1, 3]],
+    ['not age > 26 or city = "Berlin" and tag is empty', [2, 4]],
+    ['(not age > 26 or city = "Berlin") and tag is empty', [2, 4]],
+    ['not (age > 26 or city = "Berlin")', [2]],
+  ];
+  for (const [expression, ids] of examples) {
+    it(`${expression} → ${JSON.stringify(ids)}`, async () => {
+      if (expression === 'created < 1y') {
+        await expect(async () => whereCondition(expression, new Date(NOW))).rejects.toThrow(/date or an age/);
+        return;
+      }
+      const rows = await small.selectFrom('customers').select('customers.id').where(whereCondition(expression, new Date(NOW))).orderBy('customers.id').execute();
+      expect(rows.map((r) => r.id)).toEqual(ids);
+    });
+  }
+});
+
+describe('compiled SQL', () => {
+  it('carries every value as a bound parameter and none in the SQL text', () => {
+    const expression = `name = "Robert'); DROP TABLE customers;--" or city in ("Xq1", 'Xq2') or field.zzkey ~ "Xq3" or tag = "Xq4"
+      or total_spent between 1234 and 5678 or last_purchase < 77d or created >= 2024-02-03 or age != 61 or company is empty`;
+    const query = db.selectFrom('customers').select('customers.id').where(whereCondition(expression, new Date(NOW))).compile();
+    for (const text of ['Robert', 'DROP', 'Xq1', 'Xq2', 'Xq3', 'Xq4', 'zzkey', '1234', '123400', '5678', '567800', '77', '2024-02-03', '61']) {
+      expect(query.sql, text).not.toContain(text);
+    }
+    expect(query.parameters).toEqual(
+      expect.arrayContaining(["Robert'); DROP TABLE customers;--", 'Xq1', 'Xq2', 'zzkey', 'Xq3', 'Xq4', 123400, 567800, '2025-03-16', 61]),
+    );
+  });
+});
