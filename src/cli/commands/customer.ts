@@ -73,4 +73,35 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         await ctx.printText(String(row.id));
       }),
     );
+
+  // --- issue 9 (tasks): `customer list --not-contacted`. A basic list so the flag can be used and
+  // tested on this branch; the foundation's full `customer list` takes over, keeping the flag:
+  // `.where(notContactedSince(notContactedCutoff(parseInterval(flag, '--not-contacted'), ctx.now())))`
+  // from services/tasks.ts on its customers query, plus the last_contact/days_since columns.
+  customer
+    .command('list')
+    .description('list customers')
+    .option('--not-contacted <age>', 'only customers not contacted for more than this long (e.g. 30d, 6w, 3m); never contacted counts from when they were added')
+    .addHelpText('after', examples('crm customer list', 'crm customer list --not-contacted 30d --format csv'))
+    .action(
+      run(async (ctx, flags: { notContacted?: string }) => {
+        const { parseInterval } = await import('../../domain/tasks.js');
+        const { customersNotContacted } = await import('../../services/tasks.js');
+        const interval = flags.notContacted !== undefined ? parseInterval(flags.notContacted, '--not-contacted') : null;
+        const rows = await customersNotContacted(await ctx.db(), interval, ctx.now());
+        await ctx.print(
+          [
+            { key: 'id', header: 'ID', kind: 'int' },
+            { key: 'name' },
+            { key: 'email' },
+            { key: 'phone' },
+            { key: 'city' },
+            { key: 'last_contact', kind: 'timestamp' },
+            { key: 'days_since', kind: 'int' },
+          ],
+          rows.map((r) => ({ id: r.id, name: r.name, email: r.email, phone: r.phone, city: r.city, last_contact: r.lastContact, days_since: r.daysSince })),
+        );
+      }),
+    );
+  // --- end issue 9
 }
