@@ -76,7 +76,7 @@ export function registerAgenda(program: Command, { run }: Runtime): void {
           {
             key: 'tasks_due',
             title: isToday ? 'Due today' : `Due on ${day}`,
-            columns: taskColumns(ctx).filter((c) => !['state', 'status'].includes(c.key)),
+            columns: taskColumns(ctx).filter((c) => c.key !== 'status'),
             rows: agenda.dueTasks.map((t) => taskRow(t, now, day)),
           },
           {
