@@ -243,6 +243,8 @@ export async function addTasks(db: Kysely<DB>, input: AddTasksInput, meta: Write
       skipped = members.length - customers.length;
     }
 
+    // Nothing to add (every tag member already has the task): no write, no audit entry.
+    if (customers.length === 0) return { tasks: [], skipped };
     const contacts = 'afterLastContact' in input.when ? await lastContacts(trx, customers.map((c) => c.id)) : undefined;
     const at = meta.now.toISOString();
     const single = customers.length === 1 && 'customer' in input.target;

@@ -105,11 +105,13 @@ describe('customer list --not-contacted', () => {
 
     it('running it again adds nothing for customers who already have that open task', () => {
       const before = tasks(box).length;
+      const dump = box.dump();
       const again = box.run(['task', 'add', '--tag', 'VIP', '--after-last-contact', '30d'], { env: { CRM_NOW: NOW } });
       expect(again.code).toBe(0);
       expect(again.stdout).toBe('');
       expect(again.stderr).toContain('added 0 tasks for customers tagged VIP (skipped 4 already having an open');
       expect(tasks(box)).toHaveLength(before);
+      expect(box.dump()).toBe(dump);
     });
 
     it('works for one customer, and with a fixed --due for a whole tag', () => {

@@ -96,6 +96,7 @@ describe('task add, list, done, edit and rm', () => {
     expect(ids(['--due', 'overdue'])).toEqual([3]);
     expect(ids(['--due', 'tomorrow'])).toEqual([1]);
     expect(ids(['--due', '2025-06-05'])).toEqual([1]);
+    expect(ids(['--due', '+1d'])).toEqual([1]);
     // Task 3 is due Sunday 1 June: the ISO week before this one (Monday 2 to Sunday 8 June).
     expect(ids(['--due', 'this-week'])).toEqual([2, 1]);
     expect(ids(['--assignee', 'ANNA'])).toEqual([2]);

@@ -2,7 +2,7 @@
 // list by due window, done (noted on the timeline; recurring tasks come back), edit, rm.
 import type { Command } from 'commander';
 import { UsageError } from '../../domain/errors.js';
-import { daysBetween, localDay, parseDate, type DateFormat } from '../../domain/dates.js';
+import { daysBetween, localDay, type DateFormat } from '../../domain/dates.js';
 import {
   TASK_PRIORITIES,
   dueDay,
@@ -231,7 +231,7 @@ export function registerTask(program: Command, { run }: Runtime): void {
   task
     .command('list')
     .description('list tasks, earliest due first (open ones unless --status says otherwise)')
-    .option('--due <window>', 'today, overdue, this-week (Monday to Sunday) or a day such as 2025-06-02 or tomorrow')
+    .option('--due <window>', 'today, overdue (open tasks past due), this-week (Monday to Sunday) or a day: 2025-06-02, tomorrow, +3d')
     .option('--assignee <name>', 'only tasks assigned to this person')
     .option('--customer <customer>', 'only tasks of this customer (id, email or name)')
     .option('--status <status>', 'open (default), done or all')
@@ -247,14 +247,18 @@ export function registerTask(program: Command, { run }: Runtime): void {
           const window = flags.due.trim().toLowerCase();
           if (window === 'today' || window === 'overdue' || window === 'this-week') due = window;
           else {
+            let day: string;
             try {
-              due = { day: parseDate(flags.due, { now, dateFormat: await dateFormatOf(ctx), label: '--due' }) };
+              const parsed = parseDue(flags.due, { now, dateFormat: await dateFormatOf(ctx), label: '--due' });
+              if (parsed.hasTime) throw new UsageError('a day, not a time');
+              day = dueDay(parsed);
             } catch (error) {
               if (error instanceof UsageError) {
-                throw new UsageError(`--due "${flags.due}" is not today, overdue, this-week or a date`, { hint: 'e.g. --due today, --due 2025-06-02' });
+                throw new UsageError(`--due "${flags.due}" is not today, overdue, this-week or a day`, { hint: 'e.g. --due today, --due tomorrow, --due +3d, --due 2025-06-02' });
               }
               throw error;
             }
+            due = { day };
           }
         }
         if (due === 'overdue' && status === 'done') throw new UsageError('--due overdue lists open tasks; it cannot be combined with --status done');
