@@ -140,7 +140,10 @@ async function dateFormatOf(ctx: Context): Promise<DateFormat | undefined> {
 }
 
 export function registerTask(program: Command, { run }: Runtime): void {
-  const task = program.command('task').description('follow-ups: tasks and reminders on customers');
+  const task = program
+    .command('task')
+    .description('follow-ups: tasks and reminders on customers')
+    .addHelpText('after', examples('crm task add 12 --title "Call back" --due "tomorrow 10:00"', 'crm task list --due overdue', 'crm task done 7 --note "Ordered"'));
 
   task
     .command('add')
@@ -155,7 +158,7 @@ export function registerTask(program: Command, { run }: Runtime): void {
     .option('--every <interval>', 'recurring: 1w, 2w, 1m, 3m, 10d… (comes back when done)')
     .option('--after-last-contact <interval>', 'due this long after the last contact with each customer, e.g. 30d')
     .option('--tag <tag>', 'add the task for every customer with this tag')
-    .option('--segment <name>', 'add the task for every customer in this segment')
+    .option('--segment <name>', 'add the task for every customer in this segment (not available yet: use --tag)')
     .addHelpText(
       'after',
       examples(
