@@ -102,14 +102,19 @@ function overdueAt(now: Date): RawBuilder<SqlBool> {
 // ---------------------------------------------------------------------------------------------
 // Last contact.
 
+/** The latest activity of the customer row `alias` (an SQL table name or alias), or null. */
+export function lastActivityOf(alias = 'customers'): RawBuilder<string | null> {
+  return sql<string | null>`(SELECT max(a.at) FROM activities a WHERE a.customer_id = ${sql.ref(`${alias}.id`)})`;
+}
+
 /**
  * Customers whose last contact was before `cutoffIso`. The last contact is the latest activity;
  * a customer we never spoke to counts from the day they were added, so a customer added today
  * is not "not contacted for 30 days" but one added two months ago and never called is.
- * References the unaliased `customers` table, so it can be added to any customer query.
+ * `alias` names the customers table in the query it is added to (`customers`, or e.g. `c`).
  */
-export function notContactedSince(cutoffIso: string): RawBuilder<SqlBool> {
-  return sql<SqlBool>`coalesce((SELECT max(a.at) FROM activities a WHERE a.customer_id = customers.id), customers.created_at) < ${cutoffIso}`;
+export function notContactedSince(cutoffIso: string, alias = 'customers'): RawBuilder<SqlBool> {
+  return sql<SqlBool>`coalesce(${lastActivityOf(alias)}, ${sql.ref(`${alias}.created_at`)}) < ${cutoffIso}`;
 }
 
 /** The instant before which a last contact counts as "more than `interval` ago", as of `now`'s local day. */
@@ -129,19 +134,19 @@ export interface QuietCustomer {
 }
 
 /**
- * `crm customer list --not-contacted 30d`: customers not contacted for more than the interval,
- * longest silence first (with `null`, every customer by id, with their last contact).
+ * `crm customer list --not-contacted 30d`: customers not contacted for more than the interval, by id
+ * (with `null`, every customer), each with their last contact and the days since.
  */
 export async function customersNotContacted(db: Db, interval: Interval | null, now: Date): Promise<QuietCustomer[]> {
   let query = db
     .selectFrom('customers')
     .select(['customers.id', 'customers.name', 'customers.email', 'customers.phone', 'customers.city', 'customers.created_at'])
-    .select(sql<string | null>`(SELECT max(a.at) FROM activities a WHERE a.customer_id = customers.id)`.as('last_contact'))
+    .select(lastActivityOf().as('last_contact'))
     .orderBy('customers.id');
   if (interval) query = query.where(notContactedSince(notContactedCutoff(interval, now)));
   const rows = await query.execute();
   const today = localDay(now);
-  const list = rows
+  return rows
     .map((r) => ({
       id: r.id,
       name: r.name,
@@ -151,7 +156,6 @@ export async function customersNotContacted(db: Db, interval: Interval | null, n
       lastContact: r.last_contact,
       daysSince: daysBetween(localDay(new Date(r.last_contact ?? r.created_at)), today),
     }));
-  return interval ? list.sort((a, b) => b.daysSince - a.daysSince || a.id - b.id) : list;
 }
 
 // ---------------------------------------------------------------------------------------------

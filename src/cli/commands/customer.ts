@@ -76,8 +76,9 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
 
   // --- issue 9 (tasks): `customer list --not-contacted`. A basic list so the flag can be used and
   // tested on this branch; the foundation's full `customer list` takes over, keeping the flag:
-  // `.where(notContactedSince(notContactedCutoff(parseInterval(flag, '--not-contacted'), ctx.now())))`
-  // from services/tasks.ts on its customers query, plus the last_contact/days_since columns.
+  // `.where(notContactedSince(notContactedCutoff(parseInterval(flag, '--not-contacted'), ctx.now()), 'c'))`
+  // from services/tasks.ts on its customers query, plus last_contact (`lastActivityOf('c')`) and
+  // days_since columns.
   customer
     .command('list')
     .description('list customers')
