@@ -171,15 +171,18 @@ export interface TaskFields {
 }
 
 export interface AddTasksInput extends TaskFields {
-  /** One customer (a reference), or every customer with a tag. */
-  target: { customer: string } | { tag: string };
+  /**
+   * One customer (a reference), every customer with a tag, or a given set of customers (e.g. a
+   * segment's members; `label` describes them in the audit summary, e.g. `in segment vip`).
+   */
+  target: { customer: string } | { tag: string } | { customerIds: readonly number[]; label: string };
   /** A fixed due date, or this long after each customer's last contact (date-only). */
   when: { due: Due } | { afterLastContact: Interval };
 }
 
 export interface AddTasksResult {
   tasks: Task[];
-  /** Tag members skipped because they already have an open task with the same title. */
+  /** Tag or set members skipped because they already have an open task with the same title. */
   skipped: number;
 }
 
@@ -221,28 +224,44 @@ export async function addTasks(db: Kysely<DB>, input: AddTasksInput, meta: Write
       await assertLinks(trx, customer.id, input);
       customers = [customer];
     } else {
-      const tag = await trx.selectFrom('tags').select(['id', 'name']).where('name', '=', input.target.tag).executeTakeFirst();
-      if (!tag) throw new NotFoundError(`no tag named "${input.target.tag}"`);
-      const members = await trx
-        .selectFrom('customers')
-        .innerJoin('customer_tags', 'customer_tags.customer_id', 'customers.id')
-        .select(['customers.id', 'customers.name', 'customers.email'])
-        .where('customer_tags.tag_id', '=', tag.id)
-        .orderBy('customers.id')
-        .execute();
+      let members: { id: number; name: string; email: string | null }[];
+      if ('tag' in input.target) {
+        const tag = await trx.selectFrom('tags').select(['id', 'name']).where('name', '=', input.target.tag).executeTakeFirst();
+        if (!tag) throw new NotFoundError(`no tag named "${input.target.tag}"`);
+        members = await trx
+          .selectFrom('customers')
+          .innerJoin('customer_tags', 'customer_tags.customer_id', 'customers.id')
+          .select(['customers.id', 'customers.name', 'customers.email'])
+          .where('customer_tags.tag_id', '=', tag.id)
+          .orderBy('customers.id')
+          .execute();
+      } else {
+        members = [];
+        const ids = [...new Set(input.target.customerIds)].sort((a, b) => a - b);
+        for (let i = 0; i < ids.length; i += 500) {
+          members.push(
+            ...(await trx
+              .selectFrom('customers')
+              .select(['id', 'name', 'email'])
+              .where('id', 'in', ids.slice(i, i + 500))
+              .orderBy('id')
+              .execute()),
+          );
+        }
+      }
       // Re-running the same follow-up (e.g. from cron) must not pile up duplicates.
-      const busy = new Set(
-        (
-          await trx
-            .selectFrom('tasks')
-            .innerJoin('customer_tags', 'customer_tags.customer_id', 'tasks.customer_id')
-            .select('tasks.customer_id')
-            .where('customer_tags.tag_id', '=', tag.id)
-            .where('tasks.status', '=', 'open')
-            .where('tasks.title', '=', input.title)
-            .execute()
-        ).map((r) => r.customer_id),
-      );
+      const busy = new Set<number>();
+      const memberIds = members.map((m) => m.id);
+      for (let i = 0; i < memberIds.length; i += 500) {
+        const rows = await trx
+          .selectFrom('tasks')
+          .select('customer_id')
+          .where('customer_id', 'in', memberIds.slice(i, i + 500))
+          .where('status', '=', 'open')
+          .where('title', '=', input.title)
+          .execute();
+        for (const r of rows) busy.add(r.customer_id);
+      }
       customers = members.filter((m) => !busy.has(m.id));
       skipped = members.length - customers.length;
     }
@@ -258,7 +277,9 @@ export async function addTasks(db: Kysely<DB>, input: AddTasksInput, meta: Write
       customerId: single ? customers[0]!.id : null,
       summary: single
         ? `"${input.title}" for ${describeCustomer(customers[0]!)}`
-        : `"${input.title}" for ${customers.length} customer${customers.length === 1 ? '' : 's'} tagged ${'tag' in input.target ? input.target.tag : ''}`,
+        : `"${input.title}" for ${customers.length} customer${customers.length === 1 ? '' : 's'} ${
+            'tag' in input.target ? `tagged ${input.target.tag}` : 'label' in input.target ? input.target.label : ''
+          }`,
     });
     const tasks: Task[] = [];
     for (const customer of customers) {
