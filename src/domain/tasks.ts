@@ -118,6 +118,15 @@ export function dueDeadline(due: Due): Date {
   return due.hasTime ? new Date(due.dueAt) : endOfLocalDay(due.dueAt.slice(0, 10));
 }
 
+/**
+ * The instant to place a task at on a timeline (`customer show`): its time, or the start of its
+ * local day for a date-only task (as a sale's day is placed). Never read a date-only `due_at` as an
+ * instant: `2025-06-05T00:00:00.000Z` would show as the 4th in New York.
+ */
+export function dueTimelineInstant(due: Due): string {
+  return due.hasTime ? due.dueAt : startOfLocalDay(due.dueAt.slice(0, 10)).toISOString();
+}
+
 export function isOverdue(due: Due, now: Date): boolean {
   return due.hasTime ? due.dueAt < now.toISOString() : due.dueAt.slice(0, 10) < localDay(now);
 }

@@ -5,6 +5,7 @@ import { UsageError } from '../../src/domain/errors.js';
 import {
   addInterval,
   dateOnlyDue,
+  dueTimelineInstant,
   isOverdue,
   isoWeekOf,
   nextOccurrence,
@@ -77,6 +78,13 @@ describe('isOverdue for a date-only task', () => {
     // Local times, so this holds in whatever TZ the suite runs.
     expect(isOverdue(dateOnlyDue('2025-06-03'), new Date(2025, 5, 3, 23, 59, 59))).toBe(false);
     expect(isOverdue(dateOnlyDue('2025-06-03'), new Date(2025, 5, 4, 0, 0, 0))).toBe(true);
+  });
+});
+
+describe('dueTimelineInstant', () => {
+  it('places a date-only task at the start of its local day and a timed one at its time', () => {
+    expect(dueTimelineInstant(dateOnlyDue('2025-06-05'))).toBe(new Date(2025, 5, 5).toISOString());
+    expect(dueTimelineInstant({ dueAt: '2025-06-05T01:00:00.000Z', hasTime: true })).toBe('2025-06-05T01:00:00.000Z');
   });
 });
 
