@@ -5,7 +5,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, DealStage, Priority, TicketStatus } from '../db/schema.js';
 import { addDays, daysBetween, endOfLocalDay, localDay, startOfLocalDay } from '../domain/dates.js';
 import { isoWeekOf } from '../domain/tasks.js';
-import { listTasks, openTasksBefore, sortTasks, type Task } from './tasks.js';
+import { listTasks, openTasksBefore, type Task } from './tasks.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -75,7 +75,7 @@ export async function buildAgenda(db: Db, input: AgendaInput, now: Date): Promis
   const week = isoWeekOf(day);
 
   const overdueTasks = await openTasksBefore(db, day, assignee);
-  const dueTasks = sortTasks(await listTasks(db, { due: { day }, assignee, status: 'open' }, now));
+  const dueTasks = await listTasks(db, { due: { day }, assignee, status: 'open' }, now);
 
   let ticketQuery = db
     .selectFrom('tickets')
