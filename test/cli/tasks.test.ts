@@ -66,6 +66,19 @@ describe('task add, list, done, edit and rm', () => {
     ok(['task', 'rm', '4', '--yes']);
   });
 
+  it('links a task to a ticket of the same customer; edit can move or clear links', () => {
+    write(box, [
+      ["INSERT INTO tickets (id, customer_id, subject, priority, kind, status, opened_at, updated_at) VALUES (1, 2, 'Late parcel', 'high', 'complaint', 'open', ?, ?)", NOW.CRM_NOW, NOW.CRM_NOW],
+    ]);
+    const id = ok(['task', 'add', '2', '--title', 'Chase the carrier', '--due', '+2d', '--ticket', '1']).trim();
+    expect(tasks(box).find((t) => t.id === Number(id))).toMatchObject({ customer_id: 2, due_at: '2025-06-06T00:00:00.000Z' });
+    expect(box.query('SELECT ticket_id FROM tasks WHERE id = ?', Number(id))).toEqual([{ ticket_id: 1 }]);
+    expect(run(['task', 'edit', id, '--deal', '1']).code).toBe(1); // deal 1 is Li Wei's
+    ok(['task', 'edit', id, '--ticket', 'none', '--deal', '2']);
+    expect(box.query('SELECT ticket_id, deal_id FROM tasks WHERE id = ?', Number(id))).toEqual([{ ticket_id: null, deal_id: 2 }]);
+    ok(['task', 'rm', id, '--yes']);
+  });
+
   it('lists open tasks, earliest due first, as a table and as JSON', () => {
     const table = ok(['task', 'list']);
     const lines = table.split('\n').filter((l) => /^│\s+\d/.test(l));
