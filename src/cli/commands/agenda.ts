@@ -70,13 +70,13 @@ export function registerAgenda(program: Command, { run }: Runtime): void {
           {
             key: 'overdue_tasks',
             title: `Overdue tasks (due before ${day})`,
-            columns: taskColumns(ctx, [lateColumn]).filter((c) => !['state', 'status', 'overdue'].includes(c.key)),
+            columns: taskColumns(ctx, [lateColumn]).filter((c) => !['state', 'status', 'overdue', 'done_at'].includes(c.key)),
             rows: agenda.overdueTasks.map((t) => ({ ...taskRow(t, now, day), overdue: true })),
           },
           {
             key: 'tasks_due',
             title: isToday ? 'Due today' : `Due on ${day}`,
-            columns: taskColumns(ctx).filter((c) => c.key !== 'status'),
+            columns: taskColumns(ctx).filter((c) => !['status', 'done_at'].includes(c.key)),
             rows: agenda.dueTasks.map((t) => taskRow(t, now, day)),
           },
           {
