@@ -103,6 +103,11 @@ export function parseDue(input: string, options: { now: Date; dateFormat?: DateF
   return dateOnlyDue(parseDate(raw, { now: options.now, dateFormat: options.dateFormat, label }));
 }
 
+/** Days since 1970-01-01 of an instant's local calendar day: cheap whole-day differences for many rows. */
+export function localDayNumber(instant: Date): number {
+  return Math.floor((instant.getTime() - instant.getTimezoneOffset() * 60_000) / 86_400_000);
+}
+
 /** The calendar day a due date falls on, locally. */
 export function dueDay(due: Due): string {
   return due.hasTime ? localDay(new Date(due.dueAt)) : due.dueAt.slice(0, 10);

@@ -6,7 +6,7 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { DB, TaskRow } from '../db/schema.js';
 import { NotFoundError, UsageError, ValidationError } from '../domain/errors.js';
-import { daysBetween, localDay, splitDay, startOfLocalDay } from '../domain/dates.js';
+import { localDay, splitDay, startOfLocalDay } from '../domain/dates.js';
 import {
   addInterval,
   dateOnlyDue,
@@ -15,6 +15,7 @@ import {
   dueSortKey,
   formatInterval,
   isoWeekOf,
+  localDayNumber,
   nextOccurrence,
   parseInterval,
   priorityRank,
@@ -145,7 +146,7 @@ export async function customersNotContacted(db: Db, interval: Interval | null, n
     .orderBy('customers.id');
   if (interval) query = query.where(notContactedSince(notContactedCutoff(interval, now)));
   const rows = await query.execute();
-  const today = localDay(now);
+  const today = localDayNumber(now);
   return rows
     .map((r) => ({
       id: r.id,
@@ -154,7 +155,7 @@ export async function customersNotContacted(db: Db, interval: Interval | null, n
       phone: r.phone,
       city: r.city,
       lastContact: r.last_contact,
-      daysSince: daysBetween(localDay(new Date(r.last_contact ?? r.created_at)), today),
+      daysSince: today - localDayNumber(new Date(r.last_contact ?? r.created_at)),
     }));
 }
 

@@ -8,6 +8,7 @@ import {
   dueTimelineInstant,
   isOverdue,
   isoWeekOf,
+  localDayNumber,
   nextOccurrence,
   parseInterval,
   subtractInterval,
@@ -78,6 +79,15 @@ describe('isOverdue for a date-only task', () => {
     // Local times, so this holds in whatever TZ the suite runs.
     expect(isOverdue(dateOnlyDue('2025-06-03'), new Date(2025, 5, 3, 23, 59, 59))).toBe(false);
     expect(isOverdue(dateOnlyDue('2025-06-03'), new Date(2025, 5, 4, 0, 0, 0))).toBe(true);
+  });
+});
+
+describe('localDayNumber', () => {
+  it('counts local calendar days, so differences match calendar arithmetic in any TZ', () => {
+    const a = localDayNumber(new Date(2025, 0, 31, 23, 59));
+    expect(localDayNumber(new Date(2025, 1, 1, 0, 0)) - a).toBe(1);
+    expect(localDayNumber(new Date(2025, 5, 4, 12, 0)) - a).toBe(124);
+    expect(localDayNumber(new Date(2025, 10, 3, 0, 30)) - localDayNumber(new Date(2025, 10, 1, 23, 30))).toBe(2);
   });
 });
 
