@@ -71,6 +71,12 @@ describe('customer list --not-contacted', () => {
     expect(ids).not.toContain(4); // never contacted, but added 3 days ago
   });
 
+  it('counts local calendar days: in Shanghai Ben\'s last call (23:59 UTC on 4 May) was on 5 May, 30 days ago', () => {
+    const shanghai = (JSON.parse(box.ok(['customer', 'list', '--not-contacted', '30d', '--format', 'json'], { env: { CRM_NOW: NOW, TZ: 'Asia/Shanghai' } })) as Array<{ id: number; days_since: number }>);
+    expect(shanghai.map((r) => r.id)).not.toContain(2);
+    expect(list('30d').find((r) => r.id === 2)?.days_since).toBe(31);
+  });
+
   it('takes weeks and months too (a month before 4 June is 4 May)', () => {
     const expected = PEOPLE.filter((p) => lastContactDay(p) < '2025-05-04').map((p) => p.id).sort();
     expect(list('1m').map((r) => r.id).sort()).toEqual(expected);
