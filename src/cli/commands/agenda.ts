@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { localDay, parseDate } from '../../domain/dates.js';
 import type { Column, Row, Section } from '../../io/render.js';
 import { examples, type Runtime } from '../program.js';
-import { highlightOverdue, taskColumns, taskRow } from './task.js';
+import { dateFormatOf, highlightOverdue, taskColumns, taskRow } from './task.js';
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
@@ -35,8 +35,7 @@ export function registerAgenda(program: Command, { run }: Runtime): void {
         const { getSetting } = await import('../../services/config.js');
         const now = ctx.now();
         const db = await ctx.db();
-        const dateFormat = (await getSetting(db, 'date_format')) || undefined;
-        const day = flags.for !== undefined ? parseDate(flags.for, { now, dateFormat: dateFormat as never, label: '--for' }) : localDay(now);
+        const day = flags.for !== undefined ? parseDate(flags.for, { now, dateFormat: await dateFormatOf(ctx), label: '--for' }) : localDay(now);
         const quietDays = Number(await getSetting(db, 'quiet_days'));
         const agenda = await buildAgenda(db, { day, assignee: flags.assignee?.trim() || undefined, quietDays }, now);
         const isToday = day === localDay(now);

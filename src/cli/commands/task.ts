@@ -133,7 +133,8 @@ function parseId(value: string, label: string): number {
 /** `''` or `none` clears an optional value (assignee, every, deal, ticket) on edit. */
 const clears = (value: string) => value.trim() === '' || value.trim().toLowerCase() === 'none';
 
-async function dateFormatOf(ctx: Context): Promise<DateFormat | undefined> {
+/** How ambiguous slashed dates are read (config date_format), for parsing --due and --for. */
+export async function dateFormatOf(ctx: Context): Promise<DateFormat | undefined> {
   const { getSetting } = await import('../../services/config.js');
   const value = await getSetting(await ctx.db(), 'date_format');
   return value ? (value as DateFormat) : undefined;
