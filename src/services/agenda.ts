@@ -136,9 +136,9 @@ export async function buildAgenda(db: Db, input: AgendaInput, now: Date): Promis
   const cutoff = startOfLocalDay(addDays(day, -input.quietDays)).toISOString();
   const endOfDay = endOfLocalDay(day).toISOString();
   const lastPerCustomer = sql`SELECT customer_id, max(at) AS last FROM activities WHERE at < ${endOfDay} GROUP BY customer_id HAVING max(at) < ${cutoff}`;
-  const total = await sql<{ n: number }>`SELECT count(*) AS n FROM (${lastPerCustomer})`.execute(db);
-  const quietRows = await sql<{ id: number; name: string; email: string | null; phone: string | null; last: string }>`
-    SELECT c.id, c.name, c.email, c.phone, q.last
+  // One pass over activities: the window count is taken before LIMIT, so it is the full total.
+  const quietRows = await sql<{ id: number; name: string; email: string | null; phone: string | null; last: string; total: number }>`
+    SELECT c.id, c.name, c.email, c.phone, q.last, count(*) OVER () AS total
     FROM (${lastPerCustomer}) q JOIN customers c ON c.id = q.customer_id
     ORDER BY q.last DESC, c.id
     LIMIT ${input.quietLimit ?? 25}`.execute(db);
@@ -161,6 +161,6 @@ export async function buildAgenda(db: Db, input: AgendaInput, now: Date): Promis
     tickets,
     deals,
     quiet,
-    quietTotal: Number(total.rows[0]?.n ?? 0),
+    quietTotal: Number(quietRows.rows[0]?.total ?? 0),
   };
 }

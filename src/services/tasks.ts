@@ -76,7 +76,10 @@ function selectTasks(db: Db) {
 
 /** Earliest due first (date-only tasks at the end of their day), then the most urgent, then oldest. */
 export function sortTasks(tasks: Task[]): Task[] {
-  return tasks.sort((a, b) => dueSortKey(a.due) - dueSortKey(b.due) || priorityRank(b.priority) - priorityRank(a.priority) || a.id - b.id);
+  // Keys computed once per task: the comparator runs n log n times.
+  const keyed = tasks.map((task) => ({ task, due: dueSortKey(task.due), rank: priorityRank(task.priority) }));
+  keyed.sort((a, b) => a.due - b.due || b.rank - a.rank || a.task.id - b.task.id);
+  return keyed.map((k) => k.task);
 }
 
 // ---------------------------------------------------------------------------------------------
