@@ -33,6 +33,7 @@ interface ListFlags {
   sort?: string;
   limit?: string;
   segment?: string;
+  notContacted?: string;
 }
 
 // No default value for repeatable flags, so --help shows no "(default: [])"; read them with `?? []`.
@@ -224,11 +225,13 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
     .option('--sort <field>', `sort by ${SORT_FIELDS.join(', ')}; a leading - sorts descending (default: id)`)
     .option('--limit <n>', 'show at most N customers')
     .option('--segment <name>', 'only customers in this saved segment (or a stored RFM group, e.g. rfm:at-risk)')
+    .option('--not-contacted <age>', 'only customers not contacted for more than this long (e.g. 30d, 6w, 3m); never contacted counts from when they were added; adds last_contact and days_since')
     .addHelpText(
       'after',
       examples(
         'crm customer list --city Shanghai --tag vip',
         'crm customer list --segment vip-shanghai',
+        'crm customer list --not-contacted 30d --format csv',
         'crm customer list --search 138 --sort name',
         'crm customer list --sort -created --limit 10',
         'crm customer list --format csv --output customers.csv',
@@ -240,13 +243,35 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 0) : undefined;
         const format = ctx.format();
         const { listCustomers } = await import('../../services/customer-list.js');
-        let where: { sql: string; params: unknown[] } | undefined;
+        // Extra conditions compiled from other services, joined into the list's one WHERE.
+        const conditions: { sql: string; params: unknown[] }[] = [];
         if (flags.segment !== undefined) {
           const { segmentSqlFilter } = await import('../../services/segments.js');
-          where = await segmentSqlFilter(await ctx.db(), flags.segment, ctx.now());
+          conditions.push(await segmentSqlFilter(await ctx.db(), flags.segment, ctx.now()));
         }
+        let contact: Map<number, { lastContact: string | null; daysSince: number }> | undefined;
+        if (flags.notContacted !== undefined) {
+          const { parseInterval } = await import('../../domain/tasks.js');
+          const { customersNotContacted, notContactedCutoff, notContactedSince } = await import('../../services/tasks.js');
+          const interval = parseInterval(flags.notContacted, '--not-contacted');
+          const db = await ctx.db();
+          const compiled = notContactedSince(notContactedCutoff(interval, ctx.now()), 'c').compile(db);
+          conditions.push({ sql: compiled.sql, params: [...compiled.parameters] });
+          contact = new Map((await customersNotContacted(db, interval, ctx.now())).map((q) => [q.id, q]));
+        }
+        const where = conditions.length
+          ? { sql: conditions.map((c) => `(${c.sql})`).join(' AND '), params: conditions.flatMap((c) => c.params) }
+          : undefined;
         const rows = listCustomers(await ctx.sqlite(), { tags: flags.tag ?? [], city: flags.city, search: flags.search, sort, limit, where });
-        await ctx.print(format === 'table' ? LIST_TABLE_COLUMNS : LIST_DATA_COLUMNS, rows.map((r) => ({ ...r })));
+        const columns = format === 'table' ? LIST_TABLE_COLUMNS : LIST_DATA_COLUMNS;
+        if (contact) {
+          await ctx.print(
+            [...columns, { key: 'last_contact', kind: 'timestamp' }, { key: 'days_since', kind: 'int' }],
+            rows.map((r) => ({ ...r, last_contact: contact.get(r.id)?.lastContact ?? null, days_since: contact.get(r.id)?.daysSince ?? null })),
+          );
+          return;
+        }
+        await ctx.print(columns, rows.map((r) => ({ ...r })));
       }),
     );
 

@@ -1,0 +1,44 @@
+// Helpers for the task and agenda tests: write rows other issues' commands would create (tickets,
+// deals, activities) straight into a sandbox database, and read tasks back.
+import Database from 'better-sqlite3';
+import type { Sandbox } from './cli.js';
+
+/** Runs statements on a writable connection to the sandbox database. */
+export function write(box: Sandbox, statements: Array<[string, ...unknown[]]>): void {
+  const db = new Database(box.dbPath, { fileMustExist: true });
+  try {
+    db.transaction(() => {
+      for (const [text, ...params] of statements) db.prepare(text).run(...params);
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+export interface TaskDbRow {
+  id: number;
+  customer_id: number;
+  title: string;
+  due_at: string;
+  due_has_time: number;
+  assignee: string | null;
+  priority: string;
+  every: string | null;
+  status: string;
+  done_at: string | null;
+  note: string | null;
+  recurred_from: number | null;
+}
+
+export function tasks(box: Sandbox): TaskDbRow[] {
+  return box.query<TaskDbRow>('SELECT * FROM tasks ORDER BY id');
+}
+
+export function activity(box: Sandbox, customerId: number, at: string, summary = 'call'): [string, ...unknown[]] {
+  return ['INSERT INTO activities (customer_id, type, at, summary, created_at) VALUES (?, ?, ?, ?, ?)', customerId, 'call', at, summary, at];
+}
+
+/** Whole calendar days from a to b (`YYYY-MM-DD`), computed independently of the code under test. */
+export function dayDiff(a: string, b: string): number {
+  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000);
+}
