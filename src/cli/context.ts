@@ -43,6 +43,8 @@ export interface PrintOptions {
   highlight?: RenderOptions['highlight'];
   /** Formats this command allows (e.g. export: csv, json, ndjson). */
   formats?: readonly Format[];
+  /** Start CSV/TSV output with a UTF-8 byte order mark (for Excel). */
+  bom?: boolean;
 }
 
 /** A required value: the flag that carries it, what to ask, and how to parse the answer. */
@@ -188,6 +190,7 @@ export function createContext(deps: Deps, command: Command): Context {
       const fmt = format(options.formats);
       await emit(async (sink) => {
         const writer = createRowWriter(fmt, columns, renderOptions(sink, options));
+        if (options.bom && (fmt === 'csv' || fmt === 'tsv')) await sink.write('\uFEFF');
         for await (const row of rows) {
           const text = writer.write(row);
           if (text) {
