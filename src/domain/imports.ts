@@ -131,6 +131,31 @@ export function formatProblem(line: number, error: RowError): string {
 export interface RowContext {
   now: Date;
   dateFormat?: DateFormat | undefined;
+  /** Parsed dates and times by text: files repeat the same few thousand days a million times. */
+  memo?: Map<string, string>;
+}
+
+const MEMO_LIMIT = 100_000;
+
+function memoised(ctx: RowContext, key: string, parse: () => string): string {
+  const memo = (ctx.memo ??= new Map());
+  let value = memo.get(key);
+  if (value === undefined) {
+    value = parse();
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(key, value);
+  }
+  return value;
+}
+
+/** A timestamp cell as an ISO instant (a plain date is the start of that local day). */
+function isoInstant(text: string, ctx: RowContext, label: string): string {
+  return memoised(ctx, `t${text}`, () => parseDateTime(text, { now: ctx.now, dateFormat: ctx.dateFormat, label }).toISOString());
+}
+
+/** A date cell as `YYYY-MM-DD`. */
+function isoDay(text: string, ctx: RowContext, label: string): string {
+  return memoised(ctx, `d${text}`, () => parseDate(text, { now: ctx.now, dateFormat: ctx.dateFormat, label }));
 }
 
 /** Reads the cells of one row by column name: restored (`'=x` → `=x`) and trimmed unless free text. */
@@ -230,7 +255,7 @@ export function readCustomer(r: RowReader, ctx: RowContext): CustomerRecord {
     const tagsText = r.get('tags');
     const tags = tagsText === '' ? [] : splitTags(tagsText);
     const createdText = r.optional('created');
-    const created = createdText === null ? null : parseDateTime(createdText, { now: ctx.now, dateFormat: ctx.dateFormat, label: 'created' }).toISOString();
+    const created = createdText === null ? null : isoInstant(createdText, ctx, 'created');
     const fields = r.fields();
     return { name, email, phone, phoneDigits: phone === null ? null : phoneDigits(phone), age, gender, company, city, source, tags, created, fields };
   } catch (error) {
@@ -284,7 +309,7 @@ export function readSale(r: RowReader, ctx: RowContext): SaleRecord {
     const quantity = quantityText === null ? 1 : parseInteger(quantityText, 'quantity', 1, 1_000_000);
     const amountCents = parseMoney(r.required('amount'), { label: 'amount' });
     const dateText = r.optional('date');
-    const soldOn = parseDate(dateText ?? 'today', { now: ctx.now, dateFormat: ctx.dateFormat, label: 'date' });
+    const soldOn = isoDay(dateText ?? 'today', ctx, 'date');
     const note = r.optional('note');
     return { externalId, customer, product, quantity, amountCents, soldOn, note };
   } catch (error) {
@@ -305,7 +330,7 @@ export function readActivity(r: RowReader, ctx: RowContext): ActivityRecord {
     const customer = readCustomerRef(r);
     const type = parseChoice(r.required('type'), ACTIVITY_TYPES, 'type');
     const atText = r.optional('at');
-    const at = (atText === null ? ctx.now : parseDateTime(atText, { now: ctx.now, dateFormat: ctx.dateFormat, label: 'at' })).toISOString();
+    const at = atText === null ? ctx.now.toISOString() : isoInstant(atText, ctx, 'at');
     const directionText = r.optional('direction');
     const direction = directionText === null ? null : parseChoice(directionText, DIRECTIONS, 'direction');
     const summary = r.required('summary');
@@ -361,4 +386,6 @@ export function readTicket(r: RowReader, ctx: RowContext): TicketRecord {
 export interface RecordBatch {
   rows: string[][];
   lines: number[];
+  /** Bytes of the file read when this batch was cut (for estimating the number of rows). */
+  bytes?: number;
 }

@@ -194,7 +194,7 @@ export async function openCsvSource(path: string, stdin: NodeJS.ReadStream, opti
       }
       rows.length = keep;
       lines.length = keep;
-      return { rows, lines };
+      return { rows, lines, bytes: read };
     };
 
     for await (const chunk of chunks) {

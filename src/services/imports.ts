@@ -44,6 +44,8 @@ export interface ImportInput {
   skipInvalid: boolean;
   dryRun: boolean;
   dateFormat?: DateFormat | undefined;
+  /** Size of the file in bytes when known: a big import defers secondary indexes. */
+  sizeHint?: number | null;
 }
 
 export interface ImportCounts {
@@ -78,6 +80,20 @@ const TABLES: Record<ImportKind, Array<keyof DB & string>> = {
   activities: ['activities'],
   tickets: ['tickets', 'ticket_ratings'],
 };
+
+/**
+ * Secondary indexes that no import lookup uses. A big import drops them inside its transaction and
+ * builds them again at the end: one sort beats a million random B-tree inserts, and readers never
+ * see them missing (they see the database as it was until the commit).
+ */
+const DEFERRED_INDEXES: Record<ImportKind, string[]> = {
+  customers: ['customers_name', 'customers_city', 'customer_tags_tag'],
+  sales: ['sales_customer', 'sales_sold_on'],
+  activities: ['activities_at'],
+  tickets: ['tickets_customer', 'tickets_status_due'],
+};
+/** Defer indexes only when the file holds at least this many rows and more than the table has. */
+const DEFER_INDEXES_FROM_ROWS = 50_000;
 
 type RowValues = Record<string, unknown>;
 type AuditOp = ['updated', keyof DB & string, number, RowValues, RowValues] | ['inserted', keyof DB & string, number, RowValues];
@@ -490,7 +506,11 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
   let problemCount = 0;
   // A bigger page cache keeps the indexes of a million-row import in memory (64 MB).
   sqlite.pragma('cache_size = -65536');
+  // Every reference an import writes was just looked up or inserted by it, so the foreign key
+  // checks would only repeat those lookups. (The pragma is a no-op inside a transaction.)
+  sqlite.pragma('foreign_keys = OFF');
   sqlite.exec('BEGIN IMMEDIATE');
+  const deferred: string[] = [];
   try {
     const firstIds = new Map(TABLES[input.kind].map((t) => [t, maxId(sqlite, t) + 1]));
     // The audit entry shares the transaction: Kysely runs on the same connection.
@@ -514,6 +534,19 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
         plan = planHeader(input.kind, rows[0]!, input.maps, input.ignoreUnknown, lines[0]);
         reader = new RowReader(plan);
         start = 1;
+        if (input.sizeHint && batch.bytes) {
+          const expected = (input.sizeHint / batch.bytes) * rows.length;
+          const existing = firstIds.get(TABLES[input.kind][0]!)! - 1;
+          if (expected >= DEFER_INDEXES_FROM_ROWS && expected > existing) {
+            const find = sqlite.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ? AND sql IS NOT NULL").pluck();
+            for (const name of DEFERRED_INDEXES[input.kind]) {
+              const sql = find.get(name) as string | undefined;
+              if (!sql) continue;
+              sqlite.exec(`DROP INDEX "${name}"`);
+              deferred.push(sql);
+            }
+          }
+        }
       }
       for (let i = start; i < rows.length; i++) {
         const values = rows[i]!;
@@ -545,6 +578,7 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
         hint: 'fix them and run again, or import the valid rows with --skip-invalid --rejects FILE',
       });
     }
+    for (const sql of deferred) sqlite.exec(sql);
     for (const [table, firstId] of firstIds) await audit.insertedRange(table, firstId, maxId(sqlite, table));
     const wrote = counts.imported + counts.updated > 0;
     const summary = `import ${input.kind} from ${input.source}: imported ${counts.imported}, updated ${counts.updated}, skipped ${counts.skipped}, rejected ${counts.rejected}`;
@@ -554,5 +588,6 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
     return { ...counts, dryRun: input.dryRun, auditId: wrote && !input.dryRun ? audit.logId : null };
   } finally {
     if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+    sqlite.pragma('foreign_keys = ON');
   }
 }

@@ -106,7 +106,7 @@ export function registerImport(program: Command, { run }: Runtime): void {
         try {
           result = await importRecords(
             db,
-            { kind, source: source.name, records: source.batches(), maps, ignoreUnknown: Boolean(flags.ignoreUnknown), onDuplicate: flags.onDuplicate ?? null, skipInvalid: Boolean(flags.skipInvalid), dryRun: Boolean(flags.dryRun), dateFormat },
+            { kind, source: source.name, records: source.batches(), maps, ignoreUnknown: Boolean(flags.ignoreUnknown), onDuplicate: flags.onDuplicate ?? null, skipInvalid: Boolean(flags.skipInvalid), dryRun: Boolean(flags.dryRun), dateFormat, sizeHint: source.size },
             ctx.meta(),
             {
               onProgress: progress.update,
