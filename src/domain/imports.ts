@@ -75,6 +75,7 @@ export function planHeader(
   maps: ReadonlyArray<{ from: string; to: string }>,
   ignoreUnknown: boolean,
   line = 1,
+  updating = false,
 ): HeaderPlan {
   const known = IMPORT_COLUMNS[kind];
   const mapped = new Map(maps.map((m) => [m.from, m.to]));
@@ -104,7 +105,9 @@ export function planHeader(
       hint: `${kind} columns are ${known.join(', ')}; rename with --map "NAME=COLUMN"${extra}, or pass --ignore-unknown`,
     });
   }
-  const missing = REQUIRED_COLUMNS[kind].filter((c) => !index.has(c));
+  // A file that only updates customers (--on-duplicate update) may leave out their names.
+  const required = updating && kind === 'customers' ? [] : REQUIRED_COLUMNS[kind];
+  const missing = required.filter((c) => !index.has(c));
   if (missing.length > 0) {
     throw new ValidationError(`line ${line}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, {
       hint: `the header has: ${header.map((h) => h.trim()).join(', ')}; rename with --map "NAME=COLUMN"`,
@@ -241,7 +244,7 @@ export interface CustomerRecord {
 
 export function readCustomer(r: RowReader, ctx: RowContext): CustomerRecord {
   try {
-    const name = r.required('name');
+    const name = r.optional('name');
     const emailText = r.optional('email');
     const email = emailText === null ? null : parseEmail(emailText, 'email');
     const phoneText = r.optional('phone');

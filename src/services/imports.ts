@@ -206,6 +206,7 @@ function customersHandler(run: Run): RowHandler {
   };
 
   const add = (c: CustomerRecord, line: number): void => {
+    if (c.name === null) throw new RowError('name', 'is required');
     const result = insert.run(c.name, c.email, c.phone, c.phoneDigits, c.age, c.gender, c.company, c.city, c.source, c.created ?? nowIso, nowIso);
     const id = Number(result.lastInsertRowid);
     lines.set(id, line);
@@ -222,7 +223,8 @@ function customersHandler(run: Run): RowHandler {
       if (value !== null) next[column] = value;
     };
     set('name', c.name);
-    set('email', c.email);
+    // The email matched case-insensitively: a different case is not a change.
+    if (c.email !== null && String(before.email ?? '').toLowerCase() !== c.email.toLowerCase()) set('email', c.email);
     set('phone', c.phone);
     set('phone_digits', c.phoneDigits);
     set('age', c.age);
@@ -264,7 +266,7 @@ function customersHandler(run: Run): RowHandler {
   return (reader, line) => {
     const c = readCustomer(reader, ctx);
     let existing: number | undefined;
-    if (c.email !== null) {
+    if (c.email !== null && c.name !== null) {
       // Insert first: the UNIQUE email index finds a duplicate for free, a lookup per row would not.
       try {
         add(c, line);
@@ -273,6 +275,8 @@ function customersHandler(run: Run): RowHandler {
         if (!isUniqueViolation(error)) throw error;
         existing = byEmail.get(c.email) as number;
       }
+    } else if (c.email !== null) {
+      existing = byEmail.get(c.email) as number | undefined;
     } else if (c.phoneDigits !== null) {
       const ids = byPhone.all(c.phoneDigits) as number[];
       if (ids.length > 1) throw new RowError('phone', `matches several customers (#${ids.slice(0, 2).join(', #')}…); add an email to tell them apart`);
@@ -531,7 +535,7 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
       const { rows, lines } = batch;
       let start = 0;
       if (!plan) {
-        plan = planHeader(input.kind, rows[0]!, input.maps, input.ignoreUnknown, lines[0]);
+        plan = planHeader(input.kind, rows[0]!, input.maps, input.ignoreUnknown, lines[0], input.onDuplicate === 'update');
         reader = new RowReader(plan);
         start = 1;
         if (input.sizeHint && batch.bytes) {
