@@ -232,6 +232,20 @@ describe('invalid rows', () => {
     expect(box.query("SELECT name FROM customers WHERE email = 'twice2@example.com'")).toEqual([{ name: 'First' }]);
   });
 
+  it('holds rows back for multi-row inserts without changing what happens to duplicates', () => {
+    const emails = Array.from({ length: 40 }, (_, i) => `n${i}@example.com`);
+    emails[19] = 'old@example.com'; // an existing customer, in the middle of a batch
+    emails[34] = 'N2@example.com'; // the same as the row on line 4
+    const file = write(box, 'batch.csv', `name,email\n${emails.map((e, i) => `Name ${i},${e}`).join('\n')}\n`);
+    const rejects = join(box.dir, 'batch-rejects.csv');
+    const result = box.run(['import', 'customers', file, '--skip-invalid', '--rejects', rejects], { env });
+    expect(result.code).toBe(3);
+    expect(summary(result.stderr)).toEqual({ imported: 38, updated: 0, skipped: 1, rejected: 1 });
+    expect(parse(readFileSync(rejects, 'utf8'), { columns: true })).toEqual([{ name: 'Name 34', email: 'N2@example.com', line: '36', error: 'email: duplicate of line 4' }]);
+    const stored = box.query<{ name: string }>("SELECT name FROM customers WHERE email LIKE 'n%@example.com' ORDER BY id").map((r) => r.name);
+    expect(stored).toEqual(emails.map((_, i) => `Name ${i}`).filter((_, i) => i !== 19 && i !== 34));
+  });
+
   it('rejects --skip-invalid without --rejects as a usage error', () => {
     const result = box.run(['import', 'customers', join(box.dir, 'mixed.csv'), '--skip-invalid'], { env });
     expect(result.code).toBe(2);
