@@ -88,7 +88,7 @@ const TABLES: Record<ImportKind, Array<keyof DB & string>> = {
  * see them missing (they see the database as it was until the commit).
  */
 const DEFERRED_INDEXES: Record<ImportKind, string[]> = {
-  customers: ['customers_name', 'customers_city', 'customer_tags_tag'],
+  customers: ['customers_city', 'customer_tags_tag'],
   sales: ['sales_customer', 'sales_sold_on'],
   activities: ['activities_at'],
   tickets: ['tickets_customer', 'tickets_status_due'],
@@ -253,6 +253,10 @@ function customersHandler(run: Run): RowHandler {
   const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const byEmail = sqlite.prepare('SELECT id FROM customers WHERE email = ?').pluck();
   const byPhone = sqlite.prepare('SELECT id FROM customers WHERE phone_digits = ? ORDER BY id LIMIT 3').pluck();
+  // Without email or phone, a customer is known by name alone (among others without either).
+  const byNameOnly = sqlite
+    .prepare('SELECT id FROM customers WHERE name = ? COLLATE NOCASE AND email IS NULL AND phone_digits IS NULL ORDER BY id LIMIT 3')
+    .pluck();
   const selectRow = sqlite.prepare('SELECT * FROM customers WHERE id = ?');
   const update = sqlite.prepare(
     `UPDATE customers SET name = ?, email = ?, phone = ?, phone_digits = ?, age = ?, gender = ?, company = ?, city = ?,
@@ -358,12 +362,16 @@ function customersHandler(run: Run): RowHandler {
       const ids = byPhone.all(c.phoneDigits) as number[];
       if (ids.length > 1) throw new RowError('phone', `matches several customers (#${ids.slice(0, 2).join(', #')}…); add an email to tell them apart`);
       existing = ids[0];
+    } else if (c.name !== null) {
+      const ids = byNameOnly.all(c.name) as number[];
+      if (ids.length > 1) throw new RowError('name', `matches several customers without email or phone (#${ids.slice(0, 2).join(', #')}…)`);
+      existing = ids[0];
     }
     if (existing === undefined) {
       add(c, line);
       return;
     }
-    const column = c.email !== null ? 'email' : 'phone';
+    const column = c.email !== null ? 'email' : c.phoneDigits !== null ? 'phone' : 'name';
     if (lines.has(existing)) {
       if (mode === 'skip') counts.skipped++;
       else if (mode === 'update') merge(existing, c, false);

@@ -113,6 +113,16 @@ describe('import customers', () => {
     expect(box.query('SELECT name, city FROM customers WHERE id = 1')).toEqual([{ name: 'Li W.', city: 'Suzhou' }]);
   });
 
+  it('knows a customer without email or phone by name, so re-imports stay idempotent', () => {
+    const file = write(box, 'names.csv', 'name,city\nZhao Haoran,Chengdu\n');
+    expect(summary(box.run(['import', 'customers', file], { env }).stderr)).toMatchObject({ imported: 1 });
+    expect(summary(box.run(['import', 'customers', file], { env }).stderr)).toMatchObject({ imported: 0, skipped: 1 });
+    const twice = write(box, 'names2.csv', 'name,city\nXu Ming,Wuhan\nxu ming,Wuhan\n');
+    const result = box.run(['import', 'customers', twice], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^line 3: name: duplicate of line 2$/m);
+  });
+
   it('--map renames columns, field.KEY fills custom fields, and --format json prints a summary on stdout', () => {
     const file = write(box, 'erp.csv', 'Kunde,E-Mail,Stufe\nKarl,karl@example.com,silver\n');
     const result = box.run(['import', 'customers', file, '--map', 'kunde=name', '--map', 'E-MAIL=email', '--map', 'Stufe=field.level', '--format', 'json'], { env });
