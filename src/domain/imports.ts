@@ -102,7 +102,7 @@ export function planHeader(
   if (unknown.length > 0 && !ignoreUnknown) {
     const extra = kind === 'customers' ? `, map it to a custom field with --map "NAME=field.KEY"` : '';
     throw new ValidationError(`line ${line}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, {
-      hint: `${kind} columns are ${known.join(', ')}; rename with --map "NAME=COLUMN"${extra}, or pass --ignore-unknown`,
+      hint: `the ${kind} columns are ${known.join(', ')}; rename with --map "NAME=COLUMN"${extra}, or pass --ignore-unknown`,
     });
   }
   // A file that only updates customers (--on-duplicate update) may leave out their names.
