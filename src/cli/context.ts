@@ -191,10 +191,19 @@ export function createContext(deps: Deps, command: Command): Context {
       await emit(async (sink) => {
         const writer = createRowWriter(fmt, columns, renderOptions(sink, options));
         if (options.bom && (fmt === 'csv' || fmt === 'tsv')) await sink.write('\uFEFF');
-        for await (const row of rows) {
+        const put = (row: Row): void | Promise<void> => {
           const text = writer.write(row);
-          if (text) {
-            const pending = sink.write(text);
+          if (text) return sink.write(text);
+        };
+        // A plain loop for synchronous rows (SQLite's iterate()): for-await would cost a promise per row.
+        if (Symbol.iterator in rows) {
+          for (const row of rows) {
+            const pending = put(row);
+            if (pending) await pending;
+          }
+        } else {
+          for await (const row of rows) {
+            const pending = put(row);
             if (pending) await pending;
           }
         }

@@ -9,7 +9,7 @@ const db = benchDatabase({ customers: N });
 // The query src/services/exports.ts runs for customers (no custom fields in the bench data).
 const query = `SELECT c.name, c.email, c.phone, c.age, c.gender, c.company, c.city, c.source,
   (SELECT group_concat(name, ';') FROM (SELECT t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = c.id ORDER BY t.name)) AS tags,
-  c.created_at AS created FROM customers c ORDER BY c.id`;
+  strftime('%Y-%m-%dT%H:%M:%SZ', c.created_at) AS created FROM customers c ORDER BY c.id`;
 const ours = crm(['--db', db, 'export', 'customers', '--format', 'csv']);
 const base = measure('sqlite3', ['-csv', '-header', db, query]);
 benchLine('export-customers', ours.seconds, base.seconds, 1.5, ours.rssMb);

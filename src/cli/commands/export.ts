@@ -12,17 +12,13 @@ interface ExportFlags {
   bom?: boolean;
 }
 
+// Timestamps arrive formatted (`2025-03-01T08:30:00Z`) from the query: text here.
 const KINDS: Record<string, Column['kind']> = {
   age: 'int',
-  created: 'timestamp',
-  updated: 'timestamp',
   quantity: 'int',
   amount: 'money',
   value: 'money',
   date: 'date',
-  at: 'timestamp',
-  opened: 'timestamp',
-  resolved: 'timestamp',
   score: 'int',
   id: 'int',
   probability: 'int',
