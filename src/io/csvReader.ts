@@ -209,7 +209,7 @@ export async function openCsvSource(path: string, stdin: NodeJS.ReadStream, opti
       const batch = take(tail + text, false);
       if (batch.rows.length > 0) yield batch;
     }
-    if (read === 0) fail('is empty (0 bytes)', 'an import file starts with a header line, e.g. name,email,phone');
+    if (read === 0) throw new ValidationError(`${name} is empty (0 bytes)`, { hint: 'an import file starts with a header line, e.g. name,email,phone' });
     let rest: string;
     try {
       rest = decoder.end();

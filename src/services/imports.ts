@@ -69,8 +69,12 @@ export interface ImportHooks {
   onReject?(header: readonly string[], line: number, values: readonly string[], reason: string): void;
   /** Called after each batch of rows. */
   onProgress?(counts: Readonly<ImportCounts>): void;
+  /** Every row is read: indexes are being built and the transaction committed. */
+  onFinishing?(counts: Readonly<ImportCounts>): void;
 }
 
+/** SQLite page cache for an import, in KiB: holds the indexes of a big import (peak RSS stays < 300 MB). */
+const CACHE_KIB = 65536;
 /** How many problems an aborted import lists. */
 export const PROBLEMS_SHOWN = 20;
 
@@ -626,13 +630,13 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
   const problems: Array<{ line: number; text: string }> = [];
   let problemCount = 0;
   // A bigger page cache keeps the indexes of a million-row import in memory (64 MB).
-  sqlite.pragma('cache_size = -65536');
+  sqlite.pragma(`cache_size = -${CACHE_KIB}`);
   // Every reference an import writes was just looked up or inserted by it, so the foreign key
   // checks would only repeat those lookups. (The pragma is a no-op inside a transaction.)
   sqlite.pragma('foreign_keys = OFF');
-  sqlite.exec('BEGIN IMMEDIATE');
   const deferred: string[] = [];
   try {
+    sqlite.exec('BEGIN IMMEDIATE');
     const firstIds = new Map(TABLES[input.kind].map((t) => [t, maxId(sqlite, t) + 1]));
     // The audit entry shares the transaction: Kysely runs on the same connection.
     const audit = await beginAudit(db, meta, { action: `import.${input.kind}`, entity: ENTITY[input.kind], summary: `import ${input.kind} from ${input.source}` });
@@ -703,6 +707,7 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
         hint: 'fix them and run again, or import the valid rows with --skip-invalid --rejects FILE',
       });
     }
+    hooks.onFinishing?.(counts);
     for (const sql of deferred) sqlite.exec(sql);
     for (const [table, firstId] of firstIds) await audit.insertedRange(table, firstId, maxId(sqlite, table));
     const wrote = counts.imported + counts.updated > 0;

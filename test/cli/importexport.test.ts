@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CRM_BIN, sandbox, type Sandbox } from '../helpers/cli.js';
 
 const require = createRequire(import.meta.url);
 const NOW = '2025-06-01T09:00:00Z';
@@ -111,6 +112,19 @@ describe('import customers', () => {
     const result = box.run(['import', 'customers', file, '--on-duplicate', 'update'], { env });
     expect(summary(result.stderr)).toMatchObject({ imported: 0, updated: 1 });
     expect(box.query('SELECT name, city FROM customers WHERE id = 1')).toEqual([{ name: 'Li W.', city: 'Suzhou' }]);
+  });
+
+  it('shows progress on stderr only when it is a terminal', () => {
+    const lines = ['name,email'];
+    for (let i = 0; i < 30_000; i++) lines.push(`Tty ${i},tty${i}@example.com`);
+    const file = write(box, 'tty.csv', lines.join('\n') + '\n');
+    const hasScript = spawnSync('script', ['--version']).status === 0;
+    if (!hasScript) return; // util-linux `script` gives the child a terminal; without it, nothing to check
+    const command = `${process.execPath} ${CRM_BIN} --db ${box.dbPath} import customers ${file}`;
+    const tty = spawnSync('script', ['-qfec', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, CRM_NOW: NOW, TZ: 'UTC' } });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/\r\u001b\[Kimporting: [\d,]+ rows (· [\d,]+ rows\/s · \d+%|read; writing the database…)/);
+    expect(tty.stdout).toMatch(/imported 30000, updated 0, skipped 0, rejected 0 in \d+\.\d s/);
   });
 
   it('knows a customer without email or phone by name, so re-imports stay idempotent', () => {
@@ -292,7 +306,7 @@ describe('bad input files', () => {
     ['an unclosed quote', () => ({ args: [write(box, 'quote.csv', 'name,email\nA,a@example.com\n"B,b@example.com\nC,c@example.com\n')] }), 1, /^error: .*line 3: a quoted field is never closed$/m],
     ['a missing file', () => ({ args: [join(box.dir, 'nope.csv')] }), 1, /^error: .*nope\.csv: no such file$/m],
     ['a directory', () => ({ args: [(mkdirSync(join(box.dir, 'folder'), { recursive: true }), join(box.dir, 'folder'))] }), 1, /^error: .*folder is a directory, not a CSV file$/m],
-    ['- with nothing on stdin', () => ({ args: ['-'], input: '' }), 1, /^error: stdin: is empty \(0 bytes\)$/m],
+    ['- with nothing on stdin', () => ({ args: ['-'], input: '' }), 1, /^error: stdin is empty \(0 bytes\)$/m],
   ];
 
   for (const [name, make, code, message] of cases) {

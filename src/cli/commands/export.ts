@@ -35,7 +35,9 @@ export function exportColumns(kind: ExportKind, fieldKeys: readonly string[]): C
 
 /**
  * The customers of segment NAME, for `--segment`. Wired to the segments engine (issue 6) when the
- * branches meet: return the member ids and the export is limited to them.
+ * branches meet; its branch offers exactly what is needed here:
+ *   const { customerIdsInSegment } = await import('../../services/segments.js');
+ *   return customerIdsInSegment(await ctx.db(), name, ctx.now());
  */
 async function segmentMembers(_ctx: Context, name: string): Promise<Iterable<number>> {
   throw new UsageError(`--segment ${name}: segments are not available in this build yet`);

@@ -27,7 +27,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 /** `12,345 rows  41,000 rows/s  37%`, redrawn in place on a terminal's stderr. */
 function progressReporter(ctx: Context, size: number | null, bytesRead: () => number, started: number) {
   const stderr = ctx.deps.stderr;
-  if (!stderr.isTTY) return { update: (_: Readonly<ImportCounts>) => {}, clear: () => {} };
+  if (!stderr.isTTY) return { update: (_: Readonly<ImportCounts>) => {}, finishing: (_: Readonly<ImportCounts>) => {}, clear: () => {} };
   let last = 0;
   let drawn = false;
   return {
@@ -37,8 +37,12 @@ function progressReporter(ctx: Context, size: number | null, bytesRead: () => nu
       last = now;
       const seconds = (now - started) / 1000;
       const rate = seconds > 0 ? Math.round(counts.rows / seconds) : 0;
-      const percent = size ? ` ${Math.min(100, Math.floor((bytesRead() / size) * 100))}%` : '';
-      stderr.write(`\r\u001b[K${counts.rows.toLocaleString('en-US')} rows  ${rate.toLocaleString('en-US')} rows/s${percent}`);
+      const percent = size ? ` · ${Math.min(100, Math.floor((bytesRead() / size) * 100))}%` : '';
+      stderr.write(`\r\u001b[Kimporting: ${counts.rows.toLocaleString('en-US')} rows · ${rate.toLocaleString('en-US')} rows/s${percent}`);
+      drawn = true;
+    },
+    finishing(counts: Readonly<ImportCounts>) {
+      stderr.write(`\r\u001b[Kimporting: ${counts.rows.toLocaleString('en-US')} rows read; writing the database…`);
       drawn = true;
     },
     clear() {
@@ -110,6 +114,7 @@ export function registerImport(program: Command, { run }: Runtime): void {
             ctx.meta(),
             {
               onProgress: progress.update,
+              onFinishing: progress.finishing,
               onReject(header, line, values, reason) {
                 if (!rejectsSink) return;
                 if (!rejectsWriter) {
