@@ -513,15 +513,27 @@ describe('one transaction per import', () => {
   it('kill -9 in the middle leaves the database exactly as it was', async () => {
     const { spawnCrm } = await import('../helpers/cli.js');
     const before = box.dump();
+    const Database = require('better-sqlite3');
     const child = spawnCrm(['--db', box.dbPath, 'import', 'customers', big], { env });
     let exited = false;
     child.on('exit', () => (exited = true));
-    await sleep(1500);
+    // Wait until the import holds the write lock (its transaction is open), then a little longer.
+    const probe = new Database(box.dbPath, { timeout: 0 });
+    for (let locked = false; !locked && !exited; ) {
+      try {
+        probe.exec('BEGIN IMMEDIATE');
+        probe.exec('ROLLBACK');
+        await sleep(20);
+      } catch {
+        locked = true;
+      }
+    }
+    probe.close();
+    await sleep(300);
     expect(exited, 'the import finished before it could be killed: make the file bigger').toBe(false);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     expect(box.dump()).toBe(before);
-    const Database = require('better-sqlite3');
     const db = new Database(box.dbPath);
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
