@@ -419,6 +419,8 @@ function salesHandler(run: Run): RowHandler {
   const occurrences = new Map<string, number>();
 
   type Pending = { s: SaleRecord; customerId: number; key: string | null };
+  /** The columns the file has. */
+  let present: ReadonlySet<string> | undefined;
   const bind = ({ s, customerId, key }: Pending, params: unknown[]) => {
     params.push(customerId, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
   };
@@ -445,13 +447,23 @@ function salesHandler(run: Run): RowHandler {
     }
     const inFile = lines.has(existing);
     if (mode === 'update') {
+      // The row's values replace the sale's; a column the file does not have keeps its value.
       const before = selectRow.get(existing) as RowValues;
-      const after: RowValues = { ...before, customer_id: customerId, product: s.product, quantity: s.quantity, amount_cents: s.amountCents, sold_on: s.soldOn, note: s.note };
+      const has = (column: string) => present?.has(column) ?? true;
+      const after: RowValues = {
+        ...before,
+        customer_id: customerId,
+        product: s.product,
+        quantity: has('quantity') ? s.quantity : before.quantity,
+        amount_cents: s.amountCents,
+        sold_on: has('date') ? s.soldOn : before.sold_on,
+        note: has('note') ? s.note : before.note,
+      };
       if (!changed(before, after)) {
         counts.skipped++;
         return;
       }
-      update.run(customerId, s.product, s.quantity, s.amountCents, s.soldOn, s.note, existing);
+      update.run(after.customer_id, after.product, after.quantity, after.amount_cents, after.sold_on, after.note, existing);
       if (!inFile) pending.push(['updated', 'sales', existing, before, after]);
       counts.updated++;
     } else if (inFile && mode !== 'skip') {
@@ -466,6 +478,7 @@ function salesHandler(run: Run): RowHandler {
   const queue = new InsertQueue<Pending>(run, multiInsert(sqlite, insertHead, 9), bind, inserted, single);
   return {
     row(reader, line, values) {
+      present ??= new Set(reader.plan.index.keys());
       const s = readSale(reader, ctx);
       const customerId = run.resolve(s.customer);
       let key: string | null = null;
@@ -493,18 +506,21 @@ function activitiesHandler(run: Run): RowHandler {
   const lastBefore = maxId(sqlite, 'activities');
   // The same activity (customer, type, time, summary) recorded before this import: re-imports add nothing.
   const same = sqlite.prepare('SELECT id FROM activities WHERE customer_id = ? AND at = ? AND type = ? AND summary = ? AND id <= ? LIMIT 1').pluck();
-  return { flush: () => {}, row: (reader) => {
-    const a = readActivity(reader, ctx);
-    const customerId = run.resolve(a.customer);
-    const existing = same.get(customerId, a.at, a.type, a.summary, lastBefore) as number | undefined;
-    if (existing !== undefined) {
-      if (mode === 'error') throw new RowError(null, `already recorded as activity #${existing}`);
-      counts.skipped++;
-      return;
-    }
-    insert.run(customerId, a.type, a.direction, a.at, a.summary, nowIso);
-    counts.imported++;
-  } };
+  return {
+    flush: () => {},
+    row: (reader) => {
+      const a = readActivity(reader, ctx);
+      const customerId = run.resolve(a.customer);
+      const existing = same.get(customerId, a.at, a.type, a.summary, lastBefore) as number | undefined;
+      if (existing !== undefined) {
+        if (mode === 'error') throw new RowError(null, `already recorded as activity #${existing}`);
+        counts.skipped++;
+        return;
+      }
+      insert.run(customerId, a.type, a.direction, a.at, a.summary, nowIso);
+      counts.imported++;
+    },
+  };
 }
 
 function ticketsHandler(run: Run): RowHandler {
@@ -531,76 +547,87 @@ function ticketsHandler(run: Run): RowHandler {
   const currentRating = sqlite.prepare('SELECT * FROM ticket_ratings WHERE ticket_id = ? AND superseded_at IS NULL ORDER BY id DESC LIMIT 1');
   const supersede = sqlite.prepare('UPDATE ticket_ratings SET superseded_at = ? WHERE id = ?');
   const lines = new LineIndex(lastBefore + 1);
+  /** The columns the file has. */
+  let present: ReadonlySet<string> | undefined;
 
-  return { flush: () => {}, row: (reader, line) => {
-    const t = readTicket(reader, ctx);
-    const customerId = run.resolve(t.customer);
-    const dueAt = new Date(Date.parse(t.openedAt) + sla.get(t.priority)!).toISOString();
-    const closedAt = t.status === 'closed' ? t.resolvedAt : null;
-    let existing: number | undefined;
-    if (t.externalId === null) {
-      existing = same.get(customerId, t.subject, t.openedAt, lastBefore) as number | undefined;
-      if (existing !== undefined) {
-        if (mode === 'error') throw new RowError(null, `already recorded as ticket #${existing}`);
-        counts.skipped++;
-        return;
-      }
-    }
-    if (existing === undefined) {
-      try {
-        const values = [customerId, t.externalId, t.subject, t.description, t.priority, t.kind, t.status, t.openedAt, dueAt, t.resolvedAt, closedAt, nowIso];
-        const id = Number(insert.run(...values).lastInsertRowid);
-        lines.set(id, line);
-        if (t.score !== null) rate.run(id, t.score, t.resolvedAt);
-        counts.imported++;
-        return;
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        existing = byExternalId.get(t.externalId) as number;
-      }
-    }
-    const inFile = lines.has(existing);
-    if (mode === 'update') {
-      const before = selectRow.get(existing) as RowValues;
-      const after: RowValues = {
-        ...before,
-        customer_id: customerId,
-        subject: t.subject,
-        description: t.description,
-        priority: t.priority,
-        kind: t.kind,
-        status: t.status,
-        opened_at: t.openedAt,
-        due_at: dueAt,
-        resolved_at: t.resolvedAt,
-        closed_at: closedAt,
-      };
-      let any = false;
-      if (changed(before, after)) {
-        after.updated_at = nowIso;
-        update.run(customerId, t.subject, t.description, t.priority, t.kind, t.status, t.openedAt, dueAt, t.resolvedAt, closedAt, nowIso, existing);
-        if (!inFile) pending.push(['updated', 'tickets', existing, before, after]);
-        any = true;
-      }
-      const rating = currentRating.get(existing) as RowValues | undefined;
-      if (t.score !== null && rating?.score !== t.score) {
-        if (rating) {
-          supersede.run(nowIso, rating.id);
-          if (!inFile) pending.push(['updated', 'ticket_ratings', Number(rating.id), rating, { ...rating, superseded_at: nowIso }]);
+  return {
+    flush: () => {},
+    row: (reader, line) => {
+      present ??= new Set(reader.plan.index.keys());
+      const t = readTicket(reader, ctx);
+      const customerId = run.resolve(t.customer);
+      const dueAt = new Date(Date.parse(t.openedAt) + sla.get(t.priority)!).toISOString();
+      const closedAt = t.status === 'closed' ? t.resolvedAt : null;
+      let existing: number | undefined;
+      if (t.externalId === null) {
+        existing = same.get(customerId, t.subject, t.openedAt, lastBefore) as number | undefined;
+        if (existing !== undefined) {
+          if (mode === 'error') throw new RowError(null, `already recorded as ticket #${existing}`);
+          counts.skipped++;
+          return;
         }
-        rate.run(existing, t.score, t.resolvedAt);
-        any = true;
       }
-      if (any) counts.updated++;
-      else counts.skipped++;
-    } else if (inFile && mode !== 'skip') {
-      throw new RowError('external_id', `duplicate of line ${lines.get(existing)}`);
-    } else if (mode === 'error') {
-      throw new RowError('external_id', `ticket #${existing} already has external id ${t.externalId}`);
-    } else {
-      counts.skipped++;
-    }
-  } };
+      if (existing === undefined) {
+        try {
+          const values = [customerId, t.externalId, t.subject, t.description, t.priority, t.kind, t.status, t.openedAt, dueAt, t.resolvedAt, closedAt, nowIso];
+          const id = Number(insert.run(...values).lastInsertRowid);
+          lines.set(id, line);
+          if (t.score !== null) rate.run(id, t.score, t.resolvedAt);
+          counts.imported++;
+          return;
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+          existing = byExternalId.get(t.externalId) as number;
+        }
+      }
+      const inFile = lines.has(existing);
+      if (mode === 'update') {
+        // The row's values replace the ticket's; a column the file does not have keeps its value.
+        const before = selectRow.get(existing) as RowValues;
+        const has = (column: string) => present?.has(column) ?? true;
+        const priority = has('priority') ? t.priority : (before.priority as string);
+        const openedAt = has('opened') ? t.openedAt : (before.opened_at as string);
+        const after: RowValues = {
+          ...before,
+          customer_id: customerId,
+          subject: t.subject,
+          description: has('description') ? t.description : before.description,
+          priority,
+          kind: has('kind') ? t.kind : before.kind,
+          status: t.status,
+          opened_at: openedAt,
+          due_at: new Date(Date.parse(openedAt) + sla.get(priority)!).toISOString(),
+          resolved_at: t.resolvedAt,
+          closed_at: closedAt,
+        };
+        let any = false;
+        if (changed(before, after)) {
+          after.updated_at = nowIso;
+          const a = after;
+          update.run(a.customer_id, a.subject, a.description, a.priority, a.kind, a.status, a.opened_at, a.due_at, a.resolved_at, a.closed_at, nowIso, existing);
+          if (!inFile) pending.push(['updated', 'tickets', existing, before, after]);
+          any = true;
+        }
+        const rating = currentRating.get(existing) as RowValues | undefined;
+        if (t.score !== null && rating?.score !== t.score) {
+          if (rating) {
+            supersede.run(nowIso, rating.id);
+            if (!inFile) pending.push(['updated', 'ticket_ratings', Number(rating.id), rating, { ...rating, superseded_at: nowIso }]);
+          }
+          rate.run(existing, t.score, t.resolvedAt);
+          any = true;
+        }
+        if (any) counts.updated++;
+        else counts.skipped++;
+      } else if (inFile && mode !== 'skip') {
+        throw new RowError('external_id', `duplicate of line ${lines.get(existing)}`);
+      } else if (mode === 'error') {
+        throw new RowError('external_id', `ticket #${existing} already has external id ${t.externalId}`);
+      } else {
+        counts.skipped++;
+      }
+    },
+  };
 }
 
 const HANDLERS: Record<ImportKind, (run: Run) => RowHandler> = {

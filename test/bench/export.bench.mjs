@@ -1,7 +1,7 @@
 // Export (issue 7): `crm export customers --format csv` on 1,000,000 customers against `sqlite3 -csv`
 // running the same query. BENCH_ROWS=20000 npm run bench -- export   runs it small.
 import { benchDatabase } from './fixtures.mjs';
-import { benchLine, crm, ensureSqlite3, measure } from './lib.mjs';
+import { benchLine, cpuLine, crm, ensureSqlite3, measure } from './lib.mjs';
 
 const N = Number(process.env.BENCH_ROWS ?? 1_000_000);
 ensureSqlite3();
@@ -12,4 +12,5 @@ const query = `SELECT c.name, c.email, c.phone, c.age, c.gender, c.company, c.ci
   strftime('%Y-%m-%dT%H:%M:%SZ', c.created_at) AS created FROM customers c ORDER BY c.id`;
 const ours = crm(['--db', db, 'export', 'customers', '--format', 'csv']);
 const base = measure('sqlite3', ['-csv', '-header', db, query]);
+cpuLine('export-customers', ours, base);
 benchLine('export-customers', ours.seconds, base.seconds, 1.5, ours.rssMb);

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { customersCsv, salesCsv } from './fixtures.mjs';
-import { benchLine, crm, DATA, ensureSqlite3, measure, ROOT } from './lib.mjs';
+import { benchLine, cpuLine, crm, DATA, ensureSqlite3, measure, ROOT } from './lib.mjs';
 
 const N = Number(process.env.BENCH_ROWS ?? 1_000_000);
 ensureSqlite3();
@@ -30,6 +30,7 @@ CREATE UNIQUE INDEX customers_email ON customers (email);
 .import --skip 1 ${customers} customers
 `,
 });
+cpuLine('import-customers', crmCustomers, baseCustomers);
 benchLine('import-customers', crmCustomers.seconds, baseCustomers.seconds, 1.5, crmCustomers.rssMb);
 
 // --- sales: crm resolving each customer by email vs sqlite3 importing into a staging table and joining.
@@ -44,6 +45,7 @@ INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, 
   FROM staging s JOIN customers c ON c.email = s.customer;
 `,
 });
+cpuLine('import-sales', crmSales, baseSales);
 benchLine('import-sales', crmSales.seconds, baseSales.seconds, 2, crmSales.rssMb);
 
 const check = spawnSync('sqlite3', [ours, 'SELECT (SELECT count(*) FROM customers) || \' \' || (SELECT count(*) FROM sales)'], { encoding: 'utf8' });

@@ -361,6 +361,17 @@ describe('import sales, activities and tickets', () => {
     expect(box.dump()).toBe(before);
   });
 
+  it('sales: --on-duplicate update rewrites a sale found by external id and audits it', () => {
+    const file = write(box, 's-update.csv', 'external_id,customer,product,quantity,amount,date\nS-1,bo@example.com,Tea set,3,99.00,2025-03-05\n');
+    const result = box.run(['import', 'sales', file, '--on-duplicate', 'update'], { env });
+    expect(summary(result.stderr)).toEqual({ imported: 0, updated: 1, skipped: 0, rejected: 0 });
+    expect(box.query("SELECT customer_id, quantity, amount_cents, sold_on, note FROM sales WHERE external_id = 'S-1'")).toEqual([
+      { customer_id: 2, quantity: 3, amount_cents: 9900, sold_on: '2025-03-05', note: 'first' },
+    ]);
+    const change = box.query<{ table_name: string; before: string; after: string }>('SELECT table_name, before, after FROM audit_change WHERE log_id = (SELECT max(id) FROM audit_log)');
+    expect(change.map((c) => [c.table_name, JSON.parse(c.before).amount_cents, JSON.parse(c.after).amount_cents])).toEqual([['sales', 123450, 9900]]);
+  });
+
   it('sales: an unknown customer, a bad amount and a duplicate external id are invalid rows', () => {
     const before = box.dump();
     const file = write(box, 'bad-sales.csv', 'external_id,customer,product,amount\nX1,nobody@example.com,Tea,5\nX2,ada@example.com,Tea,12.345\nX3,ada@example.com,Tea,1\nX3,ada@example.com,Tea,2\n');
@@ -398,6 +409,16 @@ describe('import sales, activities and tickets', () => {
       { external_id: 'T-2', customer_id: 2, priority: 'normal', kind: 'question', status: 'open', opened_at: '2025-05-03T09:00:00.000Z', due_at: '2025-05-04T09:00:00.000Z', resolved_at: null },
     ]);
     expect(box.query('SELECT ticket_id, score, rated_at FROM ticket_ratings')).toEqual([{ ticket_id: 1, score: 4, rated_at: '2025-05-01T12:00:00.000Z' }]);
+    expect(summary(box.run(['import', 'tickets', file], { env }).stderr)).toEqual({ imported: 0, updated: 0, skipped: 2, rejected: 0 });
+    const closing = write(box, 't-update.csv', 'external_id,customer,subject,status,opened,resolved,score\nT-2,bo@example.com,Where is my order,closed,2025-05-03T09:00:00Z,2025-05-04T10:00:00Z,2\n');
+    const updated = box.run(['import', 'tickets', closing, '--on-duplicate', 'update'], { env });
+    expect(summary(updated.stderr)).toMatchObject({ updated: 1 });
+    expect(box.query("SELECT status, resolved_at, closed_at FROM tickets WHERE external_id = 'T-2'")).toEqual([
+      { status: 'closed', resolved_at: '2025-05-04T10:00:00.000Z', closed_at: '2025-05-04T10:00:00.000Z' },
+    ]);
+    expect(box.query('SELECT ticket_id, score FROM ticket_ratings WHERE ticket_id = 2')).toEqual([{ ticket_id: 2, score: 2 }]);
+    const changes = box.query<{ table_name: string; op: string }>('SELECT table_name, op FROM audit_change WHERE log_id = (SELECT max(id) FROM audit_log)');
+    expect(changes).toEqual([{ table_name: 'tickets', op: 'update' }]);
     const bad = write(box, 't-bad.csv', 'customer,subject,status,score\nada@example.com,Rate me,open,5\n');
     const refused = box.run(['import', 'tickets', bad], { env });
     expect(refused.code).toBe(1);
