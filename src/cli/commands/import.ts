@@ -11,7 +11,7 @@ import { examples, type Runtime } from '../program.js';
 import type { Context } from '../context.js';
 
 interface ImportFlags {
-  map: string[];
+  map?: string[];
   dryRun?: boolean;
   onDuplicate?: DuplicateMode;
   skipInvalid?: boolean;
@@ -22,7 +22,7 @@ interface ImportFlags {
   dateFormat?: DateFormat;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** `12,345 rows  41,000 rows/s  37%`, redrawn in place on a terminal's stderr. */
 function progressReporter(ctx: Context, size: number | null, bytesRead: () => number, started: number) {
@@ -57,7 +57,7 @@ export function registerImport(program: Command, { run }: Runtime): void {
     .description('import customers, sales, activities or tickets from a CSV file (all or nothing by default)')
     .addArgument(new Argument('<kind>', 'what the file holds').choices(IMPORT_KINDS))
     .argument('<file>', 'CSV file with a header line, or - for stdin')
-    .option('--map <SRC=DST>', 'read column SRC as DST (repeatable); DST may be field.KEY for customers', collect, [])
+    .option('--map <SRC=DST>', 'read column SRC as DST (repeatable); DST may be field.KEY for customers', collect)
     .option('--dry-run', 'validate every row and report the counts without writing anything')
     .addOption(new Option('--on-duplicate <mode>', 'rows matching existing records: skip (default), update or error').choices(DUPLICATE_MODES))
     .option('--skip-invalid', 'import the valid rows and write the others to --rejects (exit 3)')
@@ -69,10 +69,13 @@ export function registerImport(program: Command, { run }: Runtime): void {
     .addHelpText(
       'after',
       `\nColumns (header names, any case):
-  customers   name email phone age gender company city source tags created  (tags separated by ;, field.KEY for custom fields)
-  sales       external_id customer product quantity amount date note   (customer: email, phone or id)
+  customers   name email phone age gender company city source tags created
+              (tags separated by ;  field.KEY for a custom field)
+  sales       external_id customer product quantity amount date note
+              (customer: an email, phone number or customer id)
   activities  customer type at direction summary
-  tickets     external_id customer subject description priority kind status opened resolved score
+  tickets     external_id customer subject description priority kind status
+              opened resolved score
 ` +
         examples(
           'crm import customers customers.csv',
@@ -85,7 +88,7 @@ export function registerImport(program: Command, { run }: Runtime): void {
       run(async (ctx, kind: ImportKind, file: string, flags: ImportFlags) => {
         if (flags.skipInvalid && !flags.rejects) throw new UsageError('--skip-invalid needs --rejects FILE for the rows it leaves out');
         if (flags.rejects && !flags.skipInvalid) throw new UsageError('--rejects only makes sense with --skip-invalid');
-        const maps = flags.map.map((m) => parseColumnMap(kind, m));
+        const maps = (flags.map ?? []).map((m) => parseColumnMap(kind, m));
         const format = ctx.format(['table', 'json']);
         const { openCsvSource, parseDelimiter } = await import('../../io/csvReader.js');
         const delimiter = flags.delimiter === undefined ? ',' : parseDelimiter(flags.delimiter);
