@@ -364,11 +364,12 @@ function customersHandler(run: Run): RowHandler {
       existing = byEmail.get(c.email) as number | undefined;
     } else if (c.phoneDigits !== null) {
       const ids = byPhone.all(c.phoneDigits) as number[];
-      if (ids.length > 1) throw new RowError('phone', `matches several customers (#${ids.slice(0, 2).join(', #')}…); add an email to tell them apart`);
+      // Several matches only matter when one must be chosen for an update; skipping skips them all.
+      if (ids.length > 1 && mode === 'update') throw new RowError('phone', `matches several customers (#${ids.slice(0, 2).join(', #')}…); add an email to tell them apart`);
       existing = ids[0];
     } else if (c.name !== null) {
       const ids = byNameOnly.all(c.name) as number[];
-      if (ids.length > 1) throw new RowError('name', `matches several customers without email or phone (#${ids.slice(0, 2).join(', #')}…)`);
+      if (ids.length > 1 && mode === 'update') throw new RowError('name', `matches several customers without email or phone (#${ids.slice(0, 2).join(', #')}…)`);
       existing = ids[0];
     }
     if (existing === undefined) {
