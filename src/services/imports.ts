@@ -92,11 +92,16 @@ const TABLES: Record<ImportKind, Array<keyof DB & string>> = {
  * see them missing (they see the database as it was until the commit).
  */
 const DEFERRED_INDEXES: Record<ImportKind, string[]> = {
-  customers: ['customers_city', 'customer_tags_tag'],
+  customers: ['customers_city', 'customer_tags_tag', 'customers_name', 'customers_phone_digits'],
   sales: ['sales_customer', 'sales_sold_on'],
   activities: ['activities_at'],
   tickets: ['tickets_customer', 'tickets_status_due'],
 };
+/**
+ * Deferred indexes that matching a customer without an email needs (on phone, then name): they
+ * are built again as soon as such a row turns up, which most big files never have.
+ */
+const LOOKUP_INDEXES = new Set(['customers_name', 'customers_phone_digits']);
 /** Defer indexes only when the file holds at least this many rows and more than the table has. */
 const DEFER_INDEXES_FROM_ROWS = 50_000;
 
@@ -148,6 +153,8 @@ interface Run {
   resolve(ref: CustomerRef): number;
   /** Records an invalid row (a rejected row under --skip-invalid, else a problem). */
   report(line: number, values: readonly string[], error: RowError): void;
+  /** Builds again any deferred index that phone and name lookups use (before such a lookup). */
+  needLookupIndexes(): void;
 }
 
 /** Handles the rows of one kind; may hold a few back to insert them with one statement. */
@@ -363,11 +370,13 @@ function customersHandler(run: Run): RowHandler {
     } else if (c.email !== null) {
       existing = byEmail.get(c.email) as number | undefined;
     } else if (c.phoneDigits !== null) {
+      run.needLookupIndexes();
       const ids = byPhone.all(c.phoneDigits) as number[];
       // Several matches only matter when one must be chosen for an update; skipping skips them all.
       if (ids.length > 1 && mode === 'update') throw new RowError('phone', `matches several customers (#${ids.slice(0, 2).join(', #')}…); add an email to tell them apart`);
       existing = ids[0];
     } else if (c.name !== null) {
+      run.needLookupIndexes();
       const ids = byNameOnly.all(c.name) as number[];
       if (ids.length > 1 && mode === 'update') throw new RowError('name', `matches several customers without email or phone (#${ids.slice(0, 2).join(', #')}…)`);
       existing = ids[0];
@@ -662,7 +671,7 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
   // Every reference an import writes was just looked up or inserted by it, so the foreign key
   // checks would only repeat those lookups. (The pragma is a no-op inside a transaction.)
   sqlite.pragma('foreign_keys = OFF');
-  const deferred: string[] = [];
+  const deferred = new Map<string, string>(); // name → CREATE INDEX statement
   try {
     sqlite.exec('BEGIN IMMEDIATE');
     const firstIds = new Map(TABLES[input.kind].map((t) => [t, maxId(sqlite, t) + 1]));
@@ -686,6 +695,13 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
           if (problems.length < PROBLEMS_SHOWN) problems.push({ line, text: formatProblem(line, error) });
         }
       },
+      needLookupIndexes() {
+        for (const [name, sql] of deferred) {
+          if (!LOOKUP_INDEXES.has(name)) continue;
+          sqlite.exec(sql);
+          deferred.delete(name);
+        }
+      },
     };
     const handle = HANDLERS[input.kind](run);
     let reader: RowReader | undefined;
@@ -705,7 +721,7 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
               const sql = find.get(name) as string | undefined;
               if (!sql) continue;
               sqlite.exec(`DROP INDEX "${name}"`);
-              deferred.push(sql);
+              deferred.set(name, sql);
             }
           }
         }
@@ -736,7 +752,7 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
       });
     }
     hooks.onFinishing?.(counts);
-    for (const sql of deferred) sqlite.exec(sql);
+    for (const sql of deferred.values()) sqlite.exec(sql);
     for (const [table, firstId] of firstIds) await audit.insertedRange(table, firstId, maxId(sqlite, table));
     const wrote = counts.imported + counts.updated > 0;
     const summary = `import ${input.kind} from ${input.source}: imported ${counts.imported}, updated ${counts.updated}, skipped ${counts.skipped}, rejected ${counts.rejected}`;
