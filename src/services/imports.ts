@@ -167,9 +167,16 @@ interface RowHandler {
 /** Rows per multi-row INSERT: one statement for 16 rows costs far less than 16 statements. */
 const INSERT_BATCH = 16;
 
-function multiInsert(sqlite: Database.Database, head: string, columns: number): Database.Statement {
+/** Tag links per multi-row INSERT. */
+const LINK_BATCH = 32;
+
+function multiInsertOf(sqlite: Database.Database, head: string, columns: number, rows: number): Database.Statement {
   const one = `(${Array(columns).fill('?').join(', ')})`;
-  return sqlite.prepare(`${head} VALUES ${Array(INSERT_BATCH).fill(one).join(', ')}`);
+  return sqlite.prepare(`${head} VALUES ${Array(rows).fill(one).join(', ')}`);
+}
+
+function multiInsert(sqlite: Database.Database, head: string, columns: number): Database.Statement {
+  return multiInsertOf(sqlite, head, columns, INSERT_BATCH);
 }
 
 /**
@@ -295,9 +302,19 @@ function customersHandler(run: Run): RowHandler {
   const bind = (c: CustomerRecord, params: unknown[]) => {
     params.push(c.name, c.email, c.phone, c.phoneDigits, c.age, c.gender, c.company, c.city, c.source, c.created ?? nowIso, nowIso);
   };
+  // Tag links of new customers, written 32 to a statement.
+  const links: number[] = [];
+  const linkMany = multiInsertOf(sqlite, 'INSERT OR IGNORE INTO customer_tags (customer_id, tag_id)', 2, LINK_BATCH);
+  const flushLinks = () => {
+    let i = 0;
+    for (; i + LINK_BATCH * 2 <= links.length; i += LINK_BATCH * 2) linkMany.run(links.slice(i, i + LINK_BATCH * 2));
+    for (; i < links.length; i += 2) linkTag.run(links[i], links[i + 1]);
+    links.length = 0;
+  };
   const inserted = (id: number, c: CustomerRecord, line: number) => {
     lines.set(id, line);
-    for (const tag of c.tags) linkTag.run(id, tagId(tag));
+    for (const tag of c.tags) links.push(id, tagId(tag));
+    if (links.length >= LINK_BATCH * 2) flushLinks();
     for (const [key, value] of c.fields) insertField.run(id, key, value);
     counts.imported++;
   };
@@ -310,6 +327,7 @@ function customersHandler(run: Run): RowHandler {
 
   /** Cells given in the row replace the stored ones; empty cells keep them; tags are added. */
   const merge = (id: number, c: CustomerRecord, audited: boolean): void => {
+    flushLinks();
     const before = selectRow.get(id) as RowValues;
     const next: RowValues = { ...before };
     const set = (column: string, value: unknown) => {
@@ -411,7 +429,10 @@ function customersHandler(run: Run): RowHandler {
       queue.flush();
       single(c, line);
     },
-    flush: () => queue.flush(),
+    flush: () => {
+      queue.flush();
+      flushLinks();
+    },
   };
 }
 
