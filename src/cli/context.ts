@@ -47,6 +47,8 @@ export interface PrintOptions {
   highlight?: RenderOptions['highlight'];
   /** Formats this command allows (e.g. export: csv, json, ndjson). */
   formats?: readonly Format[];
+  /** Start CSV/TSV output with a UTF-8 byte order mark (for Excel). */
+  bom?: boolean;
 }
 
 /** A required value: the flag that carries it, what to ask, and how to parse the answer. */
@@ -210,10 +212,20 @@ export function createContext(deps: Deps, command: Command): Context {
       const fmt = format(options.formats);
       await emit(async (sink) => {
         const writer = createRowWriter(fmt, columns, renderOptions(sink, options));
-        for await (const row of rows) {
+        if (options.bom && (fmt === 'csv' || fmt === 'tsv')) await sink.write('\uFEFF');
+        const put = (row: Row): void | Promise<void> => {
           const text = writer.write(row);
-          if (text) {
-            const pending = sink.write(text);
+          if (text) return sink.write(text);
+        };
+        // A plain loop for synchronous rows (SQLite's iterate()): for-await would cost a promise per row.
+        if (Symbol.iterator in rows) {
+          for (const row of rows) {
+            const pending = put(row);
+            if (pending) await pending;
+          }
+        } else {
+          for await (const row of rows) {
+            const pending = put(row);
             if (pending) await pending;
           }
         }

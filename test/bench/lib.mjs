@@ -38,7 +38,11 @@ export function measure(command, args, { input, env, stdout = 'ignore' } = {}) {
   const stderr = result.stderr?.toString() ?? '';
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${stderr.slice(-2000)}`);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return { seconds, rssMb: rss ? Number(rss[1]) / 1024 : NaN, stdout: result.stdout };
+  // CPU time (user + system) varies far less than wall time on a busy shared machine.
+  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+  const system = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+  const cpuSeconds = user && system ? Number(user[1]) + Number(system[1]) : NaN;
+  return { seconds, rssMb: rss ? Number(rss[1]) / 1024 : NaN, cpuSeconds, stdout: result.stdout };
 }
 
 /** Median wall time of `runs` runs (after one warm-up). */
@@ -53,6 +57,12 @@ export function median(command, args, runs = 10, options = {}) {
   }
   times.sort((a, b) => a - b);
   return { seconds: times[Math.floor(times.length / 2)], rssMb: rss };
+}
+
+/** A comment line with the CPU seconds of both sides, printed before a BENCH line. */
+export function cpuLine(name, ours, baseline) {
+  if (!Number.isFinite(ours.cpuSeconds) || !Number.isFinite(baseline.cpuSeconds)) return;
+  console.log(`# ${name} cpu ours=${ours.cpuSeconds.toFixed(2)} baseline=${baseline.cpuSeconds.toFixed(2)} ratio=${(ours.cpuSeconds / baseline.cpuSeconds).toFixed(2)}`);
 }
 
 /** Prints the one line every measure ends with. */

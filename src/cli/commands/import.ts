@@ -1,5 +1,170 @@
-// `crm import`: not built yet (issue 7).
-import type { Command } from 'commander';
-import type { Runtime } from '../program.js';
+// `crm import customers|sales|activities|tickets <FILE|->`: bulk import from CSV, all or nothing
+// by default. Reading and parsing live in io/csvReader, the rules and the transaction in
+// services/imports; this file turns flags into options, shows progress and writes the rejects file.
+import { Argument, Option, type Command } from 'commander';
+import { DATE_FORMATS, type DateFormat } from '../../domain/dates.js';
+import { PartialError, UsageError } from '../../domain/errors.js';
+import { DUPLICATE_MODES, IMPORT_KINDS, parseColumnMap, type DuplicateMode, type ImportKind } from '../../domain/imports.js';
+import type { ImportCounts, ImportResult } from '../../services/imports.js';
+import { ENCODINGS, type Encoding } from '../../io/csvReader.js';
+import { examples, type Runtime } from '../program.js';
+import type { Context } from '../context.js';
 
-export function registerImport(_program: Command, _runtime: Runtime): void {}
+interface ImportFlags {
+  map?: string[];
+  dryRun?: boolean;
+  onDuplicate?: DuplicateMode;
+  skipInvalid?: boolean;
+  rejects?: string;
+  encoding: Encoding;
+  delimiter?: string;
+  ignoreUnknown?: boolean;
+  dateFormat?: DateFormat;
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** `12,345 rows  41,000 rows/s  37%`, redrawn in place on a terminal's stderr. */
+function progressReporter(ctx: Context, size: number | null, bytesRead: () => number, started: number) {
+  const stderr = ctx.deps.stderr;
+  if (!stderr.isTTY) return { update: (_: Readonly<ImportCounts>) => {}, finishing: (_: Readonly<ImportCounts>) => {}, clear: () => {} };
+  let last = 0;
+  let drawn = false;
+  return {
+    update(counts: Readonly<ImportCounts>) {
+      const now = performance.now();
+      if (now - last < 200) return;
+      last = now;
+      const seconds = (now - started) / 1000;
+      const rate = seconds > 0 ? Math.round(counts.rows / seconds) : 0;
+      const percent = size ? ` · ${Math.min(100, Math.floor((bytesRead() / size) * 100))}%` : '';
+      stderr.write(`\r\u001b[Kimporting: ${counts.rows.toLocaleString('en-US')} rows · ${rate.toLocaleString('en-US')} rows/s${percent}`);
+      drawn = true;
+    },
+    finishing(counts: Readonly<ImportCounts>) {
+      stderr.write(`\r\u001b[Kimporting: ${counts.rows.toLocaleString('en-US')} rows read; writing the database…`);
+      drawn = true;
+    },
+    clear() {
+      if (drawn) stderr.write('\r\u001b[K');
+    },
+  };
+}
+
+export function registerImport(program: Command, { run }: Runtime): void {
+  program
+    .command('import')
+    .description('import customers, sales, activities or tickets from a CSV file (all or nothing by default)')
+    .addArgument(new Argument('<kind>', 'what the file holds').choices(IMPORT_KINDS))
+    .argument('<file>', 'CSV file with a header line, or - for stdin')
+    .option('--map <SRC=DST>', 'read column SRC as DST (repeatable); DST may be field.KEY for customers', collect)
+    .option('--dry-run', 'validate every row and report the counts without writing anything')
+    .addOption(new Option('--on-duplicate <mode>', 'rows matching existing records: skip (default), update or error').choices(DUPLICATE_MODES))
+    .option('--skip-invalid', 'import the valid rows and write the others to --rejects (exit 3)')
+    .option('--rejects <file>', 'where --skip-invalid writes rejected rows (original columns + line + error)')
+    .addOption(new Option('--encoding <encoding>', 'character encoding of the file').choices(ENCODINGS).default('utf8'))
+    .option('--delimiter <char>', 'field separator (default ,; "tab" for TSV)')
+    .option('--ignore-unknown', 'ignore columns crm does not know instead of failing')
+    .addOption(new Option('--date-format <order>', 'how to read ambiguous dates like 01/02/2025').choices(DATE_FORMATS))
+    .addHelpText(
+      'after',
+      `\nColumns (header names, any case):
+  customers   name email phone age gender company city source tags created
+              (tags separated by ;  field.KEY for a custom field)
+  sales       external_id customer product quantity amount date note
+              (customer: an email, phone number or customer id)
+  activities  customer type at direction summary
+  tickets     external_id customer subject description priority kind status
+              opened resolved score
+` +
+        examples(
+          'crm import customers customers.csv',
+          'crm import customers erp.csv --map "E-Mail=email" --map "Level=field.level" --encoding gbk',
+          'crm import sales sales.csv --skip-invalid --rejects rejected.csv',
+          'crm import customers - --dry-run < customers.csv',
+        ),
+    )
+    .action(
+      run(async (ctx, kind: ImportKind, file: string, flags: ImportFlags) => {
+        if (flags.skipInvalid && !flags.rejects) throw new UsageError('--skip-invalid needs --rejects FILE for the rows it leaves out');
+        if (flags.rejects && !flags.skipInvalid) throw new UsageError('--rejects only makes sense with --skip-invalid');
+        const maps = (flags.map ?? []).map((m) => parseColumnMap(kind, m));
+        const format = ctx.format(['table', 'json']);
+        const { openCsvSource, parseDelimiter } = await import('../../io/csvReader.js');
+        const delimiter = flags.delimiter === undefined ? ',' : parseDelimiter(flags.delimiter);
+        const source = await openCsvSource(file, ctx.deps.stdin, { encoding: flags.encoding, delimiter });
+
+        const db = await ctx.db();
+        const { importRecords } = await import('../../services/imports.js');
+        const { getSetting } = await import('../../services/config.js');
+        const dateFormat = flags.dateFormat ?? (((await getSetting(db, 'date_format')) || undefined) as DateFormat | undefined);
+
+        // Rejected rows stream to a file written atomically once the import has finished.
+        const { atomicFileSink } = await import('../../io/output.js');
+        const { createRowWriter } = await import('../../io/render.js');
+        const { createColour } = await import('../../io/colour.js');
+        const rejectsSink = flags.rejects && !flags.dryRun ? atomicFileSink(flags.rejects) : undefined;
+        let rejectsWriter: ReturnType<typeof createRowWriter> | undefined;
+        let rejectKeys: string[] = [];
+
+        const started = performance.now();
+        const progress = progressReporter(ctx, source.size, source.bytesRead, started);
+        let result: ImportResult;
+        try {
+          result = await importRecords(
+            db,
+            { kind, source: source.name, records: source.batches(), maps, ignoreUnknown: Boolean(flags.ignoreUnknown), onDuplicate: flags.onDuplicate ?? null, skipInvalid: Boolean(flags.skipInvalid), dryRun: Boolean(flags.dryRun), dateFormat, sizeHint: source.size },
+            ctx.meta(),
+            {
+              onProgress: progress.update,
+              onFinishing: progress.finishing,
+              onReject(header, line, values, reason) {
+                if (!rejectsSink) return;
+                if (!rejectsWriter) {
+                  rejectKeys = header.map((h, i) => h || `column_${i + 1}`);
+                  rejectsWriter = createRowWriter('csv', [...rejectKeys.map((key) => ({ key })), { key: 'line' }, { key: 'error' }], { colour: createColour(false) });
+                }
+                const row: Record<string, unknown> = { line, error: reason };
+                rejectKeys.forEach((key, i) => (row[key] = values[i] ?? ''));
+                void rejectsSink.write(rejectsWriter.write(row));
+              },
+            },
+          );
+        } catch (error) {
+          progress.clear();
+          rejectsSink?.abort();
+          throw error;
+        }
+        progress.clear();
+        if (rejectsSink) {
+          if (rejectsWriter) void rejectsSink.write(rejectsWriter.end());
+          await rejectsSink.end();
+        }
+        const seconds = (performance.now() - started) / 1000;
+        const counts = `${result.imported}, updated ${result.updated}, skipped ${result.skipped}, rejected ${result.rejected} in ${seconds.toFixed(1)} s`;
+        ctx.note(result.dryRun ? `dry run, nothing written: would import ${counts.replace('updated', 'update').replace('skipped', 'skip').replace('rejected', 'reject')}` : `imported ${counts}`);
+        if (format === 'json') {
+          await ctx.printText(
+            JSON.stringify({
+              kind,
+              file: source.name,
+              dry_run: result.dryRun,
+              rows: result.rows,
+              imported: result.imported,
+              updated: result.updated,
+              skipped: result.skipped,
+              rejected: result.rejected,
+              seconds: Number(seconds.toFixed(3)),
+              audit_id: result.auditId,
+              rejects: flags.rejects && !flags.dryRun && result.rejected > 0 ? flags.rejects : null,
+            }),
+          );
+        }
+        if (result.rejected > 0) {
+          throw new PartialError(
+            `${result.rejected} row${result.rejected === 1 ? ' was' : 's were'} rejected${flags.dryRun ? ' (dry run: no rejects file written)' : `; see ${flags.rejects}`}`,
+          );
+        }
+      }),
+    );
+}

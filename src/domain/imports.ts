@@ -1,0 +1,394 @@
+// The rules of `crm import`: which columns each kind of file has, how a header is matched to them
+// (case-insensitively, `--map` renames, `field.KEY` for custom fields), and how one row's cells
+// become typed values with the same parsers the commands use. Pure: no I/O, the clock is passed in.
+import { parseDate, parseDateTime, type DateFormat } from './dates.js';
+import { UsageError, ValidationError } from './errors.js';
+import { parseMoney } from './money.js';
+import { restoreCell } from './spreadsheet.js';
+import { parseAge, parseChoice, parseEmail, parseGender, parseInteger, parsePhone, phoneDigits, type Gender } from './validation.js';
+
+export const IMPORT_KINDS = ['customers', 'sales', 'activities', 'tickets'] as const;
+export type ImportKind = (typeof IMPORT_KINDS)[number];
+export const EXPORT_KINDS = ['customers', 'sales', 'activities', 'tickets', 'deals'] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
+export const DUPLICATE_MODES = ['skip', 'update', 'error'] as const;
+export type DuplicateMode = (typeof DUPLICATE_MODES)[number];
+
+/** The contract's import columns, in the order exports write them. */
+export const IMPORT_COLUMNS: Record<ImportKind, readonly string[]> = {
+  customers: ['name', 'email', 'phone', 'age', 'gender', 'company', 'city', 'source', 'tags', 'created'],
+  sales: ['external_id', 'customer', 'product', 'quantity', 'amount', 'date', 'note'],
+  activities: ['customer', 'type', 'at', 'direction', 'summary'],
+  tickets: ['external_id', 'customer', 'subject', 'description', 'priority', 'kind', 'status', 'opened', 'resolved', 'score'],
+};
+
+const REQUIRED_COLUMNS: Record<ImportKind, readonly string[]> = {
+  customers: ['name'],
+  sales: ['customer', 'product', 'amount'],
+  activities: ['customer', 'type', 'summary'],
+  tickets: ['customer', 'subject'],
+};
+
+/** Free text keeps its spaces; every other cell is trimmed. */
+const FREE_TEXT = new Set(['note', 'summary', 'description']);
+
+/** The longest cell accepted: a bigger one is almost always a broken quote or the wrong file. */
+export const MAX_CELL_CHARS = 1_048_576;
+
+const FIELD_KEY = /^[a-z_][\w.-]{0,63}$/;
+
+export const ACTIVITY_TYPES = ['call', 'email', 'meeting', 'chat', 'note'] as const;
+export const DIRECTIONS = ['in', 'out'] as const;
+export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+export const TICKET_KINDS = ['question', 'problem', 'complaint', 'feedback'] as const;
+export const TICKET_STATUSES = ['open', 'pending', 'resolved', 'closed'] as const;
+
+const norm = (name: string) => name.replace(/^\uFEFF/, '').trim().toLowerCase();
+
+/** `--map SRC=DST`: the source header (any case) and the column it feeds. */
+export function parseColumnMap(kind: ImportKind, text: string): { from: string; to: string } {
+  const eq = text.lastIndexOf('=');
+  const from = eq < 0 ? '' : norm(text.slice(0, eq));
+  const to = eq < 0 ? '' : norm(text.slice(eq + 1));
+  if (!from || !to) throw new UsageError(`--map "${text}" is not SRC=DST`, { hint: 'e.g. --map "E-Mail=email" --map "VIP level=field.vip_level"' });
+  if (!IMPORT_COLUMNS[kind].includes(to) && !(kind === 'customers' && to.startsWith('field.') && FIELD_KEY.test(to.slice(6)))) {
+    const extra = kind === 'customers' ? ', or field.KEY for a custom field' : '';
+    throw new UsageError(`--map "${text}": ${kind} have no column "${to}"`, { hint: `columns: ${IMPORT_COLUMNS[kind].join(', ')}${extra}` });
+  }
+  return { from, to };
+}
+
+/** How a file's header feeds the import's columns. */
+export interface HeaderPlan {
+  /** The header as written in the file (for rejects files). */
+  names: string[];
+  /** Target column → index in a row, for the columns present. */
+  index: Map<string, number>;
+  /** Custom fields (customers only): key and index. */
+  fields: Array<{ key: string; index: number }>;
+}
+
+/** Matches a header row to the columns of `kind`; a problem is a ValidationError naming line 1. */
+export function planHeader(
+  kind: ImportKind,
+  header: readonly string[],
+  maps: ReadonlyArray<{ from: string; to: string }>,
+  ignoreUnknown: boolean,
+  line = 1,
+  updating = false,
+): HeaderPlan {
+  const known = IMPORT_COLUMNS[kind];
+  const mapped = new Map(maps.map((m) => [m.from, m.to]));
+  const index = new Map<string, number>();
+  const fields: HeaderPlan['fields'] = [];
+  const unknown: string[] = [];
+  header.forEach((raw, i) => {
+    const name = norm(raw);
+    const target = mapped.get(name) ?? name;
+    if (kind === 'customers' && target.startsWith('field.')) {
+      const fieldKey = target.slice(6);
+      if (!FIELD_KEY.test(fieldKey)) throw new ValidationError(`line ${line}: column "${raw}" is not a valid custom field name`, { hint: 'use field.KEY with letters, digits, _ . or -' });
+      if (fields.some((f) => f.key === fieldKey)) throw new ValidationError(`line ${line}: column "${raw}" appears twice`);
+      fields.push({ key: fieldKey, index: i });
+      return;
+    }
+    if (!known.includes(target)) {
+      unknown.push(raw.trim() === '' ? `(empty, column ${i + 1})` : `"${raw.trim()}"`);
+      return;
+    }
+    if (index.has(target)) throw new ValidationError(`line ${line}: column "${target}" appears twice`, { hint: 'remove one, or rename it with --map' });
+    index.set(target, i);
+  });
+  if (unknown.length > 0 && !ignoreUnknown) {
+    const extra = kind === 'customers' ? `, map it to a custom field with --map "NAME=field.KEY"` : '';
+    throw new ValidationError(`line ${line}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, {
+      hint: `the ${kind} columns are ${known.join(', ')}; rename with --map "NAME=COLUMN"${extra}, or pass --ignore-unknown`,
+    });
+  }
+  // A file that only updates customers (--on-duplicate update) may leave out their names.
+  const required = updating && kind === 'customers' ? [] : REQUIRED_COLUMNS[kind];
+  const missing = required.filter((c) => !index.has(c));
+  if (missing.length > 0) {
+    throw new ValidationError(`line ${line}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, {
+      hint: `the header has: ${header.map((h) => h.trim()).join(', ')}; rename with --map "NAME=COLUMN"`,
+    });
+  }
+  return { names: [...header], index, fields };
+}
+
+/** One invalid cell (or row, when column is null). */
+export class RowError extends Error {
+  constructor(
+    readonly column: string | null,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** `line 7: email: "x" is not a valid email address`. */
+export function formatProblem(line: number, error: RowError): string {
+  return error.column ? `line ${line}: ${error.column}: ${error.reason}` : `line ${line}: ${error.reason}`;
+}
+
+export interface RowContext {
+  now: Date;
+  dateFormat?: DateFormat | undefined;
+  /** Parsed dates and times by text: files repeat the same few thousand days a million times. */
+  memo?: Map<string, string>;
+}
+
+const MEMO_LIMIT = 100_000;
+
+function memoised(ctx: RowContext, key: string, parse: () => string): string {
+  const memo = (ctx.memo ??= new Map());
+  let value = memo.get(key);
+  if (value === undefined) {
+    value = parse();
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(key, value);
+  }
+  return value;
+}
+
+/** A timestamp cell as an ISO instant (a plain date is the start of that local day). */
+function isoInstant(text: string, ctx: RowContext, label: string): string {
+  return memoised(ctx, `t${text}`, () => parseDateTime(text, { now: ctx.now, dateFormat: ctx.dateFormat, label }).toISOString());
+}
+
+/** A date cell as `YYYY-MM-DD`. */
+function isoDay(text: string, ctx: RowContext, label: string): string {
+  return memoised(ctx, `d${text}`, () => parseDate(text, { now: ctx.now, dateFormat: ctx.dateFormat, label }));
+}
+
+/** Reads the cells of one row by column name: restored (`'=x` → `=x`) and trimmed unless free text. */
+export class RowReader {
+  /** The column being read, so a parser's error can be pinned on it. */
+  column: string | null = null;
+  private values: readonly string[] = [];
+
+  constructor(readonly plan: HeaderPlan) {}
+
+  load(values: readonly string[]): void {
+    this.column = null;
+    const width = this.plan.names.length;
+    if (values.length !== width) {
+      throw new RowError(null, `has ${values.length} field${values.length === 1 ? '' : 's'}, the header has ${width}`);
+    }
+    for (let i = 0; i < values.length; i++) {
+      if (values[i]!.length > MAX_CELL_CHARS) {
+        throw new RowError(this.plan.names[i]!.trim() || `column ${i + 1}`, `longer than ${MAX_CELL_CHARS.toLocaleString('en-US')} characters (${values[i]!.length.toLocaleString('en-US')})`);
+      }
+    }
+    this.values = values;
+  }
+
+  /** The cell, or '' when the column is absent. */
+  get(column: string): string {
+    this.column = column;
+    const i = this.plan.index.get(column);
+    if (i === undefined) return '';
+    const raw = restoreCell(this.values[i]!);
+    return FREE_TEXT.has(column) ? raw : raw.trim();
+  }
+
+  /** The cell, or null when empty or absent. */
+  optional(column: string): string | null {
+    const value = this.get(column);
+    return value === '' ? null : value;
+  }
+
+  required(column: string): string {
+    const value = this.get(column);
+    if (value.trim() === '') throw new RowError(column, 'is required');
+    return value;
+  }
+
+  fields(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    for (const { key, index } of this.plan.fields) {
+      this.column = `field.${key}`;
+      const value = restoreCell(this.values[index]!).trim();
+      if (value !== '') out.push([key, value]);
+    }
+    return out;
+  }
+
+  /** Turns a parser's UsageError into a RowError on the current column; rethrows anything else. */
+  fail(error: unknown): never {
+    if (error instanceof RowError) throw error;
+    if (error instanceof UsageError) {
+      const column = this.column;
+      let reason = error.message;
+      if (column && reason.startsWith(`${column} `)) reason = reason.slice(column.length + 1);
+      throw new RowError(column, reason);
+    }
+    throw error;
+  }
+}
+
+export interface CustomerRecord {
+  name: string | null;
+  email: string | null;
+  phone: string | null;
+  phoneDigits: string | null;
+  age: number | null;
+  gender: Gender | null;
+  company: string | null;
+  city: string | null;
+  source: string | null;
+  tags: string[];
+  created: string | null;
+  fields: Array<[string, string]>;
+}
+
+export function readCustomer(r: RowReader, ctx: RowContext): CustomerRecord {
+  try {
+    const name = r.optional('name');
+    const emailText = r.optional('email');
+    const email = emailText === null ? null : parseEmail(emailText, 'email');
+    const phoneText = r.optional('phone');
+    const phone = phoneText === null ? null : parsePhone(phoneText, 'phone');
+    const ageText = r.optional('age');
+    const age = ageText === null ? null : parseAge(ageText, 'age');
+    const gender = parseGender(r.get('gender'), 'gender');
+    const company = r.optional('company');
+    const city = r.optional('city');
+    const source = r.optional('source');
+    const tagsText = r.get('tags');
+    const tags = tagsText === '' ? [] : splitTags(tagsText);
+    const createdText = r.optional('created');
+    const created = createdText === null ? null : isoInstant(createdText, ctx, 'created');
+    const fields = r.fields();
+    return { name, email, phone, phoneDigits: phone === null ? null : phoneDigits(phone), age, gender, company, city, source, tags, created, fields };
+  } catch (error) {
+    return r.fail(error);
+  }
+}
+
+/** `vip; b2b;vip` → `['vip', 'b2b']` (any case counts once). */
+export function splitTags(text: string): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const part of text.split(';')) {
+    const tag = part.trim();
+    if (tag === '' || seen.has(tag.toLowerCase())) continue;
+    seen.add(tag.toLowerCase());
+    out.push(tag);
+  }
+  return out;
+}
+
+/** How a `customer` cell names a customer: an id (all digits), an email, or a phone number. */
+export type CustomerRef = { by: 'id'; id: number; digits: string } | { by: 'email'; email: string } | { by: 'phone'; digits: string };
+
+export function readCustomerRef(r: RowReader): CustomerRef {
+  const text = r.required('customer');
+  if (/^\d+$/.test(text)) return { by: 'id', id: Number(text), digits: text };
+  if (text.includes('@')) return { by: 'email', email: parseEmail(text, 'customer') };
+  try {
+    return { by: 'phone', digits: phoneDigits(parsePhone(text, 'customer')) };
+  } catch {
+    throw new RowError('customer', `"${text}" is not a customer id, email or phone number`);
+  }
+}
+
+export interface SaleRecord {
+  externalId: string | null;
+  customer: CustomerRef;
+  product: string;
+  quantity: number;
+  amountCents: number;
+  soldOn: string;
+  note: string | null;
+}
+
+export function readSale(r: RowReader, ctx: RowContext): SaleRecord {
+  try {
+    const externalId = r.optional('external_id');
+    const customer = readCustomerRef(r);
+    const product = r.required('product');
+    const quantityText = r.optional('quantity');
+    const quantity = quantityText === null ? 1 : parseInteger(quantityText, 'quantity', 1, 1_000_000);
+    const amountCents = parseMoney(r.required('amount'), { label: 'amount' });
+    const dateText = r.optional('date');
+    const soldOn = isoDay(dateText ?? 'today', ctx, 'date');
+    const note = r.optional('note');
+    return { externalId, customer, product, quantity, amountCents, soldOn, note };
+  } catch (error) {
+    return r.fail(error);
+  }
+}
+
+export interface ActivityRecord {
+  customer: CustomerRef;
+  type: (typeof ACTIVITY_TYPES)[number];
+  at: string;
+  direction: (typeof DIRECTIONS)[number] | null;
+  summary: string;
+}
+
+export function readActivity(r: RowReader, ctx: RowContext): ActivityRecord {
+  try {
+    const customer = readCustomerRef(r);
+    const type = parseChoice(r.required('type'), ACTIVITY_TYPES, 'type');
+    const atText = r.optional('at');
+    const at = atText === null ? ctx.now.toISOString() : isoInstant(atText, ctx, 'at');
+    const directionText = r.optional('direction');
+    const direction = directionText === null ? null : parseChoice(directionText, DIRECTIONS, 'direction');
+    const summary = r.required('summary');
+    return { customer, type, at, direction, summary };
+  } catch (error) {
+    return r.fail(error);
+  }
+}
+
+export interface TicketRecord {
+  externalId: string | null;
+  customer: CustomerRef;
+  subject: string;
+  description: string | null;
+  priority: (typeof PRIORITIES)[number];
+  kind: (typeof TICKET_KINDS)[number];
+  status: (typeof TICKET_STATUSES)[number];
+  openedAt: string;
+  resolvedAt: string | null;
+  score: number | null;
+}
+
+export function readTicket(r: RowReader, ctx: RowContext): TicketRecord {
+  try {
+    const externalId = r.optional('external_id');
+    const customer = readCustomerRef(r);
+    const subject = r.required('subject');
+    const description = r.optional('description');
+    const priorityText = r.optional('priority');
+    const priority = priorityText === null ? 'normal' : parseChoice(priorityText, PRIORITIES, 'priority');
+    const kindText = r.optional('kind');
+    const kind = kindText === null ? 'question' : parseChoice(kindText, TICKET_KINDS, 'kind');
+    const openedText = r.optional('opened');
+    const opened = openedText === null ? ctx.now : parseDateTime(openedText, { now: ctx.now, dateFormat: ctx.dateFormat, label: 'opened' });
+    const resolvedText = r.optional('resolved');
+    const resolved = resolvedText === null ? null : parseDateTime(resolvedText, { now: ctx.now, dateFormat: ctx.dateFormat, label: 'resolved' });
+    const statusText = r.optional('status');
+    const status = statusText === null ? (resolved ? 'resolved' : 'open') : parseChoice(statusText, TICKET_STATUSES, 'status');
+    const done = status === 'resolved' || status === 'closed';
+    if (resolved && !done) throw new RowError('resolved', `is given but the status is ${status}`);
+    if (done && !resolved) throw new RowError('resolved', `is required when the status is ${status}`);
+    if (resolved && resolved.getTime() < opened.getTime()) throw new RowError('resolved', 'is before opened');
+    const scoreText = r.optional('score');
+    const score = scoreText === null ? null : parseInteger(scoreText, 'score', 1, 5);
+    if (score !== null && !done) throw new RowError('score', `cannot rate a ticket that is ${status}`);
+    return { externalId, customer, subject, description, priority, kind, status, openedAt: opened.toISOString(), resolvedAt: resolved ? resolved.toISOString() : null, score };
+  } catch (error) {
+    return r.fail(error);
+  }
+}
+
+/** Parsed records of an input file, a chunk at a time: cells and the physical line each record starts on. */
+export interface RecordBatch {
+  rows: string[][];
+  lines: number[];
+  /** Bytes of the file read when this batch was cut (for estimating the number of rows). */
+  bytes?: number;
+}

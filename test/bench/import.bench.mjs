@@ -1,0 +1,83 @@
+// Import (issue 7): `crm import customers` and `crm import sales` on 1,000,000 generated rows against
+// the sqlite3 shell doing the same work, and the two CSV parsers the design chose between.
+// BENCH_ROWS=20000 npm run bench -- import   runs it small.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { customersCsv, salesCsv } from './fixtures.mjs';
+import { benchLine, cpuLine, crm, DATA, ensureSqlite3, measure, ROOT } from './lib.mjs';
+
+const N = Number(process.env.BENCH_ROWS ?? 1_000_000);
+ensureSqlite3();
+const customers = await customersCsv(N);
+const sales = await salesCsv(N, N);
+
+const fresh = (path) => {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  return path;
+};
+
+// --- customers: crm vs `.import` into a table with the same columns and a UNIQUE email index, WAL on.
+const ours = fresh(`${DATA}import-ours.db`);
+execFileSync(process.execPath, [`${ROOT}bin/crm.js`, '--db', ours, 'init'], { stdio: 'ignore' });
+const crmCustomers = crm(['--db', ours, 'import', 'customers', customers]);
+const base = fresh(`${DATA}import-base.db`);
+const baseCustomers = measure('sqlite3', [base], {
+  input: `PRAGMA journal_mode = WAL;
+CREATE TABLE customers (name TEXT, email TEXT, phone TEXT, age TEXT, gender TEXT, company TEXT, city TEXT, source TEXT, tags TEXT, created TEXT);
+CREATE UNIQUE INDEX customers_email ON customers (email);
+.mode csv
+.import --skip 1 ${customers} customers
+`,
+});
+cpuLine('import-customers', crmCustomers, baseCustomers);
+benchLine('import-customers', crmCustomers.seconds, baseCustomers.seconds, 1.5, crmCustomers.rssMb);
+
+// --- sales: crm resolving each customer by email vs sqlite3 importing into a staging table and joining.
+const crmSales = crm(['--db', ours, 'import', 'sales', sales]);
+const baseSales = measure('sqlite3', [base], {
+  input: `CREATE TABLE sales (id INTEGER PRIMARY KEY, customer_id INTEGER, product TEXT, quantity INTEGER, amount_cents INTEGER, sold_on TEXT, note TEXT, external_id TEXT UNIQUE);
+CREATE TEMP TABLE staging (external_id TEXT, customer TEXT, product TEXT, quantity TEXT, amount TEXT, date TEXT, note TEXT);
+.mode csv
+.import --skip 1 ${sales} staging
+INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, external_id)
+  SELECT c.rowid, s.product, CAST(s.quantity AS INTEGER), CAST(round(s.amount * 100) AS INTEGER), s.date, nullif(s.note, ''), s.external_id
+  FROM staging s JOIN customers c ON c.email = s.customer;
+`,
+});
+cpuLine('import-sales', crmSales, baseSales);
+benchLine('import-sales', crmSales.seconds, baseSales.seconds, 2, crmSales.rssMb);
+
+const check = spawnSync('sqlite3', [ours, 'SELECT (SELECT count(*) FROM customers) || \' \' || (SELECT count(*) FROM sales)'], { encoding: 'utf8' });
+console.log(`# rows in crm's database (customers sales): ${check.stdout.trim()}`);
+
+// --- the parser decision: parse the customers file alone with each candidate, in-process.
+const require = createRequire(`${ROOT}package.json`);
+const { createReadStream } = await import('node:fs');
+async function timeParse(name, parseFile) {
+  const start = process.hrtime.bigint();
+  const rows = await parseFile();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  console.log(`# parser ${name}: ${rows} records in ${seconds.toFixed(2)} s`);
+  return seconds;
+}
+const papa = await timeParse('papaparse (core Parser, as crm drives it)', async () => {
+  const Papa = require('papaparse');
+  const parser = new Papa.Parser({ delimiter: ',', newline: '\n' });
+  let rows = 0;
+  let tail = '';
+  for await (const chunk of createReadStream(customers, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const text = tail + chunk;
+    const result = parser.parse(text, 0, true);
+    rows += result.data.length;
+    tail = text.slice(result.meta.cursor);
+  }
+  return rows + parser.parse(tail, 0, false).data.length;
+});
+const csvParse = await timeParse('csv-parse (stream)', async () => {
+  const { parse } = require('csv-parse');
+  let rows = 0;
+  for await (const _ of createReadStream(customers).pipe(parse({ relax_column_count: true }))) rows++;
+  return rows;
+});
+console.log(`# csv-parse / papaparse = ${(csvParse / papa).toFixed(1)}x`);
