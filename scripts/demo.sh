@@ -5,7 +5,10 @@ cd "$(dirname "$0")/.."
 export CRM_DB="$PWD/.demo/crm.db"
 rm -rf .demo && mkdir -p .demo
 crm() { node bin/crm.js "$@"; }
-step() { printf '\n\033[1m$ crm %s\033[0m\n' "$*"; crm "$@"; }
+# Echo each command as it could be typed (quoted where needed), bold on a terminal, then run it.
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+quote() { local a out=''; for a in "$@"; do if [[ $a =~ ^[A-Za-z0-9_./:@%+=,-]+$ ]]; then out+=" $a"; else out+=" '${a//\'/\'\\\'\'}'"; fi; done; printf '%s' "${out# }"; }
+step() { printf '\n%s$ crm %s%s\n' "$bold" "$(quote "$@")" "$plain"; crm "$@"; }
 
 crm init >/dev/null
 # --- section: customers (issue 3)
@@ -114,7 +117,7 @@ echo "$monthly"
 step task add --tag vip --after-last-contact 30d --title "Check in with VIPs"
 step task list --due this-week
 step task done "$monthly" --note "All fine, renewing next month"
-step customer list --not-contacted 30d
+step customer list --not-contacted 30d --limit 10
 step agenda
 step agenda --for tomorrow --assignee anna --format md
 printf '\nThe demo database is %s — try: node bin/crm.js --db %s customer list\n' "$CRM_DB" "$CRM_DB"
