@@ -22,4 +22,11 @@ mkdir -p "$out"
 
 # Customers, every field, for a spreadsheet.
 crm customer list --format csv --output "$out/customers-$day.csv"
-# --- more reports below (sales, tickets, agenda…)
+# Sales of the month so far, by product, and last month by day (reproducible: --as-of today).
+crm report sales --period this-month --by product --format csv --output "$out/sales-by-product-$day.csv"
+crm report sales --period last-month --by day --as-of today --format csv --output "$out/sales-last-month-$day.csv"
+# The pipeline and the support desk, as Markdown for a mail or a wiki.
+crm report pipeline --format md --output "$out/pipeline-$day.md"
+crm report tickets --period last-30d --format md --output "$out/tickets-$day.md"
+# Today's agenda: tasks, overdue tickets, deals closing this week, customers going quiet.
+crm agenda --format md --output "$out/agenda-$day.md"

@@ -20,15 +20,22 @@ describe('examples/cron-report.sh', () => {
   const cron = (env: Record<string, string>) =>
     spawnSync('/bin/sh', [SCRIPT], { cwd: '/', encoding: 'utf8', env: { HOME: box.dir, PATH: `/usr/bin:/bin:${process.env.PATH}`, ...env } });
 
-  it('writes a customers CSV into the report folder', () => {
+  it('writes the customers CSV, sales reports, pipeline, tickets and agenda into the report folder', () => {
     const out = join(box.dir, 'reports');
     const result = cron({ CRM_DB: box.dbPath, CRM_REPORT_DIR: out });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    const files = readdirSync(out);
-    expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(/^customers-\d{4}-\d{2}-\d{2}\.csv$/);
-    const csv = readFileSync(join(out, files[0]!), 'utf8').split('\r\n');
+    const files = readdirSync(out).map((f) => f.replace(/\d{4}-\d{2}-\d{2}/, 'DAY')).sort();
+    expect(files).toEqual([
+      'agenda-DAY.md',
+      'customers-DAY.csv',
+      'pipeline-DAY.md',
+      'sales-by-product-DAY.csv',
+      'sales-last-month-DAY.csv',
+      'tickets-DAY.md',
+    ]);
+    const customers = readdirSync(out).find((f) => f.startsWith('customers-'))!;
+    const csv = readFileSync(join(out, customers), 'utf8').split('\r\n');
     expect(csv[0]).toBe('id,name,email,phone,age,gender,company,city,source,tags,created_at,updated_at');
     expect(csv[1]).toMatch(/^1,Li Wei,li@example\.com,,,,,Shanghai,/);
   });
