@@ -227,19 +227,30 @@ interface CompiledSegment {
 }
 
 /**
- * Live sales in the range of the members of each segment: one pass over the per-customer totals,
- * each customer tested against every segment (a customer in several segments counts in each).
+ * Live sales of the members of each segment, in each of the ranges (the period and the one before).
+ * One pass: sales over the span of the ranges are summed per customer and range, then each customer
+ * who bought is tested once against every segment (a customer in several segments counts in each).
  */
-function segmentTotals(sqlite: Database.Database, asOf: AsOf, range: DayRange, filter: SalesFilter | null, segments: readonly CompiledSegment[]): DimensionRow[] {
-  if (segments.length === 0) return [];
-  const perCustomer = perCustomerTotals(sqlite, asOf, range, filter);
+function segmentTotals(sqlite: Database.Database, asOf: AsOf, ranges: readonly DayRange[], filter: SalesFilter | null, segments: readonly CompiledSegment[]): DimensionRow[][] {
+  if (segments.length === 0) return ranges.map(() => []);
+  const span = { from: ranges.reduce((a, r) => (r.from < a ? r.from : a), ranges[0]!.from), to: ranges.reduce((a, r) => (r.to > a ? r.to : a), ranges[0]!.to) };
+  const live = liveSales(asOf);
+  const inRange = 'sold_on >= ? AND sold_on < ?';
+  const perRange = ranges.map((_, j) => `sum(CASE WHEN ${inRange} THEN 1 ELSE 0 END) AS n${j}, sum(CASE WHEN ${inRange} THEN amount_cents ELSE 0 END) AS t${j}`).join(', ');
+  const perCustomer = `SELECT customer_id, ${perRange} FROM ${salesSource(sqlite, asOf, span, 'sales_live_day', 'sales_live_customer')}
+                       WHERE ${live.sql} AND ${inRange}${andFilter(filter)} GROUP BY customer_id`;
+  const perCustomerParams = [...ranges.flatMap((r) => [r.from, r.to, r.from, r.to]), ...live.params, span.from, span.to, ...filterParams(filter)];
+  // Sales in the gap between non-adjacent ranges (month-to-date against last month's same days) count in neither.
+  const bought = ranges.map((_, j) => `p.n${j} > 0`).join(' OR ');
   const flags = segments.map((s, i) => `CASE WHEN ${s.sql} THEN 1 ELSE 0 END AS m${i}`).join(', ');
-  const sums = segments.map((_, i) => `sum(x.m${i} * x.n), sum(x.m${i} * x.t)`).join(', ');
+  const columns = ranges.map((_, j) => `p.n${j} AS n${j}, p.t${j} AS t${j}`).join(', ');
+  const sums = segments.flatMap((_, i) => ranges.map((_, j) => `sum(x.m${i} * x.n${j}), sum(x.m${i} * x.t${j})`)).join(', ');
   const row = sqlite
-    .prepare(`SELECT ${sums} FROM (SELECT p.n AS n, p.t AS t, ${flags} FROM (${perCustomer.sql}) p JOIN customers c ON c.id = p.customer_id) x`)
+    .prepare(`SELECT ${sums} FROM (SELECT ${columns}, ${flags} FROM (${perCustomer}) p JOIN customers c ON c.id = p.customer_id WHERE ${bought}) x`)
     .raw()
-    .get(...segments.flatMap((s) => s.params), ...perCustomer.params) as (number | null)[];
-  return segments.map((s, i) => ({ key: s.name, n: row[2 * i] ?? 0, t: row[2 * i + 1] ?? 0 }));
+    .get(...segments.flatMap((s) => s.params), ...perCustomerParams) as (number | null)[];
+  const at = (i: number, j: number, k: number) => row[(i * ranges.length + j) * 2 + k] ?? 0;
+  return ranges.map((_, j) => segments.map((s, i) => ({ key: s.name, n: at(i, j, 0), t: at(i, j, 1) })));
 }
 
 export interface SalesReportInput {
@@ -316,10 +327,10 @@ export async function salesReport(db: Kysely<DB>, input: SalesReportInput): Prom
   if (by === 'segment') {
     // Segments overlap and leave customers out: the total is every sale in the range, not the
     // sum of the rows; every saved segment gets a row, with no sales too.
-    const current = segmentTotals(sqlite, asOf, range, filter, segments);
-    const before = previous ? segmentTotals(sqlite, asOf, previous, filter, segments) : [];
-    const total = sumDays(dailyTotals(sqlite, asOf, range.from, range.to, filter), range.from, range.to);
-    const prevTotal = previous ? sumDays(dailyTotals(sqlite, asOf, previous.from, previous.to, filter), previous.from, previous.to) : null;
+    const [current = [], before = []] = segmentTotals(sqlite, asOf, previous ? [range, previous] : [range], filter, segments);
+    const daily = dailyTotals(sqlite, asOf, previous && previous.from < range.from ? previous.from : range.from, range.to, filter);
+    const total = sumDays(daily, range.from, range.to);
+    const prevTotal = previous ? sumDays(daily, previous.from, previous.to) : null;
     return { by, from, last, previous, rows: dimensionRows(current, before, previous !== null, (r) => r.key, false, input.limit), total: totals(total, prevTotal) };
   }
 

@@ -190,6 +190,19 @@ describe('report sales --by segment', () => {
     expect(report.total).toMatchObject({ from: '2025-05-10', to: '2025-06-08', previous_from: '2025-04-10', previous_to: '2025-05-09' });
   });
 
+  it('month to date against the same days of last month: sales in between count in neither', () => {
+    const report = salesReport('--period', 'this-month', '--by', 'segment');
+    expect(report.sales).toEqual(expectedRows(['2025-07-01', '2025-07-16'], ['2025-06-01', '2025-06-16']));
+    expect(report.total).toMatchObject({
+      from: '2025-07-01',
+      to: '2025-07-15',
+      previous_to: '2025-06-15',
+      revenue_cents: sum(inRange('2025-07-01', '2025-07-16')).revenue,
+      previous_revenue_cents: sum(inRange('2025-06-01', '2025-06-16')).revenue,
+    });
+    expect(SALES.some((s) => inRange('2025-06-16', '2025-07-01')(s) && s.customer_id !== null && SEGMENTS.vip!.members.has(s.customer_id))).toBe(true);
+  });
+
   it('all time: from the first sale, with nothing to compare against', () => {
     const report = salesReport('--by', 'segment');
     expect(report.sales).toEqual(expectedRows(['2025-01-01', '2025-07-16'], null));
