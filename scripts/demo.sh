@@ -54,6 +54,10 @@ step deal move "$fair" lost --reason "went with a cheaper supplier"
 step deal list
 step report sales --by month
 step report sales --period this-month --by product --format csv
+crm segment create big-buyers --where 'total_spent > 3000' >/dev/null 2>&1 || true
+crm segment create berlin --where 'city = "Berlin"' >/dev/null 2>&1 || true
+step report sales --period last-30d --by segment
+step report sales --by quarter --segment big-buyers
 step report pipeline
 # --- section: tickets (issue 5)
 # Two customers of our own, so this section also runs on its own (the lead reconciles with imports).
@@ -115,6 +119,8 @@ printf '\n\033[1m$ crm task add anna@example.com --title "Monthly check-in" --du
 monthly=$(crm task add anna@example.com --title "Monthly check-in" --due yesterday --every 1m)
 echo "$monthly"
 step task add --tag vip --after-last-contact 30d --title "Check in with VIPs"
+crm segment create vip-customers --where 'tag = "vip"' >/dev/null 2>&1 || true
+step task add --segment vip-customers --title "Invite to the autumn tasting" --due +7d
 step task list --due this-week
 step task done "$monthly" --note "All fine, renewing next month"
 step customer list --not-contacted 30d --limit 10

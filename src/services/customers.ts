@@ -3,6 +3,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CustomerRow, DB } from '../db/schema.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { dueTimelineInstant } from '../domain/tasks.js';
 import { phoneDigits, type Gender } from '../domain/validation.js';
 import { beginAudit, type AuditRecorder, type WriteMeta } from './audit.js';
 
@@ -155,7 +156,7 @@ export async function addCustomer(db: Kysely<DB>, input: CustomerInput, meta: Wr
 export type TimelineKind = 'activity' | 'sale' | 'ticket' | 'task';
 
 export interface TimelineEntry {
-  /** ISO instant; a sale's day is shown at the start of that local day. */
+  /** ISO instant; a sale's day and a date-only task's due day are shown at the start of that local day. */
   at: string;
   kind: TimelineKind;
   id: number;
@@ -236,7 +237,9 @@ export async function customerProfile(db: Db, customerId: number, dayStart: (day
     timeline.push({ at: t.opened_at, kind: 'ticket', id: t.id, detail: `${t.status} ${t.priority}`, summary: t.subject, amountCents: null, voided: false });
   }
   for (const t of tasks) {
-    timeline.push({ at: t.due_at, kind: 'task', id: t.id, detail: t.status === 'done' ? 'done' : 'due', summary: t.title, amountCents: null, voided: false });
+    // A date-only task sits at the start of its own local day (its due_at is that day at 00:00 UTC).
+    const at = dueTimelineInstant({ dueAt: t.due_at, hasTime: t.due_has_time === 1 });
+    timeline.push({ at, kind: 'task', id: t.id, detail: t.status === 'done' ? 'done' : 'due', summary: t.title, amountCents: null, voided: false });
   }
   const order: Record<TimelineKind, number> = { activity: 0, sale: 1, ticket: 2, task: 3 };
   timeline.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : order[a.kind] - order[b.kind] || b.id - a.id));

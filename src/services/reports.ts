@@ -25,6 +25,7 @@ import {
 } from '../domain/periods.js';
 import { probabilityDefaults } from './deals.js';
 import { getSetting } from './config.js';
+import { allSegmentConditions, segmentCondition } from './segments.js';
 
 /** When a report stands: `today` is the local day periods are relative to; `cutoff` (ISO instant)
  * is the end of the `--as-of` day, or null for "everything recorded so far". */
@@ -64,10 +65,26 @@ function liveSales(asOf: AsOf, alias = ''): { sql: string; params: string[] } {
   return { sql: `${p}created_at < ? AND (${p}voided_at IS NULL OR ${p}voided_at >= ?)`, params: [asOf.cutoff, asOf.cutoff] };
 }
 
+/** An extra SQL condition on unaliased `sales` rows with its bound parameters (`--segment`). */
+interface SalesFilter {
+  sql: string;
+  params: unknown[];
+}
+
+const andFilter = (filter: SalesFilter | null): string => (filter ? ` AND ${filter.sql}` : '');
+const filterParams = (filter: SalesFilter | null): unknown[] => (filter ? filter.params : []);
+
+/** `--segment NAME`: only sales of the segment's current members (NotFoundError for an unknown segment). */
+async function segmentSalesFilter(db: Kysely<DB>, name: string, now: Date): Promise<SalesFilter> {
+  const condition = await segmentCondition(db, name, now);
+  const members = db.selectFrom('customers').select('customers.id').where(condition).compile();
+  return { sql: `customer_id IN (${members.sql})`, params: [...members.parameters] };
+}
+
 // ---------------------------------------------------------------------------------------------
 // report sales
 
-export const SALES_BY = ['day', 'week', 'month', 'quarter', 'year', 'product', 'customer', 'city'] as const;
+export const SALES_BY = ['day', 'week', 'month', 'quarter', 'year', 'product', 'customer', 'city', 'segment'] as const;
 export type SalesBy = (typeof SALES_BY)[number];
 const TIME_BY: ReadonlySet<SalesBy> = new Set(['day', 'week', 'month', 'quarter', 'year']);
 
@@ -122,19 +139,21 @@ interface Agg {
 }
 
 /** First day with a live sale, or null. */
-function firstSaleDay(sqlite: Database.Database, asOf: AsOf): string | null {
+function firstSaleDay(sqlite: Database.Database, asOf: AsOf, filter: SalesFilter | null = null): string | null {
   const live = liveSales(asOf);
-  const row = sqlite.prepare(`SELECT min(sold_on) AS first FROM ${asOf.cutoff === null ? 'sales INDEXED BY sales_live_day' : 'sales'} WHERE ${live.sql}`).get(...live.params) as { first: string | null };
+  const row = sqlite
+    .prepare(`SELECT min(sold_on) AS first FROM ${asOf.cutoff === null ? 'sales INDEXED BY sales_live_day' : 'sales'} WHERE ${live.sql}${andFilter(filter)}`)
+    .get(...live.params, ...filterParams(filter)) as { first: string | null };
   return row.first;
 }
 
-function dailyTotals(sqlite: Database.Database, asOf: AsOf, from: string, to: string): Map<string, Agg> {
+function dailyTotals(sqlite: Database.Database, asOf: AsOf, from: string, to: string, filter: SalesFilter | null = null): Map<string, Agg> {
   const live = liveSales(asOf);
   const rows = sqlite
     .prepare(`SELECT sold_on AS d, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, { from, to }, 'sales_live_day')}
-              WHERE ${live.sql} AND sold_on >= ? AND sold_on < ? GROUP BY sold_on`)
+              WHERE ${live.sql} AND sold_on >= ? AND sold_on < ?${andFilter(filter)} GROUP BY sold_on`)
     .raw()
-    .all(...live.params, from, to) as [string, number, number][];
+    .all(...live.params, from, to, ...filterParams(filter)) as [string, number, number][];
   return new Map(rows.map(([d, n, t]) => [d, { n, t }]));
 }
 
@@ -167,17 +186,26 @@ interface DimensionRow {
   t: number;
 }
 
-function dimensionTotals(sqlite: Database.Database, asOf: AsOf, by: 'product' | 'customer' | 'city', range: DayRange): DimensionRow[] {
+/** Per customer: live sales and their sum in the range (SQL, to be placed in parentheses). */
+function perCustomerTotals(sqlite: Database.Database, asOf: AsOf, range: DayRange, filter: SalesFilter | null): SalesFilter {
   const live = liveSales(asOf);
-  const params = [...live.params, range.from, range.to];
+  return {
+    sql: `SELECT customer_id, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, range, 'sales_live_day', 'sales_live_customer')}
+          WHERE ${live.sql} AND sold_on >= ? AND sold_on < ?${andFilter(filter)} GROUP BY customer_id`,
+    params: [...live.params, range.from, range.to, ...filterParams(filter)],
+  };
+}
+
+function dimensionTotals(sqlite: Database.Database, asOf: AsOf, by: 'product' | 'customer' | 'city', range: DayRange, filter: SalesFilter | null): DimensionRow[] {
+  const live = liveSales(asOf);
+  const params = [...live.params, range.from, range.to, ...filterParams(filter)];
   // Aggregate per customer first, then look up one row per customer, not one per sale. Over a long
   // range the per-customer index is read in order; over a short one, the range of the day index.
-  const perCustomer = `SELECT customer_id, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, range, 'sales_live_day', 'sales_live_customer')}
-                       WHERE ${live.sql} AND sold_on >= ? AND sold_on < ? GROUP BY customer_id`;
+  const perCustomer = perCustomerTotals(sqlite, asOf, range, filter).sql;
   if (by === 'product') {
     return sqlite
       .prepare(`SELECT product AS key, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, range, null)}
-                WHERE ${live.sql} AND sold_on >= ? AND sold_on < ? GROUP BY product`)
+                WHERE ${live.sql} AND sold_on >= ? AND sold_on < ?${andFilter(filter)} GROUP BY product`)
       .all(...params) as DimensionRow[];
   }
   if (by === 'city') {
@@ -192,14 +220,70 @@ function dimensionTotals(sqlite: Database.Database, asOf: AsOf, by: 'product' | 
     .all(...params) as DimensionRow[];
 }
 
-export async function salesReport(db: Kysely<DB>, input: { period: Period; by: SalesBy; asOf: AsOf; limit?: number | undefined }): Promise<SalesReport> {
+interface CompiledSegment {
+  name: string;
+  sql: string;
+  params: readonly unknown[];
+}
+
+/**
+ * Live sales of the members of each segment, in each of the ranges (the period and the one before).
+ * One pass: sales over the span of the ranges are summed per customer and range, then each customer
+ * who bought is tested once against every segment (a customer in several segments counts in each).
+ */
+function segmentTotals(sqlite: Database.Database, asOf: AsOf, ranges: readonly DayRange[], filter: SalesFilter | null, segments: readonly CompiledSegment[]): DimensionRow[][] {
+  if (segments.length === 0) return ranges.map(() => []);
+  const span = { from: ranges.reduce((a, r) => (r.from < a ? r.from : a), ranges[0]!.from), to: ranges.reduce((a, r) => (r.to > a ? r.to : a), ranges[0]!.to) };
+  const live = liveSales(asOf);
+  const inRange = 'sold_on >= ? AND sold_on < ?';
+  const perRange = ranges.map((_, j) => `sum(CASE WHEN ${inRange} THEN 1 ELSE 0 END) AS n${j}, sum(CASE WHEN ${inRange} THEN amount_cents ELSE 0 END) AS t${j}`).join(', ');
+  const perCustomer = `SELECT customer_id, ${perRange} FROM ${salesSource(sqlite, asOf, span, 'sales_live_day', 'sales_live_customer')}
+                       WHERE ${live.sql} AND ${inRange}${andFilter(filter)} GROUP BY customer_id`;
+  const perCustomerParams = [...ranges.flatMap((r) => [r.from, r.to, r.from, r.to]), ...live.params, span.from, span.to, ...filterParams(filter)];
+  // Sales in the gap between non-adjacent ranges (month-to-date against last month's same days) count in neither.
+  const bought = ranges.map((_, j) => `p.n${j} > 0`).join(' OR ');
+  const flags = segments.map((s, i) => `CASE WHEN ${s.sql} THEN 1 ELSE 0 END AS m${i}`).join(', ');
+  const columns = ranges.map((_, j) => `p.n${j} AS n${j}, p.t${j} AS t${j}`).join(', ');
+  const sums = segments.flatMap((_, i) => ranges.map((_, j) => `sum(x.m${i} * x.n${j}), sum(x.m${i} * x.t${j})`)).join(', ');
+  const row = sqlite
+    .prepare(`SELECT ${sums} FROM (SELECT ${columns}, ${flags} FROM (${perCustomer}) p JOIN customers c ON c.id = p.customer_id WHERE ${bought}) x`)
+    .raw()
+    .get(...segments.flatMap((s) => s.params), ...perCustomerParams) as (number | null)[];
+  const at = (i: number, j: number, k: number) => row[(i * ranges.length + j) * 2 + k] ?? 0;
+  return ranges.map((_, j) => segments.map((s, i) => ({ key: s.name, n: at(i, j, 0), t: at(i, j, 1) })));
+}
+
+export interface SalesReportInput {
+  period: Period;
+  by: SalesBy;
+  asOf: AsOf;
+  limit?: number | undefined;
+  /** Only the sales of this segment's members (evaluated at `now`). */
+  segment?: string | undefined;
+  /** When segments are evaluated (`--by segment`, `segment`): membership is as of this instant. */
+  now?: Date | undefined;
+}
+
+export async function salesReport(db: Kysely<DB>, input: SalesReportInput): Promise<SalesReport> {
   const sqlite = sqliteOf(db);
   const { period, by, asOf } = input;
-  const from = period.from ?? firstSaleDay(sqlite, asOf);
+  const needsNow = by === 'segment' || input.segment !== undefined;
+  if (needsNow && input.now === undefined) throw new Error('salesReport: segments need `now`');
+  const filter = input.segment !== undefined ? await segmentSalesFilter(db, input.segment, input.now!) : null;
+  // Compiled before anything is read, so a segment that cannot be evaluated fails the report early.
+  const segments: CompiledSegment[] =
+    by === 'segment'
+      ? (await allSegmentConditions(db, input.now!, 'c')).map(({ name, condition }) => {
+          const compiled = condition.compile(db);
+          return { name, sql: compiled.sql, params: compiled.parameters };
+        })
+      : [];
+  const from = period.from ?? firstSaleDay(sqlite, asOf, filter);
   const last = addDays(period.to, -1);
   const previous = period.previous;
   if (from === null) {
-    return { by, from: null, last, previous, rows: [], total: { count: 0, revenue: 0, average_order: null, previous_count: null, previous_revenue: null, change: null } };
+    const empty = (key: string): SalesRow => ({ key, count: 0, revenue: 0, average_order: null, previous_revenue: null, change: null });
+    return { by, from: null, last, previous, rows: segments.map((s) => empty(s.name)), total: { count: 0, revenue: 0, average_order: null, previous_count: null, previous_revenue: null, change: null } };
   }
   const range = { from, to: period.to };
 
@@ -209,7 +293,7 @@ export async function salesReport(db: Kysely<DB>, input: { period: Period; by: S
     // The bucket before the first one, so the first row has a change too.
     const before = bucket.previous(firstStart);
     const queryFrom = previous && previous.from < before ? previous.from : before;
-    const daily = dailyTotals(sqlite, asOf, queryFrom, period.to);
+    const daily = dailyTotals(sqlite, asOf, queryFrom, period.to, filter);
     // One pass over the days: each day of the range into its bucket (a first bucket that starts
     // before `from` only counts its days from `from` on).
     const buckets = new Map<string, Agg>();
@@ -240,25 +324,47 @@ export async function salesReport(db: Kysely<DB>, input: { period: Period; by: S
     return { by, from, last, previous, rows, total: totals(total, prev) };
   }
 
+  if (by === 'segment') {
+    // Segments overlap and leave customers out: the total is every sale in the range, not the
+    // sum of the rows; every saved segment gets a row, with no sales too.
+    const [current = [], before = []] = segmentTotals(sqlite, asOf, previous ? [range, previous] : [range], filter, segments);
+    const daily = dailyTotals(sqlite, asOf, previous && previous.from < range.from ? previous.from : range.from, range.to, filter);
+    const total = sumDays(daily, range.from, range.to);
+    const prevTotal = previous ? sumDays(daily, previous.from, previous.to) : null;
+    return { by, from, last, previous, rows: dimensionRows(current, before, previous !== null, (r) => r.key, false, input.limit), total: totals(total, prevTotal) };
+  }
+
   const dim = by as 'product' | 'customer' | 'city';
-  const current = dimensionTotals(sqlite, asOf, dim, range);
-  const before = previous ? dimensionTotals(sqlite, asOf, dim, previous) : [];
+  const current = dimensionTotals(sqlite, asOf, dim, range, filter);
+  const before = previous ? dimensionTotals(sqlite, asOf, dim, previous, filter) : [];
   const keyOf = (r: DimensionRow) => (dim === 'customer' ? `#${r.customer_id ?? ''}` : r.key);
-  const previousByKey = new Map(before.map((r) => [keyOf(r), r]));
   const total = { n: 0, t: 0 };
   for (const r of current) {
     total.n += r.n;
     total.t += r.t;
   }
   const prevTotal = previous ? before.reduce((acc, r) => ({ n: acc.n + r.n, t: acc.t + r.t }), { n: 0, t: 0 }) : null;
-  const rows: SalesRow[] = current
+  return { by, from, last, previous, rows: dimensionRows(current, before, previous !== null, keyOf, dim === 'customer', input.limit), total: totals(total, prevTotal) };
+}
+
+/** Rows of a `--by` dimension, largest revenue first, with each key's revenue in the previous period. */
+function dimensionRows(
+  current: DimensionRow[],
+  before: DimensionRow[],
+  hasPrevious: boolean,
+  keyOf: (r: DimensionRow) => string,
+  withCustomerId: boolean,
+  limit: number | undefined,
+): SalesRow[] {
+  const previousByKey = new Map(before.map((r) => [keyOf(r), r]));
+  return current
     .sort((a, b) => b.t - a.t || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || (a.customer_id ?? 0) - (b.customer_id ?? 0))
-    .slice(0, input.limit ?? current.length)
+    .slice(0, limit ?? current.length)
     .map((r) => {
-      const p = previous ? (previousByKey.get(keyOf(r))?.t ?? 0) : null;
+      const p = hasPrevious ? (previousByKey.get(keyOf(r))?.t ?? 0) : null;
       return {
         key: r.key,
-        ...(dim === 'customer' ? { customer_id: r.customer_id ?? null } : {}),
+        ...(withCustomerId ? { customer_id: r.customer_id ?? null } : {}),
         count: r.n,
         revenue: r.t,
         average_order: average(r.t, r.n),
@@ -266,7 +372,6 @@ export async function salesReport(db: Kysely<DB>, input: { period: Period; by: S
         change: ratio(r.t, p),
       };
     });
-  return { by, from, last, previous, rows, total: totals(total, prevTotal) };
 }
 
 function totals(total: Agg, prev: Agg | null): SalesReport['total'] {

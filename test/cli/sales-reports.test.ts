@@ -276,7 +276,6 @@ describe('report sales formats and mistakes', () => {
       [['--period', '2025', '--from', '2025-01-01'], /^error: --period cannot be combined with --from\/--to$/m],
       [['--from', '2021-02-30'], /^error: --from "2021-02-30" is not a real calendar day$/m],
       [['--from', '2025-03-02', '--to', '2025-03-01'], /is after --to/],
-      [['--by', 'segment'], /^error: --by segment is not available yet$/m],
       [['--by', 'weekday'], /^error: --by "weekday" is not one of/m],
       [['--as-of', 'someday'], /^error: --as-of "someday" is not a date$/m],
     ];

@@ -67,34 +67,39 @@ export function registerReport(program: Command, runtime: Runtime): void {
 
   report
     .command('sales')
-    .description('count, revenue, average order and change vs the previous period, by time or by product, customer or city')
+    .description(
+      'count, revenue, average order and change vs the previous period, by time or by product, customer, city or saved segment',
+    )
     .option('--period <period>', `${PERIOD_HELP} (default: all)`)
     .option('--from <date>', 'first day, inclusive (instead of --period)')
     .option('--to <date>', 'last day, inclusive (instead of --period)')
     .option('--by <what>', `${BY_CHOICES.join(', ')} (default month)`)
-    .option('--limit <n>', 'with --by product, customer or city: only the top N rows by revenue')
+    .option('--segment <name>', 'only the sales of the customers in this saved segment (or stored RFM group, e.g. rfm:at-risk)')
+    .option('--limit <n>', 'with --by product, customer, city or segment: only the top N rows by revenue')
     .option('--as-of <date>', 'as it stood at the end of that day')
     .addHelpText(
       'after',
-      examples(
+      '\n--by segment: one row per saved segment with the sales of its current members. A customer in several\n' +
+        'segments counts in each, and customers in none are in no row, so the rows need not add up to the total.\n' +
+        examples(
         'crm report sales --by month',
         'crm report sales --period last-month --by product --format csv --output /srv/reports/sales.csv',
         'crm report sales --from 2025-01-01 --to 2025-03-31 --by week',
         'crm report sales --period 2025-Q1 --by city --as-of 2025-04-01',
+        'crm report sales --period this-year --by segment',
+        'crm report sales --period 2025 --by month --segment vip',
       ),
     )
     .action(
-      run(async (ctx, flags: RangeOptions & { by?: string; limit?: string }) => {
+      run(async (ctx, flags: RangeOptions & { by?: string; limit?: string; segment?: string }) => {
         rejectPeriodConflict(flags);
         const by = flags.by !== undefined ? parseChoice(flags.by, BY_CHOICES, '--by') : 'month';
-        if (by === 'segment') {
-          throw new UsageError('--by segment is not available yet', { hint: `use one of: ${BY_CHOICES.filter((b) => b !== 'segment').join(', ')}` });
-        }
         const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 1) : undefined;
         const asOf = await asOfOf(ctx, flags.asOf);
         const period = await periodOf(ctx, flags, asOf, 'all');
         const { salesReport } = await import('../../services/reports.js');
-        const result = await salesReport(await ctx.db(), { period, by: by as SalesBy, asOf, limit });
+        const result = await salesReport(await ctx.db(), { period, by: by as SalesBy, asOf, limit, segment: flags.segment, now: ctx.now() });
+        if (by === 'segment' && result.rows.length === 0) ctx.note('no saved segments yet: create one with `crm segment create NAME --where EXPR`');
         const timeBased = ['day', 'week', 'month', 'quarter', 'year'].includes(by);
         const keyColumn: Column = { key: timeBased ? 'period' : by, header: timeBased ? by.charAt(0).toUpperCase() + by.slice(1) : undefined };
         const columns: Column[] = [
@@ -117,10 +122,17 @@ export function registerReport(program: Command, runtime: Runtime): void {
           previous_to: previous ? addDays(previous.to, -1) : null,
         };
         const sections: Section[] = [
-          { key: 'sales', title: `Sales by ${by}, ${rangeText(result.from, result.last)}${flags.asOf ? ` (as of ${asOf.today})` : ''}`, columns, rows },
+          {
+            key: 'sales',
+            title:
+              `Sales by ${by}${flags.segment !== undefined ? ` in segment ${flags.segment.trim()}` : ''}, ${rangeText(result.from, result.last)}` +
+              `${flags.asOf ? ` (as of ${asOf.today})` : ''}${by === 'segment' ? ' (a customer counts in each of their segments)' : ''}`,
+            columns,
+            rows,
+          },
           {
             key: 'total',
-            title: 'Total',
+            title: flags.segment !== undefined ? `Total, segment ${flags.segment.trim()}` : 'Total',
             // Without a previous period (all time), a table leaves out the empty comparison lines;
             // machine formats keep every key, as null.
             columns: TOTAL_COLUMNS.filter((c) => previous !== null || ctx.format() !== 'table' || !COMPARISON_KEYS.has(c.key)),

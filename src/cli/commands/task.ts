@@ -1,4 +1,4 @@
-// `crm task …`: follow-ups on customers — add (one customer, or every customer with a tag),
+// `crm task …`: follow-ups on customers — add (one customer, or every customer with a tag or in a segment),
 // list by due window, done (noted on the timeline; recurring tasks come back), edit, rm.
 import type { Command } from 'commander';
 import { UsageError } from '../../domain/errors.js';
@@ -16,7 +16,7 @@ import {
 } from '../../domain/tasks.js';
 import { parseChoice, parseInteger } from '../../domain/validation.js';
 import type { Column, Format, Row } from '../../io/render.js';
-import type { Task } from '../../services/tasks.js';
+import type { AddTasksInput, Task } from '../../services/tasks.js';
 import type { Context } from '../context.js';
 import { examples, type Runtime } from '../program.js';
 
@@ -148,7 +148,7 @@ export function registerTask(program: Command, { run }: Runtime): void {
 
   task
     .command('add')
-    .description('add a task for a customer, or for every customer with a tag')
+    .description('add a task for a customer, or for every customer with a tag or in a saved segment')
     .argument('[customer]', 'id, email or unique name of the customer')
     .option('--title <text>', 'what to do (required)')
     .option('--due <when>', 'a day (2025-06-02, today, tomorrow, +3d, in 2w) or a local time (2025-06-02 09:30)')
@@ -159,7 +159,7 @@ export function registerTask(program: Command, { run }: Runtime): void {
     .option('--every <interval>', 'recurring: 1w, 2w, 1m, 3m, 10d… (comes back when done)')
     .option('--after-last-contact <interval>', 'due this long after the last contact with each customer, e.g. 30d')
     .option('--tag <tag>', 'add the task for every customer with this tag')
-    .option('--segment <name>', 'add the task for every customer in this segment (not available yet: use --tag)')
+    .option('--segment <name>', 'add the task for every customer in this saved segment (or stored RFM group, e.g. rfm:at-risk)')
     .addHelpText(
       'after',
       examples(
@@ -167,18 +167,18 @@ export function registerTask(program: Command, { run }: Runtime): void {
         'crm task add 12 --title "Call back" --due "2025-06-02 09:30" --priority high --assignee anna',
         'crm task add 12 --title "Monthly check-in" --due 2025-06-30 --every 1m',
         'crm task add --tag vip --after-last-contact 30d --title "Check in"',
+        'crm task add --segment lapsed-vip --title "Win-back call" --due +3d --assignee anna',
       ),
     )
     .action(
       run(async (ctx, customerRef: string | undefined, flags: AddFlags) => {
         const { addTasks } = await import('../../services/tasks.js');
-        if (flags.segment !== undefined) {
-          throw new UsageError('--segment is not available yet', { hint: 'use --tag TAG for now' });
-        }
-        const bulk = flags.tag !== undefined;
-        if (bulk && customerRef !== undefined) throw new UsageError('give either a customer or --tag, not both');
+        if (flags.tag !== undefined && flags.segment !== undefined) throw new UsageError('give either --tag or --segment, not both');
+        const bulkFlag = flags.tag !== undefined ? '--tag' : flags.segment !== undefined ? '--segment' : undefined;
+        const bulk = bulkFlag !== undefined;
+        if (bulk && customerRef !== undefined) throw new UsageError(`give either a customer or ${bulkFlag}, not both`);
         if (bulk && (flags.deal !== undefined || flags.ticket !== undefined)) {
-          throw new UsageError('--deal and --ticket need a single customer, not --tag');
+          throw new UsageError(`--deal and --ticket need a single customer, not ${bulkFlag}`);
         }
         if (flags.due !== undefined && flags.afterLastContact !== undefined) {
           throw new UsageError('give either --due or --after-last-contact, not both');
@@ -203,10 +203,19 @@ export function registerTask(program: Command, { run }: Runtime): void {
             : { flag: '--due', value: flags.due, message: 'Due (YYYY-MM-DD, tomorrow, +3d or YYYY-MM-DD HH:MM)', parse: parseDueFlag },
         );
 
+        let target: AddTasksInput['target'];
+        if (flags.segment !== undefined) {
+          // Members as the segment stands now; an unknown segment is exit 1 before anything is written.
+          const { customerIdsInSegment } = await import('../../services/segments.js');
+          const segment = flags.segment.trim();
+          target = { customerIds: await customerIdsInSegment(await ctx.db(), segment, now), label: `in segment ${segment}` };
+        } else {
+          target = flags.tag !== undefined ? { tag: flags.tag.trim() } : { customer: customer! };
+        }
         const result = await addTasks(
           await ctx.db(),
           {
-            target: bulk ? { tag: flags.tag!.trim() } : { customer: customer! },
+            target,
             when: afterLastContact ? { afterLastContact } : { due: due! },
             title,
             assignee: flags.assignee?.trim() || null,
@@ -221,7 +230,8 @@ export function registerTask(program: Command, { run }: Runtime): void {
         const late = result.tasks.filter((t) => isOverdue(t.due, now));
         if (bulk) {
           const skipped = result.skipped ? ` (skipped ${result.skipped} already having an open "${title}" task)` : '';
-          ctx.note(`added ${result.tasks.length} task${result.tasks.length === 1 ? '' : 's'} for customers tagged ${flags.tag}${skipped}`);
+          const whom = flags.segment !== undefined ? `in segment ${flags.segment.trim()}` : `tagged ${flags.tag}`;
+          ctx.note(`added ${result.tasks.length} task${result.tasks.length === 1 ? '' : 's'} for customers ${whom}${skipped}`);
           if (late.length) ctx.warn(`${late.length} of them ${late.length === 1 ? 'is' : 'are'} due in the past, so already overdue`);
         } else {
           const added = result.tasks[0]!;
