@@ -155,7 +155,7 @@ export async function addCustomer(db: Kysely<DB>, input: CustomerInput, meta: Wr
 export type TimelineKind = 'activity' | 'sale' | 'ticket' | 'task';
 
 export interface TimelineEntry {
-  /** ISO instant; a sale's day is shown at the start of that local day. */
+  /** ISO instant; a sale's day (and a date-only task's) is shown at the start of that local day. */
   at: string;
   kind: TimelineKind;
   id: number;
@@ -236,7 +236,10 @@ export async function customerProfile(db: Db, customerId: number, dayStart: (day
     timeline.push({ at: t.opened_at, kind: 'ticket', id: t.id, detail: `${t.status} ${t.priority}`, summary: t.subject, amountCents: null, voided: false });
   }
   for (const t of tasks) {
-    timeline.push({ at: t.due_at, kind: 'task', id: t.id, detail: t.status === 'done' ? 'done' : 'due', summary: t.title, amountCents: null, voided: false });
+    // A date-only task carries its calendar day as `YYYY-MM-DDT00:00:00.000Z` (see domain/tasks):
+    // it sits at the start of that local day, like a sale, not at UTC midnight.
+    const at = t.due_has_time ? t.due_at : dayStart(t.due_at.slice(0, 10));
+    timeline.push({ at, kind: 'task', id: t.id, detail: t.status === 'done' ? 'done' : 'due', summary: t.title, amountCents: null, voided: false });
   }
   const order: Record<TimelineKind, number> = { activity: 0, sale: 1, ticket: 2, task: 3 };
   timeline.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : order[a.kind] - order[b.kind] || b.id - a.id));

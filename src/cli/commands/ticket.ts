@@ -31,7 +31,7 @@ const LIST_COLUMNS: readonly Column[] = [
 
 const TICKET_COLUMNS: readonly Column[] = [
   { key: 'id', header: 'ID', kind: 'int' },
-  { key: 'customer_id', header: 'Customer id', kind: 'int' },
+  { key: 'customer_id', header: 'Customer ID', kind: 'int' },
   { key: 'customer' },
   { key: 'subject' },
   { key: 'description' },
@@ -92,7 +92,8 @@ interface UpdateFlags {
 }
 
 export function registerTicket(program: Command, { run }: Runtime): void {
-  const ticket = program.command('ticket').description('support tickets: open, follow up, resolve, and rate (CSAT)');
+  const ticket = program.command('ticket').description('support tickets: open, follow up, resolve, and rate (CSAT)')
+    .addHelpText('after', examples('crm ticket open --customer 12 --subject "Parcel damaged" --priority high', 'crm ticket list --overdue', 'crm ticket resolve 7 --solution "Sent a replacement"'));
 
   ticket
     .command('open')
