@@ -232,17 +232,19 @@ export function renderRows(format: Format, columns: readonly Column[], rows: Ite
  * (a 16,000-row list took minutes); widths come from string-width, so CJK names and colour codes
  * line up. A rule under the header, none between rows: a list reads as a list.
  */
-export function renderTable(columns: readonly Column[], rows: readonly Row[], options: RenderOptions): string {
+export function renderTable(allColumns: readonly Column[], rows: readonly Row[], options: RenderOptions): string {
   const { colour } = options;
   if (rows.length === 0) return colour.dim(EMPTY_LIST) + '\n';
   const barWidth = options.barWidth ?? 24;
   const barMax = new Map<string, number>();
-  for (const column of columns) {
+  for (const column of allColumns) {
     if (column.kind !== 'bar') continue;
     let max = 0;
     for (const row of rows) max = Math.max(max, Number(row[column.key]) || 0);
     barMax.set(column.key, max);
   }
+  // A bar column with nothing to draw (all zero: an empty period) would be an empty box.
+  const columns = allColumns.filter((c) => c.kind !== 'bar' || barMax.get(c.key)! > 0);
   const head = columns.map((c) => (c.kind === 'bar' ? '' : headerOf(c)));
   const body = rows.map((row) =>
     columns.map((c) =>

@@ -49,6 +49,14 @@ describe('renderRows', () => {
   });
 });
 
+describe('bar columns', () => {
+  it('leaves out a bar column with nothing to draw instead of an empty box', () => {
+    const table = renderRows('table', columns, [{ name: 'a', amount: 0, at: null, trend: 0 }], { colour });
+    expect(table.split('\n')[1]).toBe('│ Name │ Amount │ At │');
+    expect(renderRows('table', columns, rows, { colour }).split('\n')[1]).toMatch(/│ At +│ +│$/);
+  });
+});
+
 describe('drawBar', () => {
   it('scales to the largest value with eighth blocks', () => {
     expect(drawBar(10, 10, 4)).toBe('████');
