@@ -282,16 +282,20 @@ export function renderTable(allColumns: readonly Column[], rows: readonly Row[],
   return out.join('\n') + '\n';
 }
 
-/** Narrowest a text column is squeezed to when a table does not fit the terminal. */
-const MIN_TEXT_WIDTH = 8;
+/**
+ * Narrowest a text column is squeezed to when a table does not fit the terminal: short values
+ * (names, statuses, kinds) stay whole; only long free text (subjects, summaries, commands) is cut.
+ */
+const MIN_TEXT_WIDTH = 12;
 
 /**
  * Shrinks free-text columns (never numbers, money, dates or ids) one cell at a time, widest first,
- * until the table fits `maxWidth` or every text column is down to its minimum.
+ * until the table fits `maxWidth` or every text column is down to its minimum (a table that still
+ * does not fit then wraps, but with shorter lines).
  */
 function fitWidths(columns: readonly Column[], head: readonly string[], widths: number[], maxWidth: number): void {
   const total = () => widths.reduce((sum, w) => sum + w + 3, 1);
-  const floor = columns.map((c, i) => ((c.kind ?? 'text') === 'text' ? Math.min(widths[i]!, Math.max(MIN_TEXT_WIDTH, Math.min(stringWidth(head[i]!), 12))) : widths[i]!));
+  const floor = columns.map((c, i) => ((c.kind ?? 'text') === 'text' ? Math.min(widths[i]!, Math.max(MIN_TEXT_WIDTH, stringWidth(head[i]!))) : widths[i]!));
   let excess = total() - maxWidth;
   while (excess > 0) {
     let widest = -1;

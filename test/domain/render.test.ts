@@ -124,6 +124,13 @@ describe('tables on a narrow terminal', () => {
     expect(table).toMatch(/│ crm sale record[^│]*… │/);
   });
 
+  it('never cuts short values (names, statuses); a table that cannot fit keeps them and wraps', () => {
+    const withStatus: Column[] = [...cols, { key: 'status' }];
+    const table = renderTable(withStatus, [{ ...long[0]!, status: 'resolved' }], { colour, maxWidth: 20 });
+    expect(table).toContain('│ resolved │');
+    expect(table).toMatch(/│ 王小明 aske… │/);
+  });
+
   it('keeps every character without a width (pipes, --output files) or when the table fits', () => {
     expect(renderTable(cols, long, { colour })).toContain(long[0]!.command);
     expect(renderTable(cols, long, { colour, maxWidth: 400 })).toBe(renderTable(cols, long, { colour }));
