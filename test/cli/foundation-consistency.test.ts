@@ -63,6 +63,27 @@ describe('one vocabulary across commands', () => {
     for (const e of entries) expect(e.status).toBeNull();
   });
 
+  it('takes --limit as 1 or more everywhere (customer list agreed with audit list and reports)', () => {
+    for (const args of [['customer', 'list'], ['audit', 'list'], ['report', 'sales', '--by', 'product']]) {
+      const zero = box.run([...args, '--limit', '0'], { env });
+      expect(zero.code, args.join(' ')).toBe(2);
+      expect(zero.stderr).toBe('error: --limit "0" is not a whole number 1 or more\n');
+    }
+  });
+
+  it('points an ambiguous date at a setting that exists, and the setting then decides', () => {
+    const ambiguous = box.run(['sale', 'list', '--from', '01/02/2025'], { env });
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toBe(
+      'error: --from "01/02/2025" is ambiguous: day/month or month/day?\n' +
+        'hint: write it as YYYY-MM-DD, or say how slashed dates read: crm config set date_format dmy (or mdy)\n',
+    );
+    box.ok(['config', 'set', 'date_format', 'dmy'], { env });
+    const listed = json<Array<{ sold_on: string }>>(['sale', 'list', '--from', '01/05/2025', '--to', '01/06/2025']);
+    expect(listed.map((s) => s.sold_on)).toEqual(['2025-05-20']);
+    box.ok(['config', 'set', 'date_format', ''], { env });
+  });
+
   it('reads its settings in plain English', () => {
     const settings = json<Array<{ key: string; description: string }>>(['config', 'get']);
     expect(settings.find((s) => s.key === 'sla.urgent')?.description).toBe('time to resolve an urgent-priority ticket (e.g. 4h, 2d)');

@@ -241,7 +241,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
     .action(
       run(async (ctx, flags: ListFlags) => {
         const sort = flags.sort !== undefined ? parseSort(flags.sort) : undefined;
-        const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 0) : undefined;
+        const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 1) : undefined;
         const format = ctx.format();
         const { listCustomers } = await import('../../services/customer-list.js');
         // Extra conditions compiled from other services, joined into the list's one WHERE.
