@@ -117,4 +117,14 @@ describe('values shown as the user means them', () => {
     const agenda = box.ok(['agenda', '--format', 'md'], { env });
     expect(agenda).toMatch(/## Overdue tasks[^\n]*\n\n\(none\)\n/);
   });
+
+  it('names the local day in messages about a past moment', () => {
+    const id = box.ok(['sale', 'record', '--customer', '2', '--product', 'Oolong', '--amount', '89.50', '--date', '2025-06-02'], { env }).trim();
+    // 17:00 UTC on the 2nd is 01:00 on the 3rd in Shanghai.
+    const late = { ...env, CRM_NOW: '2025-06-02T17:00:00Z' };
+    box.ok(['sale', 'void', id, '--reason', 'returned'], { env: late });
+    const again = box.run(['sale', 'void', id], { env: late });
+    expect(again).toMatchObject({ code: 1, stderr: 'error: sale #' + id + ' was already voided on 2025-06-03 (returned)\n' });
+    expect(box.ok(['sale', 'list', '--include-voided'], { env })).toMatch(/│ 2025-06-03 01:00 │ returned +│/);
+  });
 });
