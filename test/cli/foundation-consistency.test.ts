@@ -84,6 +84,18 @@ describe('one vocabulary across commands', () => {
     box.ok(['config', 'set', 'date_format', ''], { env });
   });
 
+  it('says where to look when a reference finds nothing', () => {
+    const cases: Array<[string[], string]> = [
+      [['customer', 'show', 'nobody@example.cn'], 'error: no customer with email nobody@example.cn\nhint: search with `crm customer list --search TEXT`\n'],
+      [['task', 'add', '1', '--title', 'x', '--due', 'tomorrow', '--deal', '99'], 'error: no deal with id 99\nhint: find ids with `crm deal list`\n'],
+      [['task', 'add', '1', '--title', 'x', '--due', 'tomorrow', '--ticket', '99'], 'error: no ticket with id 99\nhint: find ticket numbers with `crm ticket list`\n'],
+      [['task', 'add', '--tag', 'nope', '--title', 'x', '--due', 'tomorrow'], 'error: no tag named "nope"\nhint: see the tags in use with `crm segment breakdown --by tag`\n'],
+    ];
+    const before = box.dump();
+    for (const [args, stderr] of cases) expect(box.run(args, { env }), args.join(' ')).toMatchObject({ code: 1, stderr });
+    expect(box.dump()).toBe(before);
+  });
+
   it('reads its settings in plain English', () => {
     const settings = json<Array<{ key: string; description: string }>>(['config', 'get']);
     expect(settings.find((s) => s.key === 'sla.urgent')?.description).toBe('time to resolve an urgent-priority ticket (e.g. 4h, 2d)');
