@@ -127,7 +127,10 @@ export function registerTicket(program: Command, { run }: Runtime): void {
           { customer, subject, description: flags.description ?? null, priority, kind, ...(openedAt ? { openedAt } : {}) },
           ctx.meta(),
         );
-        ctx.note(`opened ticket #${row.id} (${priority}, due ${formatLocalTimestamp(row.due_at!)})`);
+        // Name the customer the reference matched, as sale record, deal add and activity add do.
+        const { describeCustomer } = await import('../../services/customers.js');
+        const who = await (await ctx.db()).selectFrom('customers').select(['id', 'name', 'email']).where('id', '=', row.customer_id).executeTakeFirstOrThrow();
+        ctx.note(`opened ticket #${row.id} for ${describeCustomer(who)} (${priority}, due ${formatLocalTimestamp(row.due_at!)})`);
         await ctx.printText(String(row.id));
       }),
     );
