@@ -31,6 +31,18 @@ describe('help', () => {
   });
 });
 
+describe('report help', () => {
+  it('lists the same --period forms for every report that takes one', () => {
+    const forms = (report: string) => {
+      const help = runCrm(['report', report, '--help']).stdout.replace(/\s+/g, ' ');
+      return /--period <period> period: (.*?) \(default: [^)]*\)/.exec(help)?.[1];
+    };
+    const expected = forms('summary');
+    expect(expected).toContain('last-Nd');
+    for (const report of ['sales', 'customers', 'tickets']) expect(forms(report), report).toBe(expected);
+  });
+});
+
 describe('one vocabulary across commands', () => {
   it('names the customer `customer` (with `customer_id`) in every list', () => {
     for (const list of [['activity', 'list'], ['sale', 'list'], ['deal', 'list'], ['task', 'list']]) {
