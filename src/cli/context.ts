@@ -135,6 +135,8 @@ export function createContext(deps: Deps, command: Command): Context {
   const renderOptions = (sink: OutputSink, options: PrintOptions = {}): RenderOptions => ({
     colour: createColour(colourEnabled({ isTTY: sink.isTTY, noColorFlag: globals.color === false, env })),
     highlight: options.highlight,
+    // Only a terminal has a width to respect; pipes and --output files get every character.
+    maxWidth: sink.isTTY && stdout.columns > 0 ? stdout.columns : undefined,
   });
   const format = (allowed?: readonly Format[]): Format => {
     const chosen = globals.format ?? (allowed && !allowed.includes('table') ? allowed[0]! : 'table');
@@ -282,7 +284,9 @@ export function createContext(deps: Deps, command: Command): Context {
     async confirm(question) {
       if (globals.yes) return;
       if (!interactive) {
-        throw new UsageError(`${question.replace(/\?$/, '')}: refusing without --yes`, {
+        // An error line starts in lower case, like every other one, even when the prompt does not.
+        const what = question.replace(/\?$/, '');
+        throw new UsageError(`${what.charAt(0).toLowerCase()}${what.slice(1)}: refusing without --yes`, {
           hint: 'add --yes to confirm when not running in a terminal',
         });
       }

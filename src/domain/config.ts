@@ -55,7 +55,7 @@ export const SETTINGS: readonly Setting[] = [
   },
   ...Object.entries(DEFAULT_SLA).map(([priority, hours]) => ({
     key: `sla.${priority}`,
-    description: `time to resolve a ${priority}-priority ticket (e.g. 4h, 2d)`,
+    description: `time to resolve ${priority === 'urgent' ? 'an' : 'a'} ${priority}-priority ticket (e.g. 4h, 2d)`,
     default: hours,
     parse: (value: string) => {
       parseDuration(value, `sla.${priority}`);

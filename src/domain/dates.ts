@@ -117,7 +117,8 @@ export function parseDate(input: string, options: ParseDateOptions): string {
     else if (a === b) [d, m] = [a, b];
     else {
       throw new UsageError(`${label} "${raw}" is ambiguous: day/month or month/day?`, {
-        hint: 'write it as YYYY-MM-DD, or say --date-format dmy or mdy',
+        // No command but import has a --date-format flag; the setting applies everywhere.
+        hint: 'write it as YYYY-MM-DD, or say how slashed dates read: crm config set date_format dmy (or mdy)',
       });
     }
   } else {

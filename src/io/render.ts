@@ -37,13 +37,25 @@ export interface RenderOptions {
   barWidth?: number;
   /** Rows whose cells should stand out (e.g. overdue tickets), coloured only when colour is on. */
   highlight?: (row: Row) => 'warn' | 'error' | 'dim' | undefined;
+  /**
+   * Terminal width: a table wider than this shrinks its widest text columns, cutting their cells
+   * with `…`, instead of wrapping every line. Unset (pipes, files): tables keep every character.
+   */
+  maxWidth?: number;
 }
 
 export function headerOf(column: Column): string {
   if (column.header) return column.header;
-  const words = column.key.replace(/_/g, ' ');
+  // `id`, `entity_id` → `ID`, `Entity ID`: every command spells identifiers the same way.
+  const words = column.key
+    .split('_')
+    .map((w) => (w === 'id' ? 'ID' : w))
+    .join(' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+/** What a table or Markdown list shows when it has no rows. */
+export const EMPTY_LIST = '(none)';
 
 function isBlank(value: unknown): boolean {
   return value === null || value === undefined;
@@ -190,7 +202,8 @@ export function createRowWriter(format: Format, columns: readonly Column[], opti
           started = true;
           return prefix + `| ${visible.map((c) => mdCell(displayValue(c, row[c.key]))).join(' | ')} |\n`;
         },
-        end: () => (started ? '' : header()),
+        // An empty Markdown table renders as a bare header row; a plain line says it instead.
+        end: () => (started ? '' : `${EMPTY_LIST}\n`),
       };
     }
     case 'table': {
@@ -219,17 +232,19 @@ export function renderRows(format: Format, columns: readonly Column[], rows: Ite
  * (a 16,000-row list took minutes); widths come from string-width, so CJK names and colour codes
  * line up. A rule under the header, none between rows: a list reads as a list.
  */
-export function renderTable(columns: readonly Column[], rows: readonly Row[], options: RenderOptions): string {
+export function renderTable(allColumns: readonly Column[], rows: readonly Row[], options: RenderOptions): string {
   const { colour } = options;
-  if (rows.length === 0) return colour.dim('(no rows)') + '\n';
+  if (rows.length === 0) return colour.dim(EMPTY_LIST) + '\n';
   const barWidth = options.barWidth ?? 24;
   const barMax = new Map<string, number>();
-  for (const column of columns) {
+  for (const column of allColumns) {
     if (column.kind !== 'bar') continue;
     let max = 0;
     for (const row of rows) max = Math.max(max, Number(row[column.key]) || 0);
     barMax.set(column.key, max);
   }
+  // A bar column with nothing to draw (all zero: an empty period) would be an empty box.
+  const columns = allColumns.filter((c) => c.kind !== 'bar' || barMax.get(c.key)! > 0);
   const head = columns.map((c) => (c.kind === 'bar' ? '' : headerOf(c)));
   const body = rows.map((row) =>
     columns.map((c) =>
@@ -243,6 +258,12 @@ export function renderTable(columns: readonly Column[], rows: readonly Row[], op
       if (w > widths[i]!) widths[i] = w;
     });
   }
+  if (options.maxWidth) fitWidths(columns, head, widths, options.maxWidth);
+  for (const cells of body) {
+    cells.forEach((cell, i) => {
+      if (stringWidth(cell) > widths[i]!) cells[i] = truncate(cell, widths[i]!);
+    });
+  }
   const right = columns.map((c) => RIGHT_ALIGNED.has(c.kind ?? 'text'));
   const pad = (text: string, i: number) => {
     const fill = ' '.repeat(widths[i]! - stringWidth(text));
@@ -250,7 +271,7 @@ export function renderTable(columns: readonly Column[], rows: readonly Row[], op
   };
   const rule = (left: string, mid: string, end: string) => left + widths.map((w) => '─'.repeat(w + 2)).join(mid) + end;
   const line = (cells: string[]) => `│ ${cells.join(' │ ')} │`;
-  const out = [rule('┌', '┬', '┐'), line(head.map((h, i) => pad(colour.bold(h), i))), rule('├', '┼', '┤')];
+  const out = [rule('┌', '┬', '┐'), line(head.map((h, i) => pad(colour.bold(truncate(h, widths[i]!)), i))), rule('├', '┼', '┤')];
   rows.forEach((row, r) => {
     const tone = options.highlight?.(row);
     const paint = (text: string) =>
@@ -259,6 +280,46 @@ export function renderTable(columns: readonly Column[], rows: readonly Row[], op
   });
   out.push(rule('└', '┴', '┘'));
   return out.join('\n') + '\n';
+}
+
+/**
+ * Narrowest a text column is squeezed to when a table does not fit the terminal: short values
+ * (names, statuses, kinds) stay whole; only long free text (subjects, summaries, commands) is cut.
+ */
+const MIN_TEXT_WIDTH = 12;
+
+/**
+ * Shrinks free-text columns (never numbers, money, dates or ids) one cell at a time, widest first,
+ * until the table fits `maxWidth` or every text column is down to its minimum (a table that still
+ * does not fit then wraps, but with shorter lines).
+ */
+function fitWidths(columns: readonly Column[], head: readonly string[], widths: number[], maxWidth: number): void {
+  const total = () => widths.reduce((sum, w) => sum + w + 3, 1);
+  const floor = columns.map((c, i) => ((c.kind ?? 'text') === 'text' ? Math.min(widths[i]!, Math.max(MIN_TEXT_WIDTH, stringWidth(head[i]!))) : widths[i]!));
+  let excess = total() - maxWidth;
+  while (excess > 0) {
+    let widest = -1;
+    widths.forEach((w, i) => {
+      if (w > floor[i]! && (widest < 0 || w > widths[widest]!)) widest = i;
+    });
+    if (widest < 0) return;
+    widths[widest]!--;
+    excess--;
+  }
+}
+
+/** Cuts text to `width` terminal cells, ending in `…` when anything was cut. */
+export function truncate(text: string, width: number): string {
+  if (stringWidth(text) <= width) return text;
+  let out = '';
+  let used = 0;
+  for (const ch of text) {
+    const w = stringWidth(ch);
+    if (used + w > width - 1) break;
+    out += ch;
+    used += w;
+  }
+  return out + '…';
 }
 
 /** One section of a composite document such as `customer show` or `report summary`. */

@@ -5,6 +5,8 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, DealStage, Priority, TicketStatus } from '../db/schema.js';
 import { addDays, daysBetween, endOfLocalDay, localDay, startOfLocalDay } from '../domain/dates.js';
 import { isoWeekOf } from '../domain/tasks.js';
+import { effectiveProbability } from '../domain/deals.js';
+import { probabilityDefaults } from './deals.js';
 import { listTasks, openTasksBefore, type Task } from './tasks.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -41,7 +43,7 @@ export interface AgendaDeal {
   title: string;
   stage: DealStage;
   valueCents: number;
-  probability: number | null;
+  probability: number;
   closeDate: string;
 }
 
@@ -108,6 +110,7 @@ export async function buildAgenda(db: Db, input: AgendaInput, now: Date): Promis
     // Overdue first (longest overdue on top), then urgent ones by due time.
     .sort((a, b) => Number(b.overdue) - Number(a.overdue) || (a.dueAt ?? '~').localeCompare(b.dueAt ?? '~') || a.id - b.id);
 
+  const probabilities = await probabilityDefaults(db);
   const deals = (
     await db
       .selectFrom('deals')
@@ -127,7 +130,8 @@ export async function buildAgenda(db: Db, input: AgendaInput, now: Date): Promis
     title: d.title,
     stage: d.stage,
     valueCents: d.value_cents,
-    probability: d.probability,
+    // The deal's own probability, else its stage's default: the figure `deal list` shows.
+    probability: effectiveProbability(d.stage, d.probability, probabilities),
     closeDate: d.close_date!,
   }));
 

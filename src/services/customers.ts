@@ -40,7 +40,7 @@ export async function resolveCustomer(db: Db, reference: string): Promise<Custom
   }
   if (ref.includes('@')) {
     const row = await db.selectFrom('customers').selectAll().where('email', '=', ref).executeTakeFirst();
-    if (!row) throw new NotFoundError(`no customer with email ${ref}`);
+    if (!row) throw new NotFoundError(`no customer with email ${ref}`, { hint: 'search with `crm customer list --search TEXT`' });
     return row;
   }
   const rows = await db

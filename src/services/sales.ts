@@ -2,6 +2,7 @@
 // from every total; every write records an audit entry in its transaction.
 import type { Kysely, Transaction } from 'kysely';
 import type { DB, SaleRow } from '../db/schema.js';
+import { localDay } from '../domain/dates.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { centsToDecimal } from '../domain/money.js';
 import { beginAudit, type WriteMeta } from './audit.js';
@@ -125,7 +126,7 @@ export async function voidSale(db: Kysely<DB>, id: number, reason: string | null
     const before = await trx.selectFrom('sales').selectAll().where('id', '=', id).executeTakeFirst();
     if (!before) throw new NotFoundError(`no sale with id ${id}`, { hint: 'find ids with `crm sale list`' });
     if (before.voided_at !== null) {
-      throw new ValidationError(`sale #${id} was already voided on ${before.voided_at.slice(0, 10)}${before.void_reason ? ` (${before.void_reason})` : ''}`);
+      throw new ValidationError(`sale #${id} was already voided on ${localDay(new Date(before.voided_at))}${before.void_reason ? ` (${before.void_reason})` : ''}`);
     }
     const deal = await trx.selectFrom('deals').select(['id', 'stage']).where('won_sale_id', '=', id).executeTakeFirst();
     if (deal && deal.stage === 'won') {

@@ -297,7 +297,7 @@ export async function findSegment(db: Db, name: string): Promise<SegmentInfo> {
     if (!saved) {
       throw new NotFoundError(`the RFM groups have not been saved yet`, { hint: 'run `crm segment rfm --save` to store them' });
     }
-    return { name: `${RFM_PREFIX}${group}`, kind: 'saved-group', expression: null, description: `RFM group saved ${saved.saved_at.slice(0, 10)}` };
+    return { name: `${RFM_PREFIX}${group}`, kind: 'saved-group', expression: null, description: `RFM group saved ${localDay(new Date(saved.saved_at))}` };
   }
   const row = await db.selectFrom('segments').selectAll().where('name', '=', wanted).executeTakeFirst();
   if (!row) {

@@ -193,12 +193,12 @@ export interface AddTasksResult {
 async function assertLinks(db: Db, customerId: number, fields: Pick<TaskFields, 'dealId' | 'ticketId'>): Promise<void> {
   if (fields.dealId != null) {
     const deal = await db.selectFrom('deals').select(['id', 'customer_id']).where('id', '=', fields.dealId).executeTakeFirst();
-    if (!deal) throw new NotFoundError(`no deal with id ${fields.dealId}`);
+    if (!deal) throw new NotFoundError(`no deal with id ${fields.dealId}`, { hint: 'find ids with `crm deal list`' });
     if (deal.customer_id !== customerId) throw new ValidationError(`deal #${deal.id} belongs to another customer (#${deal.customer_id})`);
   }
   if (fields.ticketId != null) {
     const ticket = await db.selectFrom('tickets').select(['id', 'customer_id']).where('id', '=', fields.ticketId).executeTakeFirst();
-    if (!ticket) throw new NotFoundError(`no ticket with id ${fields.ticketId}`);
+    if (!ticket) throw new NotFoundError(`no ticket with id ${fields.ticketId}`, { hint: 'find ticket numbers with `crm ticket list`' });
     if (ticket.customer_id !== customerId) throw new ValidationError(`ticket #${ticket.id} belongs to another customer (#${ticket.customer_id})`);
   }
 }
@@ -231,7 +231,7 @@ export async function addTasks(db: Kysely<DB>, input: AddTasksInput, meta: Write
       let members: { id: number; name: string; email: string | null }[];
       if ('tag' in input.target) {
         const tag = await trx.selectFrom('tags').select(['id', 'name']).where('name', '=', input.target.tag).executeTakeFirst();
-        if (!tag) throw new NotFoundError(`no tag named "${input.target.tag}"`);
+        if (!tag) throw new NotFoundError(`no tag named "${input.target.tag}"`, { hint: 'see the tags in use with `crm segment breakdown --by tag`' });
         members = await trx
           .selectFrom('customers')
           .innerJoin('customer_tags', 'customer_tags.customer_id', 'customers.id')

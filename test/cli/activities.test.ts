@@ -89,7 +89,7 @@ describe('activities and threads', () => {
     expect(list(['--since', '2025-03-04'])).toEqual([4, 5, 6]);
     expect(list(['--since', '7d-ago'])).toEqual([7, 4, 5, 6]); // 2025-03-03 00:00 onwards
     const row = JSON.parse(ok(['activity', 'list', '1', '--format', 'json']))[4];
-    expect(row).toEqual({ id: 5, at: '2025-03-04T16:00:00Z', customer_id: 1, customer_name: 'Li Wei', type: 'note', direction: null, summary: 'Agreed: 200 boxes;\n"gift" wrap -- 😀', reply_to: 3, follows: 4 });
+    expect(row).toEqual({ id: 5, at: '2025-03-04T16:00:00Z', customer_id: 1, customer: 'Li Wei', type: 'note', direction: null, summary: 'Agreed: 200 boxes;\n"gift" wrap -- 😀', reply_to: 3, follows: 4 });
     const table = ok(['activity', 'list', 'anna@example.de']);
     expect(table).toMatch(/│  7 │ 2025-03-03 00:00 │ Anna Schmidt │ call │ out │ Intro call │/);
   });

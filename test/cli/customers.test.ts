@@ -247,7 +247,7 @@ describe('customer add, list, show, edit and rm', () => {
     const refused = run(['customer', 'rm', 'li.wei@example.com']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toBe(
-      'error: Remove customer #1 Li Wei <li.wei@example.com> with 1 activity, 2 tickets, 1 task (their 3 sales stay, without a customer): refusing without --yes\n' +
+      'error: remove customer #1 Li Wei <li.wei@example.com> with 1 activity, 2 tickets, 1 task (their 3 sales stay, without a customer): refusing without --yes\n' +
         'hint: add --yes to confirm when not running in a terminal\n',
     );
     expect(box.dump()).toBe(before);

@@ -93,7 +93,7 @@ describe('db backup and restore', () => {
     writeFileSync(target, 'keep me');
     const refused = box.run(['db', 'backup', target]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/^error: Overwrite .*mine\.db: refusing without --yes$/m);
+    expect(refused.stderr).toMatch(/^error: overwrite .*mine\.db: refusing without --yes$/m);
     expect(readFileSync(target, 'utf8')).toBe('keep me');
     expect(box.run(['db', 'backup', target, '--yes']).code).toBe(0);
     expect(readFileSync(target).subarray(0, 15).toString()).toBe('SQLite format 3');
@@ -124,7 +124,7 @@ describe('db backup and restore', () => {
     expect(readFileSync(text, 'utf8')).toBe('not a database at all');
     const unconfirmed = box.run(['db', 'restore', join(box.dir, 'backups', 'crm-20250601-090000.db')]);
     expect(unconfirmed.code).toBe(2);
-    expect(unconfirmed.stderr).toMatch(/^error: Replace .*crm\.db with .*crm-20250601-090000\.db \(1 customer\): refusing without --yes$/m);
+    expect(unconfirmed.stderr).toMatch(/^error: replace .*crm\.db with .*crm-20250601-090000\.db \(1 customer\): refusing without --yes$/m);
     expect(box.dump()).toBe(before);
   });
 

@@ -103,8 +103,8 @@ describe('segment create, list, show and rm', () => {
     const cutoff = new Date(Date.UTC(2025, 5, 1 - 90)).toISOString().slice(0, 10);
     const recent = customers.filter((c) => (lastPurchase(c) ?? '') > cutoff).length;
     expect(listed).toEqual([
-      { name: 'east-spenders', customers: customers.filter(inSegment).length, expression: where, description: 'big spenders in the east', created: '2025-06-01T09:00:00Z' },
-      { name: 'recent', customers: recent, expression: 'last_purchase < 90d', description: null, created: '2025-06-01T09:00:00Z' },
+      { name: 'east-spenders', customers: customers.filter(inSegment).length, expression: where, description: 'big spenders in the east', created_at: '2025-06-01T09:00:00Z' },
+      { name: 'recent', customers: recent, expression: 'last_purchase < 90d', description: null, created_at: '2025-06-01T09:00:00Z' },
     ]);
     // 60 days later, fewer purchases are recent: the segment is re-evaluated, not stored.
     const later = JSON.parse(box.ok(['segment', 'list', '--format', 'json'], { env: { CRM_NOW: '2025-07-31T09:00:00Z' } })) as Array<{ name: string; customers: number }>;

@@ -47,7 +47,7 @@ describe('ticket lifecycle', () => {
   it('opens with priority normal and kind question by default, due after sla.normal (24h)', () => {
     const result = box.run(['ticket', 'open', '--customer', 'li@example.com', '--subject', 'Invoice missing', '--description', 'May invoice'], at(T0));
     expect(result).toMatchObject({ code: 0, stdout: '1\n' });
-    expect(result.stderr).toBe('opened ticket #1 (normal, due 2025-06-03 09:00)\n');
+    expect(result.stderr).toBe('opened ticket #1 for #1 Li Wei <li@example.com> (normal, due 2025-06-03 09:00)\n');
     expect(ticketRow(box, 1)).toMatchObject({
       customer_id: 1,
       subject: 'Invoice missing',

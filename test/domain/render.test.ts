@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createColour } from '../../src/io/colour.js';
-import { drawBar, renderDocument, renderRows, type Column } from '../../src/io/render.js';
+import { drawBar, headerOf, renderDocument, renderRows, renderTable, truncate, type Column } from '../../src/io/render.js';
 
 const colour = createColour(false);
 const columns: Column[] = [
@@ -49,6 +49,14 @@ describe('renderRows', () => {
   });
 });
 
+describe('bar columns', () => {
+  it('leaves out a bar column with nothing to draw instead of an empty box', () => {
+    const table = renderRows('table', columns, [{ name: 'a', amount: 0, at: null, trend: 0 }], { colour });
+    expect(table.split('\n')[1]).toBe('│ Name │ Amount │ At │');
+    expect(renderRows('table', columns, rows, { colour }).split('\n')[1]).toMatch(/│ At +│ +│$/);
+  });
+});
+
 describe('drawBar', () => {
   it('scales to the largest value with eighth blocks', () => {
     expect(drawBar(10, 10, 4)).toBe('████');
@@ -71,5 +79,66 @@ describe('renderDocument', () => {
       ),
     );
     expect(doc).toEqual({ profile: { name: 'Li' }, sales: [{ amount: '1.00', amount_cents: 100 }] });
+  });
+});
+
+describe('consistency across commands', () => {
+  it('spells identifiers ID in every derived header', () => {
+    expect(headerOf({ key: 'id' })).toBe('ID');
+    expect(headerOf({ key: 'entity_id' })).toBe('Entity ID');
+    expect(headerOf({ key: 'customer_id' })).toBe('Customer ID');
+    expect(headerOf({ key: 'idle_days' })).toBe('Idle days');
+    expect(headerOf({ key: 'id', header: 'No.' })).toBe('No.');
+  });
+
+  it('says (none) for an empty Markdown or table list instead of a bare header', () => {
+    expect(renderRows('md', columns, [], { colour })).toBe('(none)\n');
+    expect(renderRows('table', columns, [], { colour })).toBe('(none)\n');
+    // Data formats keep their shape: a CSV header, an empty JSON array.
+    expect(renderRows('csv', columns, [], { colour })).toBe('name,amount,at\r\n');
+    expect(renderRows('json', columns, [], { colour })).toBe('[]\n');
+    const doc = renderDocument('md', [{ key: 'empty', title: 'Nothing', columns, rows: [] }], { colour });
+    expect(doc).toBe('## Nothing\n\n(none)\n');
+  });
+});
+
+describe('tables on a narrow terminal', () => {
+  const cols: Column[] = [
+    { key: 'id', kind: 'int' },
+    { key: 'when', kind: 'date' },
+    { key: 'summary' },
+    { key: 'command' },
+    { key: 'amount', kind: 'money' },
+  ];
+  const long = [{ id: 1234, when: '2025-03-01', summary: '王小明 asked for a quote on 250g of Longjing', command: 'crm sale record --customer 1 --product "Longjing 250g" --amount 1280', amount: 128000 }];
+  const width = (line: string) => [...line].reduce((w, ch) => w + (/[\u4e00-\u9fff]/.test(ch) ? 2 : 1), 0);
+
+  it('shrinks the widest text columns to fit, cutting cells with …, never numbers, dates or money', () => {
+    const table = renderTable(cols, long, { colour, maxWidth: 80 });
+    const lines = table.trimEnd().split('\n');
+    for (const line of lines) expect(width(line)).toBeLessThanOrEqual(80);
+    expect(table).toContain('1234');
+    expect(table).toContain('2025-03-01');
+    expect(table).toContain('1,280.00');
+    expect(table).toMatch(/│ 王小明 asked[^│]*… │/);
+    expect(table).toMatch(/│ crm sale record[^│]*… │/);
+  });
+
+  it('never cuts short values (names, statuses); a table that cannot fit keeps them and wraps', () => {
+    const withStatus: Column[] = [...cols, { key: 'status' }];
+    const table = renderTable(withStatus, [{ ...long[0]!, status: 'resolved' }], { colour, maxWidth: 20 });
+    expect(table).toContain('│ resolved │');
+    expect(table).toMatch(/│ 王小明 aske… │/);
+  });
+
+  it('keeps every character without a width (pipes, --output files) or when the table fits', () => {
+    expect(renderTable(cols, long, { colour })).toContain(long[0]!.command);
+    expect(renderTable(cols, long, { colour, maxWidth: 400 })).toBe(renderTable(cols, long, { colour }));
+  });
+
+  it('cuts by terminal cells, so CJK text never overshoots', () => {
+    expect(truncate('王小明王小明', 7)).toBe('王小明…');
+    expect(truncate('abc', 3)).toBe('abc');
+    expect(truncate('abcdef', 4)).toBe('abc…');
   });
 });

@@ -32,7 +32,7 @@ const LIST_COLUMNS: readonly Column[] = [
   { key: 'id', header: 'ID', kind: 'int' },
   { key: 'at', header: 'When', kind: 'timestamp' },
   { key: 'customer_id', header: 'Cust', kind: 'int' },
-  { key: 'customer_name', header: 'Customer' },
+  { key: 'customer', header: 'Customer' },
   { key: 'type' },
   { key: 'direction', header: 'Dir' },
   { key: 'summary' },
@@ -61,7 +61,8 @@ function activityId(text: string, flag: string): number {
 }
 
 export function registerActivity(program: Command, { run }: Runtime): void {
-  const activity = program.command('activity').description('record and read calls, emails, meetings, chats and notes');
+  const activity = program.command('activity').description('record and read calls, emails, meetings, chats and notes')
+    .addHelpText('after', examples('crm activity add li.wei@example.com --type call --direction in --summary "Asked for a quote"', 'crm activity list 12 --since 30d-ago', 'crm activity thread 7'));
 
   activity
     .command('add')
@@ -128,7 +129,8 @@ export function registerActivity(program: Command, { run }: Runtime): void {
         const rows = await listActivities(db, { customerId, type, since });
         // Tables leave out the customer id (the name is there); data formats keep both.
         const columns = ctx.format() === 'table' ? LIST_COLUMNS.filter((c) => c.key !== 'customer_id') : LIST_COLUMNS;
-        await ctx.print(columns, rows.map((r) => ({ ...r })));
+        // `customer` like sale, deal, ticket and task lists.
+        await ctx.print(columns, rows.map((r) => ({ ...r, customer: r.customer_name })));
       }),
     );
 

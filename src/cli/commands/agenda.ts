@@ -112,7 +112,7 @@ export function registerAgenda(program: Command, { run }: Runtime): void {
               { key: 'title' },
               { key: 'stage' },
               { key: 'value', kind: 'money' },
-              { key: 'probability', header: 'Prob. %', kind: 'int' },
+              { key: 'probability', header: 'Prob %', kind: 'int' },
               { key: 'close_date', kind: 'date' },
             ],
             rows: agenda.deals.map((d) => ({

@@ -12,7 +12,8 @@ interface ListFlags {
 }
 
 export function registerAudit(program: Command, { run }: Runtime): void {
-  const audit = program.command('audit').description('the audit trail: who changed what, when, before and after');
+  const audit = program.command('audit').description('the audit trail: who changed what, when, before and after')
+    .addHelpText('after', examples('crm audit list --since 7d-ago', 'crm audit list --customer li.wei@example.com --format json', 'crm undo 42'));
 
   audit
     .command('list')
@@ -46,7 +47,7 @@ export function registerAudit(program: Command, { run }: Runtime): void {
           { key: 'actor', header: 'Who' },
           { key: 'action' },
           { key: 'entity' },
-          { key: 'entity_id', kind: 'int' as const, header: 'Entity id' },
+          { key: 'entity_id', kind: 'int' as const, header: 'Entity ID' },
           { key: 'summary' },
           { key: 'status' },
           { key: 'command' },
@@ -56,7 +57,7 @@ export function registerAudit(program: Command, { run }: Runtime): void {
           columns,
           entries.map((e) => ({
             ...e,
-            status: e.undone_by !== null ? `undone by ${e.undone_by}` : e.undoes !== null ? `undoes ${e.undoes}` : '',
+            status: e.undone_by !== null ? `undone by ${e.undone_by}` : e.undoes !== null ? `undoes ${e.undoes}` : null,
             changes: e.changes?.map((c) => ({ table: c.table, row_id: c.rowId, op: c.op, before: c.before, after: c.after })),
             ranges: e.ranges?.map((r) => ({ table: r.table, first_id: r.firstId, last_id: r.lastId })),
           })),

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { examples, type Runtime } from '../program.js';
 
 export function registerConfig(program: Command, { run }: Runtime): void {
-  const config = program.command('config').description('read and change settings stored in the database');
+  const config = program.command('config').description('read and change settings stored in the database')
+    .addHelpText('after', examples('crm config get', 'crm config set currency USD', 'crm config set sla.high 4h'));
 
   config
     .command('get')

@@ -176,7 +176,8 @@ function nonEmpty(label: string) {
 }
 
 export function registerCustomer(program: Command, { run }: Runtime): void {
-  const customer = program.command('customer').description('add, find, change and remove customers');
+  const customer = program.command('customer').description('add, find, change and remove customers')
+    .addHelpText('after', examples('crm customer add --name "Li Wei" --email li.wei@example.com --city Shanghai --tag vip', 'crm customer list --city Shanghai --sort -created', 'crm customer show li.wei@example.com'));
 
   profileOptions(customer.command('add').description('add a customer; prints its id'), 'full name (required)')
     .addHelpText('after', examples('crm customer add --name "Li Wei" --email li.wei@example.com --city Shanghai --tag vip', 'crm customer add --name "Anna Schmidt" --age 34 --field plan=gold'))
@@ -240,7 +241,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
     .action(
       run(async (ctx, flags: ListFlags) => {
         const sort = flags.sort !== undefined ? parseSort(flags.sort) : undefined;
-        const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 0) : undefined;
+        const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 1) : undefined;
         const format = ctx.format();
         const { listCustomers } = await import('../../services/customer-list.js');
         // Extra conditions compiled from other services, joined into the list's one WHERE.
@@ -354,7 +355,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         const question =
           `Remove customer ${describeCustomer(row)}` +
           (along.length ? ` with ${along.join(', ')}` : '') +
-          (impact.sales ? ` (their ${impact.sales} sale${impact.sales === 1 ? '' : 's'} stay, without a customer)` : '') +
+          (impact.sales ? ` (their ${impact.sales} ${impact.sales === 1 ? 'sale stays' : 'sales stay'}, without a customer)` : '') +
           '?';
         await ctx.confirm(question);
         await removeCustomer(db, row.id, ctx.meta());

@@ -42,7 +42,8 @@ export function registerDb(program: Command, { run }: Runtime): void {
       }),
     );
 
-  const db = program.command('db').description('inspect, back up, restore and maintain the database');
+  const db = program.command('db').description('inspect, back up, restore and maintain the database')
+    .addHelpText('after', examples('crm db status', 'crm db backup', 'crm db check'));
 
   db.command('status')
     .description('path, size, schema version and row counts of the database (does not migrate)')

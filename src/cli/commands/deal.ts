@@ -40,7 +40,8 @@ export const DEAL_COLUMNS: readonly Column[] = [
 ];
 
 export function registerDeal(program: Command, { run }: Runtime): void {
-  const deal = program.command('deal').description(`track deals through the pipeline: ${STAGES.join(' → ').replace('won → lost', 'won / lost')}`);
+  const deal = program.command('deal').description(`track deals through the pipeline: ${STAGES.join(' → ').replace('won → lost', 'won / lost')}`)
+    .addHelpText('after', examples('crm deal add --customer 12 --title "Annual contract" --value 50000 --close-date 2026-12-31', 'crm deal move 3 proposal', 'crm deal list --stage proposal'));
 
   deal
     .command('add')

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { endOfLocalDay, localDay, parseDate, startOfLocalDay } from '../../domain/dates.js';
 import { UsageError } from '../../domain/errors.js';
+import { PERIOD_FORMS } from '../../domain/periods.js';
 import { parsePeriod } from '../../domain/ticket-periods.js';
 import type { Column } from '../../io/render.js';
 import { examples, type Runtime } from '../program.js';
@@ -55,7 +56,8 @@ export function registerReportTickets(report: Command, { run }: Runtime): void {
     .description(
       'support figures for the tickets opened in a period: volume by kind and priority, backlog, first response and resolution times, SLA breaches, CSAT',
     )
-    .option('--period <period>', 'today, this-week, this-month, last-month, this-quarter, ytd, last-30d, 2025, 2025-Q1 or 2025-03 (default: all time)')
+    // The same forms, in the same words, as the other reports' --period.
+    .option('--period <period>', `period: ${PERIOD_FORMS.join(', ')} (default: all time)`)
     .option('--as-of <date>', 'compute the figures as they stood at the end of that day')
     .addHelpText(
       'after',

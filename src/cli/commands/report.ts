@@ -62,7 +62,8 @@ function rejectPeriodConflict(flags: RangeOptions): void {
 
 export function registerReport(program: Command, runtime: Runtime): void {
   const { run } = runtime;
-  const report = program.command('report').description('sales, pipeline, forecast, customer, ticket and summary reports (every --format, --output for cron)');
+  const report = program.command('report').description('sales, pipeline, forecast, customer, ticket and summary reports (every --format, --output for cron)')
+    .addHelpText('after', examples('crm report summary --period this-month', 'crm report sales --period 2025 --by month', 'crm report pipeline --format md --output pipeline.md'));
   registerReportTickets(report, runtime);
 
   report
@@ -104,7 +105,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
         const keyColumn: Column = { key: timeBased ? 'period' : by, header: timeBased ? by.charAt(0).toUpperCase() + by.slice(1) : undefined };
         const columns: Column[] = [
           keyColumn,
-          ...(by === 'customer' ? [{ key: 'customer_id', header: 'Id', kind: 'int' } as Column] : []),
+          ...(by === 'customer' ? [{ key: 'customer_id', header: 'ID', kind: 'int' } as Column] : []),
           { key: 'count', header: 'Sales', kind: 'int' },
           { key: 'revenue', kind: 'money' },
           { key: 'average_order', header: 'Avg order', kind: 'money' },
@@ -301,7 +302,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
             title: 'Top customers by lifetime value',
             columns: [
               { key: 'rank', kind: 'int' },
-              { key: 'customer_id', header: 'Id', kind: 'int' },
+              { key: 'customer_id', header: 'ID', kind: 'int' },
               { key: 'customer' },
               { key: 'orders', kind: 'int' },
               { key: 'lifetime_value', header: 'Lifetime value', kind: 'money' },

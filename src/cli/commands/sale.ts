@@ -62,7 +62,8 @@ interface ListFlags {
 }
 
 export function registerSale(program: Command, { run }: Runtime): void {
-  const sale = program.command('sale').description('record, list and void sales');
+  const sale = program.command('sale').description('record, list and void sales')
+    .addHelpText('after', examples('crm sale record --customer li.wei@example.com --product "Green tea 250g" --amount 128.00', 'crm sale list --from 2025-01-01 --format csv', 'crm sale void 42 --reason "returned"'));
 
   sale
     .command('record')

@@ -50,7 +50,8 @@ most spent. Groups, first matching rule wins (FM = F + M):
 use that snapshot until the next --save.`;
 
 export function registerSegment(program: Command, { run }: Runtime): void {
-  const segment = program.command('segment').description('classify customers: saved filters, RFM groups and breakdowns');
+  const segment = program.command('segment').description('classify customers: saved filters, RFM groups and breakdowns')
+    .addHelpText('after', examples('crm segment create big-spenders --where "total_spent > 1000"', 'crm segment show big-spenders', 'crm segment breakdown --by city'));
 
   segment
     .command('create')
@@ -95,8 +96,8 @@ export function registerSegment(program: Command, { run }: Runtime): void {
         const segments = await listSegments(await ctx.db(), ctx.now());
         for (const s of segments) if (s.customers === null) ctx.warn(`segment "${s.name}" has an expression this crm cannot read; see crm segment show "${s.name}"`);
         await ctx.print(
-          [{ key: 'name' }, { key: 'customers', kind: 'int' }, { key: 'expression' }, { key: 'description' }, { key: 'created', kind: 'timestamp' }],
-          segments.map((s) => ({ name: s.name, customers: s.customers, expression: s.expression, description: s.description, created: s.createdAt })),
+          [{ key: 'name' }, { key: 'customers', kind: 'int' }, { key: 'expression' }, { key: 'description' }, { key: 'created_at', header: 'Created', kind: 'timestamp' }],
+          segments.map((s) => ({ name: s.name, customers: s.customers, expression: s.expression, description: s.description, created_at: s.createdAt })),
         );
       }),
     );

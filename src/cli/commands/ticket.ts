@@ -31,7 +31,7 @@ const LIST_COLUMNS: readonly Column[] = [
 
 const TICKET_COLUMNS: readonly Column[] = [
   { key: 'id', header: 'ID', kind: 'int' },
-  { key: 'customer_id', header: 'Customer id', kind: 'int' },
+  { key: 'customer_id', header: 'Customer ID', kind: 'int' },
   { key: 'customer' },
   { key: 'subject' },
   { key: 'description' },
@@ -92,7 +92,8 @@ interface UpdateFlags {
 }
 
 export function registerTicket(program: Command, { run }: Runtime): void {
-  const ticket = program.command('ticket').description('support tickets: open, follow up, resolve, and rate (CSAT)');
+  const ticket = program.command('ticket').description('support tickets: open, follow up, resolve, and rate (CSAT)')
+    .addHelpText('after', examples('crm ticket open --customer 12 --subject "Parcel damaged" --priority high', 'crm ticket list --overdue', 'crm ticket resolve 7 --solution "Sent a replacement"'));
 
   ticket
     .command('open')
@@ -126,7 +127,10 @@ export function registerTicket(program: Command, { run }: Runtime): void {
           { customer, subject, description: flags.description ?? null, priority, kind, ...(openedAt ? { openedAt } : {}) },
           ctx.meta(),
         );
-        ctx.note(`opened ticket #${row.id} (${priority}, due ${formatLocalTimestamp(row.due_at!)})`);
+        // Name the customer the reference matched, as sale record, deal add and activity add do.
+        const { describeCustomer } = await import('../../services/customers.js');
+        const who = await (await ctx.db()).selectFrom('customers').select(['id', 'name', 'email']).where('id', '=', row.customer_id).executeTakeFirstOrThrow();
+        ctx.note(`opened ticket #${row.id} for ${describeCustomer(who)} (${priority}, due ${formatLocalTimestamp(row.due_at!)})`);
         await ctx.printText(String(row.id));
       }),
     );
