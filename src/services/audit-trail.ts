@@ -200,6 +200,9 @@ async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache:
   if (entry.action === 'customer.forget') {
     refuse('erased personal data cannot be brought back: forgetting a customer is irreversible by design');
   }
+  if (entry.action === 'db.restore') {
+    refuse('a restore replaced the whole database file, it has no row changes to reverse', 'restore the replaced file named in the entry with `crm db restore FILE`');
+  }
   if (changes.length === 0 && ranges.length === 0) refuse('it recorded no row changes to reverse');
   if (changes.some((c) => JSON.stringify(c.before) === ERASED || JSON.stringify(c.after) === ERASED)) {
     refuse('some of the data it changed has since been erased by `customer forget`');

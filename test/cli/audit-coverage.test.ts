@@ -465,6 +465,32 @@ describe('every writing command is audited and undone exactly', () => {
     });
   }
 
+  it('db restore notes itself in the restored file\'s trail; undo refuses it and names the way back', () => {
+    const box = copyOfBase();
+    try {
+      const file = `${box.dir}/monday.db`;
+      box.ok(['db', 'backup', file], { env });
+      const atBackup = dataDump(box);
+      const lastAtBackup = maxEntry(box);
+      box.ok(['customer', 'add', '--name', 'Eve Xu'], { env });
+      box.ok(['db', 'restore', file, '--yes'], { env });
+      expect(dataDump(box)).toBe(atBackup);
+      const entries = box.query<Entry & { summary: string }>('SELECT * FROM audit_log WHERE id > ?', lastAtBackup);
+      expect(entries).toHaveLength(1);
+      const kept = `${box.dir}/backups/crm-before-restore-20260310-100000.db`;
+      expect(entries[0]).toMatchObject({ action: 'db.restore', entity: 'database', entity_id: null, customer_id: null, actor: user, summary: `restored from ${file}; the replaced file is ${kept}` });
+      expect(existsSync(kept)).toBe(true);
+      const undo = box.run(['undo', String(entries[0]!.id), '--yes'], { env });
+      expect([undo.code, undo.stderr]).toEqual([
+        1,
+        `error: cannot undo entry ${entries[0]!.id} (db.restore): a restore replaced the whole database file, it has no row changes to reverse\nhint: restore the replaced file named in the entry with \`crm db restore FILE\`\n`,
+      ]);
+      expect(dataDump(box)).toBe(atBackup);
+    } finally {
+      box.cleanup();
+    }
+  });
+
   it('an entry undone once is not undone again, and an undo is not undone', () => {
     const box = copyOfBase();
     try {
