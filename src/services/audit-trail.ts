@@ -356,7 +356,8 @@ export async function undoEntry(db: Kysely<DB>, entryId: number, meta: WriteMeta
   } catch (error) {
     // A foreign key still unsatisfied at commit (deferred, see below): nothing was changed.
     if (error instanceof Error && error.name === 'SqliteError' && /FOREIGN KEY/.test(error.message)) {
-      throw new ValidationError(`cannot undo entry ${entryId}: the restored rows would refer to rows that no longer exist`);
+      const entry = await getAuditEntry(db, entryId);
+      throw new ValidationError(`cannot undo entry ${entryId} (${entry.action}): rows it would put back refer to rows that no longer exist (removed or erased since)`);
     }
     throw error;
   }

@@ -148,11 +148,13 @@ interface Case {
   refuse?: RegExp;
   /** The command records an entry without row changes (forget): no diff check. */
   noChanges?: boolean;
+  /** Also check that the entry is not undone twice and that its undo is not undone. */
+  undoOnce?: boolean;
 }
 
 // Ids in the base (see beforeAll): customers 1 Ann Lee, 2 Bob Ma, 3 Ann Li (a duplicate of 1),
 // 4 Cat Wu; deals 1 (Ann, proposal), 2 (Bob, won → sale 5), 3 (Ann Li); tickets 1 (Ann, open),
-// 2 (Bob, resolved), 3 (Ann, resolved and rated), 4 (Ann Li); tasks 1 (Ann, weekly, deal 1),
+// 2 (Bob, open), 3 (Ann, resolved and rated), 4 (Ann Li); tasks 1 (Ann, weekly, deal 1),
 // 2 (Bob), 3 (Ann, weekly, done → 4), 5 (Ann Li, ticket 4); segment "big"; RFM groups saved.
 const CASES: Case[] = [
   {
@@ -190,7 +192,7 @@ const CASES: Case[] = [
   {
     name: 'activity add with reply and follows links',
     args: ['activity', 'add', '1', '--type', 'chat', '--summary', 'more questions', '--at', '2026-03-05', '--reply-to', '2', '--follows', '1'],
-    entry: { action: 'activity.add', entity: 'activity', entity_id: 6, customer_id: 1 },
+    entry: { action: 'activity.add', entity: 'activity', entity_id: 5, customer_id: 1 },
     touches: ['activities:insert', 'activity_links:insert'],
   },
   {
@@ -216,6 +218,7 @@ const CASES: Case[] = [
     args: ['sale', 'void', '1', '--reason', 'returned'],
     entry: { action: 'sale.void', entity: 'sale', entity_id: 1, customer_id: 1 },
     touches: ['sales:update'],
+    undoOnce: true,
   },
   {
     name: 'deal add',
@@ -374,7 +377,6 @@ describe('every writing command is audited and undone exactly', () => {
     ok('activity', 'add', '1', '--type', 'call', '--summary', 'first call', '--at', '2026-03-01', '--direction', 'out');
     ok('activity', 'add', '1', '--type', 'email', '--summary', 'follow-up', '--at', '2026-03-02', '--reply-to', '1');
     ok('activity', 'add', '3', '--type', 'note', '--summary', 'met at fair', '--at', '2026-03-03');
-    ok('activity', 'add', '4', '--type', 'call', '--summary', 'cold call', '--at', '2026-03-04');
     ok('sale', 'record', '--customer', '1', '--product', 'Widget', '--amount', '120', '--date', '2026-02-01');
     ok('sale', 'record', '--customer', '2', '--product', 'Gadget', '--amount', '80', '--date', '2026-02-15');
     ok('sale', 'record', '--customer', '3', '--product', 'Widget', '--amount', '50', '--date', '2026-01-10');
@@ -385,7 +387,6 @@ describe('every writing command is audited and undone exactly', () => {
     ok('deal', 'add', '--customer', '3', '--title', 'Small order', '--value', '50');
     ok('ticket', 'open', '--customer', '1', '--subject', 'Broken part', '--priority', 'high');
     ok('ticket', 'open', '--customer', '2', '--subject', 'How to pay');
-    ok('ticket', 'resolve', '2', '--solution', 'answered');
     ok('ticket', 'open', '--customer', '1', '--subject', 'Late delivery', '--kind', 'complaint');
     ok('ticket', 'resolve', '3', '--solution', 'sent again');
     ok('ticket', 'rate', '3', '--score', '4');
@@ -459,6 +460,13 @@ describe('every writing command is audited and undone exactly', () => {
         const [undoEntry] = box.query<Entry>('SELECT * FROM audit_log WHERE undoes = ?', entry.id);
         expect(box.query<Entry>('SELECT undone_by FROM audit_log WHERE id = ?', entry.id)[0]!.undone_by).toBe(undoEntry!.id);
         expect(undoEntry).toMatchObject({ action: 'undo', entity: c.entry.entity, actor: user });
+        if (c.undoOnce) {
+          const again = box.run(['undo', String(entry.id), '--yes'], { env });
+          expect([again.code, again.stderr]).toEqual([1, `error: cannot undo entry ${entry.id} (${entry.action}): it was already undone by entry ${undoEntry!.id}\n`]);
+          const back = box.run(['undo', String(undoEntry!.id), '--yes'], { env });
+          expect([back.code, back.stderr]).toEqual([1, `error: cannot undo entry ${undoEntry!.id} (undo): it is itself the undo of entry ${entry.id}\nhint: run the original command again instead\n`]);
+          expect(dataDump(box)).toBe(dumpBefore);
+        }
       } finally {
         box.cleanup();
       }
@@ -491,18 +499,20 @@ describe('every writing command is audited and undone exactly', () => {
     }
   });
 
-  it('an entry undone once is not undone again, and an undo is not undone', () => {
+  it('an undo that would put back rows referring to a forgotten customer is refused at commit, changing nothing', () => {
     const box = copyOfBase();
     try {
-      box.ok(['sale', 'void', '2'], { env });
-      const entry = maxEntry(box);
-      box.ok(['undo', String(entry), '--yes'], { env });
+      box.ok(['segment', 'rfm', '--save'], { env }); // replaces a snapshot that scored Cat Wu (#4)
+      const save = maxEntry(box);
+      box.ok(['customer', 'forget', '4', '--yes'], { env });
       const dump = dataDump(box);
-      const again = box.run(['undo', String(entry), '--yes'], { env });
-      expect([again.code, again.stderr]).toEqual([1, `error: cannot undo entry ${entry} (sale.void): it was already undone by entry ${entry + 1}\n`]);
-      const back = box.run(['undo', String(entry + 1), '--yes'], { env });
-      expect([back.code, back.stderr]).toEqual([1, `error: cannot undo entry ${entry + 1} (undo): it is itself the undo of entry ${entry}\nhint: run the original command again instead\n`]);
+      const refused = box.run(['undo', String(save), '--yes'], { env });
+      expect([refused.code, refused.stderr]).toEqual([
+        1,
+        `error: cannot undo entry ${save} (segment.rfm.save): rows it would put back refer to rows that no longer exist (removed or erased since)\n`,
+      ]);
       expect(dataDump(box)).toBe(dump);
+      expect(maxEntry(box)).toBe(save + 1);
     } finally {
       box.cleanup();
     }
