@@ -197,6 +197,12 @@ async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache:
   };
   if (entry.undone_by !== null) refuse(`it was already undone by entry ${entry.undone_by}`);
   if (entry.undoes !== null) refuse(`it is itself the undo of entry ${entry.undoes}`, `run the original command again instead`);
+  if (entry.action === 'customer.forget') {
+    refuse('erased personal data cannot be brought back: forgetting a customer is irreversible by design');
+  }
+  if (entry.action === 'db.restore') {
+    refuse('a restore replaced the whole database file, it has no row changes to reverse', 'restore the replaced file named in the entry with `crm db restore FILE`');
+  }
   if (changes.length === 0 && ranges.length === 0) refuse('it recorded no row changes to reverse');
   if (changes.some((c) => JSON.stringify(c.before) === ERASED || JSON.stringify(c.after) === ERASED)) {
     refuse('some of the data it changed has since been erased by `customer forget`');
@@ -345,7 +351,25 @@ export interface UndoResult {
 
 /** Reverses an audit entry exactly, in one transaction, and records the undo as its own entry. */
 export async function undoEntry(db: Kysely<DB>, entryId: number, meta: WriteMeta): Promise<UndoResult> {
+  try {
+    return await reverseEntry(db, entryId, meta);
+  } catch (error) {
+    // A foreign key still unsatisfied at commit (deferred, see below): nothing was changed.
+    if (error instanceof Error && error.name === 'SqliteError' && /FOREIGN KEY/.test(error.message)) {
+      const entry = await getAuditEntry(db, entryId);
+      throw new ValidationError(`cannot undo entry ${entryId} (${entry.action}): rows it would put back refer to rows that no longer exist (removed or erased since)`);
+    }
+    throw error;
+  }
+}
+
+async function reverseEntry(db: Kysely<DB>, entryId: number, meta: WriteMeta): Promise<UndoResult> {
   return db.transaction().execute(async (trx) => {
+    // Rows come back in the reverse order they were recorded in, which need not be the order
+    // their references need (a task restored before the deal it points at, a recurring task
+    // before the one it came from): foreign keys are checked at commit instead. SQLite switches
+    // this off again at the end of the transaction.
+    await sql`PRAGMA defer_foreign_keys = ON`.execute(trx);
     const entry = await getAuditEntry(trx, entryId);
     const cache = new Map<string, Set<string>>();
     const store = rowStore(sqliteOf(db));
@@ -360,6 +384,9 @@ export async function undoEntry(db: Kysely<DB>, entryId: number, meta: WriteMeta
     let restored = 0;
     let deleted = 0;
     try {
+      // Bulk-inserted rows go first: they may have replaced rows the changes put back (an RFM
+      // snapshot replacing the previous one would otherwise clash on its unique key).
+      for (const r of [...(entry.ranges ?? [])].reverse()) deleted += store.removeRange(r.table, r.firstId, r.lastId);
       for (const c of [...(entry.changes ?? [])].reverse()) {
         const table = c.table;
         const columns = cache.get(table)!;
@@ -392,7 +419,6 @@ export async function undoEntry(db: Kysely<DB>, entryId: number, meta: WriteMeta
           restored++;
         }
       }
-      for (const r of [...(entry.ranges ?? [])].reverse()) deleted += store.removeRange(r.table, r.firstId, r.lastId);
     } catch (error) {
       if (error instanceof Error && error.name === 'SqliteError') {
         throw new ValidationError(`cannot undo entry ${entry.id} (${entry.action}): ${error.message}`);

@@ -1,7 +1,7 @@
 // The audit trail: every write command records one audit_log entry (who, when, which command)
 // and its row changes (table, id, before/after as JSON) in the same transaction as the write, so
 // the trail can never disagree with the data, and `crm undo` can reverse an entry exactly.
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
 
 /** Who is writing: the OS user and the command line, supplied by the CLI. */
@@ -34,6 +34,12 @@ export interface AuditRecorder {
   inserted(table: keyof DB & string, rowId: number, after: RowValues): Promise<void>;
   updated(table: keyof DB & string, rowId: number, before: RowValues, after: RowValues): Promise<void>;
   deleted(table: keyof DB & string, rowId: number, before: RowValues): Promise<void>;
+  /**
+   * Records, in one statement, the rows of `table` matching `where` as deleted (call it before
+   * deleting them). `columns` are all of the table's columns, so undo can put the rows back.
+   * For bulk deletes; the table must have an `id`.
+   */
+  deletedWhere(table: keyof DB & string, columns: readonly string[], where: RawBuilder<SqlBool>): Promise<number>;
   /** Rows firstId..lastId (inclusive) of `table` were inserted by this entry (bulk imports). */
   insertedRange(table: keyof DB & string, firstId: number, lastId: number): Promise<void>;
   /** Sets the entry's main entity id once it is known (e.g. after the insert). */
@@ -76,6 +82,13 @@ export async function beginAudit(db: Db, meta: WriteMeta, entry: AuditEntryInput
     inserted: (table, rowId, after) => change(table, rowId, 'insert', null, after),
     updated: (table, rowId, before, after) => change(table, rowId, 'update', before, after),
     deleted: (table, rowId, before) => change(table, rowId, 'delete', before, null),
+    async deletedWhere(table, columns, where) {
+      const values = sql.join(columns.flatMap((c) => [sql`${c}`, sql.ref(c)]));
+      const result = await sql`
+        INSERT INTO audit_change (log_id, table_name, row_id, op, before, after)
+        SELECT ${logId}, ${table}, id, 'delete', json_object(${values}), NULL FROM ${sql.table(table)} WHERE ${where} ORDER BY id`.execute(db);
+      return Number(result.numAffectedRows ?? 0n);
+    },
     async insertedRange(table, firstId, lastId) {
       if (lastId < firstId) return;
       await db.insertInto('audit_range').values({ log_id: logId, table_name: table, first_id: firstId, last_id: lastId }).execute();

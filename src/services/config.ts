@@ -43,7 +43,9 @@ export async function setSetting(db: Kysely<DB>, key: string, value: string, met
       .execute();
     const audit = await beginAudit(trx, meta, { action: 'config.set', entity: 'config', summary: `${setting.key} = ${parsed}` });
     // config rows are keyed by text; the change is kept in before/after with the key inside.
-    await audit.updated('config', 0, { key: setting.key, value: before?.value ?? null }, { key: setting.key, value: parsed });
+    // A key stored for the first time is an insert, so undo removes the row again.
+    if (before) await audit.updated('config', 0, { key: setting.key, value: before.value }, { key: setting.key, value: parsed });
+    else await audit.inserted('config', 0, { key: setting.key, value: parsed });
     return { key: setting.key, value: parsed, isDefault: false, description: setting.description };
   });
 }

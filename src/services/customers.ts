@@ -452,6 +452,10 @@ export async function removeCustomer(db: Kysely<DB>, customerId: number, meta: W
     for (const row of await trx.selectFrom('sales').selectAll().where('customer_id', '=', customerId).execute()) {
       await audit.updated('sales', row.id, row, { ...row, customer_id: null });
     }
+    // Stored RFM memberships go with the customer (the foreign key cascades them; undo needs them recorded).
+    for (const row of await trx.selectFrom('segment_members').selectAll().where('customer_id', '=', customerId).execute()) {
+      await audit.deleted('segment_members', row.id, row);
+    }
     await audit.deleted('customers', customerId, customer);
     // Foreign keys cascade the rest.
     await trx.deleteFrom('customers').where('id', '=', customerId).execute();

@@ -11,6 +11,7 @@ import { MIGRATION_TABLE } from '../db/migrator.js';
 import type { DB } from '../db/schema.js';
 import { ValidationError } from '../domain/errors.js';
 import { migrations } from '../../migrations/index.js';
+import { beginAudit, type WriteMeta } from './audit.js';
 
 /** Size of the main file plus its write-ahead log, in bytes. */
 export function fileSize(path: string): number {
@@ -232,4 +233,19 @@ export async function restoreDatabase(file: string, dbPath: string, keepOldAt?: 
     throw error;
   }
   return candidate;
+}
+
+/**
+ * Notes a restore in the restored database's own trail (who, when, from which file, where the
+ * replaced file was kept). It records no row changes: `crm undo` refuses it and points at the kept file.
+ */
+export async function recordRestore(db: Kysely<DB>, input: { source: string; keptAt?: string | undefined }, meta: WriteMeta): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const audit = await beginAudit(trx, meta, {
+      action: 'db.restore',
+      entity: 'database',
+      summary: `restored from ${input.source}${input.keptAt ? `; the replaced file is ${input.keptAt}` : ''}`,
+    });
+    return audit.logId;
+  });
 }

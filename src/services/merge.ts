@@ -124,6 +124,12 @@ export async function mergeCustomers(db: Kysely<DB>, keepId: number, otherId: nu
       await trx.deleteFrom('customer_fields').where('customer_id', '=', other.id).where('key', '=', field.key).execute();
       await audit.deleted('customer_fields', other.id, { customer_id: other.id, key: field.key, value: field.value });
     }
+    // Other's stored RFM memberships go with it (keep is scored on its own; the next
+    // `segment rfm --save` counts the merged history). Recorded so undo puts them back.
+    for (const row of await trx.selectFrom('segment_members').selectAll().where('customer_id', '=', other.id).execute()) {
+      await audit.deleted('segment_members', row.id, row);
+    }
+    await trx.deleteFrom('segment_members').where('customer_id', '=', other.id).execute();
     // Delete other before filling keep: its email must be free before keep can take it.
     await trx.deleteFrom('customers').where('id', '=', other.id).execute();
     await audit.deleted('customers', other.id, other);

@@ -155,7 +155,6 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
   return db.transaction().execute(async (trx) => {
     const id = customer.id;
     // Records merged into this person earlier are the same person: their strings go too.
-    // Records merged into this person earlier are the same person: their strings go too.
     const merged = await sql<{ table_name: string; before: string }>`SELECT ac.table_name, ac.before FROM audit_change ac JOIN audit_log l ON l.id = ac.log_id
       WHERE l.customer_id = ${id} AND l.action = 'customer.merge' AND ac.table_name IN ('customers', 'customer_fields') AND ac.op = 'delete' AND ac.before IS NOT NULL`.execute(trx);
     const mergedRows = merged.rows.filter((r) => r.table_name === 'customers').map((r) => JSON.parse(r.before) as CustomerRow);

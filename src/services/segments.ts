@@ -562,23 +562,29 @@ export async function saveRfmGroups(db: Kysely<DB>, meta: WriteMeta): Promise<Rf
     // Score once into a temporary table, then both store and summarise from it.
     await sql`DROP TABLE IF EXISTS temp.segments_rfm_scored`.execute(trx);
     await sql`CREATE TEMP TABLE segments_rfm_scored AS WITH ${RFM_SCORED} SELECT customer_id, spent, r, f, m, grp FROM grouped`.execute(trx);
-    const removed = await trx.deleteFrom('segment_members').where('segment', 'like', `${RFM_PREFIX}%`).executeTakeFirst();
-    const before = await trx.selectFrom('segment_members').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
-    const at = meta.now.toISOString();
-    await sql`
-      INSERT INTO segment_members (segment, customer_id, recency, frequency, monetary, saved_at)
-      SELECT ${RFM_PREFIX} || grp, customer_id, r, f, m, ${at} FROM temp.segments_rfm_scored ORDER BY customer_id`.execute(trx);
-    const after = await trx.selectFrom('segment_members').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
     const { rows } = await sql<{ grp: string; customers: number; revenue: number | null }>`
       SELECT grp, count(*) AS customers, sum(spent) AS revenue FROM temp.segments_rfm_scored GROUP BY grp`.execute(trx);
-    await sql`DROP TABLE temp.segments_rfm_scored`.execute(trx);
     const result = await summariseRfm(trx, rows);
+    const stored = sql<SqlBool>`segment LIKE ${`${RFM_PREFIX}%`}`;
+    const previous = await trx.selectFrom('segment_members').select((eb) => eb.fn.countAll<number>().as('n')).where(stored).executeTakeFirstOrThrow();
     const audit = await beginAudit(trx, meta, {
       action: 'segment.rfm.save',
       entity: 'segment',
-      summary: `saved RFM groups of ${result.scored} customers (replacing ${Number(removed.numDeletedRows)} stored memberships)`,
+      summary: `saved RFM groups of ${result.scored} customers (replacing ${Number(previous.n)} stored memberships)`,
     });
-    await audit.insertedRange('segment_members', Number(before?.id ?? 0) + 1, Number(after?.id ?? 0));
+    // The replaced snapshot is recorded row by row (one statement), so undo can put it back.
+    await audit.deletedWhere('segment_members', ['id', 'segment', 'customer_id', 'recency', 'frequency', 'monetary', 'saved_at'], stored);
+    // New rows never take the ids of the rows they replace: the trail names each row once.
+    const last = await trx.selectFrom('segment_members').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    const first = Number(last?.id ?? 0) + 1;
+    await trx.deleteFrom('segment_members').where(stored).execute();
+    const at = meta.now.toISOString();
+    const inserted = await sql`
+      INSERT INTO segment_members (id, segment, customer_id, recency, frequency, monetary, saved_at)
+      SELECT ${first - 1} + row_number() OVER (ORDER BY customer_id), ${RFM_PREFIX} || grp, customer_id, r, f, m, ${at}
+      FROM temp.segments_rfm_scored ORDER BY customer_id`.execute(trx);
+    await sql`DROP TABLE temp.segments_rfm_scored`.execute(trx);
+    await audit.insertedRange('segment_members', first, first + Number(inserted.numAffectedRows ?? 0n) - 1);
     return { ...result, saved: result.scored };
   });
 }

@@ -326,7 +326,7 @@ describe('audit list', () => {
     expect(ids(['--customer', '2'])).toEqual([2]);
     expect(ids(['--limit', '1'])).toEqual([3]);
     const [config] = JSON.parse(box.ok(['audit', 'list', '--entity', 'config', '--format', 'json'])) as { changes: unknown[] }[];
-    expect(config!.changes).toEqual([{ table: 'config', row_id: 0, op: 'update', before: { key: 'currency', value: null }, after: { key: 'currency', value: 'USD' } }]);
+    expect(config!.changes).toEqual([{ table: 'config', row_id: 0, op: 'insert', before: null, after: { key: 'currency', value: 'USD' } }]);
     const bad = box.run(['audit', 'list', '--since', '2026-02-30']);
     expect(bad.code).toBe(2);
     const unknown = box.run(['audit', 'list', '--customer', 'nobody@example.com']);

@@ -72,7 +72,9 @@ export function registerAudit(program: Command, { run }: Runtime): void {
     .addHelpText(
       'after',
       `\nRefuses, saying why, when the entry was already undone, when later entries changed the same rows, or
-when other rows now depend on rows it would remove (e.g. sales recorded for an imported customer).\n` +
+when other rows now depend on rows it would remove (e.g. sales recorded for an imported customer).
+\`customer forget\` (irreversible by design) and \`db restore\` (restore the replaced file instead) are
+never undone.\n` +
         examples('crm audit list --limit 5', 'crm undo 42', 'crm undo 42 --yes'),
     )
     .action(

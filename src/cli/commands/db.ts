@@ -128,7 +128,7 @@ export function registerDb(program: Command, { run }: Runtime): void {
     .addHelpText('after', examples('crm db restore backups/crm-20250301-093000.db', 'crm db restore ~/safe/crm-monday.db --yes'))
     .action(
       run(async (ctx, file: string) => {
-        const { defaultBackupPath, inspectCrmDatabase, restoreDatabase } = await import('../../services/database.js');
+        const { defaultBackupPath, inspectCrmDatabase, recordRestore, restoreDatabase } = await import('../../services/database.js');
         const path = resolve(ctx.dbPath());
         const source = resolve(file);
         if (source === path) throw new ValidationError('that file is the database itself', { hint: 'give a backup file' });
@@ -136,8 +136,9 @@ export function registerDb(program: Command, { run }: Runtime): void {
         const keep = existsSync(path) ? defaultBackupPath(path, ctx.now(), 'crm-before-restore') : undefined;
         await ctx.confirm(`Replace ${path} with ${source} (${candidate.customers} customer${candidate.customers === 1 ? '' : 's'})?`);
         await restoreDatabase(source, path, keep);
-        // Bring an older backup's schema up to date now rather than on the next command.
-        await ctx.db();
+        // Bring an older backup's schema up to date now rather than on the next command, and
+        // note the restore in the restored file's audit trail.
+        await recordRestore(await ctx.db(), { source, keptAt: keep }, ctx.meta());
         ctx.note(`restored ${path} from ${source}${keep ? `; the previous file is ${keep}` : ''}`);
       }),
     );
