@@ -210,11 +210,23 @@ export function createContext(deps: Deps, command: Command): Context {
       const fmt = format(options.formats);
       await emit(async (sink) => {
         const writer = createRowWriter(fmt, columns, renderOptions(sink, options));
-        for await (const row of rows) {
-          const text = writer.write(row);
-          if (text) {
-            const pending = sink.write(text);
-            if (pending) await pending;
+        // A plain iterable is walked without an await per row (cheaper for large result sets);
+        // the sink's back-pressure is still awaited whenever it asks.
+        if (Symbol.iterator in rows) {
+          for (const row of rows) {
+            const text = writer.write(row);
+            if (text) {
+              const pending = sink.write(text);
+              if (pending) await pending;
+            }
+          }
+        } else {
+          for await (const row of rows) {
+            const text = writer.write(row);
+            if (text) {
+              const pending = sink.write(text);
+              if (pending) await pending;
+            }
           }
         }
         await sink.write(writer.end());

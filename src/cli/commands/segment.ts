@@ -108,12 +108,12 @@ export function registerSegment(program: Command, { run }: Runtime): void {
     .addHelpText('after', examples('crm segment show shanghai-vip', 'crm segment show lapsed --format csv > lapsed.csv', 'crm segment show rfm:at-risk'))
     .action(
       run(async (ctx, name: string) => {
-        const { segmentMembers } = await import('../../services/segments.js');
+        const { segmentMembersOn } = await import('../../services/segment-sql.js');
         ctx.format();
-        const { segment: found, members } = await segmentMembers(await ctx.db(), name, ctx.now());
+        const { segment: found, members } = await segmentMembersOn(await ctx.sqlite(), name, ctx.now());
         let count = 0;
-        async function* counted(): AsyncIterable<Row> {
-          for await (const member of members) {
+        function* counted(): Iterable<Row> {
+          for (const member of members) {
             count++;
             yield member as unknown as Row;
           }
