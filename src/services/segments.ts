@@ -10,9 +10,22 @@ import type { DB, SegmentRow } from '../db/schema.js';
 import { NotFoundError, UsageError, ValidationError } from '../domain/errors.js';
 import { ExpressionError, parseSegmentExpression, type SegmentExpr } from '../domain/segment-expression.js';
 import { beginAudit, type WriteMeta } from './audit.js';
-import { compileSegmentFragment, lookUpSegment, RFM_GROUPS, RFM_PREFIX, segmentFragment, type Fragment, type SegmentInfo } from './segment-sql.js';
+import { sqliteOf } from '../db/connection.js';
+import {
+  compileSegmentFragment,
+  lookUpSegment,
+  RFM_AGGREGATE_SQL,
+  RFM_GROUPS,
+  RFM_PREFIX,
+  rfmCuts,
+  rfmResult,
+  segmentFragment,
+  type Fragment,
+  type RfmResult,
+  type SegmentInfo,
+} from './segment-sql.js';
 
-export { RFM_GROUPS, RFM_PREFIX, type SegmentInfo };
+export { RFM_GROUPS, RFM_PREFIX, type RfmGroupSummary, type RfmResult, type SegmentInfo } from './segment-sql.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 type Condition = RawBuilder<SqlBool>;
@@ -198,61 +211,21 @@ export async function listSegments(db: Db, now: Date): Promise<SegmentSummary[]>
 // ---------------------------------------------------------------------------------------------
 // RFM
 
-// Aggregating every sale reads the table in order (NOT INDEXED): 2-3x faster than walking the
-// customer index and fetching each row. Quintiles by rank: a score is 1 + floor(5 × (customers with a strictly smaller value) / n), so
-// equal values always share a score. The CASE text is fixed by RFM_GROUPS above, never user input.
-const RFM_SCORED = sql`
-  agg AS (
-    SELECT customer_id, max(sold_on) AS last_day, count(*) AS orders, sum(amount_cents) AS spent
-    FROM sales NOT INDEXED WHERE voided_at IS NULL AND customer_id IS NOT NULL GROUP BY customer_id
-  ),
-  total AS (SELECT count(*) AS n FROM agg),
-  scored AS (
-    SELECT customer_id, spent,
-      1 + (rank() OVER (ORDER BY last_day) - 1) * 5 / total.n AS r,
-      1 + (rank() OVER (ORDER BY orders) - 1) * 5 / total.n AS f,
-      1 + (rank() OVER (ORDER BY spent) - 1) * 5 / total.n AS m
-    FROM agg, total
-  ),
-  grouped AS (
-    SELECT customer_id, spent, r, f, m,
-      CASE ${sql.raw(RFM_GROUPS.map((g) => `WHEN ${g.sql} THEN '${g.group}'`).join(' '))} END AS grp
-    FROM scored
-  )`;
-
-export interface RfmGroupSummary {
-  group: string;
-  rule: string;
-  customers: number;
-  revenue: number;
-}
-
-export interface RfmResult {
-  groups: RfmGroupSummary[];
-  scored: number;
-  withoutPurchases: number;
-  saved: number | null;
-}
-
-async function summariseRfm(db: Db, rows: Array<{ grp: string; customers: number; revenue: number | null }>): Promise<RfmResult> {
-  const byGroup = new Map(rows.map((r) => [r.grp, r]));
-  const groups = RFM_GROUPS.map((g) => ({
-    group: g.group,
-    rule: g.rule,
-    customers: Number(byGroup.get(g.group)?.customers ?? 0),
-    revenue: Number(byGroup.get(g.group)?.revenue ?? 0),
-  }));
-  const scored = groups.reduce((sum, g) => sum + g.customers, 0);
-  const total = await db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  return { groups, scored, withoutPurchases: Number(total.n) - scored, saved: null };
-}
-
-/** Group sizes and revenue, scored now; nothing is written. */
-export async function rfmGroups(db: Db): Promise<RfmResult> {
-  const { rows } = await sql<{ grp: string; customers: number; revenue: number | null }>`
-    WITH ${RFM_SCORED}
-    SELECT grp, count(*) AS customers, sum(spent) AS revenue FROM grouped GROUP BY grp`.execute(db);
-  return summariseRfm(db, rows);
+// Scores for `--save`: the quintile cut points come from segment-sql.ts (rfmCuts), and each
+// customer's scores are the number of cut points below their values (see quintileCuts). The CASE
+// text is fixed by RFM_GROUPS, never user input; the cut points are bound parameters.
+function rfmScoredSql(cuts: ReturnType<typeof rfmCuts>) {
+  const above = (column: string, points: number[]) => sql.join((points.length ? points : [0, 0, 0, 0]).map((p) => sql`(${sql.raw(column)} > ${p})`), sql` + `);
+  return sql`
+    WITH agg AS (${sql.raw(RFM_AGGREGATE_SQL)}),
+    scored AS (
+      SELECT customer_id, spent,
+        1 + ${above('last_key', cuts.recency)} AS r,
+        1 + ${above('orders', cuts.frequency)} AS f,
+        1 + ${above('spent', cuts.monetary)} AS m
+      FROM agg
+    )
+    SELECT customer_id, spent, r, f, m, CASE ${sql.raw(RFM_GROUPS.map((g) => `WHEN ${g.sql} THEN '${g.group}'`).join(' '))} END AS grp FROM scored`;
 }
 
 /** Scores and stores every customer's RFM group (`rfm:<group>`), replacing the previous snapshot. */
@@ -260,7 +233,9 @@ export async function saveRfmGroups(db: Kysely<DB>, meta: WriteMeta): Promise<Rf
   return db.transaction().execute(async (trx) => {
     // Score once into a temporary table, then both store and summarise from it.
     await sql`DROP TABLE IF EXISTS temp.segments_rfm_scored`.execute(trx);
-    await sql`CREATE TEMP TABLE segments_rfm_scored AS WITH ${RFM_SCORED} SELECT customer_id, spent, r, f, m, grp FROM grouped`.execute(trx);
+    // The raw handle behind db reads inside this same transaction (one connection).
+    const cuts = rfmCuts(sqliteOf(db));
+    await sql`CREATE TEMP TABLE segments_rfm_scored AS ${rfmScoredSql(cuts)}`.execute(trx);
     const removed = await trx.deleteFrom('segment_members').where('segment', 'like', `${RFM_PREFIX}%`).executeTakeFirst();
     const before = await trx.selectFrom('segment_members').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
     const at = meta.now.toISOString();
@@ -271,7 +246,8 @@ export async function saveRfmGroups(db: Kysely<DB>, meta: WriteMeta): Promise<Rf
     const { rows } = await sql<{ grp: string; customers: number; revenue: number | null }>`
       SELECT grp, count(*) AS customers, sum(spent) AS revenue FROM temp.segments_rfm_scored GROUP BY grp`.execute(trx);
     await sql`DROP TABLE temp.segments_rfm_scored`.execute(trx);
-    const result = await summariseRfm(trx, rows);
+    const total = await trx.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const result = rfmResult(new Map(rows.map((r) => [r.grp, { customers: Number(r.customers), revenue: Number(r.revenue ?? 0) }])), Number(total.n));
     const audit = await beginAudit(trx, meta, {
       action: 'segment.rfm.save',
       entity: 'segment',

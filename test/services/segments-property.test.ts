@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
 import type { DB } from '../../src/db/schema.js';
 import Database from 'better-sqlite3';
-import { segmentMembersSql, type SegmentMember } from '../../src/services/segment-sql.js';
+import { quintileCuts, quintileScore, segmentMembersSql, type SegmentMember } from '../../src/services/segment-sql.js';
 import { whereCondition } from '../../src/services/segments.js';
 import {
   NOW,
@@ -205,5 +205,22 @@ describe('compiled SQL', () => {
     expect(query.parameters).toEqual(
       expect.arrayContaining(["Robert'); DROP TABLE customers;--", 'Xq1', 'Xq2', 'zzkey', 'Xq3', 'Xq4', 123400, 567800, '2025-03-16', 61]),
     );
+  });
+});
+
+describe('RFM quintile cut points', () => {
+  it('score like the rank formula 1 + floor(5 × smaller / n), ties and small sets included', () => {
+    const random = rng(5150);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 1 + Math.floor(random() * (trial < 100 ? 12 : 200));
+      const spread = 1 + Math.floor(random() * (trial % 3 === 0 ? 4 : 1000));
+      const values = Array.from({ length: n }, () => Math.floor(random() * spread) - (trial % 5 === 0 ? 50 : 0));
+      const cuts = quintileCuts(values);
+      for (const v of values) {
+        const smaller = values.filter((x) => x < v).length;
+        expect(quintileScore(v, cuts), `${values.join(',')} at ${v}`).toBe(1 + Math.floor((5 * smaller) / n));
+      }
+    }
+    expect(quintileCuts([])).toEqual([]);
   });
 });
