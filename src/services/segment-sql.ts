@@ -3,7 +3,7 @@
 // Kysely). A Fragment is SQL text split around its bound parameters: values typed by a user only
 // ever travel as parameters, and only fixed text written here is spliced into the SQL.
 import type Database from 'better-sqlite3';
-import { mapForReading } from '../db/sqlite.js';
+import { preferSinglePassReads } from '../db/sqlite.js';
 import { endOfLocalDay, localDay, startOfLocalDay } from '../domain/dates.js';
 import { NotFoundError } from '../domain/errors.js';
 import { parseSegmentExpression, resolveDay, type CompareOp, type FieldRef, type SegmentExpr, type Value } from '../domain/segment-expression.js';
@@ -471,8 +471,8 @@ export function segmentMembersSql(segment: SegmentInfo, now: Date): { sql: strin
 export async function segmentMembersOn(sqlite: Database.Database, name: string, now: Date): Promise<{ segment: SegmentInfo; members: IterableIterator<SegmentMember> }> {
   const segment = await lookUpSegment(sqliteSegmentStore(sqlite), name);
   const query = segmentMembersSql(segment, now);
-  // The members query may touch a good part of a large file; a memory map reads it cheaper.
-  mapForReading(sqlite);
+  // The members query may read a good part of a large file, once.
+  preferSinglePassReads(sqlite);
   return { segment, members: sqlite.prepare(query.sql).iterate(...query.params) as IterableIterator<SegmentMember> };
 }
 
@@ -553,7 +553,7 @@ export function rfmResult(byGroup: ReadonlyMap<string, { customers: number; reve
  * rank() windows of the SQL form sort every customer's row three times and cost 2-3x as much.
  */
 export function rfmGroupsOn(sqlite: Database.Database): RfmResult {
-  mapForReading(sqlite);
+  preferSinglePassReads(sqlite);
   const { recency, frequency, monetary } = rfmValues(sqlite);
   const [rc, fc, mc] = [quintileCuts(recency), quintileCuts(frequency), quintileCuts(monetary)];
   const counts = new Array<number>(RFM_GROUPS.length).fill(0);
