@@ -313,9 +313,10 @@ export interface Breakdown {
   revenue: number;
 }
 
-// Spend per customer over every sale; a full scan is faster than the index here (see RFM above).
+// Spend per customer over every live sale, read in customer order from the covering partial index
+// (3-4x faster than the table; the planner would pick sales_customer and fetch every row).
 const SPEND = sql`spend AS (
-  SELECT customer_id, sum(amount_cents) AS spent FROM sales NOT INDEXED
+  SELECT customer_id, sum(amount_cents) AS spent FROM sales INDEXED BY sales_live_customer
   WHERE voided_at IS NULL AND customer_id IS NOT NULL GROUP BY customer_id
 )`;
 
