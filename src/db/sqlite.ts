@@ -94,3 +94,13 @@ export function openCurrentSqlite(path: string): Database.Database | undefined {
   sqlite?.close();
   return undefined;
 }
+
+/**
+ * For a connection about to read a large part of the file once (a segment over a million
+ * customers): SQLite's own 2 MB page cache instead of the 16 MB better-sqlite3 sets up. A single
+ * pass gains nothing from a bigger cache, and filling one costs page faults (about 20% of the CPU
+ * of such a read). A memory map was a little faster still but counts the mapped file in the RSS.
+ */
+export function preferSinglePassReads(sqlite: Database.Database): void {
+  sqlite.pragma('cache_size = -2000');
+}

@@ -176,7 +176,15 @@ export function createRowWriter(format: Format, columns: readonly Column[], opti
         return header;
       };
       return {
-        write: (row) => ensureHeader() + visible.map((c) => csvCell(c, row[c.key], delimiter)).join(delimiter) + '\r\n',
+        // One string built per row (no array of cells): this runs once per row of large exports.
+        write: (row) => {
+          let line = ensureHeader();
+          for (let i = 0; i < visible.length; i++) {
+            const c = visible[i]!;
+            line += (i === 0 ? '' : delimiter) + csvCell(c, row[c.key], delimiter);
+          }
+          return line + '\r\n';
+        },
         end: () => ensureHeader(),
       };
     }

@@ -8,16 +8,32 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
 import type { DB } from '../../src/db/schema.js';
+import Database from 'better-sqlite3';
+import { quintileCuts, quintileScore, segmentMembersSql, type SegmentMember } from '../../src/services/segment-sql.js';
 import { whereCondition } from '../../src/services/segments.js';
-import { NOW, evaluate, generateCustomers, insertCustomers, randomExpr, render, rng, type RefCustomer } from '../helpers/segments-reference.js';
+import {
+  NOW,
+  evaluate,
+  generateCustomers,
+  insertCustomers,
+  lastPurchase,
+  orders,
+  randomExpr,
+  render,
+  rng,
+  totalSpent,
+  type RefCustomer,
+  type RefExpr,
+} from '../helpers/segments-reference.js';
 
 let dir: string;
+let path: string;
 let db: Kysely<DB>;
 let customers: RefCustomer[];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'crm-seg-prop-'));
-  const path = join(dir, 'crm.db');
+  path = join(dir, 'crm.db');
   db = await openDatabase(path);
   customers = generateCustomers(160, 7);
   insertCustomers(path, customers);
@@ -62,6 +78,54 @@ describe('segment expressions against a reference evaluator', () => {
       const inside = new Set(await members(text));
       const outside = await members(`not (${text})`);
       expect(outside).toEqual(all.filter((id) => !inside.has(id)));
+    }
+  });
+});
+
+// `segment show` reads members with one statement of its own (segment-sql.ts): customers with
+// purchases joined to their sales and grouped (purchase conditions in HAVING), and customers without
+// purchases with the purchase fields as constants. Same members, and the same figures, as the reference.
+describe('segment show members query against the reference', () => {
+  let raw: Database.Database;
+  beforeAll(() => {
+    raw = new Database(path, { readonly: true });
+  });
+  afterAll(() => raw?.close());
+
+  function shown(expression: string): SegmentMember[] {
+    const query = segmentMembersSql({ name: 'x', kind: 'expression', expression, description: null }, new Date(NOW));
+    return raw.prepare(query.sql).all(...query.params) as SegmentMember[];
+  }
+  const expected = (tree: RefExpr) =>
+    customers
+      .filter((c) => evaluate(c, tree))
+      .map((c) => ({ id: c.id, total_spent: totalSpent(c), orders: orders(c), last_purchase: lastPurchase(c) }));
+  const figures = (rows: SegmentMember[]) => rows.map((r) => ({ id: r.id, total_spent: r.total_spent, orders: r.orders, last_purchase: r.last_purchase }));
+
+  it('finds the reference members with their spend, orders and last purchase, for 400 random expressions', () => {
+    const random = rng(7007);
+    let withPurchaseFields = 0;
+    for (let i = 0; i < 400; i++) {
+      // Every other expression is a conjunction, so purchase and plain conditions are split often.
+      const tree: RefExpr = i % 2 === 0 ? randomExpr(random, 3) : { type: 'and', left: randomExpr(random, 2), right: randomExpr(random, 2) };
+      const text = render(random, tree);
+      if (/total_spent|orders|last_purchase/.test(text)) withPurchaseFields++;
+      expect({ text, rows: figures(shown(text)) }).toEqual({ text, rows: expected(tree) });
+    }
+    expect(withPurchaseFields).toBeGreaterThan(150);
+  });
+
+  it('includes customers without purchases exactly when the purchase conditions allow them', () => {
+    const cases: Array<[string, (c: RefCustomer) => boolean]> = [
+      ['orders = 0', (c) => orders(c) === 0],
+      ['total_spent > 1000 and city = "Shanghai"', (c) => totalSpent(c) > 100000 && c.city?.toLowerCase() === 'shanghai'],
+      ['last_purchase is empty or tag = "vip"', (c) => lastPurchase(c) === null || c.tags.includes('vip')],
+      ['not total_spent > 5 and age < 40', (c) => totalSpent(c) <= 500 && c.age !== null && c.age < 40],
+    ];
+    for (const [text, wanted] of cases) {
+      const members = customers.filter(wanted);
+      expect(members.some((c) => orders(c) === 0) || text.includes('1000'), text).toBe(true);
+      expect(figures(shown(text)), text).toEqual(members.map((c) => ({ id: c.id, total_spent: totalSpent(c), orders: orders(c), last_purchase: lastPurchase(c) })));
     }
   });
 });
@@ -141,5 +205,22 @@ describe('compiled SQL', () => {
     expect(query.parameters).toEqual(
       expect.arrayContaining(["Robert'); DROP TABLE customers;--", 'Xq1', 'Xq2', 'zzkey', 'Xq3', 'Xq4', 123400, 567800, '2025-03-16', 61]),
     );
+  });
+});
+
+describe('RFM quintile cut points', () => {
+  it('score like the rank formula 1 + floor(5 × smaller / n), ties and small sets included', () => {
+    const random = rng(5150);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 1 + Math.floor(random() * (trial < 100 ? 12 : 200));
+      const spread = 1 + Math.floor(random() * (trial % 3 === 0 ? 4 : 1000));
+      const values = Array.from({ length: n }, () => Math.floor(random() * spread) - (trial % 5 === 0 ? 50 : 0));
+      const cuts = quintileCuts(values);
+      for (const v of values) {
+        const smaller = values.filter((x) => x < v).length;
+        expect(quintileScore(v, cuts), `${values.join(',')} at ${v}`).toBe(1 + Math.floor((5 * smaller) / n));
+      }
+    }
+    expect(quintileCuts([])).toEqual([]);
   });
 });

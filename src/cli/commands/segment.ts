@@ -1,6 +1,7 @@
 // `crm segment …`: saved `--where` expressions (create, list, show, rm), RFM groups and breakdowns.
 import type { Command } from 'commander';
 import type { Column, Row } from '../../io/render.js';
+import type { RfmResult } from '../../services/segment-sql.js';
 import { examples, type Runtime } from '../program.js';
 
 const MEMBER_COLUMNS: Column[] = [
@@ -109,12 +110,12 @@ export function registerSegment(program: Command, { run }: Runtime): void {
     .addHelpText('after', examples('crm segment show shanghai-vip', 'crm segment show lapsed --format csv > lapsed.csv', 'crm segment show rfm:at-risk'))
     .action(
       run(async (ctx, name: string) => {
-        const { segmentMembers } = await import('../../services/segments.js');
+        const { segmentMembersOn } = await import('../../services/segment-sql.js');
         ctx.format();
-        const { segment: found, members } = await segmentMembers(await ctx.db(), name, ctx.now());
+        const { segment: found, members } = await segmentMembersOn(await ctx.sqlite(), name, ctx.now());
         let count = 0;
-        async function* counted(): AsyncIterable<Row> {
-          for await (const member of members) {
+        function* counted(): Iterable<Row> {
+          for (const member of members) {
             count++;
             yield member as unknown as Row;
           }
@@ -146,10 +147,16 @@ export function registerSegment(program: Command, { run }: Runtime): void {
     .addHelpText('after', examples('crm segment rfm', 'crm segment rfm --save && crm customer list --segment rfm:at-risk', 'crm segment rfm --format csv'))
     .action(
       run(async (ctx, flags: { save?: boolean }) => {
-        const { rfmGroups, saveRfmGroups } = await import('../../services/segments.js');
         ctx.format();
-        const db = await ctx.db();
-        const result = flags.save ? await saveRfmGroups(db, ctx.meta()) : await rfmGroups(db);
+        let result: RfmResult;
+        if (flags.save) {
+          const { saveRfmGroups } = await import('../../services/segments.js');
+          result = await saveRfmGroups(await ctx.db(), ctx.meta());
+        } else {
+          // Read-only: the raw handle, without loading Kysely.
+          const { rfmGroupsOn } = await import('../../services/segment-sql.js');
+          result = rfmGroupsOn(await ctx.sqlite());
+        }
         await ctx.print(
           [{ key: 'group' }, { key: 'rule' }, ...SHARE_COLUMNS],
           result.groups.map((g) => ({
