@@ -5,7 +5,7 @@ import { parseDate, parseDateTime, type DateFormat } from './dates.js';
 import { UsageError, ValidationError } from './errors.js';
 import { parseMoney } from './money.js';
 import { restoreCell } from './spreadsheet.js';
-import { parseAge, parseChoice, parseEmail, parseGender, parseInteger, parsePhone, phoneDigits, type Gender } from './validation.js';
+import { parseAge, parseChoice, parseEmail, parseGender, parseInteger, parsePhoneDigits, type Gender } from './validation.js';
 
 export const IMPORT_KINDS = ['customers', 'sales', 'activities', 'tickets'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
@@ -134,31 +134,30 @@ export function formatProblem(line: number, error: RowError): string {
 export interface RowContext {
   now: Date;
   dateFormat?: DateFormat | undefined;
-  /** Parsed dates and times by text: files repeat the same few thousand days a million times. */
-  memo?: Map<string, string>;
+  /** Parsed timestamps by text: files repeat the same few thousand days a million times. */
+  instants?: Map<string, string>;
+  /** Parsed dates by text. */
+  days?: Map<string, string>;
 }
 
 const MEMO_LIMIT = 100_000;
 
-function memoised(ctx: RowContext, key: string, parse: () => string): string {
-  const memo = (ctx.memo ??= new Map());
-  let value = memo.get(key);
-  if (value === undefined) {
-    value = parse();
-    if (memo.size >= MEMO_LIMIT) memo.clear();
-    memo.set(key, value);
-  }
+function remember(memo: Map<string, string>, text: string, value: string): string {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(text, value);
   return value;
 }
 
 /** A timestamp cell as an ISO instant (a plain date is the start of that local day). */
 function isoInstant(text: string, ctx: RowContext, label: string): string {
-  return memoised(ctx, `t${text}`, () => parseDateTime(text, { now: ctx.now, dateFormat: ctx.dateFormat, label }).toISOString());
+  const memo = (ctx.instants ??= new Map());
+  return memo.get(text) ?? remember(memo, text, parseDateTime(text, { now: ctx.now, dateFormat: ctx.dateFormat, label }).toISOString());
 }
 
 /** A date cell as `YYYY-MM-DD`. */
 function isoDay(text: string, ctx: RowContext, label: string): string {
-  return memoised(ctx, `d${text}`, () => parseDate(text, { now: ctx.now, dateFormat: ctx.dateFormat, label }));
+  const memo = (ctx.days ??= new Map());
+  return memo.get(text) ?? remember(memo, text, parseDate(text, { now: ctx.now, dateFormat: ctx.dateFormat, label }));
 }
 
 /** Reads the cells of one row by column name: restored (`'=x` → `=x`) and trimmed unless free text. */
@@ -166,8 +165,12 @@ export class RowReader {
   /** The column being read, so a parser's error can be pinned on it. */
   column: string | null = null;
   private values: readonly string[] = [];
+  /** Column → its index × 2, + 1 for free text (kept untrimmed): one lookup per cell. */
+  private readonly slots = new Map<string, number>();
 
-  constructor(readonly plan: HeaderPlan) {}
+  constructor(readonly plan: HeaderPlan) {
+    for (const [column, i] of plan.index) this.slots.set(column, i * 2 + (FREE_TEXT.has(column) ? 1 : 0));
+  }
 
   load(values: readonly string[]): void {
     this.column = null;
@@ -186,10 +189,10 @@ export class RowReader {
   /** The cell, or '' when the column is absent. */
   get(column: string): string {
     this.column = column;
-    const i = this.plan.index.get(column);
-    if (i === undefined) return '';
-    const raw = restoreCell(this.values[i]!);
-    return FREE_TEXT.has(column) ? raw : raw.trim();
+    const slot = this.slots.get(column);
+    if (slot === undefined) return '';
+    const raw = restoreCell(this.values[slot >> 1]!);
+    return slot & 1 ? raw : raw.trim();
   }
 
   /** The cell, or null when empty or absent. */
@@ -248,7 +251,7 @@ export function readCustomer(r: RowReader, ctx: RowContext): CustomerRecord {
     const emailText = r.optional('email');
     const email = emailText === null ? null : parseEmail(emailText, 'email');
     const phoneText = r.optional('phone');
-    const phone = phoneText === null ? null : parsePhone(phoneText, 'phone');
+    const [phone, digits] = phoneText === null ? [null, null] : parsePhoneDigits(phoneText, 'phone');
     const ageText = r.optional('age');
     const age = ageText === null ? null : parseAge(ageText, 'age');
     const gender = parseGender(r.get('gender'), 'gender');
@@ -260,7 +263,7 @@ export function readCustomer(r: RowReader, ctx: RowContext): CustomerRecord {
     const createdText = r.optional('created');
     const created = createdText === null ? null : isoInstant(createdText, ctx, 'created');
     const fields = r.fields();
-    return { name, email, phone, phoneDigits: phone === null ? null : phoneDigits(phone), age, gender, company, city, source, tags, created, fields };
+    return { name, email, phone, phoneDigits: digits, age, gender, company, city, source, tags, created, fields };
   } catch (error) {
     return r.fail(error);
   }
@@ -268,6 +271,10 @@ export function readCustomer(r: RowReader, ctx: RowContext): CustomerRecord {
 
 /** `vip; b2b;vip` → `['vip', 'b2b']` (any case counts once). */
 export function splitTags(text: string): string[] {
+  if (!text.includes(';')) {
+    const tag = text.trim();
+    return tag === '' ? [] : [tag];
+  }
   const seen = new Set<string>();
   const out: string[] = [];
   for (const part of text.split(';')) {
@@ -287,7 +294,7 @@ export function readCustomerRef(r: RowReader): CustomerRef {
   if (/^\d+$/.test(text)) return { by: 'id', id: Number(text), digits: text };
   if (text.includes('@')) return { by: 'email', email: parseEmail(text, 'customer') };
   try {
-    return { by: 'phone', digits: phoneDigits(parsePhone(text, 'customer')) };
+    return { by: 'phone', digits: parsePhoneDigits(text, 'customer')[1] };
   } catch {
     throw new RowError('customer', `"${text}" is not a customer id, email or phone number`);
   }

@@ -27,20 +27,29 @@ export function phoneDigits(phone: string): string {
   return phone.replace(/\D/g, '');
 }
 
+const PHONE = /^[\d\s+\-().]+$/;
+
 export function parsePhone(input: string, label = 'phone'): string {
+  return parsePhoneDigits(input, label)[0];
+}
+
+/** `parsePhone` and the `phoneDigits` of its result in one pass: `[phone, digits]`. */
+export function parsePhoneDigits(input: string, label = 'phone'): [string, string] {
   const value = input.trim();
   const digits = phoneDigits(value);
-  if (!/^[\d\s+\-().]+$/.test(value) || digits.length < 5 || digits.length > 20) {
+  if (!PHONE.test(value) || digits.length < 5 || digits.length > 20) {
     throw new UsageError(`${label} "${input}" is not a valid phone number`, {
       hint: 'use digits, spaces and + - ( ) . with 5 to 20 digits',
     });
   }
-  return value;
+  return [value, digits];
 }
+
+const AGE = /^\d{1,3}$/;
 
 export function parseAge(input: string, label = 'age'): number {
   const value = input.trim();
-  if (!/^\d{1,3}$/.test(value) || Number(value) > 150) {
+  if (!AGE.test(value) || Number(value) > 150) {
     throw new UsageError(`${label} "${input}" is not a whole number from 0 to 150`);
   }
   return Number(value);

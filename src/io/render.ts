@@ -152,6 +152,29 @@ export function csvCell(column: Column, value: unknown, delimiter = ','): string
   return csvQuote(neutraliseCell(plainValue(column, value)), delimiter);
 }
 
+/** Characters that make a CSV/TSV cell need quotes, by delimiter. */
+const QUOTE_NEEDED: Record<string, RegExp> = { ',': /[",\n\r]/, '\t': /["\t\n\r]/ };
+
+/**
+ * `csvCell` for one column, made once per export: the same text, with one char-code test deciding
+ * whether the cell could be a formula and one regex test whether it needs quotes (the hot path of
+ * an export of a million rows).
+ */
+function csvCellWriter(column: Column, delimiter: string): (value: unknown) => string {
+  const special = QUOTE_NEEDED[delimiter];
+  if (!special) return (value) => csvCell(column, value, delimiter);
+  const plain = column.kind === undefined || column.kind === 'text';
+  return (value) => {
+    if (value === null || value === undefined) return '';
+    let text = plain && typeof value === 'string' ? value : plainValue(column, value);
+    if (text === '') return text;
+    const first = text.charCodeAt(0);
+    // = @ TAB CR + -: maybe a formula
+    if (first === 61 || first === 64 || first === 9 || first === 13 || first === 43 || first === 45) text = neutraliseCell(text);
+    return special.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+}
+
 function mdCell(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
 }
@@ -175,13 +198,15 @@ export function createRowWriter(format: Format, columns: readonly Column[], opti
         started = true;
         return header;
       };
+      const keys = visible.map((c) => c.key);
+      const cells = visible.map((c) => csvCellWriter(c, delimiter));
       return {
-        // One string built per row (no array of cells): this runs once per row of large exports.
+        // One string built per row, with per-column formatters made once: this runs for every row of large exports.
         write: (row) => {
           let line = ensureHeader();
-          for (let i = 0; i < visible.length; i++) {
-            const c = visible[i]!;
-            line += (i === 0 ? '' : delimiter) + csvCell(c, row[c.key], delimiter);
+          for (let i = 0; i < keys.length; i++) {
+            if (i > 0) line += delimiter;
+            line += cells[i]!(row[keys[i]!]);
           }
           return line + '\r\n';
         },

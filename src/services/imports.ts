@@ -93,7 +93,7 @@ const TABLES: Record<ImportKind, Array<keyof DB & string>> = {
  */
 const DEFERRED_INDEXES: Record<ImportKind, string[]> = {
   customers: ['customers_city', 'customer_tags_tag', 'customers_name', 'customers_phone_digits'],
-  sales: ['sales_customer', 'sales_sold_on'],
+  sales: ['sales_customer', 'sales_sold_on', 'sales_live_day', 'sales_live_customer'],
   activities: ['activities_at'],
   tickets: ['tickets_customer', 'tickets_status_due'],
 };
@@ -181,12 +181,12 @@ function multiInsert(sqlite: Database.Database, head: string, columns: number): 
 
 /**
  * Holds rows for a multi-row insert. A full batch goes in with one statement; when that fails
- * on a UNIQUE index (a row matches an existing record), or the batch is short, every row takes
- * the one-at-a-time path, which sorts out duplicates exactly as if nothing had been held back.
+ * on a UNIQUE index (a row matches an existing record or another row of the batch), or the batch
+ * is short, every row takes the one-at-a-time path, in file order, which sorts out duplicates
+ * exactly as if nothing had been held back.
  */
 class InsertQueue<T> {
   private items: Array<{ item: T; line: number; values: readonly string[] }> = [];
-  private keys = new Set<string>();
   private params: unknown[] = [];
 
   constructor(
@@ -197,14 +197,8 @@ class InsertQueue<T> {
     private readonly single: (item: T, line: number) => void,
   ) {}
 
-  /** True when a held row has this key: flush before handling a row that might match it. */
-  holds(key: string): boolean {
-    return this.keys.has(key);
-  }
-
-  push(item: T, line: number, values: readonly string[], key: string | null): void {
+  push(item: T, line: number, values: readonly string[]): void {
     this.items.push({ item, line, values });
-    if (key !== null) this.keys.add(key);
     this.bind(item, this.params);
     if (this.items.length === INSERT_BATCH) this.flush();
   }
@@ -215,7 +209,6 @@ class InsertQueue<T> {
     const params = this.params;
     this.items = [];
     this.params = [];
-    this.keys.clear();
     if (items.length === INSERT_BATCH) {
       try {
         // Ids of a multi-row insert are consecutive: each row takes max(id) + 1 under our write lock.
@@ -420,9 +413,7 @@ function customersHandler(run: Run): RowHandler {
     row(reader, line, values) {
       const c = readCustomer(reader, ctx);
       if (c.email !== null && c.name !== null) {
-        const key = c.email.toLowerCase();
-        if (queue.holds(key)) queue.flush();
-        queue.push(c, line, values, key);
+        queue.push(c, line, values);
         return;
       }
       // Rows matched on phone (or updating without a name) must see every earlier row.
@@ -521,10 +512,8 @@ function salesHandler(run: Run): RowHandler {
         const occurrence = (occurrences.get(identity) ?? 0) + 1;
         occurrences.set(identity, occurrence);
         key = createHash('sha1').update(`${identity}#${occurrence}`).digest('base64url');
-      } else if (queue.holds(s.externalId)) {
-        queue.flush();
       }
-      queue.push({ s, customerId, key }, line, values, s.externalId);
+      queue.push({ s, customerId, key }, line, values);
     },
     flush: () => queue.flush(),
   };
