@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { rng } from '../helpers/random.js';
 
 const NOW = { CRM_NOW: '2025-07-15T09:00:00Z' };
 
@@ -32,16 +33,7 @@ const CUSTOMERS: Customer[] = [
 ];
 const PRODUCTS = ['Tea set', 'Teapot', 'Oolong 250g'];
 
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = rng;
 
 const day = (offset: number) => new Date(Date.UTC(2025, 0, 1) + offset * 86_400_000).toISOString().slice(0, 10);
 

@@ -2,6 +2,7 @@
 // a plain-TypeScript evaluator of those expressions, written from the contract (not from the code
 // under test), so members found by crm can be checked against members found here.
 import Database from 'better-sqlite3';
+import { rng } from './random.js';
 
 export const TODAY = '2025-06-01';
 export const NOW = `${TODAY}T09:00:00Z`;
@@ -29,17 +30,7 @@ export interface RefCustomer {
   tickets: Array<'open' | 'pending' | 'resolved' | 'closed'>;
 }
 
-/** mulberry32 */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
