@@ -265,6 +265,13 @@ export function renderRows(format: Format, columns: readonly Column[], rows: Ite
  * (a 16,000-row list took minutes); widths come from string-width, so CJK names and colour codes
  * line up. A rule under the header, none between rows: a list reads as a list.
  */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** Terminal cells a plain (uncoloured) string takes: its length for printable ASCII, else string-width. */
+export function textWidth(text: string): number {
+  return PRINTABLE_ASCII.test(text) ? text.length : stringWidth(text);
+}
+
 export function renderTable(allColumns: readonly Column[], rows: readonly Row[], options: RenderOptions): string {
   const { colour } = options;
   if (rows.length === 0) return colour.dim(EMPTY_LIST) + '\n';
@@ -284,32 +291,40 @@ export function renderTable(allColumns: readonly Column[], rows: readonly Row[],
       c.kind === 'bar' ? drawBar(Number(row[c.key]) || 0, barMax.get(c.key) ?? 0, barWidth) : displayValue(c, row[c.key]),
     ),
   );
-  const widths = head.map((h) => stringWidth(h));
-  for (const cells of body) {
-    cells.forEach((cell, i) => {
-      const w = stringWidth(cell);
+  // Each cell is measured once; padding reuses the width (measuring is the costly part of a big table).
+  const cellWidths = body.map((cells) => cells.map(textWidth));
+  const widths = head.map(textWidth);
+  for (const row of cellWidths) {
+    row.forEach((w, i) => {
       if (w > widths[i]!) widths[i] = w;
     });
   }
   if (options.maxWidth) fitWidths(columns, head, widths, options.maxWidth);
-  for (const cells of body) {
+  body.forEach((cells, r) => {
     cells.forEach((cell, i) => {
-      if (stringWidth(cell) > widths[i]!) cells[i] = truncate(cell, widths[i]!);
+      if (cellWidths[r]![i]! > widths[i]!) {
+        cells[i] = truncate(cell, widths[i]!);
+        cellWidths[r]![i] = textWidth(cells[i]!);
+      }
     });
-  }
+  });
   const right = columns.map((c) => RIGHT_ALIGNED.has(c.kind ?? 'text'));
-  const pad = (text: string, i: number) => {
-    const fill = ' '.repeat(widths[i]! - stringWidth(text));
+  /** Pads text (possibly coloured) whose visible width is `width` to the column's width. */
+  const pad = (text: string, i: number, width: number) => {
+    const fill = ' '.repeat(widths[i]! - width);
     return right[i] ? fill + text : text + fill;
   };
   const rule = (left: string, mid: string, end: string) => left + widths.map((w) => '─'.repeat(w + 2)).join(mid) + end;
   const line = (cells: string[]) => `│ ${cells.join(' │ ')} │`;
-  const out = [rule('┌', '┬', '┐'), line(head.map((h, i) => pad(colour.bold(truncate(h, widths[i]!)), i))), rule('├', '┼', '┤')];
+  const out = [rule('┌', '┬', '┐'), line(head.map((h, i) => {
+      const text = truncate(h, widths[i]!);
+      return pad(colour.bold(text), i, textWidth(text));
+    })), rule('├', '┼', '┤')];
   rows.forEach((row, r) => {
     const tone = options.highlight?.(row);
     const paint = (text: string) =>
       tone === 'error' ? colour.red(text) : tone === 'warn' ? colour.yellow(text) : tone === 'dim' ? colour.dim(text) : text;
-    out.push(line(body[r]!.map((cell, i) => pad(columns[i]!.kind === 'bar' ? colour.cyan(cell) : paint(cell), i))));
+    out.push(line(body[r]!.map((cell, i) => pad(columns[i]!.kind === 'bar' ? colour.cyan(cell) : paint(cell), i, cellWidths[r]![i]!))));
   });
   out.push(rule('└', '┴', '┘'));
   return out.join('\n') + '\n';
@@ -328,7 +343,7 @@ const MIN_TEXT_WIDTH = 12;
  */
 function fitWidths(columns: readonly Column[], head: readonly string[], widths: number[], maxWidth: number): void {
   const total = () => widths.reduce((sum, w) => sum + w + 3, 1);
-  const floor = columns.map((c, i) => ((c.kind ?? 'text') === 'text' ? Math.min(widths[i]!, Math.max(MIN_TEXT_WIDTH, stringWidth(head[i]!))) : widths[i]!));
+  const floor = columns.map((c, i) => ((c.kind ?? 'text') === 'text' ? Math.min(widths[i]!, Math.max(MIN_TEXT_WIDTH, textWidth(head[i]!))) : widths[i]!));
   let excess = total() - maxWidth;
   while (excess > 0) {
     let widest = -1;
@@ -343,7 +358,7 @@ function fitWidths(columns: readonly Column[], head: readonly string[], widths: 
 
 /** Cuts text to `width` terminal cells, ending in `…` when anything was cut. */
 export function truncate(text: string, width: number): string {
-  if (stringWidth(text) <= width) return text;
+  if (textWidth(text) <= width) return text;
   let out = '';
   let used = 0;
   for (const ch of text) {

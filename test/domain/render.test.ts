@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createColour } from '../../src/io/colour.js';
-import { drawBar, headerOf, renderDocument, renderRows, renderTable, truncate, type Column } from '../../src/io/render.js';
+import { drawBar, headerOf, renderDocument, renderRows, renderTable, textWidth, truncate, type Column } from '../../src/io/render.js';
 
 const colour = createColour(false);
 const columns: Column[] = [
@@ -140,5 +140,23 @@ describe('tables on a narrow terminal', () => {
     expect(truncate('王小明王小明', 7)).toBe('王小明…');
     expect(truncate('abc', 3)).toBe('abc');
     expect(truncate('abcdef', 4)).toBe('abc…');
+  });
+});
+
+describe('textWidth', () => {
+  it('counts terminal cells: ASCII by length, CJK and emoji as two, controls by string-width', () => {
+    expect(textWidth('Li Wei')).toBe(6);
+    expect(textWidth('李伟')).toBe(4);
+    expect(textWidth('王芳 Wang')).toBe(9);
+    expect(textWidth('😀')).toBe(2);
+    expect(textWidth('')).toBe(0);
+  });
+
+  it('lines up a table mixing ASCII and CJK names', () => {
+    const lines = renderRows('table', [{ key: 'name' }, { key: 'n', kind: 'int' }], [{ name: '李伟', n: 1 }, { name: 'Anna Berg', n: 22 }], { colour })
+      .trimEnd()
+      .split('\n');
+    expect(new Set(lines.map(textWidth)).size).toBe(1);
+    expect(lines).toContain('│ 李伟      │  1 │');
   });
 });
