@@ -253,12 +253,11 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         let contact: Map<number, { lastContact: string | null; daysSince: number }> | undefined;
         if (flags.notContacted !== undefined) {
           const { parseInterval } = await import('../../domain/tasks.js');
-          const { customersNotContacted, notContactedCutoff, notContactedSince } = await import('../../services/tasks.js');
+          const { customersNotContacted } = await import('../../services/tasks.js');
           const interval = parseInterval(flags.notContacted, '--not-contacted');
-          const db = await ctx.db();
-          const compiled = notContactedSince(notContactedCutoff(interval, ctx.now()), 'c').compile(db);
-          conditions.push({ sql: compiled.sql, params: [...compiled.parameters] });
-          contact = new Map((await customersNotContacted(db, interval, ctx.now())).map((q) => [q.id, q]));
+          // Evaluated once: the matching ids filter the list, and their last contact fills the columns.
+          contact = new Map((await customersNotContacted(await ctx.db(), interval, ctx.now())).map((q) => [q.id, q]));
+          conditions.push({ sql: 'c.id IN (SELECT value FROM json_each(?))', params: [JSON.stringify([...contact.keys()])] });
         }
         const where = conditions.length
           ? { sql: conditions.map((c) => `(${c.sql})`).join(' AND '), params: conditions.flatMap((c) => c.params) }
