@@ -67,8 +67,14 @@ export function endOfLocalDay(day: string): Date {
   return startOfLocalDay(addDays(day, 1));
 }
 
+/** True for an instant as the database stores them (Date#toISOString): `2025-03-01T08:30:00.000Z`. */
+function isStoredInstant(text: string): boolean {
+  return text.length === 24 && text.charCodeAt(23) === 90 /* Z */ && text.charCodeAt(19) === 46 /* . */ && text.charCodeAt(10) === 84 /* T */;
+}
+
 /** ISO 8601 UTC without milliseconds, the form JSON and CSV use: `2025-03-01T08:30:00Z`. */
 export function isoSeconds(instant: Date | string): string {
+  if (typeof instant === 'string' && isStoredInstant(instant)) return `${instant.slice(0, 19)}Z`;
   const d = typeof instant === 'string' ? new Date(instant) : instant;
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

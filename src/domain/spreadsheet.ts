@@ -3,7 +3,21 @@
 // (`-5.00`, `+86 138 0013 8000`) are left as they are.
 
 const PLAIN_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
-const PHONE = /^\+[\d\s\-().]+$/;
+
+/**
+ * `+` then only digits, spaces, `-`, `(`, `)` and `.`, with 5 to 20 digits: a phone number, not a
+ * formula. A loop over char codes: exports run this on every phone cell.
+ */
+function isPhoneNumber(value: string): boolean {
+  let digits = 0;
+  for (let i = 1; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    // space ( ) - .  (a tab or line break inside makes it text to neutralise, not a phone number)
+    else if (c !== 32 && c !== 40 && c !== 41 && c !== 45 && c !== 46) return false;
+  }
+  return digits >= 5 && digits <= 20;
+}
 
 export function neutraliseCell(value: string): string {
   if (value === '') return value;
@@ -13,10 +27,7 @@ export function neutraliseCell(value: string): string {
   // + -
   if (first === 43 || first === 45) {
     if (PLAIN_NUMBER.test(value)) return value;
-    if (first === 43 && PHONE.test(value)) {
-      const digits = value.replace(/\D/g, '').length;
-      if (digits >= 5 && digits <= 20) return value;
-    }
+    if (first === 43 && isPhoneNumber(value)) return value;
     return `'${value}`;
   }
   return value;

@@ -479,6 +479,19 @@ describe('export', () => {
     ]);
   });
 
+  it('lists each customer\'s tags sorted case-insensitively, as SQLite orders them, and none for the untagged', () => {
+    const other = sandbox();
+    try {
+      other.ok(['init']);
+      other.ok(['import', 'customers', write(other, 'tags.csv', 'name,email,tags\nA,a@example.com,Zeta;alpha;Beta\nB,b@example.com,\nC,c@example.com,beta\n')], { env });
+      other.ok(['customer', 'add', '--name', 'D', '--email', 'd@example.com', '--tag', 'Zeta'], { env });
+      const rows = parse(other.ok(['export', 'customers'], { env }), { columns: true }) as Array<Record<string, string>>;
+      expect(rows.map((r) => `${r.email} ${r.tags}`)).toEqual(['a@example.com alpha;Beta;Zeta', 'b@example.com ', 'c@example.com Beta', 'd@example.com Zeta']);
+    } finally {
+      other.cleanup();
+    }
+  });
+
   it('rejects a table format as a usage error', () => {
     const result = box.run(['export', 'customers', '--format', 'table'], { env });
     expect(result.code).toBe(2);

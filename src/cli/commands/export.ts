@@ -11,8 +11,13 @@ interface ExportFlags {
   bom?: boolean;
 }
 
-// Timestamps arrive formatted (`2025-03-01T08:30:00Z`) from the query: text here.
+// Timestamps arrive as stored and are written `2025-03-01T08:30:00Z`.
 const KINDS: Record<string, Column['kind']> = {
+  created: 'timestamp',
+  updated: 'timestamp',
+  at: 'timestamp',
+  opened: 'timestamp',
+  resolved: 'timestamp',
   age: 'int',
   quantity: 'int',
   amount: 'money',
