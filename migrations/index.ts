@@ -5,10 +5,12 @@ import * as m20261124_0001 from './20261124_0001_initial.js';
 import * as m20261124_0002 from './20261124_0002_audit_ranges.js';
 import * as m20261124_sales_0001 from './20261124_sales_0001_report_indexes.js';
 import * as m20261124_segments_0001 from './20261124_segments_0001_saved_members.js';
+import * as m20261125_segments_0002 from './20261125_segments_0002_city_age_index.js';
 
 export const migrations: Record<string, Migration> = {
   '20261124_0001_initial': m20261124_0001,
   '20261124_0002_audit_ranges': m20261124_0002,
   '20261124_sales_0001_report_indexes': m20261124_sales_0001,
   '20261124_segments_0001_saved_members': m20261124_segments_0001,
+  '20261125_segments_0002_city_age_index': m20261125_segments_0002,
 };
