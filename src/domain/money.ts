@@ -5,6 +5,9 @@ import { UsageError } from './errors.js';
 /** Largest amount accepted: keeps every sum of a few million rows exact in a double. */
 export const MAX_CENTS = 1_000_000_000_000_00; // 1e12 major units
 
+/** Digits with up to two decimals and nothing else. */
+const PLAIN_AMOUNT = /^(\d{1,15})(?:\.(\d{1,2}))?$/;
+
 const CURRENCY_SYMBOLS = /^[¥$€£₩₹]|^(CNY|RMB|USD|EUR|GBP|JPY)\s*/i;
 
 export interface ParseMoneyOptions {
@@ -21,6 +24,14 @@ export interface ParseMoneyOptions {
  * a comma that is not a thousands separator, NaN, exponents and overflow.
  */
 export function parseMoney(input: string, options: ParseMoneyOptions = {}): number {
+  // The common case, `1234` or `1234.5` or `1234.50`, without the general parser (imports read a
+  // million of these); anything else, and any problem, takes the general path below.
+  const plain = PLAIN_AMOUNT.exec(input);
+  if (plain) {
+    const fraction = plain[2];
+    const cents = Number(plain[1]) * 100 + (fraction === undefined ? 0 : fraction.length === 1 ? Number(fraction) * 10 : Number(fraction));
+    if (cents <= MAX_CENTS && (cents !== 0 || options.allowZero !== false)) return cents;
+  }
   const label = options.label ?? 'amount';
   const raw = input.trim();
   if (raw === '') throw new UsageError(`${label} is empty`, { hint: 'give an amount such as 1234.50' });

@@ -93,7 +93,7 @@ const TABLES: Record<ImportKind, Array<keyof DB & string>> = {
  */
 const DEFERRED_INDEXES: Record<ImportKind, string[]> = {
   customers: ['customers_city_age', 'customer_tags_tag', 'customers_name', 'customers_phone_digits'],
-  sales: ['sales_customer', 'sales_sold_on', 'sales_live_day', 'sales_live_customer'],
+  sales: ['sales_customer_day', 'sales_day'],
   activities: ['activities_at'],
   tickets: ['tickets_customer', 'tickets_status_due'],
 };

@@ -2,8 +2,9 @@
 // dimension with the change against the previous period, the deal pipeline, a revenue forecast,
 // customer movement and the one-screen summary. Every report can be computed "as of" the end of a
 // past day: sales created or voided after it and deal moves made after it are left out.
-// The sales aggregates run as prepared statements on partial indexes over live (unvoided) sales:
-// these are the queries that must stay fast on millions of rows.
+// The sales aggregates run as prepared statements on covering indexes (which carry voided_at, so
+// live sales are told apart without the table): these are the queries that must stay fast on
+// millions of rows.
 import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { sqliteOf } from '../db/connection.js';
@@ -34,12 +35,11 @@ export interface AsOf {
   cutoff: string | null;
 }
 
-type LiveIndex = 'sales_live_day' | 'sales_live_customer';
+type CoveringIndex = 'sales_day' | 'sales_customer_day';
 
 /**
  * How to read `sales` for an aggregate over `range` (null: everything up to a day). Today's figures
- * read a covering partial index over live sales, pinned with INDEXED BY (newer SQLite planners
- * otherwise pick a plain index and visit the table per row): `short` for a short range, `long`
+ * read a covering index, pinned with INDEXED BY (so a planner never prefers the table): `short` for a short range, `long`
  * when the range spans much of the data. As-of figures need created_at and voided_at, which no index
  * covers: a long range then scans the table once rather than jumping to it per row.
  */
@@ -47,8 +47,8 @@ function salesSource(
   sqlite: Database.Database,
   asOf: AsOf,
   range: DayRange | null,
-  short: LiveIndex | null,
-  long: LiveIndex | null = short,
+  short: CoveringIndex | null,
+  long: CoveringIndex | null = short,
   alias = '',
 ): string {
   const isLong = range === null || longRange(sqlite, range);
@@ -142,7 +142,7 @@ interface Agg {
 function firstSaleDay(sqlite: Database.Database, asOf: AsOf, filter: SalesFilter | null = null): string | null {
   const live = liveSales(asOf);
   const row = sqlite
-    .prepare(`SELECT min(sold_on) AS first FROM ${asOf.cutoff === null ? 'sales INDEXED BY sales_live_day' : 'sales'} WHERE ${live.sql}${andFilter(filter)}`)
+    .prepare(`SELECT min(sold_on) AS first FROM ${asOf.cutoff === null ? 'sales INDEXED BY sales_day' : 'sales'} WHERE ${live.sql}${andFilter(filter)}`)
     .get(...live.params, ...filterParams(filter)) as { first: string | null };
   return row.first;
 }
@@ -150,7 +150,7 @@ function firstSaleDay(sqlite: Database.Database, asOf: AsOf, filter: SalesFilter
 function dailyTotals(sqlite: Database.Database, asOf: AsOf, from: string, to: string, filter: SalesFilter | null = null): Map<string, Agg> {
   const live = liveSales(asOf);
   const rows = sqlite
-    .prepare(`SELECT sold_on AS d, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, { from, to }, 'sales_live_day')}
+    .prepare(`SELECT sold_on AS d, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, { from, to }, 'sales_day')}
               WHERE ${live.sql} AND sold_on >= ? AND sold_on < ?${andFilter(filter)} GROUP BY sold_on`)
     .raw()
     .all(...live.params, from, to, ...filterParams(filter)) as [string, number, number][];
@@ -190,7 +190,7 @@ interface DimensionRow {
 function perCustomerTotals(sqlite: Database.Database, asOf: AsOf, range: DayRange, filter: SalesFilter | null): SalesFilter {
   const live = liveSales(asOf);
   return {
-    sql: `SELECT customer_id, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, range, 'sales_live_day', 'sales_live_customer')}
+    sql: `SELECT customer_id, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, range, 'sales_day', 'sales_customer_day')}
           WHERE ${live.sql} AND sold_on >= ? AND sold_on < ?${andFilter(filter)} GROUP BY customer_id`,
     params: [...live.params, range.from, range.to, ...filterParams(filter)],
   };
@@ -237,7 +237,7 @@ function segmentTotals(sqlite: Database.Database, asOf: AsOf, ranges: readonly D
   const live = liveSales(asOf);
   const inRange = 'sold_on >= ? AND sold_on < ?';
   const perRange = ranges.map((_, j) => `sum(CASE WHEN ${inRange} THEN 1 ELSE 0 END) AS n${j}, sum(CASE WHEN ${inRange} THEN amount_cents ELSE 0 END) AS t${j}`).join(', ');
-  const perCustomer = `SELECT customer_id, ${perRange} FROM ${salesSource(sqlite, asOf, span, 'sales_live_day', 'sales_live_customer')}
+  const perCustomer = `SELECT customer_id, ${perRange} FROM ${salesSource(sqlite, asOf, span, 'sales_day', 'sales_customer_day')}
                        WHERE ${live.sql} AND ${inRange}${andFilter(filter)} GROUP BY customer_id`;
   const perCustomerParams = [...ranges.flatMap((r) => [r.from, r.to, r.from, r.to]), ...live.params, span.from, span.to, ...filterParams(filter)];
   // Sales in the gap between non-adjacent ranges (month-to-date against last month's same days) count in neither.
@@ -554,7 +554,7 @@ export async function forecastReport(db: Kysely<DB>, input: { months: number; as
   const end = tomorrow.endsWith('-01') ? tomorrow : startOfMonth(asOf.today);
   const live = liveSales(asOf);
   const rows = sqlite
-    .prepare(`SELECT substr(sold_on, 1, 7) AS m, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, null, 'sales_live_day')}
+    .prepare(`SELECT substr(sold_on, 1, 7) AS m, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, null, 'sales_day')}
               WHERE ${live.sql} AND sold_on < ? GROUP BY m ORDER BY m`)
     .raw()
     .all(...live.params, end) as [string, number][];
@@ -622,7 +622,7 @@ function customerMovement(sqlite: Database.Database, asOf: AsOf, range: DayRange
   const counts = customerCounts(sqlite, asOf, range);
   const live = liveSales(asOf);
   const active = sqlite
-    .prepare(`SELECT count(DISTINCT customer_id) AS n FROM ${salesSource(sqlite, asOf, range, 'sales_live_day')}
+    .prepare(`SELECT count(DISTINCT customer_id) AS n FROM ${salesSource(sqlite, asOf, range, 'sales_day')}
               WHERE ${live.sql} AND customer_id IS NOT NULL AND sold_on >= ? AND sold_on < ?`)
     .get(...live.params, range.from, range.to) as { n: number };
   // Churned: bought before, but not within churn_days up to the period's last day.
@@ -630,7 +630,7 @@ function customerMovement(sqlite: Database.Database, asOf: AsOf, range: DayRange
   const churn = sqlite
     .prepare(
       `SELECT sum(last < ?) AS churned, sum(last >= ? AND last < ?) AS churned_in_period FROM (
-         SELECT max(sold_on) AS last FROM ${salesSource(sqlite, asOf, null, 'sales_live_customer')}
+         SELECT max(sold_on) AS last FROM ${salesSource(sqlite, asOf, null, 'sales_customer_day')}
          WHERE ${live.sql} AND customer_id IS NOT NULL AND sold_on < ? GROUP BY customer_id)`,
     )
     .get(threshold, addDays(range.from, -churnDays), threshold, ...live.params, range.to) as { churned: number | null; churned_in_period: number | null };
@@ -650,7 +650,7 @@ export async function customersReport(db: Kysely<DB>, input: { period: Period; a
     .prepare(
       `SELECT x.customer_id, c.name AS customer, x.orders, x.lifetime_value, x.last_purchase FROM (
          SELECT s.customer_id, count(*) AS orders, sum(s.amount_cents) AS lifetime_value, max(s.sold_on) AS last_purchase
-         FROM ${salesSource(sqlite, asOf, null, 'sales_live_customer', 'sales_live_customer', 's')} WHERE ${live.sql} AND s.customer_id IS NOT NULL AND s.sold_on < ? GROUP BY s.customer_id
+         FROM ${salesSource(sqlite, asOf, null, 'sales_customer_day', 'sales_customer_day', 's')} WHERE ${live.sql} AND s.customer_id IS NOT NULL AND s.sold_on < ? GROUP BY s.customer_id
          ORDER BY lifetime_value DESC, s.customer_id LIMIT ?) x
        LEFT JOIN customers c ON c.id = x.customer_id ORDER BY x.lifetime_value DESC, x.customer_id`,
     )

@@ -319,10 +319,10 @@ export interface Breakdown {
   revenue: number;
 }
 
-// Spend per customer over every live sale, read in customer order from the covering partial index
-// (3-4x faster than the table; the planner would pick sales_customer and fetch every row).
+// Spend per customer over every live sale, read in customer order from the covering index
+// sales_customer_day (3-4x faster than the table), pinned so a planner never prefers the table.
 const SPEND = sql`spend AS (
-  SELECT customer_id, sum(amount_cents) AS spent FROM sales INDEXED BY sales_live_customer
+  SELECT customer_id, sum(amount_cents) AS spent FROM sales INDEXED BY sales_customer_day
   WHERE voided_at IS NULL AND customer_id IS NOT NULL GROUP BY customer_id
 )`;
 

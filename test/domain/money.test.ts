@@ -12,6 +12,10 @@ describe('parseMoney', () => {
     ['12.', 1200],
     ['1,000,000', 100000000],
     [' 42 ', 4200],
+    ['1.5', 150],
+    ['07.05', 705],
+    ['0', 0],
+    ['1000000000000', 100000000000000],
   ])('reads %s as %i cents', (input, cents) => {
     expect(parseMoney(input)).toBe(cents);
   });
@@ -22,6 +26,13 @@ describe('parseMoney', () => {
       expect(() => parseMoney(input, { label: '--amount' })).toThrow(UsageError);
     },
   );
+
+  it('refuses more than the largest amount and zero where zero is not allowed', () => {
+    expect(() => parseMoney('1000000000000.01')).toThrow(/too large/);
+    expect(() => parseMoney('999999999999999')).toThrow(/too large/);
+    expect(() => parseMoney('0', { allowZero: false, label: '--amount' })).toThrow('--amount must be more than zero');
+    expect(() => parseMoney('0.00', { allowZero: false })).toThrow(/more than zero/);
+  });
 
   it('accepts negatives only where allowed (refunds)', () => {
     expect(parseMoney('-5.25', { allowNegative: true })).toBe(-525);
