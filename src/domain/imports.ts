@@ -330,7 +330,9 @@ export function readSale(r: RowReader, ctx: RowContext): SaleRecord {
 export interface ActivityRecord {
   customer: CustomerRef;
   type: (typeof ACTIVITY_TYPES)[number];
+  /** The `at` cell, or the time of the import when it is empty (`timed` false). */
   at: string;
+  timed: boolean;
   direction: (typeof DIRECTIONS)[number] | null;
   summary: string;
 }
@@ -344,7 +346,7 @@ export function readActivity(r: RowReader, ctx: RowContext): ActivityRecord {
     const directionText = r.optional('direction');
     const direction = directionText === null ? null : parseChoice(directionText, DIRECTIONS, 'direction');
     const summary = r.required('summary');
-    return { customer, type, at, direction, summary };
+    return { customer, type, at, timed: atText !== null, direction, summary };
   } catch (error) {
     return r.fail(error);
   }
@@ -358,7 +360,9 @@ export interface TicketRecord {
   priority: (typeof PRIORITIES)[number];
   kind: (typeof TICKET_KINDS)[number];
   status: (typeof TICKET_STATUSES)[number];
+  /** The `opened` cell, or the time of the import when it is empty (`timed` false). */
   openedAt: string;
+  timed: boolean;
   resolvedAt: string | null;
   score: number | null;
 }
@@ -386,7 +390,7 @@ export function readTicket(r: RowReader, ctx: RowContext): TicketRecord {
     const scoreText = r.optional('score');
     const score = scoreText === null ? null : parseInteger(scoreText, 'score', 1, 5);
     if (score !== null && !done) throw new RowError('score', `cannot rate a ticket that is ${status}`);
-    return { externalId, customer, subject, description, priority, kind, status, openedAt: opened.toISOString(), resolvedAt: resolved ? resolved.toISOString() : null, score };
+    return { externalId, customer, subject, description, priority, kind, status, openedAt: opened.toISOString(), timed: openedText !== null, resolvedAt: resolved ? resolved.toISOString() : null, score };
   } catch (error) {
     return r.fail(error);
   }

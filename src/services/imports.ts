@@ -60,6 +60,11 @@ export interface ImportCounts {
 
 export interface ImportResult extends ImportCounts {
   dryRun: boolean;
+  /**
+   * Activities or tickets written without a time or an external id: they were stamped with the
+   * time of the import, so importing the same rows again would write them again.
+   */
+  stampedNow: number;
   /** The audit entry (null for a dry run or when nothing changed). */
   auditId: number | null;
 }
@@ -83,7 +88,7 @@ const TABLES: Record<ImportKind, Array<keyof DB & string>> = {
   customers: ['customers', 'tags'],
   sales: ['sales'],
   activities: ['activities'],
-  tickets: ['tickets', 'ticket_ratings'],
+  tickets: ['tickets', 'ticket_events', 'ticket_ratings'],
 };
 
 /**
@@ -148,6 +153,10 @@ interface Run {
   input: ImportInput;
   counts: ImportCounts;
   nowIso: string;
+  /** Who is importing, for the history of imported tickets. */
+  actor: string;
+  /** See ImportResult.stampedNow. */
+  stampedNow: number;
   ctx: RowContext;
   pending: AuditOp[];
   resolve(ref: CustomerRef): number;
@@ -538,6 +547,7 @@ function activitiesHandler(run: Run): RowHandler {
         return;
       }
       insert.run(customerId, a.type, a.direction, a.at, a.summary, nowIso);
+      if (!a.timed) run.stampedNow++;
       counts.imported++;
     },
   };
@@ -564,6 +574,9 @@ function ticketsHandler(run: Run): RowHandler {
   const lastBefore = maxId(sqlite, 'tickets');
   const same = sqlite.prepare('SELECT id FROM tickets WHERE customer_id = ? AND subject = ? AND opened_at = ? AND id <= ? LIMIT 1').pluck();
   const rate = sqlite.prepare('INSERT INTO ticket_ratings (ticket_id, score, comment, rated_at) VALUES (?, ?, NULL, ?)');
+  // An imported ticket's history starts with its opening, as one opened with `ticket open` does.
+  const opened = sqlite.prepare("INSERT INTO ticket_events (ticket_id, at, kind, to_value, comment, actor) VALUES (?, ?, 'opened', 'open', ?, ?)");
+  const openedComment = `imported from ${run.input.source}`;
   const currentRating = sqlite.prepare('SELECT * FROM ticket_ratings WHERE ticket_id = ? AND superseded_at IS NULL ORDER BY id DESC LIMIT 1');
   const supersede = sqlite.prepare('UPDATE ticket_ratings SET superseded_at = ? WHERE id = ?');
   const lines = new LineIndex(lastBefore + 1);
@@ -592,7 +605,9 @@ function ticketsHandler(run: Run): RowHandler {
           const values = [customerId, t.externalId, t.subject, t.description, t.priority, t.kind, t.status, t.openedAt, dueAt, t.resolvedAt, closedAt, nowIso];
           const id = Number(insert.run(...values).lastInsertRowid);
           lines.set(id, line);
+          opened.run(id, t.openedAt, openedComment, run.actor);
           if (t.score !== null) rate.run(id, t.score, t.resolvedAt);
+          if (!t.timed && t.externalId === null) run.stampedNow++;
           counts.imported++;
           return;
         } catch (error) {
@@ -693,6 +708,8 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
       input,
       counts,
       nowIso: meta.now.toISOString(),
+      actor: meta.actor.user,
+      stampedNow: 0,
       ctx: { now: meta.now, dateFormat: input.dateFormat },
       pending: [],
       resolve: customerResolver(sqlite),
@@ -769,7 +786,7 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
     if (wrote) sqlite.prepare('UPDATE audit_log SET summary = ? WHERE id = ?').run(summary, audit.logId);
     else sqlite.prepare('DELETE FROM audit_log WHERE id = ?').run(audit.logId);
     sqlite.exec(input.dryRun ? 'ROLLBACK' : 'COMMIT');
-    return { ...counts, dryRun: input.dryRun, auditId: wrote && !input.dryRun ? audit.logId : null };
+    return { ...counts, dryRun: input.dryRun, stampedNow: run.stampedNow, auditId: wrote && !input.dryRun ? audit.logId : null };
   } finally {
     if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
     sqlite.pragma('foreign_keys = ON');

@@ -419,10 +419,60 @@ describe('import sales, activities and tickets', () => {
     expect(box.query('SELECT ticket_id, score FROM ticket_ratings WHERE ticket_id = 2')).toEqual([{ ticket_id: 2, score: 2 }]);
     const changes = box.query<{ table_name: string; op: string }>('SELECT table_name, op FROM audit_change WHERE log_id = (SELECT max(id) FROM audit_log)');
     expect(changes).toEqual([{ table_name: 'tickets', op: 'update' }]);
+    // Each imported ticket's history starts with its opening, as one opened with `ticket open` does.
+    const events = box.query<{ ticket_id: number; at: string; kind: string; to_value: string; comment: string }>('SELECT ticket_id, at, kind, to_value, comment FROM ticket_events ORDER BY id');
+    expect(events.map((e) => [e.ticket_id, e.at, e.kind, e.to_value])).toEqual([
+      [1, '2025-05-01T08:00:00.000Z', 'opened', 'open'],
+      [2, '2025-05-03T09:00:00.000Z', 'opened', 'open'],
+    ]);
+    expect(events[0]!.comment).toBe(`imported from ${file}`);
     const bad = write(box, 't-bad.csv', 'customer,subject,status,score\nada@example.com,Rate me,open,5\n');
     const refused = box.run(['import', 'tickets', bad], { env });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^line 2: score: cannot rate a ticket that is open$/m);
+  });
+});
+
+describe('rows stamped with the time of the import', () => {
+  let box: Sandbox;
+  beforeAll(() => {
+    box = sandbox();
+    box.ok(['init']);
+    box.ok(['import', 'customers', write(box, 'c.csv', 'name,email\nAda,ada@example.com\n')], { env });
+  });
+  afterAll(() => box.cleanup());
+
+  it('activities without an at time are recorded now, with a warning that a re-import adds them again', () => {
+    const file = write(box, 'a.csv', 'customer,type,summary\nada@example.com,call,Called\nada@example.com,note,Noted\n');
+    const result = box.run(['import', 'activities', file], { env });
+    expect(result.code).toBe(0);
+    expect(summary(result.stderr)).toMatchObject({ imported: 2 });
+    expect(result.stderr).toMatch(/^warning: 2 activities have no "at" time: they were stamped with the time of this import, so importing the same rows again would add them again/m);
+    expect(box.query('SELECT DISTINCT at FROM activities')).toEqual([{ at: new Date(NOW).toISOString() }]);
+    const timed = box.run(['import', 'activities', write(box, 'a2.csv', 'customer,type,at,summary\nada@example.com,call,2025-05-01T10:00:00Z,Called\n')], { env });
+    expect(timed.stderr).not.toMatch(/warning/);
+  });
+
+  it('tickets without opened or external_id warn the same way; --format json counts them; undo removes their history too', () => {
+    const before = box.dump();
+    const file = write(box, 't.csv', 'customer,subject\nada@example.com,Broken cup\n');
+    const result = box.run(['import', 'tickets', file, '--format', 'json'], { env });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ imported: 1, stamped_now: 1 });
+    expect(result.stderr).toMatch(/^warning: 1 ticket has no "opened" time or "external_id": it was stamped with the time of this import/m);
+    expect(box.query('SELECT kind, at FROM ticket_events')).toEqual([{ kind: 'opened', at: new Date(NOW).toISOString() }]);
+    const auditId = JSON.parse(result.stdout).audit_id as number;
+    expect(box.run(['undo', String(auditId), '--yes'], { env }).code).toBe(0);
+    expect(box.query('SELECT count(*) AS n FROM ticket_events')).toEqual([{ n: 0 }]);
+    expect(box.query('SELECT count(*) AS n FROM tickets')).toEqual([{ n: 0 }]);
+    // The undo itself is recorded; the data tables are as they were.
+    const tables = (dump: string) => {
+      const lines = dump.split('\n');
+      const kept: string[] = [];
+      for (let i = 0; i < lines.length; i += 2) if (!lines[i]!.startsWith('audit')) kept.push(lines[i]!, lines[i + 1]!);
+      return kept.join('\n');
+    };
+    expect(tables(box.dump())).toBe(tables(before));
   });
 });
 

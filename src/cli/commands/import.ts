@@ -143,6 +143,15 @@ export function registerImport(program: Command, { run }: Runtime): void {
         const seconds = (performance.now() - started) / 1000;
         const counts = `${result.imported}, updated ${result.updated}, skipped ${result.skipped}, rejected ${result.rejected} in ${seconds.toFixed(1)} s`;
         ctx.note(result.dryRun ? `dry run, nothing written: would import ${counts.replace('updated', 'update').replace('skipped', 'skip').replace('rejected', 'reject')}` : `imported ${counts}`);
+        if (result.stampedNow > 0) {
+          const n = result.stampedNow;
+          const [what, missing, fix] =
+            kind === 'activities'
+              ? [n === 1 ? 'activity has' : 'activities have', 'no "at" time', 'an "at" column']
+              : [n === 1 ? 'ticket has' : 'tickets have', 'no "opened" time or "external_id"', 'an "opened" or "external_id" column'];
+          const stamped = result.dryRun ? 'would be stamped' : n === 1 ? 'was stamped' : 'were stamped';
+          ctx.warn(`${n} ${what} ${missing}: ${n === 1 ? 'it' : 'they'} ${stamped} with the time of this import, so importing the same rows again would add them again (${fix} makes re-imports safe)`);
+        }
         if (format === 'json') {
           await ctx.printText(
             JSON.stringify({
@@ -154,6 +163,7 @@ export function registerImport(program: Command, { run }: Runtime): void {
               updated: result.updated,
               skipped: result.skipped,
               rejected: result.rejected,
+              stamped_now: result.stampedNow,
               seconds: Number(seconds.toFixed(3)),
               audit_id: result.auditId,
               rejects: flags.rejects && !flags.dryRun && result.rejected > 0 ? flags.rejects : null,
