@@ -13,6 +13,7 @@ import { createPrompter, type Prompter } from '../io/prompts.js';
 import { escapeControl } from '../io/terminal.js';
 import {
   createRowWriter,
+  prepareTables,
   renderDocument,
   renderRows,
   type Column,
@@ -206,12 +207,14 @@ export function createContext(deps: Deps, command: Command): Context {
     format,
     async print(columns, rows, options = {}) {
       const fmt = format(options.formats);
+      if (fmt === 'table') await prepareTables();
       await emit(async (sink) => {
         await sink.write(renderRows(fmt, columns, rows, renderOptions(sink, options)));
       });
     },
     async printStream(columns, rows, options = {}) {
       const fmt = format(options.formats);
+      if (fmt === 'table') await prepareTables();
       await emit(async (sink) => {
         const writer = createRowWriter(fmt, columns, renderOptions(sink, options));
         if (options.bom && (fmt === 'csv' || fmt === 'tsv')) await sink.write('\uFEFF');
@@ -236,6 +239,7 @@ export function createContext(deps: Deps, command: Command): Context {
     },
     async printDocument(sections, options = {}) {
       const fmt = format(options.formats);
+      if (fmt === 'table') await prepareTables();
       await emit(async (sink) => {
         await sink.write(renderDocument(fmt, sections, renderOptions(sink, options)));
       });

@@ -2,7 +2,6 @@
 // Rows are plain objects with snake_case keys; columns say how each value is typed, so money
 // (integer cents) becomes `1,234.50` in a table, `1234.50` in CSV and `"1234.50"` plus
 // `amount_cents` in JSON. Row writers stream, so exports of millions of rows run in constant memory.
-import stringWidth from 'string-width';
 import { centsToDecimal, formatMoney } from '../domain/money.js';
 import { formatLocalTimestamp, isoSeconds } from '../domain/dates.js';
 import { neutraliseCell } from '../domain/spreadsheet.js';
@@ -267,9 +266,19 @@ export function renderRows(format: Format, columns: readonly Column[], rows: Ite
  */
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
+/** string-width, once loaded: its Unicode tables cost every start-up ~13 ms, and only tables need them. */
+let stringWidth: ((text: string) => number) | undefined;
+
+/** Loads what laying out a table needs; await it before rendering in the `table` format. */
+export async function prepareTables(): Promise<void> {
+  stringWidth ??= (await import('string-width')).default;
+}
+
 /** Terminal cells a plain (uncoloured) string takes: its length for printable ASCII, else string-width. */
 export function textWidth(text: string): number {
-  return PRINTABLE_ASCII.test(text) ? text.length : stringWidth(text);
+  if (PRINTABLE_ASCII.test(text)) return text.length;
+  if (!stringWidth) throw new Error('render: a table was laid out before prepareTables() had loaded string-width');
+  return stringWidth(text);
 }
 
 export function renderTable(allColumns: readonly Column[], rows: readonly Row[], options: RenderOptions): string {
@@ -362,7 +371,7 @@ export function truncate(text: string, width: number): string {
   let out = '';
   let used = 0;
   for (const ch of text) {
-    const w = stringWidth(ch);
+    const w = textWidth(ch);
     if (used + w > width - 1) break;
     out += ch;
     used += w;
