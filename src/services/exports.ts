@@ -32,12 +32,15 @@ const CUSTOMER_REF = `coalesce(c.email, c.phone, CAST(c.id AS TEXT))`;
 const instant = (column: string, alias: string) => `${column} AS ${alias}`;
 
 /**
- * Tag links in customer order (customer_tags is keyed by customer id, so this is one pass over its
- * b-tree), read beside the customers and merged by id, the names looked up in memory: a correlated
- * subquery per customer costs a million small sorts, and grouping in SQL a sort per tagged customer.
+ * Tag links of a window of customer ids (customer_tags is keyed by customer id, so each window is
+ * one range of its b-tree), read beside the customers and merged by id, the names looked up in
+ * memory: a correlated subquery per customer costs a million small sorts, grouping in SQL a sort
+ * per tagged customer, and stepping a cursor a native call per link.
  */
 const TAG_LINKS_SQL = (scoped: boolean) =>
-  `SELECT customer_id, tag_id FROM customer_tags${scoped ? ' WHERE customer_id IN (SELECT id FROM temp.export_scope)' : ''} ORDER BY customer_id`;
+  `SELECT customer_id, tag_id FROM customer_tags WHERE customer_id >= ? AND customer_id < ?${scoped ? ' AND customer_id IN (SELECT id FROM temp.export_scope)' : ''} ORDER BY customer_id`;
+/** Customer ids per window of tag links. */
+const TAG_WINDOW = 8192;
 
 /** ASCII case folding, as the tags' NOCASE collation orders them. */
 const foldAscii = (text: string) => text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
@@ -47,23 +50,27 @@ const byTagName = (a: string, b: string) => {
   return x < y ? -1 : x > y ? 1 : 0;
 };
 
-/** `tags` cells by customer, for customers read in id order: `a;b`, names sorted as SQLite sorts them. */
-function tagCells(sqlite: Database.Database, scoped: boolean): { cell(customerId: number): string | null; close(): void } {
+/**
+ * `tags` cells for customers asked for in ascending id order: `a;b`, names sorted as SQLite sorts
+ * them. Run while the customers are being read, every window comes from the same snapshot.
+ */
+function tagCells(sqlite: Database.Database, scoped: boolean): (customerId: number) => string | null {
   const names = new Map(sqlite.prepare('SELECT id, name FROM tags').raw(true).all() as Array<[number, string]>);
-  const links = (sqlite.prepare(TAG_LINKS_SQL(scoped)).raw(true) as Database.Statement<unknown[], [number, number]>).iterate();
-  let link = links.next();
-  return {
-    cell(customerId) {
-      while (!link.done && link.value[0] < customerId) link = links.next();
-      if (link.done || link.value[0] !== customerId) return null;
-      const tags: string[] = [];
-      while (!link.done && link.value[0] === customerId) {
-        tags.push(names.get(link.value[1])!);
-        link = links.next();
-      }
-      return tags.length === 1 ? tags[0]! : tags.sort(byTagName).join(';');
-    },
-    close: () => void links.return?.(),
+  const window = sqlite.prepare(TAG_LINKS_SQL(scoped)).raw(true);
+  let end = -Infinity;
+  let links: Array<[number, number]> = [];
+  let at = 0;
+  return (customerId) => {
+    if (customerId >= end) {
+      end = customerId + TAG_WINDOW;
+      links = window.all(customerId, end) as Array<[number, number]>;
+      at = 0;
+    }
+    while (at < links.length && links[at]![0] < customerId) at++;
+    if (at === links.length || links[at]![0] !== customerId) return null;
+    const tags: string[] = [];
+    for (; at < links.length && links[at]![0] === customerId; at++) tags.push(names.get(links[at]![1])!);
+    return tags.length === 1 ? tags[0]! : tags.sort(byTagName).join(';');
   };
 }
 
@@ -164,17 +171,12 @@ export function exportRows(db: Kysely<DB>, input: ExportInput): ExportResult {
   const tagsAt = input.kind === 'customers' ? names.indexOf('tags') : -1;
   const idAt = names.indexOf('id');
   function* rows(): IterableIterator<Record<string, unknown>> {
-    // Both cursors run on one connection, so they read the same snapshot of the database.
     const tags = tagsAt >= 0 ? tagCells(sqlite, scoped) : undefined;
-    try {
-      for (const values of statement.iterate(...fieldKeys) as IterableIterator<unknown[]>) {
-        if (tags) values[tagsAt] = tags.cell(values[idAt] as number);
-        const row: Record<string, unknown> = {};
-        for (let i = 0; i < names.length; i++) row[names[i]!] = values[i];
-        yield row;
-      }
-    } finally {
-      tags?.close();
+    for (const values of statement.iterate(...fieldKeys) as IterableIterator<unknown[]>) {
+      if (tags) values[tagsAt] = tags(values[idAt] as number);
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < names.length; i++) row[names[i]!] = values[i];
+      yield row;
     }
   }
   return { fieldKeys, rows: rows() };

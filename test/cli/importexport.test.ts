@@ -542,6 +542,31 @@ describe('export', () => {
     }
   });
 
+  it('merges tags by customer across thousands of customers, whole and for a segment', () => {
+    const other = sandbox();
+    try {
+      other.ok(['init']);
+      const tagSets = [[], ['vip'], ['b2b', 'Alpha'], ['zeta', 'Beta', 'alpha2']];
+      const lines = ['name,email,city,tags'];
+      const expected = new Map<string, string>();
+      for (let i = 0; i < 20_000; i++) {
+        const tags = tagSets[(i * 7) % 11 % tagSets.length]!;
+        lines.push(`C${i},c${i}@example.com,${i % 3 === 0 ? 'Xian' : 'Other'},${tags.join(';')}`);
+        expected.set(`c${i}@example.com`, [...tags].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).join(';'));
+      }
+      other.ok(['import', 'customers', write(other, 'many.csv', lines.join('\n') + '\n')], { env });
+      const all = parse(other.ok(['export', 'customers'], { env }), { columns: true }) as Array<Record<string, string>>;
+      expect(all).toHaveLength(20_000);
+      for (const row of all) expect(row.tags).toBe(expected.get(row.email!));
+      other.ok(['segment', 'create', 'xian', '--where', 'city = "Xian"'], { env });
+      const some = parse(other.ok(['export', 'customers', '--segment', 'xian'], { env }), { columns: true }) as Array<Record<string, string>>;
+      expect(some.map((r) => r.email)).toEqual(Array.from({ length: 6667 }, (_, k) => `c${k * 3}@example.com`));
+      for (const row of some) expect(row.tags).toBe(expected.get(row.email!));
+    } finally {
+      other.cleanup();
+    }
+  });
+
   it('rejects a table format as a usage error', () => {
     const result = box.run(['export', 'customers', '--format', 'table'], { env });
     expect(result.code).toBe(2);
