@@ -31,6 +31,34 @@ CREATE UNIQUE INDEX customers_email ON customers (email);
 `,
 });
 cpuLine('import-customers', crmCustomers, baseCustomers);
+
+// For scale (not the issue's baseline): the sqlite3 shell putting the same rows into crm's own
+// schema (its columns, the unique email index, and the city/age, name and phone indexes rebuilt
+// after the rows, as crm does), without crm's validation, tags or audit trail.
+const same = fresh(`${DATA}import-same-schema.db`);
+execFileSync(process.execPath, [`${ROOT}bin/crm.js`, '--db', same, 'init'], { stdio: 'ignore' });
+const now = new Date().toISOString();
+const sameSchema = measure('sqlite3', [same], {
+  input: `PRAGMA cache_size = -32768;
+CREATE TEMP TABLE staging (name TEXT, email TEXT, phone TEXT, age TEXT, gender TEXT, company TEXT, city TEXT, source TEXT, tags TEXT, created TEXT);
+.mode csv
+.import --skip 1 ${customers} staging
+BEGIN;
+DROP INDEX customers_city_age; DROP INDEX customers_name; DROP INDEX customers_phone_digits;
+INSERT INTO customers (name, email, phone, phone_digits, age, gender, company, city, source, created_at, updated_at)
+  SELECT name, nullif(email, ''), nullif(phone, ''), nullif(replace(replace(replace(phone, '+', ''), ' ', ''), '-', ''), ''),
+         CAST(nullif(age, '') AS INTEGER), nullif(gender, ''), nullif(company, ''), nullif(city, ''), nullif(source, ''),
+         coalesce(nullif(created, '') || 'T00:00:00.000Z', '${now}'), '${now}' FROM staging;
+CREATE INDEX customers_city_age ON customers (city COLLATE NOCASE, age);
+CREATE INDEX customers_name ON customers (name COLLATE NOCASE);
+CREATE INDEX customers_phone_digits ON customers (phone_digits) WHERE phone_digits IS NOT NULL;
+COMMIT;
+`,
+});
+rmSync(same, { force: true });
+console.log(
+  `# sqlite3 into crm's schema (same rows and indexes, no validation, tags or audit): ${sameSchema.seconds.toFixed(3)} s; crm / that = ${(crmCustomers.seconds / sameSchema.seconds).toFixed(2)}`,
+);
 benchLine('import-customers', crmCustomers.seconds, baseCustomers.seconds, 1.5, crmCustomers.rssMb);
 
 // --- sales: crm resolving each customer by email vs sqlite3 importing into a staging table and joining.
