@@ -103,6 +103,11 @@ export function parseDue(input: string, options: { now: Date; dateFormat?: DateF
   return dateOnlyDue(parseDate(raw, { now: options.now, dateFormat: options.dateFormat, label }));
 }
 
+/** The instant before which a last contact counts as "more than `interval` ago", as of `now`'s local day. */
+export function notContactedCutoff(interval: Interval, now: Date): string {
+  return startOfLocalDay(subtractInterval(localDay(now), interval)).toISOString();
+}
+
 /** Days since 1970-01-01 of an instant's local calendar day: cheap whole-day differences for many rows. */
 export function localDayNumber(instant: Date): number {
   return Math.floor((instant.getTime() - instant.getTimezoneOffset() * 60_000) / 86_400_000);

@@ -33,6 +33,11 @@ export interface CustomerFilter {
    * expression. It must use `?` placeholders only.
    */
   where?: { sql: string; params: readonly unknown[] };
+  /**
+   * Only customers not contacted since this instant (ISO): whose latest activity, or when they were
+   * added if they have none, is before it. Adds `last_contact` (the latest activity, or null).
+   */
+  quietSince?: string;
   sort?: { field: CustomerSortField; descending: boolean };
   limit?: number;
 }
@@ -40,6 +45,8 @@ export interface CustomerFilter {
 export interface CustomerListRow extends CustomerRow {
   /** Tag names sorted, joined with `;` (the import format). */
   tags: string;
+  /** With `quietSince`: the customer's latest activity, or null. */
+  last_contact?: string | null;
 }
 
 export function listCustomers(sqlite: Database.Database, filter: CustomerFilter = {}): CustomerListRow[] {
@@ -70,12 +77,18 @@ export function listCustomers(sqlite: Database.Database, filter: CustomerFilter 
     where.push(`(${filter.where.sql})`);
     params.push(...filter.where.params);
   }
+  // One pass: the last contact is both the condition and a column (SQLite reads the alias in WHERE).
+  const lastContact = filter.quietSince === undefined ? '' : ', (SELECT max(a.at) FROM activities a WHERE a.customer_id = c.id) AS last_contact';
+  if (filter.quietSince !== undefined) {
+    where.push('coalesce(last_contact, c.created_at) < ?');
+    params.push(filter.quietSince);
+  }
   const sort = filter.sort ?? { field: 'id', descending: false };
   const column = SORT_COLUMNS[sort.field];
   // Blank values sort last either way; ties keep id order.
   let sql = `SELECT c.*, coalesce((SELECT group_concat(name, ';') FROM (
       SELECT t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
-      WHERE ct.customer_id = c.id ORDER BY t.name COLLATE NOCASE)), '') AS tags
+      WHERE ct.customer_id = c.id ORDER BY t.name COLLATE NOCASE)), '') AS tags${lastContact}
     FROM customers c
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY ${column} IS NULL, ${column} ${sort.descending ? 'DESC' : 'ASC'}, c.id`;

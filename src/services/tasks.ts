@@ -15,11 +15,9 @@ import {
   dueSortKey,
   formatInterval,
   isoWeekOf,
-  localDayNumber,
   nextOccurrence,
   parseInterval,
   priorityRank,
-  subtractInterval,
   type Due,
   type DueBounds,
   type Interval,
@@ -105,62 +103,6 @@ function overdueAt(now: Date): RawBuilder<SqlBool> {
 
 // ---------------------------------------------------------------------------------------------
 // Last contact.
-
-/** The latest activity of the customer row `alias` (an SQL table name or alias), or null. */
-export function lastActivityOf(alias = 'customers'): RawBuilder<string | null> {
-  return sql<string | null>`(SELECT max(a.at) FROM activities a WHERE a.customer_id = ${sql.ref(`${alias}.id`)})`;
-}
-
-/**
- * Customers whose last contact was before `cutoffIso`. The last contact is the latest activity;
- * a customer we never spoke to counts from the day they were added, so a customer added today
- * is not "not contacted for 30 days" but one added two months ago and never called is.
- * `alias` names the customers table in the query it is added to (`customers`, or e.g. `c`).
- */
-export function notContactedSince(cutoffIso: string, alias = 'customers'): RawBuilder<SqlBool> {
-  return sql<SqlBool>`coalesce(${lastActivityOf(alias)}, ${sql.ref(`${alias}.created_at`)}) < ${cutoffIso}`;
-}
-
-/** The instant before which a last contact counts as "more than `interval` ago", as of `now`'s local day. */
-export function notContactedCutoff(interval: Interval, now: Date): string {
-  return startOfLocalDay(subtractInterval(localDay(now), interval)).toISOString();
-}
-
-export interface QuietCustomer {
-  id: number;
-  name: string;
-  email: string | null;
-  phone: string | null;
-  city: string | null;
-  lastContact: string | null;
-  /** Whole local days since the last contact (or since the customer was added). */
-  daysSince: number;
-}
-
-/**
- * `crm customer list --not-contacted 30d`: customers not contacted for more than the interval, by id
- * (with `null`, every customer), each with their last contact and the days since.
- */
-export async function customersNotContacted(db: Db, interval: Interval | null, now: Date): Promise<QuietCustomer[]> {
-  let query = db
-    .selectFrom('customers')
-    .select(['customers.id', 'customers.name', 'customers.email', 'customers.phone', 'customers.city', 'customers.created_at'])
-    .select(lastActivityOf().as('last_contact'))
-    .orderBy('customers.id');
-  if (interval) query = query.where(notContactedSince(notContactedCutoff(interval, now)));
-  const rows = await query.execute();
-  const today = localDayNumber(now);
-  return rows
-    .map((r) => ({
-      id: r.id,
-      name: r.name,
-      email: r.email,
-      phone: r.phone,
-      city: r.city,
-      lastContact: r.last_contact,
-      daysSince: today - localDayNumber(new Date(r.last_contact ?? r.created_at)),
-    }));
-}
 
 // ---------------------------------------------------------------------------------------------
 // Adding.

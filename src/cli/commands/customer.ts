@@ -250,24 +250,19 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
           const { segmentSqlFilter } = await import('../../services/segments.js');
           conditions.push(await segmentSqlFilter(await ctx.db(), flags.segment, ctx.now()));
         }
-        let contact: Map<number, { lastContact: string | null; daysSince: number }> | undefined;
-        if (flags.notContacted !== undefined) {
-          const { parseInterval } = await import('../../domain/tasks.js');
-          const { customersNotContacted } = await import('../../services/tasks.js');
-          const interval = parseInterval(flags.notContacted, '--not-contacted');
-          // Evaluated once: the matching ids filter the list, and their last contact fills the columns.
-          contact = new Map((await customersNotContacted(await ctx.db(), interval, ctx.now())).map((q) => [q.id, q]));
-          conditions.push({ sql: 'c.id IN (SELECT value FROM json_each(?))', params: [JSON.stringify([...contact.keys()])] });
-        }
+        const tasks = flags.notContacted !== undefined ? await import('../../domain/tasks.js') : undefined;
+        const quietSince = tasks && tasks.notContactedCutoff(tasks.parseInterval(flags.notContacted!, '--not-contacted'), ctx.now());
         const where = conditions.length
           ? { sql: conditions.map((c) => `(${c.sql})`).join(' AND '), params: conditions.flatMap((c) => c.params) }
           : undefined;
-        const rows = listCustomers(await ctx.sqlite(), { tags: flags.tag ?? [], city: flags.city, search: flags.search, sort, limit, where });
+        const rows = listCustomers(await ctx.sqlite(), { tags: flags.tag ?? [], city: flags.city, search: flags.search, sort, limit, where, quietSince });
         const columns = format === 'table' ? LIST_TABLE_COLUMNS : LIST_DATA_COLUMNS;
-        if (contact) {
+        if (tasks) {
+          // Whole local days since the last contact, or since the customer was added.
+          const today = tasks.localDayNumber(ctx.now());
           await ctx.print(
             [...columns, { key: 'last_contact', kind: 'timestamp' }, { key: 'days_since', kind: 'int' }],
-            rows.map((r) => ({ ...r, last_contact: contact.get(r.id)?.lastContact ?? null, days_since: contact.get(r.id)?.daysSince ?? null })),
+            rows.map((r) => ({ ...r, last_contact: r.last_contact ?? null, days_since: today - tasks.localDayNumber(new Date(r.last_contact ?? r.created_at)) })),
           );
           return;
         }
