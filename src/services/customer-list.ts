@@ -42,12 +42,13 @@ export interface CustomerFilter {
   limit?: number;
 }
 
-export interface CustomerListRow extends CustomerRow {
+// A type, not an interface, so a row is also a plain record the renderers take as it is.
+export type CustomerListRow = CustomerRow & {
   /** Tag names sorted, joined with `;` (the import format). */
   tags: string;
   /** With `quietSince`: the customer's latest activity, or null. */
   last_contact?: string | null;
-}
+};
 
 export function listCustomers(sqlite: Database.Database, filter: CustomerFilter = {}): CustomerListRow[] {
   const where: string[] = [];

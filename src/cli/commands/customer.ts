@@ -262,11 +262,12 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
           const today = tasks.localDayNumber(ctx.now());
           await ctx.print(
             [...columns, { key: 'last_contact', kind: 'timestamp' }, { key: 'days_since', kind: 'int' }],
-            rows.map((r) => ({ ...r, last_contact: r.last_contact ?? null, days_since: today - tasks.localDayNumber(new Date(r.last_contact ?? r.created_at)) })),
+            // Each row gains its column in place: a copy of 60,000 rows costs more than the query.
+            rows.map((r) => Object.assign(r, { days_since: today - tasks.localDayNumber(new Date(r.last_contact ?? r.created_at)) })),
           );
           return;
         }
-        await ctx.print(columns, rows.map((r) => ({ ...r })));
+        await ctx.print(columns, rows);
       }),
     );
 
