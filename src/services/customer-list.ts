@@ -78,10 +78,11 @@ export function listCustomers(sqlite: Database.Database, filter: CustomerFilter 
     where.push(`(${filter.where.sql})`);
     params.push(...filter.where.params);
   }
-  // One pass: the last contact is both the condition and a column (SQLite reads the alias in WHERE).
-  const lastContact = filter.quietSince === undefined ? '' : ', (SELECT max(a.at) FROM activities a WHERE a.customer_id = c.id) AS last_contact';
+  // One pass: the last contact is both the condition and a column.
+  const LAST_CONTACT = '(SELECT max(a.at) FROM activities a WHERE a.customer_id = c.id)';
+  const lastContact = filter.quietSince === undefined ? '' : `, ${LAST_CONTACT} AS last_contact`;
   if (filter.quietSince !== undefined) {
-    where.push('coalesce(last_contact, c.created_at) < ?');
+    where.push(`coalesce(${LAST_CONTACT}, c.created_at) < ?`);
     params.push(filter.quietSince);
   }
   const sort = filter.sort ?? { field: 'id', descending: false };
