@@ -30,9 +30,9 @@ step customer show xue.li@example.com
 step activity thread "$quote"
 # --- section: sales (issue 4)
 # A few customers of its own, so this section also runs on its own.
-for who in "Chen Jing|chen.jing@sales-demo.example|Hangzhou" "Lukas Müller|lukas@sales-demo.example|Berlin" "Sofia Rossi|sofia@sales-demo.example|Shanghai"; do
-  IFS='|' read -r name email city <<<"$who"
-  crm customer add --name "$name" --email "$email" --city "$city" >/dev/null 2>&1 || true
+for who in "Chen Jing|chen.jing@sales-demo.example|Hangzhou|34" "Lukas Müller|lukas@sales-demo.example|Berlin|41" "Sofia Rossi|sofia@sales-demo.example|Shanghai|29"; do
+  IFS='|' read -r name email city age <<<"$who"
+  crm customer add --name "$name" --email "$email" --city "$city" --age "$age" >/dev/null 2>&1 || true
 done
 # Half a year of sales, dated relative to today so the report always shows recent months.
 for line in "chen.jing|Tea set|1,280.00|170" "lukas|Teapot|199|160" "sofia|Gift box|2,400|140" "chen.jing|Oolong 250g|88.50|120" \
@@ -95,7 +95,9 @@ printf 'name,email,age\nMei Lin,mei.lin@example.com,31\nBad Row,not-an-email,200
 step import customers .demo/new-customers.csv || true
 step import customers .demo/new-customers.csv --skip-invalid --rejects .demo/rejects.csv || true
 cat .demo/rejects.csv
-# Once segments are merged: crm export customers --segment NAME --bom --output vip.csv
+# One segment's customers, for a spreadsheet (a BOM so Excel reads the UTF-8 names).
+step export customers --segment east-big --bom --output .demo/east-big.csv
+cat .demo/east-big.csv
 # --- section: trust (issue 8)
 crm customer add --name "Chen Jing" --email chen.jing@gmail.com --phone "+86 139 1111 2222" --city Hangzhou --tag vip >/dev/null 2>&1
 crm customer add --name "Chen  Jing" --email "Chen.Jing+shop@googlemail.com" --city Hangzhou --field wechat=cj_88 >/dev/null 2>&1
