@@ -8,7 +8,6 @@ import { NotFoundError, UsageError, ValidationError } from '../domain/errors.js'
 import {
   countsAsResponse,
   dueAt,
-  isActive,
   isOverdue,
   isReopen,
   transitionProblem,
@@ -25,20 +24,6 @@ type Db = Kysely<DB> | Transaction<DB>;
 export type TicketEventRow = Selectable<TicketEventsTable>;
 export type TicketRatingRow = Selectable<TicketRatingsTable>;
 
-/** A row of `ticket list`. */
-export interface TicketListRow {
-  id: number;
-  customer_id: number;
-  customer_name: string;
-  subject: string;
-  kind: TicketKindName;
-  priority: TicketPriority;
-  status: TicketStatusName;
-  assignee: string | null;
-  opened_at: string;
-  due_at: string | null;
-  overdue: boolean;
-}
 
 /** A ticket with its customer's name, as `ticket show` presents it. */
 export interface TicketView extends TicketRow {
@@ -299,60 +284,6 @@ export async function rateTicket(db: Kysely<DB>, id: number, input: { score: num
     await audit.inserted('ticket_ratings', rating.id, rating);
     return { rating, replaced: current ?? null };
   });
-}
-
-export interface TicketFilter {
-  status?: TicketStatusName;
-  priority?: TicketPriority;
-  overdue?: boolean;
-  /** A customer reference: id, email or unique name. */
-  customer?: string;
-}
-
-/**
- * Tickets matching the filter, the ones still being worked on first (soonest due first), then
- * finished ones, newest first. Overdue: open or pending and due before `now`.
- */
-export async function listTickets(db: Db, filter: TicketFilter, now: Date): Promise<TicketListRow[]> {
-  let query = db
-    .selectFrom('tickets')
-    .innerJoin('customers', 'customers.id', 'tickets.customer_id')
-    .select([
-      'tickets.id',
-      'tickets.customer_id',
-      'customers.name as customer_name',
-      'tickets.subject',
-      'tickets.kind',
-      'tickets.priority',
-      'tickets.status',
-      'tickets.assignee',
-      'tickets.opened_at',
-      'tickets.due_at',
-    ]);
-  if (filter.customer !== undefined) {
-    const customer = await resolveCustomer(db, filter.customer);
-    query = query.where('tickets.customer_id', '=', customer.id);
-  }
-  if (filter.status) query = query.where('tickets.status', '=', filter.status);
-  if (filter.priority) query = query.where('tickets.priority', '=', filter.priority);
-  if (filter.overdue) {
-    query = query.where('tickets.status', 'in', ['open', 'pending']).where('tickets.due_at', '<', now.toISOString());
-  }
-  const onlyActive = filter.overdue || (filter.status !== undefined && isActive(filter.status));
-  const onlyDone = filter.status !== undefined && !isActive(filter.status);
-  if (onlyActive) {
-    query = query.orderBy('tickets.due_at').orderBy('tickets.id', 'desc');
-  } else if (onlyDone) {
-    query = query.orderBy('tickets.id', 'desc');
-  } else {
-    query = query
-      .orderBy((eb) => eb.case().when('tickets.status', 'in', ['open', 'pending']).then(0).else(1).end())
-      .orderBy((eb) => eb.case().when('tickets.status', 'in', ['open', 'pending']).then(eb.ref('tickets.due_at')).else(null).end())
-      .orderBy('tickets.id', 'desc');
-  }
-  const rows = await query.execute();
-  const nowMs = now.getTime();
-  return rows.map((r) => ({ ...r, overdue: isActive(r.status) && r.due_at !== null && Date.parse(r.due_at) < nowMs }));
 }
 
 export interface TicketDetail {

@@ -147,15 +147,16 @@ export function registerTicket(program: Command, { run }: Runtime): void {
       run(async (ctx, flags: ListFlags) => {
         const status = flags.status !== undefined ? parseChoice(flags.status, STATUSES, '--status') : undefined;
         const priority = flags.priority !== undefined ? parseChoice(flags.priority, PRIORITIES, '--priority') : undefined;
-        const { listTickets } = await import('../../services/tickets.js');
-        const rows = await listTickets(
-          await ctx.db(),
-          { ...(status ? { status } : {}), ...(priority ? { priority } : {}), overdue: Boolean(flags.overdue), ...(flags.customer !== undefined ? { customer: flags.customer } : {}) },
-          ctx.now(),
-        );
+        let customerId: number | undefined;
+        if (flags.customer !== undefined) {
+          const { resolveCustomer } = await import('../../services/customers.js');
+          customerId = (await resolveCustomer(await ctx.db(), flags.customer)).id;
+        }
+        const { listTickets } = await import('../../services/ticket-list.js');
+        const rows = listTickets(await ctx.sqlite(), { status, priority, overdue: Boolean(flags.overdue), customerId }, ctx.now());
         await ctx.print(
           LIST_COLUMNS,
-          rows.map((t) => ({ ...t, customer: t.customer_name })),
+          rows,
           { highlight: overdueRed },
         );
       }),
