@@ -80,10 +80,18 @@ export interface ImportHooks {
 
 /**
  * SQLite page cache for an import, in KiB. 32 MB imports 1M customers as fast as 64 MB did, with
- * 40 MB less peak RSS. Sales, activities and tickets look every row's customer up by email: 48 MB
- * keeps the email index of 1M customers (37 MB) in memory, 0.5 s faster on 1M sales.
+ * 40 MB less peak RSS. Sales, activities and tickets look every row's customer up by email: they
+ * read that index through a memory map (below), so their cache only holds the pages being written.
  */
-const CACHE_KIB: Record<ImportKind, number> = { customers: 32768, sales: 49152, activities: 49152, tickets: 49152 };
+const CACHE_KIB: Record<ImportKind, number> = { customers: 32768, sales: 16384, activities: 16384, tickets: 16384 };
+/**
+ * Bytes of the database file an import of sales, activities or tickets reads through a memory map.
+ * Looking 1M customers up by email then reads the email index straight from the OS page cache,
+ * with no copy into SQLite's cache and no cache misses: 1M sales import in 7.0–7.7 s instead of
+ * 8.7 s, with less peak RSS than a 48 MB cache (the mapped pages count once, as file cache). A
+ * customers import reads little it has not just written, and gains nothing from it.
+ */
+const MMAP_BYTES: Record<ImportKind, number> = { customers: 0, sales: 1 << 30, activities: 1 << 30, tickets: 1 << 30 };
 /** How many problems an aborted import lists. */
 export const PROBLEMS_SHOWN = 20;
 
@@ -143,6 +151,12 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
+/** A multi-row insert failed on a row that the one-row path reports or sorts out. */
+function isRowConflict(error: unknown): boolean {
+  const code = error instanceof Error ? (error as { code?: string }).code : undefined;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_NOTNULL';
+}
+
 function maxId(sqlite: Database.Database, table: string): number {
   return Number((sqlite.prepare(`SELECT coalesce(max(id), 0) FROM ${table}`).pluck().get() as number | bigint) ?? 0);
 }
@@ -194,7 +208,8 @@ function multiInsert(sqlite: Database.Database, head: string, columns: number): 
 
 /**
  * Holds rows for a multi-row insert. A full batch goes in with one statement; when that fails
- * on a UNIQUE index (a row matches an existing record or another row of the batch), or the batch
+ * on a constraint (a row matches an existing record or another row of the batch, or names a
+ * customer who does not exist), or the batch
  * is short, every row takes the one-at-a-time path, in file order, which sorts out duplicates
  * exactly as if nothing had been held back.
  */
@@ -229,7 +244,7 @@ class InsertQueue<T> {
         items.forEach((entry, i) => this.inserted(last - INSERT_BATCH + 1 + i, entry.item, entry.line));
         return;
       } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
+        if (!isRowConflict(error)) throw error;
       }
     }
     for (const entry of items) {
@@ -453,22 +468,42 @@ function salesHandler(run: Run): RowHandler {
   // Occurrences of identical rows without external_id, so the 2nd identical row is a 2nd sale.
   const occurrences = new Map<string, number>();
 
-  type Pending = { s: SaleRecord; customerId: number; key: string | null };
+  /** customerId null: the customer is named by email, and the batch insert looks it up itself. */
+  type Pending = { s: SaleRecord; customerId: number | null; key: string | null };
   /** The columns the file has. */
   let present: ReadonlySet<string> | undefined;
   const bind = ({ s, customerId, key }: Pending, params: unknown[]) => {
     params.push(customerId, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
+  };
+  // A batch finds the customers its rows name by email in the same statement that inserts them,
+  // which saves a statement per row (1M sales: 1.8 s of lookups). A row whose customer is not found
+  // gets a NULL product, which the NOT NULL constraint refuses: the statement fails as a whole and
+  // the batch takes the one-row path, which reports the row. The row number (a constant of the
+  // statement, not data) keeps the file's order.
+  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  const batchInsert = sqlite.prepare(
+    `${insertHead}
+     SELECT coalesce(v.column2, c.id), iif(coalesce(v.column2, c.id) IS NULL, NULL, v.column4),
+            v.column5, v.column6, v.column7, v.column8, v.column9, v.column10, v.column11
+     FROM (VALUES ${Array.from({ length: INSERT_BATCH }, (_, i) => batchRow(i)).join(', ')}) AS v
+     LEFT JOIN customers AS c ON c.email = v.column3
+     ORDER BY v.column1`,
+  );
+  const bindBatch = ({ s, customerId, key }: Pending, params: unknown[]) => {
+    const email = customerId === null && s.customer.by === 'email' ? s.customer.email : null;
+    params.push(customerId, email, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
   };
   const inserted = (id: number, { s }: Pending, line: number) => {
     if (s.externalId !== null) lines.set(id, line);
     counts.imported++;
   };
   const single = (p: Pending, line: number): void => {
-    const { s, customerId, key } = p;
+    const { s, key } = p;
+    const customerId = p.customerId ?? run.resolve(s.customer);
     let existing: number;
     try {
       const params: unknown[] = [];
-      bind(p, params);
+      bind({ s, customerId, key }, params);
       inserted(Number(insert.run(params).lastInsertRowid), p, line);
       return;
     } catch (error) {
@@ -510,11 +545,15 @@ function salesHandler(run: Run): RowHandler {
     }
   };
 
-  const queue = new InsertQueue<Pending>(run, multiInsert(sqlite, insertHead, 9), bind, inserted, single);
+  const queue = new InsertQueue<Pending>(run, batchInsert, bindBatch, inserted, single);
   return {
     row(reader, line, values) {
       present ??= new Set(reader.plan.index.keys());
       const s = readSale(reader, ctx);
+      if (s.externalId !== null && s.customer.by === 'email') {
+        queue.push({ s, customerId: null, key: null }, line, values);
+        return;
+      }
       const customerId = run.resolve(s.customer);
       let key: string | null = null;
       if (s.externalId === null) {
@@ -697,6 +736,7 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
   let problemCount = 0;
   // A bigger page cache than the default 2 MB keeps the hot index pages of a big import in memory.
   sqlite.pragma(`cache_size = -${CACHE_KIB[input.kind]}`);
+  if (MMAP_BYTES[input.kind] > 0) sqlite.pragma(`mmap_size = ${MMAP_BYTES[input.kind]}`);
   // Every reference an import writes was just looked up or inserted by it, so the foreign key
   // checks would only repeat those lookups. (The pragma is a no-op inside a transaction.)
   sqlite.pragma('foreign_keys = OFF');
@@ -766,6 +806,8 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
           handle.row(reader!, line, values);
         } catch (error) {
           if (!(error instanceof RowError)) throw error;
+          // Rows held back for a batch come first: problems and rejects stay in the file's order.
+          handle.flush();
           run.report(line, values, error);
         }
       }

@@ -383,6 +383,49 @@ describe('import sales, activities and tickets', () => {
     expect(box.dump()).toBe(before);
   });
 
+  it('sales: rows held back for a batch find their customers by email, in file order, with problems on the right lines', () => {
+    // 120 rows, so most go in through the batched insert that looks customers up itself.
+    const emails = ['ada@example.com', 'BO@Example.com', 'bo@example.com'];
+    const ids: Record<string, number> = { 'ada@example.com': 1, 'bo@example.com': 2 };
+    const rows = Array.from({ length: 120 }, (_, i) => ({
+      external: i % 9 === 4 ? '' : `B-${i}`, // some rows without an external id take the one-row path
+      customer: i === 37 || i === 101 ? 'nobody@example.com' : i % 11 === 0 ? '2' : emails[i % 3]!,
+      amount: `${i + 1}.${String(i % 100).padStart(2, '0')}`,
+    }));
+    rows[70]!.external = 'B-66'; // the same external id as an earlier row of the same batch
+    rows[75]!.amount = '12.345'; // found invalid as it is read, while line 72 is still held back
+    const file = write(box, 'batch-sales.csv', `external_id,customer,product,amount,date
+${rows.map((r, i) => `${r.external},${r.customer},Batch ${i},${r.amount},2025-04-01`).join('\n')}\n`);
+    const bad = new Map([
+      [39, 'customer: no customer with email nobody@example.com'],
+      [72, 'external_id: duplicate of line 68'],
+      [77, 'amount: "12.345" has more than 2 decimals'],
+      [103, 'customer: no customer with email nobody@example.com'],
+    ]);
+
+    const before = box.dump();
+    const refused = box.run(['import', 'sales', file], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.match(/^line \d+: .*$/gm)).toEqual([...bad].map(([line, text]) => `line ${line}: ${text}`));
+    expect(box.dump()).toBe(before);
+
+    const rejects = join(box.dir, 'batch-sales-rejects.csv');
+    const result = box.run(['import', 'sales', file, '--skip-invalid', '--rejects', rejects], { env });
+    expect(result.code).toBe(3);
+    expect(summary(result.stderr)).toEqual({ imported: 116, updated: 0, skipped: 0, rejected: 4 });
+    expect(parse(readFileSync(rejects, 'utf8'), { columns: true }).map((r: Record<string, string>) => [Number(r.line), r.error])).toEqual([...bad]);
+    const expected = rows
+      .map((r, i) => ({ line: i + 2, r, i }))
+      .filter(({ line }) => !bad.has(line))
+      .map(({ r, i }) => ({
+        customer_id: /^\d+$/.test(r.customer) ? Number(r.customer) : ids[r.customer.toLowerCase()],
+        product: `Batch ${i}`,
+        amount_cents: (i + 1) * 100 + (i % 100),
+        external_id: r.external || null,
+      }));
+    expect(box.query("SELECT customer_id, product, amount_cents, external_id FROM sales WHERE product LIKE 'Batch %' ORDER BY id")).toEqual(expected);
+  });
+
   it('activities: the contract columns', () => {
     const file = write(box, 'a.csv', 'customer,type,at,direction,summary\nada@example.com,call,2025-05-01 14:30,out,Called about the order\nbo@example.com,email,2025-05-02T08:00:00Z,in,Asked for a discount\n');
     const result = box.run(['import', 'activities', file], { env });
