@@ -413,7 +413,7 @@ ${rows.map((r, i) => `${r.external},${r.customer},Batch ${i},${r.amount},2025-04
     const result = box.run(['import', 'sales', file, '--skip-invalid', '--rejects', rejects], { env });
     expect(result.code).toBe(3);
     expect(summary(result.stderr)).toEqual({ imported: 116, updated: 0, skipped: 0, rejected: 4 });
-    expect(parse(readFileSync(rejects, 'utf8'), { columns: true }).map((r: Record<string, string>) => [Number(r.line), r.error])).toEqual([...bad]);
+    expect((parse(readFileSync(rejects, 'utf8'), { columns: true }) as Array<Record<string, string>>).map((r) => [Number(r.line), r.error])).toEqual([...bad]);
     const expected = rows
       .map((r, i) => ({ line: i + 2, r, i }))
       .filter(({ line }) => !bad.has(line))

@@ -37,12 +37,6 @@ export function exportColumns(kind: ExportKind, fieldKeys: readonly string[]): C
   return [...names.map((key) => ({ key, kind: KINDS[key] ?? 'text' })), ...fieldKeys.map((k) => ({ key: `field.${k}` }))];
 }
 
-/**
- * The customers of segment NAME, for `--segment`. Wired to the segments engine (issue 6) when the
- * branches meet; its branch offers exactly what is needed here:
- *   const { customerIdsInSegment } = await import('../../services/segments.js');
- *   return customerIdsInSegment(await ctx.db(), name, ctx.now());
- */
 /** Ids of the customers in a saved segment (or a stored RFM group), evaluated now. */
 async function segmentMembers(ctx: Context, name: string): Promise<Iterable<number>> {
   const { customerIdsInSegment } = await import('../../services/segments.js');
