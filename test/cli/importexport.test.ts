@@ -610,6 +610,26 @@ describe('export', () => {
     }
   });
 
+  it('exports thousands of sales a page at a time, in id order, leaving out the voided ones', () => {
+    const other = sandbox();
+    try {
+      other.ok(['init']);
+      other.ok(['import', 'customers', write(other, 'two.csv', 'name,email\nA,a@example.com\nB,b@example.com\n')], { env });
+      const sales = Array.from({ length: 3000 }, (_, i) => ({ id: `P-${i}`, customer: i % 2 ? 'a@example.com' : 'b@example.com', amount: `${i}.${String(i % 100).padStart(2, '0')}` }));
+      other.ok(['import', 'sales', write(other, 'many-sales.csv', `external_id,customer,product,amount,date\n${sales.map((x) => `${x.id},${x.customer},Tea,${x.amount},2025-01-02`).join('\n')}\n`)], { env });
+      const Database = require('better-sqlite3');
+      const db = new Database(other.dbPath);
+      db.prepare("UPDATE sales SET voided_at = '2025-02-01T00:00:00.000Z', void_reason = 'test' WHERE id % 7 = 0").run();
+      db.close();
+      const rows = parse(other.ok(['export', 'sales'], { env }), { columns: true }) as Array<Record<string, string>>;
+      // Sale ids follow the file (1 = P-0), so every 7th id is the (id - 1)th row.
+      const expected = sales.filter((_, i) => (i + 1) % 7 !== 0);
+      expect(rows.map((r) => [r.external_id, r.customer, r.amount])).toEqual(expected.map((x) => [x.id, x.customer, x.amount]));
+    } finally {
+      other.cleanup();
+    }
+  });
+
   it('rejects a table format as a usage error', () => {
     const result = box.run(['export', 'customers', '--format', 'table'], { env });
     expect(result.code).toBe(2);
