@@ -50,7 +50,8 @@ export type CustomerListRow = CustomerRow & {
   last_contact?: string | null;
 };
 
-export function listCustomers(sqlite: Database.Database, filter: CustomerFilter = {}): CustomerListRow[] {
+/** The customers a filter selects, streamed from SQLite in the order asked for. */
+export function listCustomers(sqlite: Database.Database, filter: CustomerFilter = {}): IterableIterator<CustomerListRow> {
   const where: string[] = [];
   const params: unknown[] = [];
   for (const tag of filter.tags ?? []) {
@@ -87,16 +88,18 @@ export function listCustomers(sqlite: Database.Database, filter: CustomerFilter 
   }
   const sort = filter.sort ?? { field: 'id', descending: false };
   const column = SORT_COLUMNS[sort.field];
-  // Blank values sort last either way; ties keep id order.
+  // Blank values sort last either way; ties keep id order. Ids are never blank, and in id order
+  // SQLite reads the table as it is stored, with no sort.
+  const order = column === 'c.id' ? `c.id ${sort.descending ? 'DESC' : 'ASC'}` : `${column} IS NULL, ${column} ${sort.descending ? 'DESC' : 'ASC'}, c.id`;
   let sql = `SELECT c.*, coalesce((SELECT group_concat(name, ';') FROM (
       SELECT t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
       WHERE ct.customer_id = c.id ORDER BY t.name COLLATE NOCASE)), '') AS tags${lastContact}
     FROM customers c
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY ${column} IS NULL, ${column} ${sort.descending ? 'DESC' : 'ASC'}, c.id`;
+    ORDER BY ${order}`;
   if (filter.limit !== undefined) {
     sql += ' LIMIT ?';
     params.push(filter.limit);
   }
-  return sqlite.prepare(sql).all(...params) as CustomerListRow[];
+  return sqlite.prepare(sql).iterate(...params) as IterableIterator<CustomerListRow>;
 }

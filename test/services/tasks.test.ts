@@ -61,7 +61,7 @@ describe('addTasks for a set of customers', () => {
 
   it('lists and finds quiet customers with an injected clock', async () => {
     expect((await listTasks(db, { status: 'open' }, new Date('2025-06-04T09:00:00Z'))).map((t) => t.customerId)).toEqual([2, 1, 3]);
-    const quiet = (now: string) => listCustomers(sqliteOf(db), { quietSince: notContactedCutoff(parseInterval('30d'), new Date(now)) }).map((c) => c.id);
+    const quiet = (now: string) => [...listCustomers(sqliteOf(db), { quietSince: notContactedCutoff(parseInterval('30d'), new Date(now)) })].map((c) => c.id);
     expect(quiet('2025-06-04T09:00:00Z')).toEqual([1, 2, 3]);
     expect(quiet('2025-01-20T09:00:00Z')).toEqual([]);
   });
