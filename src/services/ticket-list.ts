@@ -32,9 +32,9 @@ const ACTIVE = `(${ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 /**
  * Tickets matching the filter, the ones still being worked on first (soonest due first), then
- * finished ones, newest first.
+ * finished ones, newest first; streamed from SQLite.
  */
-export function listTickets(sqlite: Database.Database, filter: TicketFilter, now: Date): TicketListRow[] {
+export function* listTickets(sqlite: Database.Database, filter: TicketFilter, now: Date): Generator<TicketListRow> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.customerId !== undefined) {
@@ -67,8 +67,10 @@ export function listTickets(sqlite: Database.Database, filter: TicketFilter, now
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY ${order}`,
     )
-    .all(...params) as TicketListRow[];
+    .iterate(...params) as IterableIterator<TicketListRow>;
   const nowMs = now.getTime();
-  for (const row of rows) row.overdue = isActive(row.status) && row.due_at !== null && Date.parse(row.due_at) < nowMs;
-  return rows;
+  for (const row of rows) {
+    row.overdue = isActive(row.status) && row.due_at !== null && Date.parse(row.due_at) < nowMs;
+    yield row;
+  }
 }

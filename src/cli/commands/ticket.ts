@@ -154,11 +154,7 @@ export function registerTicket(program: Command, { run }: Runtime): void {
         }
         const { listTickets } = await import('../../services/ticket-list.js');
         const rows = listTickets(await ctx.sqlite(), { status, priority, overdue: Boolean(flags.overdue), customerId }, ctx.now());
-        await ctx.print(
-          LIST_COLUMNS,
-          rows,
-          { highlight: overdueRed },
-        );
+        await ctx.printStream(LIST_COLUMNS, rows, { highlight: overdueRed });
       }),
     );
 
