@@ -191,7 +191,8 @@ export function exportRows(db: Kysely<DB>, input: ExportInput): ExportResult {
   function* rows(): IterableIterator<Record<string, unknown>> {
     const tags = tagsAt >= 0 ? tagCells(sqlite, scoped) : undefined;
     // One read transaction: every page (and every window of tags) sees the same snapshot.
-    sqlite.exec('BEGIN');
+    const own = !sqlite.inTransaction;
+    if (own) sqlite.exec('BEGIN');
     try {
       let after: unknown = Number.MIN_SAFE_INTEGER;
       for (;;) {
@@ -206,7 +207,7 @@ export function exportRows(db: Kysely<DB>, input: ExportInput): ExportResult {
         after = values[values.length - 1]![keyAt];
       }
     } finally {
-      if (sqlite.inTransaction) sqlite.exec('COMMIT');
+      if (own && sqlite.inTransaction) sqlite.exec('COMMIT');
     }
   }
   return { fieldKeys, rows: rows() };

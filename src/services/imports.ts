@@ -203,9 +203,9 @@ function multiInsert(sqlite: Database.Database, head: string, columns: number): 
 /**
  * Holds rows for a multi-row insert. A full batch goes in with one statement; when that fails
  * on a constraint (a row matches an existing record or another row of the batch, or names a
- * customer who does not exist), or the batch
- * is short, every row takes the one-at-a-time path, in file order, which sorts out duplicates
- * exactly as if nothing had been held back.
+ * customer who does not exist), or the batch is short, every row takes the one-at-a-time path,
+ * in file order, which sorts out duplicates and reports problems exactly as if nothing had been
+ * held back.
  */
 class InsertQueue<T> {
   private items: Array<{ item: T; line: number; values: readonly string[] }> = [];
