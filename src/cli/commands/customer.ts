@@ -259,9 +259,10 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         const columns = format === 'table' ? LIST_TABLE_COLUMNS : LIST_DATA_COLUMNS;
         if (tasks) {
           // Whole local days since the last contact, or since the customer was added.
-          const today = tasks.localDayNumber(ctx.now());
+          const { localDayNumber } = tasks;
+          const today = localDayNumber(ctx.now());
           function* withDays() {
-            for (const r of rows) yield Object.assign(r, { days_since: today - tasks!.localDayNumber(new Date(r.last_contact ?? r.created_at)) });
+            for (const r of rows) yield Object.assign(r, { days_since: today - localDayNumber(new Date(r.last_contact ?? r.created_at)) });
           }
           await ctx.printStream([...columns, { key: 'last_contact', kind: 'timestamp' }, { key: 'days_since', kind: 'int' }], withDays());
           return;
