@@ -1,14 +1,19 @@
-// Opens the one SQLite file: creates it private (0600) in a private folder on first use, refuses
-// files that are not SQLite before touching them, sets the pragmas every command relies on (WAL,
-// busy timeout, foreign keys), and brings the schema up to date.
+// Opens the one SQLite file. A new database is built beside its final name and linked into place
+// only once its schema is complete, so a path holds either nothing or a whole crm database: a
+// command killed on first use leaves no half-made file behind. An existing file is checked before
+// anything is written to it: folders, pipes and devices, files that are not SQLite, and SQLite
+// files of other applications are refused and left exactly as they were (`crm init` takes an empty
+// file; `crm init --force` adds crm's tables to another application's file). Then the pragmas every
+// command relies on (WAL, busy timeout, foreign keys), and the schema brought up to date.
 import type Database from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
-import { closeSync, mkdirSync, openSync, statSync, chmodSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { Kysely } from 'kysely';
+import { chmodSync, closeSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { DB } from './schema.js';
 import { migrateToLatest, schemaStatus } from './migrator.js';
-import { looksLikeSqlite, openSqlite } from './sqlite.js';
+import { CrmSqliteDialect } from './sqlite-dialect.js';
+import { databaseFileExists, openSqlite, useWriteAheadLog } from './sqlite.js';
 
 export { BUSY_TIMEOUT_MS, looksLikeSqlite } from './sqlite.js';
 
@@ -29,41 +34,87 @@ export function sqliteOf(db: Kysely<DB>): Database.Database {
   return handle;
 }
 
+function kyselyOver(sqlite: Database.Database): Kysely<DB> {
+  const db = new Kysely<DB>({ dialect: new CrmSqliteDialect({ database: sqlite }) });
+  handles.set(db, sqlite);
+  return db;
+}
+
 export interface OpenOptions {
   readonly?: boolean;
   /** Apply pending migrations (default true). `crm db status` opens without migrating. */
   migrate?: boolean;
+  /** `crm init`: an existing empty file (0 bytes, or SQLite without tables) may become the database. */
+  init?: boolean;
+  /** `crm init --force`: add crm's tables to another application's SQLite file. */
+  force?: boolean;
 }
 
-/** Creates the folder (0700) and an empty file (0600) if the database does not exist yet. */
-function ensureFile(path: string): void {
-  let exists = true;
+// A database being built: `.NAME.PID.new` beside NAME, with SQLite's own files for it.
+const DRAFT_FILES = ['', '-journal', '-wal', '-shm'];
+const draftPattern = (name: string) => new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.new(?:-journal|-wal|-shm)?$`);
+
+function isRunning(pid: number): boolean {
   try {
-    const st = statSync(path);
-    if (st.isDirectory()) throw new ValidationError(`${path} is a directory, not a database file`);
+    process.kill(pid, 0);
+    return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    exists = false;
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-  if (exists) {
-    if (!looksLikeSqlite(path)) {
-      throw new ValidationError(`${path} is not a SQLite database`, {
-        hint: 'point --db (or CRM_DB) at a crm database, or at a new file name to create one',
-      });
-    }
-    return;
+}
+
+/** Drafts left by a crm that was killed while creating this database. */
+function removeAbandonedDrafts(path: string): void {
+  const pattern = draftPattern(basename(path));
+  for (const entry of readdirSync(dirname(path))) {
+    const pid = pattern.exec(entry)?.[1];
+    if (pid && Number(pid) !== process.pid && !isRunning(Number(pid))) rmSync(join(dirname(path), entry), { force: true });
   }
+}
+
+/**
+ * Creates the database at `path` (folder 0700, file 0600): built and migrated in a draft beside it,
+ * then linked into place. When another crm creates it first, theirs is kept and the draft dropped.
+ */
+async function createDatabase(path: string): Promise<void> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  closeSync(openSync(path, 'wx', 0o600));
-  chmodSync(path, 0o600);
+  removeAbandonedDrafts(path);
+  const draft = join(dirname(path), `.${basename(path)}.${process.pid}.new`);
+  try {
+    try {
+      closeSync(openSync(draft, 'wx', 0o600));
+    } catch (error) {
+      // Reported as the database's path: the draft's name means nothing to the user.
+      throw Object.assign(error as Error, { path });
+    }
+    chmodSync(draft, 0o600);
+    const db = kyselyOver(openSqlite(draft, { allowEmpty: true }).sqlite);
+    try {
+      await migrateToLatest(db);
+    } finally {
+      await db.destroy();
+    }
+    try {
+      linkSync(draft, path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return;
+      // A file system without hard links: a rename, which replaces a file created meanwhile.
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
+      if (!databaseFileExists(path)) renameSync(draft, path);
+    }
+  } finally {
+    for (const suffix of DRAFT_FILES) rmSync(`${draft}${suffix}`, { force: true });
+  }
 }
 
 export async function openDatabase(path: string, options: OpenOptions = {}): Promise<Kysely<DB>> {
-  if (!options.readonly) ensureFile(path);
-  else if (!looksLikeSqlite(path)) throw new ValidationError(`${path} is not a SQLite database`);
-  const sqlite = openSqlite(path, { readonly: options.readonly });
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
-  handles.set(db, sqlite);
+  if (!databaseFileExists(path)) {
+    if (options.readonly) throw new ValidationError(`no database at ${path}`);
+    await createDatabase(path);
+  }
+  const { sqlite, contents } = openSqlite(path, { readonly: options.readonly, allowEmpty: options.init, allowForeign: options.force });
+  const db = kyselyOver(sqlite);
   try {
     const status = await schemaStatus(db);
     if (status.unknown.length > 0) {
@@ -72,6 +123,8 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
       });
     }
     if (options.migrate !== false && status.pending.length > 0) await migrateToLatest(db);
+    // An empty or adopted file switches to write-ahead logging once it holds crm's schema.
+    if (contents !== 'crm') useWriteAheadLog(sqlite);
   } catch (error) {
     await db.destroy();
     throw error;

@@ -4,8 +4,9 @@
 // start-up time; anything unusual (new file, pending or unknown migrations) falls back to the full
 // open in connection.ts.
 import type Database from 'better-sqlite3';
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
+import { ValidationError } from '../domain/errors.js';
 
 // better-sqlite3 is CommonJS: require() loads it without the ESM loader's export scan, and naming
 // its compiled addon directly skips the `bindings` package's search of a dozen paths. Both shave
@@ -26,7 +27,14 @@ function nativeBinding(): string | undefined {
 }
 
 export const BUSY_TIMEOUT_MS = 5000;
+/**
+ * How long a command waits for another crm that is upgrading the schema: rebuilding a table of a
+ * million rows takes seconds, and a command started meanwhile should wait for it, not fail.
+ */
+export const MIGRATION_BUSY_TIMEOUT_MS = 120_000;
 const SQLITE_MAGIC = 'SQLite format 3\u0000';
+/** The first migration, which every crm database has applied; another application's file has not. */
+const FIRST_MIGRATION = '20261124_0001_initial';
 
 // The build (scripts/build.mjs) lists migrations/index.ts's names here; undefined when running
 // from sources, which simply disables the fast path.
@@ -46,22 +54,69 @@ export function looksLikeSqlite(path: string): boolean {
   }
 }
 
-/** Opens the file with crm's pragmas: busy timeout, foreign keys, WAL when writable. */
-export function openSqlite(path: string, options: { readonly?: boolean } = {}): Database.Database {
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Checks what is at `path` before SQLite opens it: false when nothing is there yet; an error for a
+ * folder, anything but a regular file (a named pipe would block the open, a device such as
+ * /dev/null would get a journal created beside it) and a file that is not SQLite.
+ */
+export function databaseFileExists(path: string): boolean {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  if (st.isDirectory()) throw new ValidationError(`${path} is a directory, not a database file`);
+  if (!st.isFile()) {
+    throw new ValidationError(`${path} is ${kindOf(st)}, not a database file`, {
+      hint: 'point --db (or CRM_DB) at a crm database file, or at a new file name to create one',
+    });
+  }
+  if (!looksLikeSqlite(path)) {
+    throw new ValidationError(`${path} is not a SQLite database`, {
+      hint: 'point --db (or CRM_DB) at a crm database, or at a new file name to create one',
+    });
+  }
+  return true;
+}
+
+/** What a SQLite file holds: crm's schema, nothing at all, or another application's tables. */
+export type FileContents = 'crm' | 'empty' | 'foreign';
+
+export interface OpenedSqlite {
+  sqlite: Database.Database;
+  contents: FileContents;
+  /** crm's applied migrations, by name (none unless `contents` is `crm`). */
+  applied: string[];
+}
+
+export interface OpenSqliteOptions {
+  readonly?: boolean;
+  /** Accept a file without tables (0 bytes, or SQLite with an empty schema): `crm init`. */
+  allowEmpty?: boolean;
+  /** Accept another application's SQLite file: `crm init --force`. */
+  allowForeign?: boolean;
+}
+
+function connect(path: string, readonly: boolean): Database.Database {
   const binding = nativeBinding();
   const sqlite = new BetterSqlite3(path, {
-    readonly: options.readonly ?? false,
+    readonly,
     fileMustExist: true,
     timeout: BUSY_TIMEOUT_MS,
     ...(binding ? { nativeBinding: binding } : {}),
   });
   try {
     sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    sqlite.pragma('foreign_keys = ON');
-    if (!options.readonly && !sqlite.readonly) {
-      sqlite.pragma('journal_mode = WAL');
-      sqlite.pragma('synchronous = NORMAL');
-    }
   } catch (error) {
     sqlite.close();
     throw error;
@@ -69,30 +124,104 @@ export function openSqlite(path: string, options: { readonly?: boolean } = {}): 
   return sqlite;
 }
 
+function readContents(sqlite: Database.Database): { contents: FileContents; applied: string[] } {
+  const schema = sqlite
+    .prepare("SELECT count(*) AS objects, coalesce(sum(type = 'table' AND name = 'kysely_migration'), 0) AS bookkeeping FROM sqlite_master WHERE substr(name, 1, 7) <> 'sqlite_'")
+    .get() as { objects: number; bookkeeping: number };
+  if (schema.objects === 0) return { contents: 'empty', applied: [] };
+  if (schema.bookkeeping === 0) return { contents: 'foreign', applied: [] };
+  let applied: string[];
+  try {
+    applied = sqlite.prepare('SELECT name FROM kysely_migration ORDER BY name').pluck().all() as string[];
+  } catch {
+    return { contents: 'foreign', applied: [] };
+  }
+  return applied.includes(FIRST_MIGRATION) ? { contents: 'crm', applied } : { contents: 'foreign', applied: [] };
+}
+
+function refusal(path: string, contents: FileContents): ValidationError {
+  if (contents === 'empty') {
+    return new ValidationError(`${path} is an empty file, not a crm database`, {
+      hint: 'run `crm init` with the same --db to set it up as one, or point --db at a new file name',
+    });
+  }
+  return new ValidationError(`${path} is another application's SQLite database, not a crm database; it was left as it is`, {
+    hint: 'point --db (or CRM_DB) at a crm database or a new file name (`crm init --force` adds crm\'s tables to this file)',
+  });
+}
+
+/** Write-ahead logging, so readers never wait for a writer (set once crm's schema is in the file). */
+export function useWriteAheadLog(sqlite: Database.Database): void {
+  if (sqlite.readonly) return;
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+}
+
 /**
- * The fast open: a handle when `path` is an existing SQLite file whose applied migrations are
+ * Opens an existing SQLite file with crm's pragmas (busy timeout, foreign keys, WAL), after
+ * checking that it holds a crm database. Another application's file, or an empty one unless
+ * allowed, is refused before anything is written to it: it is read on a connection that changes
+ * nothing (read-only when a write-ahead log is there, so closing does not fold that log in), and
+ * write-ahead logging is switched on only for a file that already holds crm's schema.
+ */
+export function openSqlite(path: string, options: OpenSqliteOptions = {}): OpenedSqlite {
+  const readonly = options.readonly ?? false;
+  const logPresent = !readonly && existsSync(`${path}-wal`);
+  let sqlite = connect(path, readonly || logPresent);
+  try {
+    const { contents, applied } = readContents(sqlite);
+    if ((contents === 'empty' && !options.allowEmpty) || (contents === 'foreign' && !options.allowForeign)) throw refusal(path, contents);
+    if (logPresent) {
+      sqlite.close();
+      sqlite = connect(path, false);
+    }
+    sqlite.pragma('foreign_keys = ON');
+    if (contents === 'crm') useWriteAheadLog(sqlite);
+    return { sqlite, contents, applied };
+  } catch (error) {
+    if (sqlite.open) sqlite.close();
+    throw error;
+  }
+}
+
+/**
+ * Throws unless `path` is free to hold a crm database: nothing there, an empty file, or a crm
+ * database (`crm db restore` replaces it, and must not replace another application's file).
+ */
+export function checkCrmDatabaseOrNothing(path: string): void {
+  if (databaseFileExists(path)) openSqlite(path, { allowEmpty: true }).sqlite.close();
+}
+
+/**
+ * The fast open: a handle when `path` is an existing crm database whose applied migrations are
  * exactly the ones this build knows; otherwise undefined (the caller takes the full path, which
  * creates, migrates or explains what is wrong).
  */
 export function openCurrentSqlite(path: string): Database.Database | undefined {
   if (!KNOWN_MIGRATIONS) return undefined;
+  let opened: OpenedSqlite;
   try {
-    if (!looksLikeSqlite(path)) return undefined;
-  } catch {
-    return undefined;
-  }
-  let sqlite: Database.Database | undefined;
-  try {
-    sqlite = openSqlite(path);
-    const hasTable = sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'").pluck().get();
-    const applied = hasTable ? (sqlite.prepare('SELECT name FROM kysely_migration ORDER BY name').pluck().all() as string[]) : [];
-    const known = [...KNOWN_MIGRATIONS].sort();
-    if (applied.length === known.length && applied.every((name, i) => name === known[i])) return sqlite;
+    if (!databaseFileExists(path)) return undefined;
+    opened = openSqlite(path);
   } catch {
     // Whatever went wrong, the full open reports it properly.
+    return undefined;
   }
-  sqlite?.close();
+  const known = [...KNOWN_MIGRATIONS].sort();
+  const { sqlite, applied } = opened;
+  if (applied.length === known.length && applied.every((name, i) => name === known[i])) return sqlite;
+  sqlite.close();
   return undefined;
+}
+
+/**
+ * The highest id `table` has handed out, deleted rows included (AUTOINCREMENT keeps it in
+ * sqlite_sequence): for code that numbers rows itself, so it never reuses an id either.
+ */
+export function highestIdIssued(sqlite: Database.Database, table: string): number {
+  const quoted = `"${table.replace(/"/g, '""')}"`;
+  const sql = `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0), coalesce((SELECT max(id) FROM ${quoted}), 0))`;
+  return Number(sqlite.prepare(sql).pluck().get(table) as number | bigint);
 }
 
 /**

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { sqliteOf } from '../db/connection.js';
+import { highestIdIssued } from '../db/sqlite.js';
 import type { DB } from '../db/schema.js';
 import { SETTINGS } from '../domain/config.js';
 import { parseDuration, type DateFormat } from '../domain/dates.js';
@@ -149,10 +150,6 @@ function isUniqueViolation(error: unknown): boolean {
 function isRowConflict(error: unknown): boolean {
   const code = error instanceof Error ? (error as { code?: string }).code : undefined;
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_NOTNULL';
-}
-
-function maxId(sqlite: Database.Database, table: string): number {
-  return Number((sqlite.prepare(`SELECT coalesce(max(id), 0) FROM ${table}`).pluck().get() as number | bigint) ?? 0);
 }
 
 function changed(before: RowValues, after: RowValues): boolean {
@@ -301,7 +298,7 @@ function customersHandler(run: Run): RowHandler {
   const fieldValue = sqlite.prepare('SELECT value FROM customer_fields WHERE customer_id = ? AND key = ?').pluck();
   const insertField = sqlite.prepare('INSERT INTO customer_fields (customer_id, key, value) VALUES (?, ?, ?)');
   const updateField = sqlite.prepare('UPDATE customer_fields SET value = ? WHERE customer_id = ? AND key = ?');
-  const lines = new LineIndex(maxId(sqlite, 'customers') + 1);
+  const lines = new LineIndex(highestIdIssued(sqlite, 'customers') + 1);
   const tagIds = new Map<string, number>();
 
   const tagId = (name: string): number => {
@@ -458,7 +455,7 @@ function salesHandler(run: Run): RowHandler {
   const byImportKey = sqlite.prepare('SELECT id FROM sales WHERE import_key = ?').pluck();
   const selectRow = sqlite.prepare('SELECT * FROM sales WHERE id = ?');
   const update = sqlite.prepare('UPDATE sales SET customer_id = ?, product = ?, quantity = ?, amount_cents = ?, sold_on = ?, note = ? WHERE id = ?');
-  const lines = new LineIndex(maxId(sqlite, 'sales') + 1);
+  const lines = new LineIndex(highestIdIssued(sqlite, 'sales') + 1);
   // Occurrences of identical rows without external_id, so the 2nd identical row is a 2nd sale.
   const occurrences = new Map<string, number>();
 
@@ -569,7 +566,7 @@ function activitiesHandler(run: Run): RowHandler {
   const { sqlite, counts, nowIso, ctx } = run;
   const mode = run.input.onDuplicate;
   const insert = sqlite.prepare('INSERT INTO activities (customer_id, type, direction, at, summary, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-  const lastBefore = maxId(sqlite, 'activities');
+  const lastBefore = highestIdIssued(sqlite, 'activities');
   // The same activity (customer, type, time, summary) recorded before this import: re-imports add nothing.
   const same = sqlite.prepare('SELECT id FROM activities WHERE customer_id = ? AND at = ? AND type = ? AND summary = ? AND id <= ? LIMIT 1').pluck();
   return {
@@ -608,7 +605,7 @@ function ticketsHandler(run: Run): RowHandler {
   );
   const selectRow = sqlite.prepare('SELECT * FROM tickets WHERE id = ?');
   const byExternalId = sqlite.prepare('SELECT id FROM tickets WHERE external_id = ?').pluck();
-  const lastBefore = maxId(sqlite, 'tickets');
+  const lastBefore = highestIdIssued(sqlite, 'tickets');
   const same = sqlite.prepare('SELECT id FROM tickets WHERE customer_id = ? AND subject = ? AND opened_at = ? AND id <= ? LIMIT 1').pluck();
   const rate = sqlite.prepare('INSERT INTO ticket_ratings (ticket_id, score, comment, rated_at) VALUES (?, ?, NULL, ?)');
   // An imported ticket's history starts with its opening, as one opened with `ticket open` does.
@@ -736,7 +733,7 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
   const deferred = new Map<string, string>(); // name → CREATE INDEX statement
   try {
     sqlite.exec('BEGIN IMMEDIATE');
-    const firstIds = new Map(TABLES[input.kind].map((t) => [t, maxId(sqlite, t) + 1]));
+    const firstIds = new Map(TABLES[input.kind].map((t) => [t, highestIdIssued(sqlite, t) + 1]));
     // The audit entry shares the transaction: Kysely runs on the same connection.
     const audit = await beginAudit(db, meta, { action: `import.${input.kind}`, entity: ENTITY[input.kind], summary: `import ${input.kind} from ${input.source}` });
     let plan: HeaderPlan | undefined;
@@ -819,7 +816,7 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
     }
     hooks.onFinishing?.(counts);
     for (const sql of deferred.values()) sqlite.exec(sql);
-    for (const [table, firstId] of firstIds) await audit.insertedRange(table, firstId, maxId(sqlite, table));
+    for (const [table, firstId] of firstIds) await audit.insertedRange(table, firstId, highestIdIssued(sqlite, table));
     const wrote = counts.imported + counts.updated > 0;
     const summary = `import ${input.kind} from ${input.source}: imported ${counts.imported}, updated ${counts.updated}, skipped ${counts.skipped}, rejected ${counts.rejected}`;
     if (wrote) sqlite.prepare('UPDATE audit_log SET summary = ? WHERE id = ?').run(summary, audit.logId);

@@ -11,6 +11,7 @@ import { NotFoundError, UsageError, ValidationError } from '../domain/errors.js'
 import { ExpressionError, parseSegmentExpression, type SegmentExpr } from '../domain/segment-expression.js';
 import { beginAudit, type WriteMeta } from './audit.js';
 import { sqliteOf } from '../db/connection.js';
+import { highestIdIssued } from '../db/sqlite.js';
 import {
   compileSegmentFragment,
   lookUpSegment,
@@ -250,8 +251,7 @@ export async function saveRfmGroups(db: Kysely<DB>, meta: WriteMeta): Promise<Rf
     // The replaced snapshot is recorded row by row (one statement), so undo can put it back.
     await audit.deletedWhere('segment_members', ['id', 'segment', 'customer_id', 'recency', 'frequency', 'monetary', 'saved_at'], stored);
     // New rows never take the ids of the rows they replace: the trail names each row once.
-    const last = await trx.selectFrom('segment_members').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
-    const first = Number(last?.id ?? 0) + 1;
+    const first = highestIdIssued(sqliteOf(db), 'segment_members') + 1;
     await trx.deleteFrom('segment_members').where(stored).execute();
     const at = meta.now.toISOString();
     const inserted = await sql`

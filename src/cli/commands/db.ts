@@ -34,10 +34,15 @@ export function registerDb(program: Command, { run }: Runtime): void {
   program
     .command('init')
     .description('create the database (or bring its schema up to date) and print its path')
-    .addHelpText('after', examples('crm init', 'crm --db ./shop.db init'))
+    .option('--force', "add crm's tables to an existing SQLite file of another application (its own tables are left as they are)")
+    .addHelpText('after', examples('crm init', 'crm --db ./shop.db init', 'crm --db ./app.sqlite init --force'))
     .action(
-      run(async (ctx) => {
-        await ctx.db();
+      run(async (ctx, flags: { force?: boolean }) => {
+        // Unlike every other command, init may set up an existing empty file (and, with --force,
+        // another application's file): the user named this file to become a crm database.
+        const { openDatabase } = await import('../../db/connection.js');
+        const handle = await openDatabase(ctx.dbPath(), { init: true, force: flags.force === true });
+        await handle.destroy();
         await ctx.printText(ctx.dbPath());
       }),
     );
@@ -133,6 +138,8 @@ export function registerDb(program: Command, { run }: Runtime): void {
         const source = resolve(file);
         if (source === path) throw new ValidationError('that file is the database itself', { hint: 'give a backup file' });
         const candidate = inspectCrmDatabase(source);
+        const { checkCrmDatabaseOrNothing } = await import('../../db/sqlite.js');
+        checkCrmDatabaseOrNothing(path);
         const keep = existsSync(path) ? defaultBackupPath(path, ctx.now(), 'crm-before-restore') : undefined;
         await ctx.confirm(`Replace ${path} with ${source} (${candidate.customers} customer${candidate.customers === 1 ? '' : 's'})?`);
         await restoreDatabase(source, path, keep);
