@@ -93,6 +93,8 @@ export interface Context {
   require<T extends unknown[]>(...requirements: { [K in keyof T]: Requirement<T[K]> }): Promise<T>;
   /** Confirmation for a destructive step: --yes, a prompt on a TTY, or a UsageError. */
   confirm(question: string): Promise<void>;
+  /** The error to report for `error`: a database error that hides a cause (a full disk) is named for it. */
+  explainFailure(error: unknown): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -296,6 +298,11 @@ export function createContext(deps: Deps, command: Command): Context {
       }
       const ok = await context.prompter().confirm(question, false);
       if (!ok) throw new ValidationError('cancelled; nothing was changed');
+    },
+    async explainFailure(error) {
+      if (!dbPromise && !rawHandle) return error;
+      const { diskFullError } = await import('../db/sqlite.js');
+      return diskFullError(error, context.dbPath()) ?? error;
     },
     async close() {
       rawHandle?.close();

@@ -43,7 +43,11 @@ export function buildProgram(deps: Deps): { program: Command; runtime: Runtime }
     const command = args.at(-1) as Command;
     const ctx = createContext(deps, command);
     contexts.push(ctx);
-    await handler(ctx, ...(args as never));
+    try {
+      await handler(ctx, ...(args as never));
+    } catch (error) {
+      throw await ctx.explainFailure(error);
+    }
   };
 
   const program = new Command('crm')

@@ -4,7 +4,9 @@
 // start-up time; anything unusual (new file, pending or unknown migrations) falls back to the full
 // open in connection.ts.
 import type Database from 'better-sqlite3';
-import { closeSync, existsSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statfsSync, statSync, type Stats } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { ValidationError } from '../domain/errors.js';
 
@@ -212,6 +214,34 @@ export function openCurrentSqlite(path: string): Database.Database | undefined {
   if (applied.length === known.length && applied.every((name, i) => name === known[i])) return sqlite;
   sqlite.close();
   return undefined;
+}
+
+/** Less free space than this beside a file SQLite failed to write means the disk is full. */
+const NEARLY_FULL_BYTES = 1 << 20;
+
+function nearlyFull(dir: string): boolean {
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail * fs.bsize < NEARLY_FULL_BYTES;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A full disk does not always reach us as SQLITE_FULL: when SQLite cannot grow the shared-memory
+ * index of the write-ahead log (which even a read needs), or a journal, it reports a plain
+ * "disk I/O error". Such an error, with the database's disk (or the temporary folder's) full,
+ * becomes one that says so; undefined for any other error.
+ */
+export function diskFullError(error: unknown, path: string): ValidationError | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (!(error instanceof Error) || typeof code !== 'string' || !code.startsWith('SQLITE_IOERR')) return undefined;
+  const folder = dirname(resolve(path));
+  if (!nearlyFull(folder) && !nearlyFull(tmpdir())) return undefined;
+  return new ValidationError(`the disk is full (${error.message})`, {
+    hint: `free some space on the disk that holds ${folder} and try again; nothing was changed`,
+  });
 }
 
 /**

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+
+const requireHere = createRequire(import.meta.url);
 
 export const CRM_BIN = fileURLToPath(new URL('../../bin/crm.js', import.meta.url));
 
@@ -18,6 +21,8 @@ export interface RunOptions {
   input?: string | Buffer;
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** Kill crm after this many milliseconds (a hang becomes a failed assertion, not a stuck suite). */
+  timeout?: number;
 }
 
 /** A fresh folder with a database path in it; `run` passes `--db` for you. */
@@ -52,14 +57,83 @@ export function runCrm(args: readonly string[], options: RunOptions = {}): RunRe
     cwd: options.cwd,
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
+    timeout: options.timeout,
   });
-  if (result.error) throw result.error;
+  if (result.error && (result.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw result.error;
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Spawns crm without waiting (for kill -9 and concurrency tests). */
 export function spawnCrm(args: readonly string[], options: RunOptions = {}) {
   return spawn(process.execPath, [CRM_BIN, ...args], { env: baseEnv(options.env), cwd: options.cwd });
+}
+
+/** Like runCrm, without blocking: for commands that run while the test does something else. */
+export function runCrmAsync(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const child = spawnCrm(args, options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.end(options.input ?? '');
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? -1 : 0), stdout, stderr }));
+  });
+}
+
+/** Runs SQL statements on a SQLite file (created when missing), as another application would. */
+export function sqliteExec(path: string, statements: string): void {
+  const db = new Database(path);
+  try {
+    db.exec(statements);
+  } finally {
+    db.close();
+  }
+}
+
+/** Reads rows from any SQLite file, read-only. */
+export function sqliteQuery<T = Record<string, unknown>>(path: string, sql: string, ...params: unknown[]): T[] {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+export interface HeldLock {
+  /** Commits the holder's transaction and waits for its process to end. */
+  release(): Promise<void>;
+}
+
+/**
+ * Another process (not crm) that starts a write transaction on `path` (BEGIN IMMEDIATE), runs
+ * `statements` in it and keeps the write lock until released: what a long import looks like to
+ * everyone else. Resolves once the lock is held.
+ */
+export function holdWriteLock(path: string, statements = ''): Promise<HeldLock> {
+  const script = `
+    const Database = require(process.argv[1]);
+    const db = new Database(process.argv[2], { timeout: 10000 });
+    db.exec('BEGIN IMMEDIATE');
+    db.exec(process.argv[3]);
+    process.stdout.write('locked\\n');
+    process.stdin.once('data', () => { db.exec('COMMIT'); db.close(); process.exit(0); });`;
+  const child = spawn(process.execPath, ['-e', script, requireHere.resolve('better-sqlite3'), path, statements], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const ended = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => reject(new Error(`the lock holder exited (${code}) before taking the lock`)));
+    child.stdout.once('data', () =>
+      resolve({
+        release: async () => {
+          child.stdin.write('commit\n');
+          await ended;
+        },
+      }),
+    );
+  });
 }
 
 export function sandbox(): Sandbox {
