@@ -7,13 +7,13 @@
 // command relies on (WAL, busy timeout, foreign keys), and the schema brought up to date.
 import type Database from 'better-sqlite3';
 import { Kysely } from 'kysely';
-import { chmodSync, closeSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, closeSync, linkSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { DB } from './schema.js';
 import { migrateToLatest, schemaStatus } from './migrator.js';
 import { CrmSqliteDialect } from './sqlite-dialect.js';
-import { databaseFileExists, openSqlite, useWriteAheadLog } from './sqlite.js';
+import { databaseFileExists, draftPath, openSqlite, removeAbandonedDrafts, SQLITE_SIDE_FILES, useWriteAheadLog } from './sqlite.js';
 
 export { BUSY_TIMEOUT_MS, looksLikeSqlite } from './sqlite.js';
 
@@ -50,28 +50,6 @@ export interface OpenOptions {
   force?: boolean;
 }
 
-// A database being built: `.NAME.PID.new` beside NAME, with SQLite's own files for it.
-const DRAFT_FILES = ['', '-journal', '-wal', '-shm'];
-const draftPattern = (name: string) => new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.new(?:-journal|-wal|-shm)?$`);
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Drafts left by a crm that was killed while creating this database. */
-function removeAbandonedDrafts(path: string): void {
-  const pattern = draftPattern(basename(path));
-  for (const entry of readdirSync(dirname(path))) {
-    const pid = pattern.exec(entry)?.[1];
-    if (pid && Number(pid) !== process.pid && !isRunning(Number(pid))) rmSync(join(dirname(path), entry), { force: true });
-  }
-}
-
 /**
  * Creates the database at `path` (folder 0700, file 0600): built and migrated in a draft beside it,
  * then linked into place. When another crm creates it first, theirs is kept and the draft dropped.
@@ -79,7 +57,7 @@ function removeAbandonedDrafts(path: string): void {
 async function createDatabase(path: string): Promise<void> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   removeAbandonedDrafts(path);
-  const draft = join(dirname(path), `.${basename(path)}.${process.pid}.new`);
+  const draft = draftPath(path);
   try {
     try {
       closeSync(openSync(draft, 'wx', 0o600));
@@ -104,7 +82,7 @@ async function createDatabase(path: string): Promise<void> {
       if (!databaseFileExists(path)) renameSync(draft, path);
     }
   } finally {
-    for (const suffix of DRAFT_FILES) rmSync(`${draft}${suffix}`, { force: true });
+    for (const suffix of ['', ...SQLITE_SIDE_FILES]) rmSync(`${draft}${suffix}`, { force: true });
   }
 }
 

@@ -4,9 +4,9 @@
 // start-up time; anything unusual (new file, pending or unknown migrations) falls back to the full
 // open in connection.ts.
 import type Database from 'better-sqlite3';
-import { closeSync, existsSync, openSync, readSync, statfsSync, statSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, statfsSync, statSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { ValidationError } from '../domain/errors.js';
 
@@ -56,6 +56,40 @@ export function looksLikeSqlite(path: string): boolean {
   }
 }
 
+/** The files SQLite keeps beside a database while it is open or in a transaction. */
+export const SQLITE_SIDE_FILES = ['-journal', '-wal', '-shm'];
+
+/** Where this process builds a new database before linking it into place: `.NAME.PID.new` beside NAME. */
+export function draftPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.new`);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the drafts (and their SQLite files) of crm processes killed while creating `path`.
+ * Best effort: a folder crm may not list or change keeps them.
+ */
+export function removeAbandonedDrafts(path: string): void {
+  const name = basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`^\\.${name}\\.(\\d+)\\.new(?:-journal|-wal|-shm)?$`);
+  try {
+    for (const entry of readdirSync(dirname(path))) {
+      const pid = pattern.exec(entry)?.[1];
+      if (pid && Number(pid) !== process.pid && !isRunning(Number(pid))) rmSync(join(dirname(path), entry), { force: true });
+    }
+  } catch {
+    // Left for a later run.
+  }
+}
+
 function kindOf(st: Stats): string {
   if (st.isFIFO()) return 'a named pipe';
   if (st.isCharacterDevice()) return 'a character device';
@@ -83,6 +117,8 @@ export function databaseFileExists(path: string): boolean {
       hint: 'point --db (or CRM_DB) at a crm database file, or at a new file name to create one',
     });
   }
+  // A second link to the file: perhaps the draft of a crm killed just after linking it into place.
+  if (st.nlink > 1) removeAbandonedDrafts(path);
   if (!looksLikeSqlite(path)) {
     throw new ValidationError(`${path} is not a SQLite database`, {
       hint: 'point --db (or CRM_DB) at a crm database, or at a new file name to create one',
