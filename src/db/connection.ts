@@ -100,7 +100,15 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
         hint: 'upgrade crm to open this database',
       });
     }
-    if (options.migrate !== false && status.pending.length > 0) await migrateToLatest(db);
+    if (options.migrate !== false && status.pending.length > 0) {
+      try {
+        await migrateToLatest(db);
+      } catch (error) {
+        // Another application's tables may clash with crm's: its file stays as it was.
+        if (contents !== 'foreign' || !(error instanceof Error)) throw error;
+        throw new ValidationError(`crm's tables cannot be added to ${path}: ${error.message}`, { hint: 'nothing was changed; use another --db path' });
+      }
+    }
     // An empty or adopted file switches to write-ahead logging once it holds crm's schema.
     if (contents !== 'crm') useWriteAheadLog(sqlite);
   } catch (error) {
