@@ -4,21 +4,13 @@
 import type Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { closeSync, mkdirSync, openSync, statSync, chmodSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { DB } from './schema.js';
 import { migrateToLatest, schemaStatus } from './migrator.js';
 import { looksLikeSqlite, openSqlite } from './sqlite.js';
 
 export { BUSY_TIMEOUT_MS, looksLikeSqlite } from './sqlite.js';
-
-/** Where the database lives: `--db`, else `$CRM_DB`, else the XDG data folder. */
-export function resolveDbPath(flag: string | undefined, env: NodeJS.ProcessEnv, home: string): string {
-  if (flag) return flag;
-  if (env.CRM_DB) return env.CRM_DB;
-  const dataHome = env.XDG_DATA_HOME || join(home, '.local', 'share');
-  return join(dataHome, 'crm', 'crm.db');
-}
 
 const handles = new WeakMap<Kysely<DB>, Database.Database>();
 

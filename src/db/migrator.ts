@@ -1,10 +1,10 @@
 // Runs the static migration list with Kysely's Migrator and reports schema state.
 import { Migrator, sql, type Kysely, type MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.js';
+import { APPLIED_MIGRATIONS_SQL } from './applied-migrations.js';
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-export const MIGRATION_TABLE = 'kysely_migration';
 
 export interface SchemaStatus {
   applied: string[];
@@ -18,10 +18,10 @@ export interface SchemaStatus {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function schemaStatus(db: Kysely<any>): Promise<SchemaStatus> {
   const known = Object.keys(migrations).sort();
-  const table = await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ${MIGRATION_TABLE}`.execute(db);
+  const table = await sql.raw<{ n: number }>(APPLIED_MIGRATIONS_SQL.hasTable).execute(db);
   let applied: string[] = [];
   if ((table.rows[0]?.n ?? 0) > 0) {
-    const rows = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(db);
+    const rows = await sql.raw<{ name: string }>(APPLIED_MIGRATIONS_SQL.names).execute(db);
     applied = rows.rows.map((r) => r.name);
   }
   const appliedSet = new Set(applied);

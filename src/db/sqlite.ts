@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { appliedMigrations } from './applied-migrations.js';
 
 // better-sqlite3 is CommonJS: require() loads it without the ESM loader's export scan, and naming
 // its compiled addon directly skips the `bindings` package's search of a dozen paths. Both shave
@@ -84,8 +85,7 @@ export function openCurrentSqlite(path: string): Database.Database | undefined {
   let sqlite: Database.Database | undefined;
   try {
     sqlite = openSqlite(path);
-    const hasTable = sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'").pluck().get();
-    const applied = hasTable ? (sqlite.prepare('SELECT name FROM kysely_migration ORDER BY name').pluck().all() as string[]) : [];
+    const applied = appliedMigrations(sqlite);
     const known = [...KNOWN_MIGRATIONS].sort();
     if (applied.length === known.length && applied.every((name, i) => name === known[i])) return sqlite;
   } catch {

@@ -87,10 +87,7 @@ export function startOfYear(day: string): string {
   return formatDay(splitDay(day)[0], 1, 1);
 }
 
-/** `2025-03`, `2025-Q1`, `2025` labels for a day. */
-export function monthLabel(day: string): string {
-  return day.slice(0, 7);
-}
+/** The `2025-Q1` label of a day's quarter. */
 export function quarterLabel(day: string): string {
   const m = splitDay(day)[1];
   return `${day.slice(0, 4)}-Q${Math.floor((m - 1) / 3) + 1}`;
