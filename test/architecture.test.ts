@@ -1,4 +1,5 @@
 // Keeps imports flowing one way: cli → services → db/domain; io is used by cli only; domain is pure.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,4 +48,46 @@ describe('architecture', () => {
       expect(offending).toEqual([]);
     });
   }
+});
+
+/** The imports of a command file that reach another command file (commands share code through src/cli/*.ts). */
+export function commandCrossImports(file: string, text: string): string[] {
+  const specs = [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!);
+  return specs
+    .filter((spec) => spec.startsWith('.') && relative(root, join(root, file, '..', spec)).startsWith('src/cli/commands/'))
+    .map((spec) => `${file} imports ${spec}`);
+}
+
+describe('command files', () => {
+  it('never import each other (shared flag parsers and columns live in src/cli)', () => {
+    const offending = files('src/cli/commands').flatMap((file) => commandCrossImports(file, readFileSync(join(root, file), 'utf8')));
+    expect(offending).toEqual([]);
+  });
+
+  it('the check catches a command importing another, statically or lazily', () => {
+    const file = 'src/cli/commands/deal.ts';
+    expect(commandCrossImports(file, "import { dayFlag } from './sale.js';\nconst t = await import('./task.js');")).toEqual([
+      `${file} imports ./sale.js`,
+      `${file} imports ./task.js`,
+    ]);
+    expect(commandCrossImports(file, "import { parseDayFlag } from '../flags.js';\nimport { x } from '../../domain/dates.js';")).toEqual([]);
+  });
+});
+
+describe('one source for each fact', () => {
+  /** Files of src/ whose text matches `pattern`. */
+  const filesMatching = (pattern: RegExp) => files('src').filter((file) => pattern.test(readFileSync(join(root, file), 'utf8')));
+
+  it('the applied-migrations query is written once, in src/db', () => {
+    expect(filesMatching(/kysely_migration/)).toEqual(['src/db/applied-migrations.ts']);
+  });
+
+  it('the open-ticket statuses are written once (ACTIVE_STATUSES)', () => {
+    expect(filesMatching(/['"]open['"],\s*['"]pending['"]\s*[\])]/)).toEqual(['src/domain/tickets.ts']);
+  });
+
+  it('no profiling output is tracked by git', () => {
+    const tracked = execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' }).split('\n');
+    expect(tracked.filter((path) => /(^|\/)(node_trace\.\d+\.log|isolate-.*\.log|.*\.cpuprofile|.*\.heapprofile)$/.test(path))).toEqual([]);
+  });
 });

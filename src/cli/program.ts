@@ -14,6 +14,7 @@ import { registerDeal } from './commands/deal.js';
 import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerReport } from './commands/report.js';
+import { registerReportTickets } from './commands/report-tickets.js';
 import { registerSale } from './commands/sale.js';
 import { registerSegment } from './commands/segment.js';
 import { registerSql } from './commands/sql.js';
@@ -80,6 +81,7 @@ export function buildProgram(deps: Deps): { program: Command; runtime: Runtime }
     registerImport,
     registerExport,
     registerReport,
+    registerReportTickets,
     registerTask,
     registerAgenda,
     registerAudit,

@@ -17,14 +17,6 @@ import { databaseFileExists, draftPath, openSqlite, removeAbandonedDrafts, SQLIT
 
 export { BUSY_TIMEOUT_MS, looksLikeSqlite } from './sqlite.js';
 
-/** Where the database lives: `--db`, else `$CRM_DB`, else the XDG data folder. */
-export function resolveDbPath(flag: string | undefined, env: NodeJS.ProcessEnv, home: string): string {
-  if (flag) return flag;
-  if (env.CRM_DB) return env.CRM_DB;
-  const dataHome = env.XDG_DATA_HOME || join(home, '.local', 'share');
-  return join(dataHome, 'crm', 'crm.db');
-}
-
 const handles = new WeakMap<Kysely<DB>, Database.Database>();
 
 /** The better-sqlite3 handle behind a Kysely instance, for bulk paths that need prepared statements. */

@@ -7,10 +7,9 @@
 // cascade into its children), and fails if it leaves a broken reference that was not there before.
 import { SqliteAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import { migrations } from '../../migrations/index.js';
+import { MIGRATION_TABLE, APPLIED_MIGRATIONS_SQL } from './applied-migrations.js';
 import { BUSY_TIMEOUT_MS, MIGRATION_BUSY_TIMEOUT_MS } from './sqlite.js';
 
-// Kysely's Migrator tables: databases made by earlier versions of crm have them.
-export const MIGRATION_TABLE = 'kysely_migration';
 const MIGRATION_LOCK_TABLE = 'kysely_migration_lock';
 
 export interface SchemaStatus {
@@ -32,10 +31,10 @@ function isSqlite(db: AnyDb): boolean {
 
 export async function schemaStatus(db: AnyDb): Promise<SchemaStatus> {
   const known = Object.keys(migrations).sort();
-  const table = await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ${MIGRATION_TABLE}`.execute(db);
+  const table = await sql.raw<{ n: number }>(APPLIED_MIGRATIONS_SQL.hasTable).execute(db);
   let applied: string[] = [];
   if ((table.rows[0]?.n ?? 0) > 0) {
-    const rows = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(db);
+    const rows = await sql.raw<{ name: string }>(APPLIED_MIGRATIONS_SQL.names).execute(db);
     applied = rows.rows.map((r) => r.name);
   }
   const appliedSet = new Set(applied);

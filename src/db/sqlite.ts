@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { ValidationError } from '../domain/errors.js';
+import { APPLIED_MIGRATIONS_SQL, MIGRATION_TABLE } from './applied-migrations.js';
 
 // better-sqlite3 is CommonJS: require() loads it without the ESM loader's export scan, and naming
 // its compiled addon directly skips the `bindings` package's search of a dozen paths. Both shave
@@ -164,13 +165,13 @@ function connect(path: string, readonly: boolean): Database.Database {
 
 function readContents(sqlite: Database.Database): { contents: FileContents; applied: string[] } {
   const schema = sqlite
-    .prepare("SELECT count(*) AS objects, coalesce(sum(type = 'table' AND name = 'kysely_migration'), 0) AS bookkeeping FROM sqlite_master WHERE substr(name, 1, 7) <> 'sqlite_'")
+    .prepare(`SELECT count(*) AS objects, coalesce(sum(type = 'table' AND name = '${MIGRATION_TABLE}'), 0) AS bookkeeping FROM sqlite_master WHERE substr(name, 1, 7) <> 'sqlite_'`)
     .get() as { objects: number; bookkeeping: number };
   if (schema.objects === 0) return { contents: 'empty', applied: [] };
   if (schema.bookkeeping === 0) return { contents: 'foreign', applied: [] };
   let applied: string[];
   try {
-    applied = sqlite.prepare('SELECT name FROM kysely_migration ORDER BY name').pluck().all() as string[];
+    applied = sqlite.prepare(APPLIED_MIGRATIONS_SQL.names).pluck().all() as string[];
   } catch {
     return { contents: 'foreign', applied: [] };
   }

@@ -87,10 +87,7 @@ export function startOfYear(day: string): string {
   return formatDay(splitDay(day)[0], 1, 1);
 }
 
-/** `2025-03`, `2025-Q1`, `2025` labels for a day. */
-export function monthLabel(day: string): string {
-  return day.slice(0, 7);
-}
+/** The `2025-Q1` label of a day's quarter. */
 export function quarterLabel(day: string): string {
   const m = splitDay(day)[1];
   return `${day.slice(0, 4)}-Q${Math.floor((m - 1) / 3) + 1}`;
@@ -206,6 +203,21 @@ export function resolvePeriod(flags: RangeFlags, today: string, fallback: string
     throw new UsageError(`--from ${from} is after --to ${last}`);
   }
   const to = addDays(last, 1);
-  const previous = from === null ? null : { from: addDays(from, -daysBetween(from, to)), to: from };
-  return { label: 'custom', from, to, previous };
+  return { label: 'custom', from, to, previous: from === null ? null : previousRange(from, to) };
+}
+
+/**
+ * The range a custom range is compared with. Whole calendar months (a month, a quarter, a year, or
+ * any run of whole months) compare with as many months just before, so a year compares with the
+ * year before across a leap day and March with all of February; any other range with as many days
+ * just before it.
+ */
+export function previousRange(from: string, to: string): DayRange {
+  const [fy, fm, fd] = splitDay(from);
+  const [ty, tm, td] = splitDay(to);
+  if (fd === 1 && td === 1) {
+    const months = (ty - fy) * 12 + (tm - fm);
+    return { from: addMonths(from, -months), to: from };
+  }
+  return { from: addDays(from, -daysBetween(from, to)), to: from };
 }

@@ -13,7 +13,8 @@ export type TicketStatusName = (typeof STATUSES)[number];
 
 /** Open and pending tickets are still being worked on: they are the backlog and can be overdue. */
 export const ACTIVE_STATUSES: readonly TicketStatusName[] = ['open', 'pending'];
-export const DONE_STATUSES: readonly TicketStatusName[] = ['resolved', 'closed'];
+/** ACTIVE_STATUSES as a list literal (`('open', 'pending')`) for the prepared statements of hot read paths. */
+export const ACTIVE_STATUSES_LIST = `(${ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 export function isActive(status: string): boolean {
   return (ACTIVE_STATUSES as readonly string[]).includes(status);

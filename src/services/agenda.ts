@@ -5,6 +5,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, DealStage, Priority, TicketStatus } from '../db/schema.js';
 import { addDays, daysBetween, endOfLocalDay, localDay, startOfLocalDay } from '../domain/dates.js';
 import { isoWeekOf } from '../domain/tasks.js';
+import { ACTIVE_STATUSES } from '../domain/tickets.js';
 import { effectiveProbability } from '../domain/deals.js';
 import { probabilityDefaults } from './deals.js';
 import { listTasks, openTasksBefore, type Task } from './tasks.js';
@@ -92,7 +93,7 @@ export async function buildAgenda(db: Db, input: AgendaInput, now: Date): Promis
       'tickets.assignee',
       'tickets.due_at',
     ])
-    .where('tickets.status', 'in', ['open', 'pending'])
+    .where('tickets.status', 'in', [...ACTIVE_STATUSES])
     .where((eb) => eb.or([eb('tickets.due_at', '<', asOfIso), eb('tickets.priority', '=', 'urgent')]));
   if (assignee !== undefined) ticketQuery = ticketQuery.where(sql<boolean>`tickets.assignee = ${assignee} COLLATE NOCASE`);
   const tickets = (await ticketQuery.execute())

@@ -7,7 +7,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, r
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { looksLikeSqlite, sqliteOf } from '../db/connection.js';
-import { MIGRATION_TABLE } from '../db/migrator.js';
+import { appliedMigrations } from '../db/applied-migrations.js';
 import type { DB } from '../db/schema.js';
 import { ValidationError } from '../domain/errors.js';
 import { migrations } from '../../migrations/index.js';
@@ -168,10 +168,9 @@ export function inspectCrmDatabase(file: string): RestoreCandidate {
   let source: Database.Database | undefined;
   try {
     source = new Database(file, { readonly: true, fileMustExist: true });
-    const hasTable = source.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(MIGRATION_TABLE);
-    if (!hasTable) throw new ValidationError(`${file} is a SQLite database but not a crm database (no migration table)`);
-    const applied = source.prepare(`SELECT name FROM ${MIGRATION_TABLE} ORDER BY name`).pluck().all() as string[];
-    if (applied.length === 0 || !(applied[0]! in migrations)) {
+    const applied = appliedMigrations(source);
+    if (applied.length === 0) throw new ValidationError(`${file} is a SQLite database but not a crm database (no migration table)`);
+    if (!(applied[0]! in migrations)) {
       throw new ValidationError(`${file} is a SQLite database but not a crm database (unknown migrations)`);
     }
     const unknown = applied.filter((name) => !(name in migrations));

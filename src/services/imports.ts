@@ -806,7 +806,6 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
       hooks.onProgress?.(counts);
     }
     if (!plan) throw new ValidationError(`${input.source} has no header line (only blank lines)`);
-    if (counts.rows === 0) throw new ValidationError(`${input.source} has a header but no rows`, { hint: 'add rows below the header line' });
     if (problemCount > 0) {
       const more = problemCount - problems.length;
       throw new ValidationError(`${problemCount} invalid row${problemCount === 1 ? '' : 's'} in ${input.source}; nothing was imported`, {

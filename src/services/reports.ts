@@ -12,6 +12,7 @@ import type { DB } from '../db/schema.js';
 import { addDays, daysBetween, startOfLocalDay } from '../domain/dates.js';
 import { FUNNEL, STAGES, effectiveProbability, isClosed, weightedCents, type Stage } from '../domain/deals.js';
 import { ValidationError } from '../domain/errors.js';
+import { ACTIVE_STATUSES_LIST } from '../domain/tickets.js';
 import { MIN_HISTORY, forecastMonthly } from '../domain/forecast.js';
 import {
   addMonths,
@@ -692,7 +693,7 @@ export async function summaryReport(db: Kysely<DB>, input: { period: Period; asO
   const cutoff = asOf.cutoff;
   const tickets = (
     cutoff === null
-      ? sqlite.prepare(`SELECT count(*) AS n FROM tickets WHERE status IN ('open', 'pending')`).get()
+      ? sqlite.prepare(`SELECT count(*) AS n FROM tickets WHERE status IN ${ACTIVE_STATUSES_LIST}`).get()
       : sqlite
           .prepare(
             `SELECT count(*) AS n FROM tickets WHERE opened_at < ?

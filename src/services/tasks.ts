@@ -470,7 +470,3 @@ export async function removeTask(db: Kysely<DB>, id: number, meta: WriteMeta): P
   });
 }
 
-/** Open tasks of one customer, for `customer show`. */
-export async function tasksOfCustomer(db: Db, customerId: number): Promise<Task[]> {
-  return sortTasks((await selectTasks(db).where('tasks.customer_id', '=', customerId).where('tasks.status', '=', 'open').execute()).map(toTask));
-}

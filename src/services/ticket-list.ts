@@ -2,7 +2,7 @@
 // `customer list`: a support desk runs it all day, and a cron job exports the overdue ones. Every
 // value is a bound parameter; only fixed SQL written here is spliced in.
 import type Database from 'better-sqlite3';
-import { ACTIVE_STATUSES, isActive, type TicketKindName, type TicketPriority, type TicketStatusName } from '../domain/tickets.js';
+import { ACTIVE_STATUSES_LIST, isActive, type TicketKindName, type TicketPriority, type TicketStatusName } from '../domain/tickets.js';
 
 /** A row of `ticket list` (a type, so it is also the plain record the renderers take). */
 export type TicketListRow = {
@@ -28,7 +28,6 @@ export interface TicketFilter {
   customerId?: number;
 }
 
-const ACTIVE = `(${ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 /**
  * Tickets matching the filter, the ones still being worked on first (soonest due first), then
@@ -50,7 +49,7 @@ export function* listTickets(sqlite: Database.Database, filter: TicketFilter, no
     params.push(filter.priority);
   }
   if (filter.overdue) {
-    where.push(`t.status IN ${ACTIVE} AND t.due_at < ?`);
+    where.push(`t.status IN ${ACTIVE_STATUSES_LIST} AND t.due_at < ?`);
     params.push(now.toISOString());
   }
   const onlyActive = filter.overdue || (filter.status !== undefined && isActive(filter.status));
@@ -59,7 +58,7 @@ export function* listTickets(sqlite: Database.Database, filter: TicketFilter, no
     ? 't.due_at, t.id DESC'
     : onlyDone
       ? 't.id DESC'
-      : `CASE WHEN t.status IN ${ACTIVE} THEN 0 ELSE 1 END, CASE WHEN t.status IN ${ACTIVE} THEN t.due_at END, t.id DESC`;
+      : `CASE WHEN t.status IN ${ACTIVE_STATUSES_LIST} THEN 0 ELSE 1 END, CASE WHEN t.status IN ${ACTIVE_STATUSES_LIST} THEN t.due_at END, t.id DESC`;
   const rows = sqlite
     .prepare(
       `SELECT t.id, t.customer_id, c.name AS customer, t.subject, t.kind, t.priority, t.status, t.assignee, t.opened_at, t.due_at

@@ -1,11 +1,11 @@
 // `report tickets`: the figures a support desk is judged on, for the tickets opened in a period
 // (all tickets without one): volume by kind and priority, first-response and resolution times
 // (median and 90th percentile), SLA breaches, CSAT; plus the backlog as it stands now.
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { sqliteOf } from '../db/connection.js';
 import {
-  ACTIVE_STATUSES,
+  ACTIVE_STATUSES_LIST,
   KINDS,
   PRIORITIES,
   csatOf,
@@ -15,8 +15,6 @@ import {
   type TicketPriority,
 } from '../domain/tickets.js';
 import { getSetting } from './config.js';
-
-type Db = Kysely<DB> | Transaction<DB>;
 
 export interface ReportRange {
   /** Inclusive start; none means from the beginning. */
@@ -123,7 +121,7 @@ export async function ticketReport(db: Kysely<DB>, range: ReportRange, now: Date
     .pluck()
     .all(params) as number[];
   const backlog = sqlite
-    .prepare(`SELECT count(*) AS backlog, coalesce(sum(due_at < @now), 0) AS overdue FROM ${source} WHERE status IN ('open', 'pending')`)
+    .prepare(`SELECT count(*) AS backlog, coalesce(sum(due_at < @now), 0) AS overdue FROM ${source} WHERE status IN ${ACTIVE_STATUSES_LIST}`)
     .get(params) as { backlog: number; overdue: number };
 
   const byKind = new Map<string, number>();
@@ -163,14 +161,3 @@ export async function ticketReport(db: Kysely<DB>, range: ReportRange, now: Date
   };
 }
 
-/** The two ticket KPIs `report summary` shows: the backlog now and CSAT over current ratings. */
-export async function ticketHeadline(db: Db, now: Date): Promise<{ openTickets: number; overdueTickets: number; csat: CsatFigures }> {
-  const nowIso = now.toISOString();
-  const active = await db.selectFrom('tickets').select('due_at').where('status', 'in', [...ACTIVE_STATUSES]).execute();
-  const ratings = await db.selectFrom('ticket_ratings').select('score').where('superseded_at', 'is', null).execute();
-  return {
-    openTickets: active.length,
-    overdueTickets: active.filter((t) => t.due_at !== null && t.due_at < nowIso).length,
-    csat: csatOf(ratings.map((r) => r.score)),
-  };
-}

@@ -1,6 +1,7 @@
 // Report periods: month ends, leap days, ISO week 53, quarter boundaries, and typos.
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/domain/errors.js';
+import { addDays } from '../../src/domain/dates.js';
 import { addMonths, isoWeekLabel, isoWeekOf, isoWeeksInYear, parsePeriod, resolvePeriod } from '../../src/domain/periods.js';
 
 const range = (p: { from: string | null; to: string; previous: { from: string; to: string } | null }) => [p.from, p.to, p.previous?.from, p.previous?.to];
@@ -117,6 +118,41 @@ describe('typos and ranges', () => {
     expect(range(resolvePeriod({ from: '2025-05-30' }, '2025-06-01', 'all'))).toEqual(['2025-05-30', '2025-06-02', '2025-05-27', '2025-05-30']);
     expect(range(resolvePeriod({ to: '2025-01-31' }, '2025-06-01', 'all'))).toEqual([null, '2025-02-01', undefined, undefined]);
     expect(resolvePeriod({}, '2025-06-01', 'last-month').label).toBe('last-month');
+  });
+
+  // [--from, --to] → the previous range, inclusive days as a person reads them.
+  const previousOf = (from: string, to: string) => {
+    const p = resolvePeriod({ from, to }, '2026-06-01', 'all').previous!;
+    return [p.from, addDays(p.to, -1)];
+  };
+
+  it('whole years compare with the year before, across a leap day either way', () => {
+    expect(previousOf('2025-01-01', '2025-12-31')).toEqual(['2024-01-01', '2024-12-31']);
+    expect(previousOf('2024-01-01', '2024-12-31')).toEqual(['2023-01-01', '2023-12-31']);
+    expect(previousOf('2023-01-01', '2024-12-31')).toEqual(['2021-01-01', '2022-12-31']);
+  });
+
+  it('whole quarters compare with the quarter before', () => {
+    expect(previousOf('2025-01-01', '2025-03-31')).toEqual(['2024-10-01', '2024-12-31']);
+    expect(previousOf('2024-04-01', '2024-06-30')).toEqual(['2024-01-01', '2024-03-31']);
+    expect(previousOf('2025-07-01', '2025-09-30')).toEqual(['2025-04-01', '2025-06-30']);
+  });
+
+  it('whole months compare with as many months before: February of a leap year, month ends', () => {
+    expect(previousOf('2025-03-01', '2025-03-31')).toEqual(['2025-02-01', '2025-02-28']);
+    expect(previousOf('2024-03-01', '2024-03-31')).toEqual(['2024-02-01', '2024-02-29']);
+    expect(previousOf('2024-02-01', '2024-02-29')).toEqual(['2024-01-01', '2024-01-31']);
+    expect(previousOf('2025-05-01', '2025-05-31')).toEqual(['2025-04-01', '2025-04-30']);
+    expect(previousOf('2025-01-01', '2025-01-31')).toEqual(['2024-12-01', '2024-12-31']);
+    expect(previousOf('2025-02-01', '2025-03-31')).toEqual(['2024-12-01', '2025-01-31']);
+  });
+
+  it('any other range compares with as many days just before it', () => {
+    // Not whole months: 2025-01-02..2025-12-31 is 364 days.
+    expect(previousOf('2025-01-02', '2025-12-31')).toEqual(['2024-01-04', '2025-01-01']);
+    expect(previousOf('2024-03-01', '2024-03-30')).toEqual(['2024-01-31', '2024-02-29']);
+    expect(previousOf('2025-03-15', '2025-04-14')).toEqual(['2025-02-12', '2025-03-14']);
+    expect(previousOf('2025-06-02', '2025-06-08')).toEqual(['2025-05-26', '2025-06-01']);
   });
 
   it('rejects --period with --from/--to, --from after --to, and impossible dates', () => {

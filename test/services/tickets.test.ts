@@ -1,4 +1,4 @@
-// Ticket services on a fresh migrated database: what `customer show` and `report summary` reuse.
+// Ticket services on a fresh migrated database: what `customer show` reuses.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
 import type { DB } from '../../src/db/schema.js';
 import { addCustomer } from '../../src/services/customers.js';
-import { ticketHeadline } from '../../src/services/ticket-report.js';
 import { openTicket, rateTicket, resolveTicket, ticketTimeline, updateTicket } from '../../src/services/tickets.js';
 
 const actor = { user: 'tester', command: 'crm test' };
@@ -44,14 +43,5 @@ describe('ticket services', () => {
       { at: '2025-06-01T14:00:00.000Z', ticketId: 1, event: 'reopened', summary: '#1 reopened: again' },
     ]);
     expect(await ticketTimeline(db, 2)).toHaveLength(1);
-  });
-
-  it('gives the headline figures: open tickets, overdue, CSAT over current ratings', async () => {
-    // Both open; #2 (urgent, 4h) is overdue at 14:00, #1 (high, 8h, due 17:00) is not. Current rating: 5.
-    expect(await ticketHeadline(db, new Date('2025-06-01T14:00:00Z'))).toEqual({
-      openTickets: 2,
-      overdueTickets: 1,
-      csat: { ratings: 1, satisfied: 1, csat: 1, averageScore: 5 },
-    });
   });
 });

@@ -2,12 +2,12 @@
 // conversation a record belongs to as a tree.
 import type { Command } from 'commander';
 import type { ActivityType, Direction } from '../../db/schema.js';
-import { formatLocalTimestamp, parseDateTime } from '../../domain/dates.js';
+import { formatLocalTimestamp } from '../../domain/dates.js';
 import { UsageError } from '../../domain/errors.js';
 import { parseChoice, parseInteger } from '../../domain/validation.js';
 import type { Column } from '../../io/render.js';
 import { escapeControl } from '../../io/terminal.js';
-import type { Context } from '../context.js';
+import { parseInstantFlag } from '../flags.js';
 import { examples, type Runtime } from '../program.js';
 
 // Kept here (not imported from the service) so `--help` never loads the database layer.
@@ -52,10 +52,6 @@ const THREAD_COLUMNS: readonly Column[] = [
   { key: 'summary' },
 ];
 
-function dateOption(ctx: Context, flag: string) {
-  return (text: string) => parseDateTime(text, { now: ctx.now(), label: flag }).toISOString();
-}
-
 function activityId(text: string, flag: string): number {
   return parseInteger(text, flag, 1);
 }
@@ -84,7 +80,7 @@ export function registerActivity(program: Command, { run }: Runtime): void {
     )
     .action(
       run(async (ctx, reference: string, flags: AddFlags) => {
-        const at = flags.at !== undefined ? dateOption(ctx, '--at')(flags.at) : undefined;
+        const at = flags.at !== undefined ? (await parseInstantFlag(ctx, flags.at, '--at')).toISOString() : undefined;
         const direction = flags.direction !== undefined ? parseChoice(flags.direction, DIRECTIONS, '--direction') : undefined;
         const replyTo = flags.replyTo !== undefined ? activityId(flags.replyTo, '--reply-to') : undefined;
         const follows = flags.follows !== undefined ? activityId(flags.follows, '--follows') : undefined;
@@ -121,7 +117,7 @@ export function registerActivity(program: Command, { run }: Runtime): void {
     .action(
       run(async (ctx, reference: string | undefined, flags: ListFlags) => {
         const type = flags.type !== undefined ? parseChoice(flags.type, TYPES, '--type') : undefined;
-        const since = flags.since !== undefined ? dateOption(ctx, '--since')(flags.since) : undefined;
+        const since = flags.since !== undefined ? (await parseInstantFlag(ctx, flags.since, '--since')).toISOString() : undefined;
         const { listActivities } = await import('../../services/activities.js');
         const { resolveCustomer } = await import('../../services/customers.js');
         const db = await ctx.db();

@@ -2,10 +2,11 @@
 // closing this week, customers going quiet. A document, so `--format md --output today.md` or a
 // plain table piped to `mail` works from cron.
 import type { Command } from 'commander';
-import { localDay, parseDate } from '../../domain/dates.js';
+import { localDay } from '../../domain/dates.js';
 import type { Column, Row, Section } from '../../io/render.js';
 import { examples, type Runtime } from '../program.js';
-import { dateFormatOf, highlightOverdue, taskColumns, taskRow } from './task.js';
+import { parseDayFlag } from '../flags.js';
+import { highlightOverdue, taskColumns, taskRow } from '../task-rows.js';
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
@@ -35,7 +36,7 @@ export function registerAgenda(program: Command, { run }: Runtime): void {
         const { getSetting } = await import('../../services/config.js');
         const now = ctx.now();
         const db = await ctx.db();
-        const day = flags.for !== undefined ? parseDate(flags.for, { now, dateFormat: await dateFormatOf(ctx), label: '--for' }) : localDay(now);
+        const day = flags.for !== undefined ? await parseDayFlag(ctx, flags.for, '--for') : localDay(now);
         const quietDays = Number(await getSetting(db, 'quiet_days'));
         const agenda = await buildAgenda(db, { day, assignee: flags.assignee?.trim() || undefined, quietDays }, now);
         const isToday = day === localDay(now);

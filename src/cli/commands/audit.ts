@@ -1,7 +1,7 @@
 // `crm audit list` and `crm undo`: who changed what and when, and reversing an entry (issue 8).
 import type { Command } from 'commander';
-import { parseDateTime } from '../../domain/dates.js';
 import { parseInteger } from '../../domain/validation.js';
+import { parseInstantFlag, parseLimitFlag } from '../flags.js';
 import { examples, type Runtime } from '../program.js';
 
 interface ListFlags {
@@ -25,8 +25,8 @@ export function registerAudit(program: Command, { run }: Runtime): void {
     .addHelpText('after', examples('crm audit list --since 7d-ago', 'crm audit list --customer li.wei@example.com', 'crm audit list --entity customer --format json --limit 5'))
     .action(
       run(async (ctx, flags: ListFlags) => {
-        const since = flags.since !== undefined ? parseDateTime(flags.since, { now: ctx.now(), label: '--since' }).toISOString() : undefined;
-        const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 1) : undefined;
+        const since = flags.since !== undefined ? (await parseInstantFlag(ctx, flags.since, '--since')).toISOString() : undefined;
+        const limit = parseLimitFlag(flags.limit);
         const format = ctx.format();
         const detailed = format === 'json' || format === 'ndjson';
         const { listAudit } = await import('../../services/audit-trail.js');

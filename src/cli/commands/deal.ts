@@ -2,11 +2,10 @@
 // reason; a won or lost deal moves again only with --reopen (reopening a won deal voids its sale).
 import type { Command } from 'commander';
 import { STAGES, parseStage } from '../../domain/deals.js';
-import { parseMoney } from '../../domain/money.js';
 import { parseInteger } from '../../domain/validation.js';
 import type { Column } from '../../io/render.js';
 import { examples, type Runtime } from '../program.js';
-import { dayFlag, nonEmpty } from './sale.js';
+import { moneyFlag, nonEmpty, parseDayFlag } from '../flags.js';
 
 interface AddFlags {
   customer?: string;
@@ -58,11 +57,11 @@ export function registerDeal(program: Command, { run }: Runtime): void {
         const [customer, title, valueCents] = await ctx.require(
           { flag: '--customer', value: flags.customer, message: 'Customer (id, email or name)', parse: nonEmpty('--customer') },
           { flag: '--title', value: flags.title, message: 'Title', parse: nonEmpty('--title') },
-          { flag: '--value', value: flags.value, message: 'Value', parse: (v: string) => parseMoney(v, { label: '--value' }) },
+          { flag: '--value', value: flags.value, message: 'Value', parse: moneyFlag('--value') },
         );
         const stage = flags.stage !== undefined ? parseStage(flags.stage, '--stage') : 'lead';
         const probability = flags.probability !== undefined ? parseProbability(flags.probability) : null;
-        const closeDate = flags.closeDate !== undefined ? await dayFlag(ctx, flags.closeDate, '--close-date') : null;
+        const closeDate = flags.closeDate !== undefined ? await parseDayFlag(ctx, flags.closeDate, '--close-date') : null;
         const { addDeal, describeDeal } = await import('../../services/deals.js');
         const result = await addDeal(await ctx.db(), { customer, title, valueCents, stage, closeDate, probability }, ctx.meta());
         ctx.note(`added deal ${describeDeal(result.deal)} for ${result.customer} in ${stage}`);

@@ -1,11 +1,11 @@
 // `crm report tickets [--period P]`: support volume, backlog, response and resolution times, SLA
-// breaches and CSAT. Registered under `crm report` by commands/report.ts.
+// breaches and CSAT. Added under `crm report` (registered before this file by program.ts).
 import type { Command } from 'commander';
-import { endOfLocalDay, localDay, parseDate, startOfLocalDay } from '../../domain/dates.js';
-import { UsageError } from '../../domain/errors.js';
+import { startOfLocalDay } from '../../domain/dates.js';
 import { PERIOD_FORMS } from '../../domain/periods.js';
 import { parsePeriod } from '../../domain/ticket-periods.js';
 import type { Column } from '../../io/render.js';
+import { parseAsOfFlag } from '../flags.js';
 import { examples, type Runtime } from '../program.js';
 
 const HOUR = 3_600_000;
@@ -50,7 +50,9 @@ const PRIORITY_COLUMNS: readonly Column[] = [
 const hours = (ms: number | null) => (ms === null ? null : Math.round((ms / HOUR) * 100) / 100);
 const ratio = (part: number, whole: number) => (whole ? part / whole : null);
 
-export function registerReportTickets(report: Command, { run }: Runtime): void {
+export function registerReportTickets(program: Command, { run }: Runtime): void {
+  const report = program.commands.find((c) => c.name() === 'report');
+  if (!report) throw new Error('register `crm report` before its tickets report');
   report
     .command('tickets')
     .description(
@@ -70,18 +72,9 @@ export function registerReportTickets(report: Command, { run }: Runtime): void {
     )
     .action(
       run(async (ctx, flags: { period?: string; asOf?: string }) => {
-        let now = ctx.now();
-        let periodBase = now;
-        if (flags.asOf !== undefined) {
-          const day = parseDate(flags.asOf, { now, label: '--as-of' });
-          if (day > localDay(now)) throw new UsageError(`--as-of ${day} is in the future`);
-          const end = endOfLocalDay(day);
-          if (end.getTime() < now.getTime()) {
-            now = end;
-            periodBase = startOfLocalDay(day);
-          }
-        }
-        const period = flags.period !== undefined ? parsePeriod(flags.period, periodBase) : undefined;
+        const asOf = await parseAsOfFlag(ctx, flags.asOf);
+        const now = asOf.instant;
+        const period = flags.period !== undefined ? parsePeriod(flags.period, startOfLocalDay(asOf.today)) : undefined;
         const { ticketReport } = await import('../../services/ticket-report.js');
         const r = await ticketReport(await ctx.db(), period ? { from: period.from, to: period.to } : {}, now, { asOf: flags.asOf !== undefined });
         await ctx.printDocument([

@@ -2,16 +2,14 @@
 // a person at a terminal (with bars) or a cron job (`--format csv --output FILE`). `--as-of DATE`
 // recomputes any report as it stood at the end of that day.
 import type { Command } from 'commander';
-import { addDays, endOfLocalDay, localDay, parseDate } from '../../domain/dates.js';
-import { UsageError } from '../../domain/errors.js';
-import { PERIOD_FORMS, resolvePeriod, type Period } from '../../domain/periods.js';
+import { addDays } from '../../domain/dates.js';
+import { PERIOD_FORMS, type Period } from '../../domain/periods.js';
 import { parseChoice, parseInteger } from '../../domain/validation.js';
 import type { Column, Section } from '../../io/render.js';
-import type { AsOf, SalesBy } from '../../services/reports.js';
+import type { SalesBy } from '../../services/reports.js';
 import type { Context } from '../context.js';
 import { examples, type Runtime } from '../program.js';
-import { dateFormatOf } from './sale.js';
-import { registerReportTickets } from './report-tickets.js';
+import { parseAsOfFlag, parseLimitFlag, parsePeriodFlags, rejectPeriodConflict, type AsOfFlag } from '../flags.js';
 
 const BY_CHOICES = ['day', 'week', 'month', 'quarter', 'year', 'product', 'customer', 'city', 'segment'] as const;
 const TOTAL_COLUMNS: readonly Column[] = [
@@ -36,35 +34,19 @@ interface RangeOptions {
   asOf?: string;
 }
 
-/** `--as-of DATE`: the end of that local day; else now. */
-async function asOfOf(ctx: Context, flag: string | undefined): Promise<AsOf> {
-  if (flag === undefined) return { today: localDay(ctx.now()), cutoff: null };
-  const day = parseDate(flag, { now: ctx.now(), dateFormat: await dateFormatOf(await ctx.db()), label: '--as-of' });
-  const end = endOfLocalDay(day);
-  return { today: day, cutoff: end.toISOString() };
-}
-
-async function periodOf(ctx: Context, flags: RangeOptions, asOf: AsOf, fallback: string): Promise<Period> {
-  const needsDates = flags.from !== undefined || flags.to !== undefined;
-  return resolvePeriod(flags, asOf.today, fallback, needsDates ? await dateFormatOf(await ctx.db()) : undefined);
+async function periodOf(ctx: Context, flags: RangeOptions, asOf: AsOfFlag, fallback: string): Promise<Period> {
+  return parsePeriodFlags(ctx, flags, asOf.today, fallback);
 }
 
 function rangeText(from: string | null, last: string): string {
   return from === null ? `up to ${last}` : from === last ? from : `${from} to ${last}`;
 }
 
-function rejectPeriodConflict(flags: RangeOptions): void {
-  // Checked before the database is opened, so the mistake is reported first.
-  if (flags.period !== undefined && (flags.from !== undefined || flags.to !== undefined)) {
-    throw new UsageError('--period cannot be combined with --from/--to', { hint: 'give either --period P or --from D --to D' });
-  }
-}
 
 export function registerReport(program: Command, runtime: Runtime): void {
   const { run } = runtime;
   const report = program.command('report').description('sales, pipeline, forecast, customer, ticket and summary reports (every --format, --output for cron)')
     .addHelpText('after', examples('crm report summary --period this-month', 'crm report sales --period 2025 --by month', 'crm report pipeline --format md --output pipeline.md'));
-  registerReportTickets(report, runtime);
 
   report
     .command('sales')
@@ -95,8 +77,8 @@ export function registerReport(program: Command, runtime: Runtime): void {
       run(async (ctx, flags: RangeOptions & { by?: string; limit?: string; segment?: string }) => {
         rejectPeriodConflict(flags);
         const by = flags.by !== undefined ? parseChoice(flags.by, BY_CHOICES, '--by') : 'month';
-        const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 1) : undefined;
-        const asOf = await asOfOf(ctx, flags.asOf);
+        const limit = parseLimitFlag(flags.limit);
+        const asOf = await parseAsOfFlag(ctx, flags.asOf);
         const period = await periodOf(ctx, flags, asOf, 'all');
         const { salesReport } = await import('../../services/reports.js');
         const result = await salesReport(await ctx.db(), { period, by: by as SalesBy, asOf, limit, segment: flags.segment, now: ctx.now() });
@@ -151,7 +133,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
     .addHelpText('after', examples('crm report pipeline', 'crm report pipeline --format md --output pipeline.md', 'crm report pipeline --as-of 2025-03-31'))
     .action(
       run(async (ctx, flags: { asOf?: string }) => {
-        const asOf = await asOfOf(ctx, flags.asOf);
+        const asOf = await parseAsOfFlag(ctx, flags.asOf);
         const { pipelineReport } = await import('../../services/reports.js');
         const result = await pipelineReport(await ctx.db(), asOf);
         const suffix = flags.asOf ? ` (as of ${asOf.today})` : '';
@@ -211,7 +193,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
     .action(
       run(async (ctx, flags: { months?: string; asOf?: string }) => {
         const months = flags.months !== undefined ? parseInteger(flags.months, '--months', 1, 36) : 6;
-        const asOf = await asOfOf(ctx, flags.asOf);
+        const asOf = await parseAsOfFlag(ctx, flags.asOf);
         const { forecastReport } = await import('../../services/reports.js');
         const result = await forecastReport(await ctx.db(), { months, asOf });
         await ctx.printDocument([
@@ -272,7 +254,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
       run(async (ctx, flags: RangeOptions & { top?: string }) => {
         rejectPeriodConflict(flags);
         const top = flags.top !== undefined ? parseInteger(flags.top, '--top', 1, 10_000) : 10;
-        const asOf = await asOfOf(ctx, flags.asOf);
+        const asOf = await parseAsOfFlag(ctx, flags.asOf);
         const period = await periodOf(ctx, flags, asOf, 'this-month');
         const { customersReport } = await import('../../services/reports.js');
         const result = await customersReport(await ctx.db(), { period, asOf, top });
@@ -322,7 +304,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
     .addHelpText('after', examples('crm report summary', 'crm report summary --period last-month --format md --output summary.md'))
     .action(
       run(async (ctx, flags: { period?: string; asOf?: string }) => {
-        const asOf = await asOfOf(ctx, flags.asOf);
+        const asOf = await parseAsOfFlag(ctx, flags.asOf);
         const period = await periodOf(ctx, flags, asOf, 'this-month');
         const { summaryReport } = await import('../../services/reports.js');
         const result = await summaryReport(await ctx.db(), { period, asOf });

@@ -1,33 +1,9 @@
 // `crm sale record|list|void`: recorded sales. A void keeps the row and drops it from every total.
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/schema.js';
-import { parseDate, type DateFormat } from '../../domain/dates.js';
-import { UsageError } from '../../domain/errors.js';
-import { parseMoney } from '../../domain/money.js';
 import { parseInteger } from '../../domain/validation.js';
 import type { Column } from '../../io/render.js';
-import type { Context } from '../context.js';
+import { moneyFlag, nonEmpty, parseDayFlag, parseDayRangeFlags, parseLimitFlag } from '../flags.js';
 import { examples, type Runtime } from '../program.js';
-
-/** The configured reading of ambiguous slashed dates (`config set date_format dmy`), if any. */
-export async function dateFormatOf(db: Kysely<DB>): Promise<DateFormat | undefined> {
-  const { getSetting } = await import('../../services/config.js');
-  return ((await getSetting(db, 'date_format')) || undefined) as DateFormat | undefined;
-}
-
-/** A date flag as a local day, read with the configured date format. */
-export async function dayFlag(ctx: Context, value: string, label: string): Promise<string> {
-  return parseDate(value, { now: ctx.now(), dateFormat: await dateFormatOf(await ctx.db()), label });
-}
-
-export function nonEmpty(label: string) {
-  return (value: string) => {
-    const trimmed = value.trim();
-    if (!trimmed) throw new UsageError(`${label} must not be empty`);
-    return trimmed;
-  };
-}
 
 export const SALE_COLUMNS: readonly Column[] = [
   { key: 'id', kind: 'int' },
@@ -83,10 +59,10 @@ export function registerSale(program: Command, { run }: Runtime): void {
         const [customer, product, amountCents] = await ctx.require(
           { flag: '--customer', value: flags.customer, message: 'Customer (id, email or name)', parse: nonEmpty('--customer') },
           { flag: '--product', value: flags.product, message: 'Product', parse: nonEmpty('--product') },
-          { flag: '--amount', value: flags.amount, message: 'Amount', parse: (v: string) => parseMoney(v, { label: '--amount' }) },
+          { flag: '--amount', value: flags.amount, message: 'Amount', parse: moneyFlag('--amount') },
         );
         const quantity = flags.quantity !== undefined ? parseInteger(flags.quantity, '--quantity', 1, 1_000_000_000) : 1;
-        const soldOn = flags.date !== undefined ? await dayFlag(ctx, flags.date, '--date') : undefined;
+        const soldOn = flags.date !== undefined ? await parseDayFlag(ctx, flags.date, '--date') : undefined;
         const { recordSale, describeSale } = await import('../../services/sales.js');
         const { localDay } = await import('../../domain/dates.js');
         const result = await recordSale(
@@ -111,10 +87,8 @@ export function registerSale(program: Command, { run }: Runtime): void {
     .addHelpText('after', examples('crm sale list --customer li.wei@example.com', 'crm sale list --from 2025-01-01 --to 2025-03-31 --format csv'))
     .action(
       run(async (ctx, flags: ListFlags) => {
-        const from = flags.from !== undefined ? await dayFlag(ctx, flags.from, '--from') : undefined;
-        const to = flags.to !== undefined ? await dayFlag(ctx, flags.to, '--to') : undefined;
-        if (from !== undefined && to !== undefined && from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
-        const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 1) : undefined;
+        const { from, to } = await parseDayRangeFlags(ctx, flags);
+        const limit = parseLimitFlag(flags.limit);
         const { listSales } = await import('../../services/sales.js');
         const rows = await listSales(await ctx.db(), {
           customer: flags.customer,

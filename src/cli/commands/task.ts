@@ -2,22 +2,20 @@
 // list by due window, done (noted on the timeline; recurring tasks come back), edit, rm.
 import type { Command } from 'commander';
 import { UsageError } from '../../domain/errors.js';
-import { daysBetween, localDay, type DateFormat } from '../../domain/dates.js';
 import {
   TASK_PRIORITIES,
   dueDay,
   formatDue,
   isOverdue,
-  parseDue,
   parseInterval,
   type Due,
   type Interval,
   type TaskPriority,
 } from '../../domain/tasks.js';
 import { parseChoice, parseInteger } from '../../domain/validation.js';
-import type { Column, Format, Row } from '../../io/render.js';
 import type { AddTasksInput, Task } from '../../services/tasks.js';
-import type { Context } from '../context.js';
+import { dueParser, nonEmpty, parseDueFlag } from '../flags.js';
+import { highlightOverdue, taskColumns, taskRow } from '../task-rows.js';
 import { examples, type Runtime } from '../program.js';
 
 interface AddFlags {
@@ -50,81 +48,8 @@ interface EditFlags {
   ticket?: string;
 }
 
-const HUMAN_FORMATS: readonly Format[] = ['table', 'md'];
-
-/** Table and Markdown show the due date as people read it; data formats carry day and instant apart. */
-export function taskColumns(ctx: Context, extra: readonly Column[] = []): Column[] {
-  if (HUMAN_FORMATS.includes(ctx.format())) {
-    return [
-      { key: 'id', header: 'ID', kind: 'int' },
-      { key: 'due', header: 'Due' },
-      { key: 'customer' },
-      { key: 'title' },
-      { key: 'priority' },
-      { key: 'assignee' },
-      { key: 'every' },
-      { key: 'state' },
-      ...extra,
-    ];
-  }
-  return [
-    { key: 'id', kind: 'int' },
-    { key: 'customer_id', kind: 'int' },
-    { key: 'customer' },
-    { key: 'title' },
-    { key: 'due_date', kind: 'date' },
-    { key: 'due_at', kind: 'timestamp' },
-    { key: 'priority' },
-    { key: 'assignee' },
-    { key: 'every' },
-    { key: 'status' },
-    { key: 'overdue', kind: 'bool' },
-    { key: 'deal_id', kind: 'int' },
-    { key: 'ticket_id', kind: 'int' },
-    { key: 'recurred_from', kind: 'int' },
-    { key: 'done_at', kind: 'timestamp' },
-    { key: 'note' },
-    ...extra,
-  ];
-}
-
-/** One task as a row; `day` is the local day "days late" is counted to (default: today). */
-export function taskRow(task: Task, now: Date, day = localDay(now)): Row {
-  const overdue = task.status === 'open' && isOverdue(task.due, now);
-  return {
-    id: task.id,
-    customer_id: task.customerId,
-    customer: task.customerName,
-    title: task.title,
-    due: formatDue(task.due),
-    due_date: dueDay(task.due),
-    due_at: task.due.hasTime ? task.due.dueAt : null,
-    priority: task.priority,
-    assignee: task.assignee,
-    every: task.every,
-    status: task.status,
-    state: overdue ? 'overdue' : task.status,
-    overdue,
-    deal_id: task.dealId,
-    ticket_id: task.ticketId,
-    recurred_from: task.recurredFrom,
-    done_at: task.doneAt,
-    note: task.note,
-    days_late: daysBetween(dueDay(task.due), day),
-  };
-}
-
-export const highlightOverdue = (row: Row) => (row.overdue ? ('error' as const) : row.status === 'done' ? ('dim' as const) : undefined);
-
 const collectDescription = (task: Task) => `#${task.id} "${task.title}" for ${task.customerName}, due ${formatDue(task.due)}`;
 
-function nonEmpty(label: string) {
-  return (value: string) => {
-    const trimmed = value.trim();
-    if (!trimmed) throw new UsageError(`${label} must not be empty`);
-    return trimmed;
-  };
-}
 
 function parseId(value: string, label: string): number {
   return parseInteger(value, label, 1);
@@ -133,12 +58,6 @@ function parseId(value: string, label: string): number {
 /** `''` or `none` clears an optional value (assignee, every, deal, ticket) on edit. */
 const clears = (value: string) => value.trim() === '' || value.trim().toLowerCase() === 'none';
 
-/** How ambiguous slashed dates are read (config date_format), for parsing --due and --for. */
-export async function dateFormatOf(ctx: Context): Promise<DateFormat | undefined> {
-  const { getSetting } = await import('../../services/config.js');
-  const value = await getSetting(await ctx.db(), 'date_format');
-  return value ? (value as DateFormat) : undefined;
-}
 
 export function registerTask(program: Command, { run }: Runtime): void {
   const task = program
@@ -189,8 +108,7 @@ export function registerTask(program: Command, { run }: Runtime): void {
         const priority = flags.priority !== undefined ? parseChoice(flags.priority, TASK_PRIORITIES, '--priority') : 'normal';
         const dealId = flags.deal !== undefined ? parseId(flags.deal, '--deal') : null;
         const ticketId = flags.ticket !== undefined ? parseId(flags.ticket, '--ticket') : null;
-        const dateFormat = flags.due !== undefined ? await dateFormatOf(ctx) : undefined;
-        const parseDueFlag = (text: string) => parseDue(text, { now, dateFormat, label: '--due' });
+        const parseDueText = await dueParser(ctx, flags.due !== undefined || ctx.interactive);
 
         const defaultTitle = afterLastContact ? `Follow up (${flags.afterLastContact!.trim()} after last contact)` : undefined;
         const [customer, title, due] = await ctx.require<[string | undefined, string, Due | undefined]>(
@@ -200,7 +118,7 @@ export function registerTask(program: Command, { run }: Runtime): void {
           { flag: '--title', value: flags.title ?? defaultTitle, message: 'Title', parse: nonEmpty('--title') },
           afterLastContact
             ? { flag: '--due', value: '', message: '', parse: () => undefined }
-            : { flag: '--due', value: flags.due, message: 'Due (YYYY-MM-DD, tomorrow, +3d or YYYY-MM-DD HH:MM)', parse: parseDueFlag },
+            : { flag: '--due', value: flags.due, message: 'Due (YYYY-MM-DD, tomorrow, +3d or YYYY-MM-DD HH:MM)', parse: parseDueText },
         );
 
         let target: AddTasksInput['target'];
@@ -263,7 +181,7 @@ export function registerTask(program: Command, { run }: Runtime): void {
           else {
             let day: string;
             try {
-              const parsed = parseDue(flags.due, { now, dateFormat: await dateFormatOf(ctx), label: '--due' });
+              const parsed = await parseDueFlag(ctx, flags.due);
               if (parsed.hasTime) throw new UsageError('a day, not a time');
               day = dueDay(parsed);
             } catch (error) {
@@ -325,7 +243,7 @@ export function registerTask(program: Command, { run }: Runtime): void {
           ticketId?: number | null;
         } = {};
         if (flags.title !== undefined) changes.title = nonEmpty('--title')(flags.title);
-        if (flags.due !== undefined) changes.due = parseDue(flags.due, { now, dateFormat: await dateFormatOf(ctx) });
+        if (flags.due !== undefined) changes.due = await parseDueFlag(ctx, flags.due);
         if (flags.assignee !== undefined) changes.assignee = clears(flags.assignee) ? null : flags.assignee.trim();
         if (flags.priority !== undefined) changes.priority = parseChoice(flags.priority, TASK_PRIORITIES, '--priority');
         if (flags.every !== undefined) changes.every = clears(flags.every) ? null : parseInterval(flags.every);

@@ -1,19 +1,12 @@
 // `crm ticket …`: open, list, show, update, resolve and rate support tickets.
 import type { Command } from 'commander';
-import { formatLocalTimestamp, parseDateTime } from '../../domain/dates.js';
+import { formatLocalTimestamp } from '../../domain/dates.js';
 import { UsageError } from '../../domain/errors.js';
 import { KINDS, PRIORITIES, STATUSES, formatDuration, parseScore, parseTicketId } from '../../domain/tickets.js';
 import { parseChoice } from '../../domain/validation.js';
 import type { Column, Row } from '../../io/render.js';
+import { nonEmpty, parseInstantFlag } from '../flags.js';
 import { examples, type Runtime } from '../program.js';
-
-function text(label: string) {
-  return (value: string) => {
-    const trimmed = value.trim();
-    if (!trimmed) throw new UsageError(`${label} must not be empty`);
-    return trimmed;
-  };
-}
 
 const LIST_COLUMNS: readonly Column[] = [
   { key: 'id', header: 'ID', kind: 'int' },
@@ -116,10 +109,10 @@ export function registerTicket(program: Command, { run }: Runtime): void {
       run(async (ctx, flags: OpenFlags) => {
         const priority = parseChoice(flags.priority, PRIORITIES, '--priority');
         const kind = parseChoice(flags.kind, KINDS, '--kind');
-        const openedAt = flags.opened !== undefined ? parseDateTime(flags.opened, { now: ctx.now(), label: '--opened' }) : undefined;
+        const openedAt = flags.opened !== undefined ? await parseInstantFlag(ctx, flags.opened, '--opened') : undefined;
         const [customer, subject] = await ctx.require(
-          { flag: '--customer', value: flags.customer, message: 'Customer (id, email or name)', parse: text('--customer') },
-          { flag: '--subject', value: flags.subject, message: 'Subject', parse: text('--subject') },
+          { flag: '--customer', value: flags.customer, message: 'Customer (id, email or name)', parse: nonEmpty('--customer') },
+          { flag: '--subject', value: flags.subject, message: 'Subject', parse: nonEmpty('--subject') },
         );
         const { openTicket } = await import('../../services/tickets.js');
         const row = await openTicket(
@@ -207,7 +200,7 @@ export function registerTicket(program: Command, { run }: Runtime): void {
         const status = flags.status !== undefined ? parseChoice(flags.status, STATUSES, '--status') : undefined;
         const priority = flags.priority !== undefined ? parseChoice(flags.priority, PRIORITIES, '--priority') : undefined;
         const assignee = flags.assignee !== undefined ? flags.assignee.trim() || null : undefined;
-        const comment = flags.comment !== undefined ? text('--comment')(flags.comment) : undefined;
+        const comment = flags.comment !== undefined ? nonEmpty('--comment')(flags.comment) : undefined;
         if (status === undefined && priority === undefined && assignee === undefined && comment === undefined) {
           throw new UsageError('nothing to update', { hint: 'give --status, --priority, --assignee or --comment' });
         }
@@ -236,7 +229,7 @@ export function registerTicket(program: Command, { run }: Runtime): void {
     .action(
       run(async (ctx, idText: string, flags: { solution?: string }) => {
         const id = parseTicketId(idText);
-        const [solution] = await ctx.require({ flag: '--solution', value: flags.solution, message: 'Solution', parse: text('--solution') });
+        const [solution] = await ctx.require({ flag: '--solution', value: flags.solution, message: 'Solution', parse: nonEmpty('--solution') });
         const { resolveTicket } = await import('../../services/tickets.js');
         const row = await resolveTicket(await ctx.db(), id, solution, ctx.meta());
         const took = Date.parse(row.resolved_at!) - Date.parse(row.opened_at);
