@@ -1,0 +1,45 @@
+// Issue 20: bounded duplicate finding, forget that forgets, private files, damaged databases,
+// bounded `crm sql`, and escapes — each through the built CLI on a temp database.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandbox, type Sandbox } from '../helpers/cli.js';
+
+describe('customer duplicates on 30,000 customers whose names share a prefix', () => {
+  let box: Sandbox;
+  // A heap this small held easily before pairs were kept unfiltered; keeping every similar pair
+  // of 750 "Customer N" per city exhausts it.
+  const env = { NODE_OPTIONS: '--max-old-space-size=192' };
+  beforeAll(() => {
+    box = sandbox();
+    const lines = ['name,email,phone,city'];
+    for (let i = 0; i < 30_000; i++) lines.push(`Customer ${10_000 + i},c${i}@shop.example,,City ${i % 40}`);
+    // Real duplicates among them: a typo in one city, and one number three times.
+    lines.push('Anna Schmidt,anna@example.com,,City 3', 'Ana Schmidt,,,City 3', 'Customer 10007,,,City 7', 'Customer 10007,,138 0013 8000,City 7');
+    writeFileSync(join(box.dir, 'shop.csv'), lines.join('\n') + '\n');
+    box.ok(['import', 'customers', 'shop.csv']);
+  }, 60_000);
+  afterAll(() => box.cleanup());
+
+  it('finds the real pairs within a bounded heap', () => {
+    const result = box.run(['customer', 'duplicates', '--format', 'csv'], { env });
+    expect(result.stderr).not.toMatch(/heap|allocation/i);
+    expect(result.code).toBe(0);
+    // Three records named Customer 10007 in City 7 whose contact details never disagree (one email,
+    // one phone, one neither): identical names in one city, 0.8 each; the other 30,000 differ by number.
+    expect(result.stdout.split('\r\n')).toEqual([
+      'keep_id,keep_name,other_id,other_name,score,reason',
+      '8,Customer 10007,30003,Customer 10007,0.8,similar names (Jaro-Winkler 1.00) in the same city City 7',
+      '8,Customer 10007,30004,Customer 10007,0.8,similar names (Jaro-Winkler 1.00) in the same city City 7',
+      '30003,Customer 10007,30004,Customer 10007,0.8,similar names (Jaro-Winkler 1.00) in the same city City 7',
+      '30001,Anna Schmidt,30002,Ana Schmidt,0.782,similar names (Jaro-Winkler 0.98) in the same city City 3',
+      '',
+    ]);
+  }, 60_000);
+
+  it('lets db check count them within the same heap', () => {
+    const result = box.run(['db', 'check', '--format', 'csv'], { env });
+    expect(result.stderr).not.toMatch(/heap|allocation/i);
+    expect(result.stdout).toMatch(/^likely duplicate pairs,4,/m);
+  }, 60_000);
+});
