@@ -1,6 +1,6 @@
 // Issue 20: bounded duplicate finding, forget that forgets, private files, damaged databases,
 // bounded `crm sql`, and escapes — each through the built CLI on a temp database.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../helpers/cli.js';
@@ -42,4 +42,51 @@ describe('customer duplicates on 30,000 customers whose names share a prefix', (
     expect(result.stderr).not.toMatch(/heap|allocation/i);
     expect(result.stdout).toMatch(/^likely duplicate pairs,4,/m);
   }, 60_000);
+});
+
+describe('escapes', () => {
+  let box: Sandbox;
+  beforeAll(() => {
+    box = sandbox();
+    box.ok(['customer', 'add', '--name', 'Quote', '--email', 'q@example.com', '--company', "'=x", '--city', "''+1"]);
+    box.ok(['customer', 'add', '--name', 'Formula', '--email', 'f@example.com', '--company', '=y']);
+    box.ok(['customer', 'add', '--name', 'evil\u202egpj.exe\u200b', '--email', 'e@example.com']);
+  });
+  afterAll(() => box.cleanup());
+
+  it('a cell that literally is an escaped formula re-imports as itself', () => {
+    const csv = box.ok(['export', 'customers', '--format', 'csv']);
+    expect(csv).toContain("q@example.com,,,,''=x,'''+1,");
+    expect(csv).toContain("f@example.com,,,,'=y,,");
+    const copy = sandbox();
+    try {
+      writeFileSync(join(copy.dir, 'customers.csv'), csv);
+      copy.ok(['import', 'customers', 'customers.csv']);
+      expect(copy.query('SELECT company, city FROM customers ORDER BY id').slice(0, 2)).toEqual([
+        { company: "'=x", city: "''+1" },
+        { company: '=y', city: null },
+      ]);
+    } finally {
+      copy.cleanup();
+    }
+  });
+
+  it('the rejects file keeps what each cell meant', () => {
+    writeFileSync(join(box.dir, 'bad.csv'), "name,email,company\nA,not-an-email,''=x\nB,also-bad,'=y\n");
+    const result = box.run(['import', 'customers', 'bad.csv', '--skip-invalid', '--rejects', 'rejects.csv']);
+    expect(result.code).toBe(3);
+    const rejects = readFileSync(join(box.dir, 'rejects.csv'), 'utf8').split('\r\n');
+    expect(rejects[1]).toMatch(/^A,not-an-email,''=x,2,/);
+    expect(rejects[2]).toMatch(/^B,also-bad,'=y,3,/);
+  });
+
+  it('shows bidi overrides and zero-width characters escaped in table and md output', () => {
+    for (const format of ['table', 'md']) {
+      const out = box.ok(['customer', 'list', '--format', format]);
+      expect(out).not.toMatch(/[\u202e\u200b]/);
+      expect(out).toMatch(/evil\\{1,2}u202egpj\.exe\\{1,2}u200b/);
+    }
+    // Data formats carry the characters as stored.
+    expect(box.ok(['customer', 'list', '--format', 'json'])).toContain('evil\u202egpj.exe\u200b');
+  });
 });
