@@ -1,9 +1,10 @@
 // Issue 20: bounded duplicate finding, forget that forgets, private files, damaged databases,
 // bounded `crm sql`, and escapes — each through the built CLI on a temp database.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { sandbox, spawnCrm, type Sandbox } from '../helpers/cli.js';
 
 describe('customer duplicates on 30,000 customers whose names share a prefix', () => {
   let box: Sandbox;
@@ -89,4 +90,68 @@ describe('escapes', () => {
     // Data formats carry the characters as stored.
     expect(box.ok(['customer', 'list', '--format', 'json'])).toContain('evil\u202egpj.exe\u200b');
   });
+});
+
+describe('files with personal data are private', () => {
+  let box: Sandbox;
+  const mode = (file: string) => statSync(join(box.dir, file)).mode & 0o777;
+  const temps = () => readdirSync(box.dir).filter((f) => f.endsWith('.tmp'));
+  const RUNAWAY = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) SELECT i, i * 2 AS twice FROM n';
+  /** Starts a long `crm sql --output big.csv` and resolves once its temp file has appeared. */
+  async function startRunaway() {
+    const child = spawnCrm(['--db', box.dbPath, 'sql', RUNAWAY, '--format', 'csv', '--output', 'big.csv'], { cwd: box.dir });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    for (let i = 0; i < 200 && temps().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(temps()).toHaveLength(1);
+    return { child, exited };
+  }
+  beforeAll(() => {
+    box = sandbox();
+    box.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com']);
+  });
+  afterAll(() => box.cleanup());
+
+  it('creates --output files, exports, export-data, rejects and backups 0600', () => {
+    box.ok(['customer', 'list', '--format', 'csv', '--output', 'list.csv']);
+    box.ok(['export', 'customers', '--output', 'export.csv']);
+    box.ok(['customer', 'export-data', '1', '--output', 'person.json']);
+    box.ok(['db', 'backup', 'copy.db']);
+    writeFileSync(join(box.dir, 'bad.csv'), 'name,email\nA,not-an-email\n');
+    expect(box.run(['import', 'customers', 'bad.csv', '--skip-invalid', '--rejects', 'rejects.csv']).code).toBe(3);
+    for (const file of ['list.csv', 'export.csv', 'person.json', 'copy.db', 'rejects.csv']) expect([file, mode(file)]).toEqual([file, 0o600]);
+    expect(temps()).toEqual([]);
+  });
+
+  it('keeps the mode of a file it replaces', () => {
+    writeFileSync(join(box.dir, 'shared.csv'), 'old\n');
+    chmodSync(join(box.dir, 'shared.csv'), 0o640);
+    box.ok(['export', 'customers', '--output', 'shared.csv']);
+    expect(mode('shared.csv')).toBe(0o640);
+    expect(readFileSync(join(box.dir, 'shared.csv'), 'utf8')).toContain('li@example.com');
+  });
+
+  it('removes its temp file when interrupted, and leaves no half file', async () => {
+    const { child, exited } = await startRunaway();
+    expect(mode(temps()[0]!)).toBe(0o600);
+    child.kill('SIGTERM');
+    expect((await exited).signal).toBe('SIGTERM');
+    expect(temps()).toEqual([]);
+    expect(existsSync(join(box.dir, 'big.csv'))).toBe(false);
+  }, 30_000);
+
+  it('sweeps the temp file of a killed command on the next run, and only its own', async () => {
+    const { child, exited } = await startRunaway();
+    child.kill('SIGKILL');
+    await exited;
+    expect(temps()).toHaveLength(1);
+    writeFileSync(join(box.dir, '.notes.txt.tmp'), 'not ours');
+    box.ok(['export', 'customers', '--output', 'big.csv']);
+    expect(temps()).toEqual(['.notes.txt.tmp']);
+    // A killed backup's temp file in backups/ goes with the next backup there.
+    mkdirSync(join(box.dir, 'backups'), { recursive: true });
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(join(box.dir, 'backups', `.crm-before-restore-20260101-000000.db.crm-${dead}-abc123.tmp`), 'SQLite format 3\0 truncated');
+    box.ok(['db', 'backup']);
+    expect(readdirSync(join(box.dir, 'backups')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  }, 30_000);
 });

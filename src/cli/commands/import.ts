@@ -102,9 +102,10 @@ export function registerImport(program: Command, { run }: Runtime): void {
 
         // Rejected rows stream to a file written atomically once the import has finished.
         const { atomicFileSink } = await import('../../io/output.js');
+        const privateFiles = await import('../../db/private-files.js');
         const { createRowWriter } = await import('../../io/render.js');
         const { createColour } = await import('../../io/colour.js');
-        const rejectsSink = flags.rejects && !flags.dryRun ? atomicFileSink(flags.rejects) : undefined;
+        const rejectsSink = flags.rejects && !flags.dryRun ? atomicFileSink(flags.rejects, privateFiles) : undefined;
         let rejectsWriter: ReturnType<typeof createRowWriter> | undefined;
         let rejectKeys: string[] = [];
 
