@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { userInfo } from 'node:os';
+import * as privateFiles from '../db/private-files.js';
 import type { DB } from '../db/schema.js';
 import { UsageError, ValidationError } from '../domain/errors.js';
 import type { Actor, WriteMeta } from '../services/audit.js';
@@ -134,7 +135,7 @@ export function createContext(deps: Deps, command: Command): Context {
     return path ?? '';
   };
 
-  const openSink = (): OutputSink => (globals.output ? atomicFileSink(globals.output) : stdoutSink(stdout));
+  const openSink = (): OutputSink => (globals.output ? atomicFileSink(globals.output, privateFiles) : stdoutSink(stdout));
   const renderOptions = (sink: OutputSink, options: PrintOptions = {}): RenderOptions => ({
     colour: createColour(colourEnabled({ isTTY: sink.isTTY, noColorFlag: globals.color === false, env })),
     highlight: options.highlight,

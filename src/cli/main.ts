@@ -1,6 +1,7 @@
 // main(argv) → exit code. The only place that catches errors and decides the exit code.
 import { CommanderError, type Command } from 'commander';
 import { homedir } from 'node:os';
+import { removePendingTempFiles } from '../db/private-files.js';
 import { describeFailure } from '../io/errors.js';
 import type { Deps } from './context.js';
 import { buildProgram } from './program.js';
@@ -60,5 +61,13 @@ export async function run(argv: string[]): Promise<number> {
     if (error.code === 'EPIPE') process.exit(0);
     throw error;
   });
+  // Interrupted: remove the temp files of unfinished outputs and backups, then die of the signal
+  // as before (the shell still sees 130/143).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      removePendingTempFiles();
+      process.kill(process.pid, signal);
+    });
+  }
   return main({ argv, env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, home: homedir() });
 }

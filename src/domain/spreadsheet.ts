@@ -19,9 +19,14 @@ function isPhoneNumber(value: string): boolean {
   return digits >= 5 && digits <= 20;
 }
 
+/** `'` before `= + - @`, tab or CR, behind any number of further `'`: what restoreCell strips one `'` from. */
+const ESCAPED = /^'+[=+\-@\t\r]/;
+
 export function neutraliseCell(value: string): string {
   if (value === '') return value;
   const first = value.charCodeAt(0);
+  // A cell that already looks escaped ('=x) gets one more quote, so the import's undo gives it back.
+  if (first === 39) return ESCAPED.test(value) ? `'${value}` : value;
   // = @ TAB CR
   if (first === 61 || first === 64 || first === 9 || first === 13) return `'${value}`;
   // + -
@@ -33,11 +38,11 @@ export function neutraliseCell(value: string): string {
   return value;
 }
 
-/** Undoes neutraliseCell on import: a leading `'` before `= + - @`, tab or CR is removed. */
+/**
+ * Undoes neutraliseCell on import: one leading `'` before `= + - @`, tab or CR is removed, also
+ * behind further quotes (`''=x` was the cell `'=x`).
+ */
 export function restoreCell(value: string): string {
-  if (value.length > 1 && value.charCodeAt(0) === 39) {
-    const next = value.charCodeAt(1);
-    if (next === 61 || next === 43 || next === 45 || next === 64 || next === 9 || next === 13) return value.slice(1);
-  }
+  if (value.length > 1 && value.charCodeAt(0) === 39 && ESCAPED.test(value)) return value.slice(1);
   return value;
 }

@@ -1,8 +1,16 @@
 // Where command output goes: stdout, or a file written atomically (a temp file beside it, fsynced,
 // then renamed), so a cron job never leaves half a report behind. Writes are buffered and respect
-// back-pressure, so streaming millions of rows keeps memory flat.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+// back-pressure, so streaming millions of rows keeps memory flat. Files hold personal data: a new
+// one is 0600, a replaced one keeps its mode, and the temp file is private and never outlives the
+// command (the caller's TempFiles registers it for removal on interrupt and sweeps stale ones).
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+
+/** Where temp files come from: private, recognisably named, removed on interrupt. */
+export interface TempFiles {
+  createTempBeside(target: string): string;
+  keepModeOf(target: string, temp: string): void;
+  releaseTemp(temp: string, remove?: boolean): void;
+}
 
 export interface OutputSink {
   /** Queue text; await the promise only when it is returned (back-pressure). */
@@ -40,13 +48,16 @@ export function stdoutSink(stream: NodeJS.WritableStream & { isTTY?: boolean }):
   };
 }
 
-/** A file sink: text goes to `.<name>.<random>.tmp` in the same folder, renamed on `end`. */
-export function atomicFileSink(path: string, mode = 0o666): OutputSink {
-  // Not node:crypto: loading it costs every command start-up time, and the name only has to be
-  // unlikely to clash ('wx' below refuses an existing file anyway).
-  const unique = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 10)}`;
-  const temp = join(dirname(path), `.${basename(path)}.${unique}.tmp`);
-  const fd = openSync(temp, 'wx', mode);
+/** A file sink: text goes to a 0600 temp file in the same folder, renamed on `end`. */
+export function atomicFileSink(path: string, files: TempFiles): OutputSink {
+  const temp = files.createTempBeside(path);
+  let fd: number;
+  try {
+    fd = openSync(temp, 'w');
+  } catch (error) {
+    files.releaseTemp(temp, true);
+    throw error;
+  }
   let buffer = '';
   let open = true;
   const flush = () => {
@@ -60,28 +71,35 @@ export function atomicFileSink(path: string, mode = 0o666): OutputSink {
     try {
       closeSync(fd);
     } finally {
-      try {
-        unlinkSync(temp);
-      } catch {
-        // already gone
-      }
+      files.releaseTemp(temp, true);
     }
   };
   return {
     isTTY: false,
     write(chunk) {
       buffer += chunk;
-      if (buffer.length >= FLUSH_AT) flush();
+      if (buffer.length < FLUSH_AT) return;
+      flush();
+      // Lets the event loop run between chunks, so SIGINT/SIGTERM can remove the temp file even
+      // while a long synchronous query fills it.
+      return new Promise<void>((resolve) => setImmediate(resolve));
     },
     async end() {
       try {
         flush();
         fsyncSync(fd);
-        closeSync(fd);
-        open = false;
-        renameSync(temp, path);
       } catch (error) {
         cleanup();
+        throw error;
+      }
+      open = false;
+      try {
+        closeSync(fd);
+        files.keepModeOf(path, temp);
+        renameSync(temp, path);
+        files.releaseTemp(temp);
+      } catch (error) {
+        files.releaseTemp(temp, true);
         throw error;
       }
     },

@@ -168,8 +168,8 @@ function csvCellWriter(column: Column, delimiter: string): (value: unknown) => s
     let text = plain && typeof value === 'string' ? value : plainValue(column, value);
     if (text === '') return text;
     const first = text.charCodeAt(0);
-    // = @ TAB CR + -: maybe a formula
-    if (first === 61 || first === 64 || first === 9 || first === 13 || first === 43 || first === 45) text = neutraliseCell(text);
+    // = @ TAB CR + -: maybe a formula; ': maybe one already escaped
+    if (first === 61 || first === 64 || first === 9 || first === 13 || first === 43 || first === 45 || first === 39) text = neutraliseCell(text);
     return special.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
 }

@@ -5,9 +5,9 @@ import Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { looksLikeSqlite, sqliteOf } from '../db/connection.js';
 import { appliedMigrations } from '../db/applied-migrations.js';
+import { createTempBeside, keepModeOf, releaseTemp } from '../db/private-files.js';
 import type { DB } from '../db/schema.js';
 import { ValidationError } from '../domain/errors.js';
 import { migrations } from '../../migrations/index.js';
@@ -119,16 +119,13 @@ export function defaultBackupPath(dbPath: string, now: Date, prefix = 'crm'): st
   return join(dirname(dbPath), 'backups', `${prefix}-${stamp}.db`);
 }
 
-const tempBeside = (path: string) => join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-
 /**
  * Copies the open database to `target` with the online backup API: into a private (0600) temp
  * file beside the target, then renamed into place, so a half-written backup never has its name.
  */
 export async function backupDatabase(db: Kysely<DB>, target: string): Promise<{ path: string; bytes: number }> {
   mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-  const temp = tempBeside(target);
-  closeSync(openSync(temp, 'wx', 0o600));
+  const temp = createTempBeside(target);
   try {
     await sqliteOf(db).backup(temp);
     // A backup is one self-contained file: no write-ahead log, so opening it (even read-only)
@@ -139,10 +136,11 @@ export async function backupDatabase(db: Kysely<DB>, target: string): Promise<{ 
     } finally {
       copy.close();
     }
-    chmodSync(temp, 0o600);
+    keepModeOf(target, temp);
     renameSync(temp, target);
+    releaseTemp(temp);
   } catch (error) {
-    rmSync(temp, { force: true });
+    releaseTemp(temp, true);
     throw error;
   }
   return { path: target, bytes: statSync(target).size };
@@ -200,8 +198,8 @@ export function inspectCrmDatabase(file: string): RestoreCandidate {
 export async function restoreDatabase(file: string, dbPath: string, keepOldAt?: string): Promise<RestoreCandidate> {
   const candidate = inspectCrmDatabase(file);
   mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 });
-  const temp = tempBeside(dbPath);
-  closeSync(openSync(temp, 'wx', 0o600));
+  const temp = createTempBeside(dbPath);
+  let keepTemp: string | undefined;
   try {
     const source = new Database(file, { readonly: true, fileMustExist: true });
     try {
@@ -219,16 +217,24 @@ export async function restoreDatabase(file: string, dbPath: string, keepOldAt?: 
         live.close();
       }
       if (keepOldAt) {
+        // Copied under a temp name and renamed: a copy cut short never carries the kept file's name.
         mkdirSync(dirname(keepOldAt), { recursive: true, mode: 0o700 });
-        copyFileSync(dbPath, keepOldAt);
-        chmodSync(keepOldAt, 0o600);
+        keepTemp = createTempBeside(keepOldAt);
+        copyFileSync(dbPath, keepTemp);
+        chmodSync(keepTemp, 0o600);
+        renameSync(keepTemp, keepOldAt);
+        releaseTemp(keepTemp);
+        keepTemp = undefined;
       }
     }
     rmSync(`${dbPath}-wal`, { force: true });
     rmSync(`${dbPath}-shm`, { force: true });
+    keepModeOf(dbPath, temp);
     renameSync(temp, dbPath);
+    releaseTemp(temp);
   } catch (error) {
-    rmSync(temp, { force: true });
+    releaseTemp(temp, true);
+    if (keepTemp) releaseTemp(keepTemp, true);
     throw error;
   }
   return candidate;

@@ -41,11 +41,21 @@ export interface DuplicateReport {
 /** Groups larger than these are not evidence of one person. */
 const MAX_CONTACT_GROUP = 50;
 const MAX_NAME_BLOCK = 1000;
+/**
+ * A name block whose members match each other this many times per member is a naming pattern
+ * ("Customer 10000", "Guest A"…), not people typed twice: real duplicates are a handful per
+ * person. Such a block is skipped like an oversized one, which also bounds the pairs held.
+ */
+const MAX_NAME_MATCHES_PER_MEMBER = 4;
 
 interface Candidate {
   id: number;
   name: string;
   folded: string;
+  /** The digits in the name: "Customer 10000" and "Customer 10001" are two records, not a typo. */
+  digits: string;
+  /** Whether an email or phone already paired this customer with someone. */
+  paired: boolean;
   /** Tokens in sorted order, computed when first needed. */
   sorted: string | undefined;
   email: string | null;
@@ -60,7 +70,7 @@ export interface FindDuplicatesOptions {
 
 export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOptions = {}): Promise<DuplicateReport> {
   const methods = new Set(options.by && options.by.length > 0 ? options.by : DUPLICATE_METHODS);
-  const rows = sqliteOf(db).prepare('SELECT id, name, email, phone, company, city FROM customers ORDER BY id').raw().all() as Iterable<[
+  const rows = sqliteOf(db).prepare('SELECT id, name, email, phone, company, city FROM customers ORDER BY id').raw().iterate() as Iterable<[
     number,
     string,
     string | null,
@@ -122,7 +132,7 @@ export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOpti
 
   for (const [id, name, email, phone, company, city] of rows) {
     const folded = methods.has('name') ? normaliseName(name) : '';
-    const c: Candidate = { id, name, folded, sorted: undefined, email: emailKey(email), phone: phoneKey(phone) };
+    const c: Candidate = { id, name, folded, digits: folded.replace(/\D+/g, ''), paired: false, sorted: undefined, email: emailKey(email), phone: phoneKey(phone) };
     if (methods.has('email') && c.email) push(emailGroups, c.email, c);
     if (methods.has('phone') && c.phone) push(phoneGroups, c.phone, c);
     if (methods.has('name') && folded) {
@@ -147,6 +157,7 @@ export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOpti
         continue;
       }
       for (let i = 0; i < group.length; i++) {
+        group[i]!.paired = true;
         for (let j = i + 1; j < group.length; j++) addReason(group[i]!, group[j]!, score, reason(key));
       }
     }
@@ -155,6 +166,12 @@ export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOpti
   contactPairs(phoneGroups, REASON_SCORES.phone, (key) => `same phone ${key}`);
 
   // Both tokens of a name can put one pair in two blocks; `named` keeps the name reason single.
+  // A name pair is scored and filtered at once: one that cannot reach the minimum score, alone or
+  // with the contact reasons already found for it, is never held (a town of "Customer 10000"s
+  // would otherwise keep millions of pairs alive until the end).
+  const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
+  const hasPair = (a: Candidate, b: Candidate) => a.paired && b.paired && pairs.has(a.id < b.id ? `${a.id}:${b.id}` : `${b.id}:${a.id}`);
+  const found: { a: Candidate; b: Candidate; score: number; reason: string }[] = [];
   for (const { place, tokens } of nameBlocks.values()) {
     for (const [token, block] of tokens) {
       if (!Array.isArray(block)) continue;
@@ -162,30 +179,43 @@ export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOpti
         skippedBlocks++;
         continue;
       }
-      for (let i = 0; i < block.length; i++) {
+      const maxMatches = MAX_NAME_MATCHES_PER_MEMBER * block.length;
+      let matches = 0;
+      found.length = 0;
+      compare: for (let i = 0; i < block.length; i++) {
         const a = block[i]!;
         for (let j = i + 1; j < block.length; j++) {
           const b = block[j]!;
-          if (Math.abs(a.folded.length - b.folded.length) > 4) continue;
+          if (Math.abs(a.folded.length - b.folded.length) > 4 || a.digits !== b.digits) continue;
+          let conflicts = 0;
+          if (a.email && b.email && a.email !== b.email) conflicts++;
+          if (a.phone && b.phone && a.phone !== b.phone) conflicts++;
+          const factor = conflicts === 0 ? 1 : conflicts === 1 ? CONFLICT_FACTOR : CONFLICT_FACTOR * CONFLICT_FACTOR;
+          // The best a name can score is REASON_SCORES.name; skip the comparison when even that cannot count.
+          const backed = hasPair(a, b);
+          if (REASON_SCORES.name * factor < minScore && !backed) continue;
           // When the shared token leads both names (or neither), their order agrees and the direct
           // comparison is the one that counts; otherwise compare the sorted forms too.
           const lead = `${token} `;
           const sameOrder = a.folded.startsWith(lead) === b.folded.startsWith(lead);
           const similarity = sameOrder ? jaroWinkler(a.folded, b.folded) : nameSimilarity(a.folded, b.folded, (a.sorted ??= sortedTokens(a.folded)), (b.sorted ??= sortedTokens(b.folded)));
           if (similarity < NAME_THRESHOLD) continue;
-          let score = REASON_SCORES.name * similarity;
-          const differ: string[] = [];
-          if (a.email && b.email && a.email !== b.email) differ.push('emails');
-          if (a.phone && b.phone && a.phone !== b.phone) differ.push('phones');
-          for (let k = 0; k < differ.length; k++) score *= CONFLICT_FACTOR;
+          if (++matches > maxMatches) break compare;
+          const score = REASON_SCORES.name * similarity * factor;
+          if (score < minScore && !backed) continue;
+          const differ = [a.email && b.email && a.email !== b.email ? 'emails' : '', a.phone && b.phone && a.phone !== b.phone ? 'phones' : ''].filter(Boolean);
           const note = differ.length > 0 ? ` but different ${differ.join(' and ')}` : '';
-          addReason(a, b, score, `similar names (Jaro-Winkler ${similarity.toFixed(2)}) in the same ${place}${note}`, true);
+          found.push({ a, b, score, reason: `similar names (Jaro-Winkler ${similarity.toFixed(2)}) in the same ${place}${note}` });
         }
       }
+      if (matches > maxMatches) {
+        skippedBlocks++;
+        continue;
+      }
+      for (const f of found) addReason(f.a, f.b, f.score, f.reason, true);
     }
   }
 
-  const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
   const result: DuplicatePair[] = [...pairs.values()].map((p) => ({
     keepId: p.keep.id,
     keepName: p.keep.name,

@@ -60,6 +60,10 @@ describe('spreadsheet safety', () => {
     ['+55555 cmd', "'+55555 cmd"],
     ['plain', 'plain'],
     ['', ''],
+    ["'=x", "''=x"],
+    ["''-5", "'''-5"],
+    ["'plain", "'plain"],
+    ["'", "'"],
   ])('neutralises %j as %j and restores it', (input, output) => {
     expect(neutraliseCell(input)).toBe(output);
     expect(restoreCell(neutraliseCell(input))).toBe(input);

@@ -5,6 +5,7 @@ import { Argument, Option, type Command } from 'commander';
 import { DATE_FORMATS, type DateFormat } from '../../domain/dates.js';
 import { PartialError, UsageError } from '../../domain/errors.js';
 import { DUPLICATE_MODES, IMPORT_KINDS, parseColumnMap, type DuplicateMode, type ImportKind } from '../../domain/imports.js';
+import { restoreCell } from '../../domain/spreadsheet.js';
 import type { ImportCounts, ImportResult } from '../../services/imports.js';
 import { ENCODINGS, type Encoding } from '../../io/csvReader.js';
 import { examples, type Runtime } from '../program.js';
@@ -101,9 +102,10 @@ export function registerImport(program: Command, { run }: Runtime): void {
 
         // Rejected rows stream to a file written atomically once the import has finished.
         const { atomicFileSink } = await import('../../io/output.js');
+        const privateFiles = await import('../../db/private-files.js');
         const { createRowWriter } = await import('../../io/render.js');
         const { createColour } = await import('../../io/colour.js');
-        const rejectsSink = flags.rejects && !flags.dryRun ? atomicFileSink(flags.rejects) : undefined;
+        const rejectsSink = flags.rejects && !flags.dryRun ? atomicFileSink(flags.rejects, privateFiles) : undefined;
         let rejectsWriter: ReturnType<typeof createRowWriter> | undefined;
         let rejectKeys: string[] = [];
 
@@ -125,7 +127,8 @@ export function registerImport(program: Command, { run }: Runtime): void {
                   rejectsWriter = createRowWriter('csv', [...rejectKeys.map((key) => ({ key })), { key: 'line' }, { key: 'error' }], { colour: createColour(false) });
                 }
                 const row: Record<string, unknown> = { line, error: reason };
-                rejectKeys.forEach((key, i) => (row[key] = values[i] ?? ''));
+                // The writer neutralises what each cell means, so an escaped cell is first read back ('=x is =x).
+                rejectKeys.forEach((key, i) => (row[key] = restoreCell(values[i] ?? '')));
                 void rejectsSink.write(rejectsWriter.write(row));
               },
             },
