@@ -14,6 +14,7 @@ import { registerDeal } from './commands/deal.js';
 import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerReport } from './commands/report.js';
+import { registerRisk } from './commands/risk.js';
 import { registerSale } from './commands/sale.js';
 import { registerSegment } from './commands/segment.js';
 import { registerSql } from './commands/sql.js';
@@ -76,6 +77,8 @@ export function buildProgram(deps: Deps): { program: Command; runtime: Runtime }
     registerImport,
     registerExport,
     registerReport,
+    // Adds `customer risk` and `report risk` to the nouns registered above.
+    registerRisk,
     registerTask,
     registerAgenda,
     registerAudit,
