@@ -386,6 +386,9 @@ export async function saveRiskScores(db: Kysely<DB>, result: RiskResult, rows: r
   });
 }
 
+/** The agenda's section: saved risk at least this, nobody in touch for this many days, this many listed. */
+export const AT_RISK = { threshold: 0.7, quietDays: 30, limit: 10 } as const;
+
 export interface AtRiskCustomer {
   id: number;
   name: string;
