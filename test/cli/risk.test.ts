@@ -249,6 +249,26 @@ describe('crm customer risk on a shop where customers leave by a known mechanism
     }
   }, LONG);
 
+  it('customer rm and merge take saved scores along, and undo brings them back', async () => {
+    const copy = copyOf(box);
+    try {
+      copy.ok(['customer', 'risk', '--save', '--limit', '1', '--format', 'csv'], { env });
+      const scores = () => copy.query<{ id: number; customer_id: number }>('SELECT id, customer_id FROM risk_scores ORDER BY id');
+      const before = scores();
+      const [a, b, c] = result.customers.slice(0, 3).map((r) => r.id);
+      await pause();
+      copy.ok(['customer', 'rm', String(a), '--yes'], { env });
+      copy.ok(['customer', 'merge', String(b), String(c), '--yes'], { env });
+      expect(scores().map((s) => s.customer_id)).toEqual(before.map((s) => s.customer_id).filter((id) => id !== a && id !== c));
+      const entries = copy.query<{ id: number }>("SELECT id FROM audit_log WHERE action IN ('customer.rm', 'customer.merge') ORDER BY id DESC");
+      await pause();
+      for (const entry of entries) copy.ok(['undo', String(entry.id), '--yes'], { env });
+      expect(scores()).toEqual(before);
+    } finally {
+      copy.cleanup();
+    }
+  }, LONG);
+
   it('crm report risk: customers per band add up to everyone, with revenue at risk in total and by segment', async () => {
     await pause();
     const copy = copyOf(box);
