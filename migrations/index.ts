@@ -8,6 +8,7 @@ import * as m20261124_segments_0001 from './20261124_segments_0001_saved_members
 import * as m20261125_segments_0002 from './20261125_segments_0002_city_age_index.js';
 import * as m20261125_sales_0002 from './20261125_sales_0002_covering_indexes.js';
 import * as m20261204_reliability_0001 from './20261204_reliability_0001_ids_never_reused.js';
+import * as m20261204_churn_0001 from './20261204_churn_0001_risk_scores.js';
 
 export const migrations: Record<string, Migration> = {
   '20261124_0001_initial': m20261124_0001,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '20261125_segments_0002_city_age_index': m20261125_segments_0002,
   '20261125_sales_0002_covering_indexes': m20261125_sales_0002,
   '20261204_reliability_0001_ids_never_reused': m20261204_reliability_0001,
+  '20261204_churn_0001_risk_scores': m20261204_churn_0001,
 };

@@ -15,6 +15,7 @@ import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerReport } from './commands/report.js';
 import { registerReportTickets } from './commands/report-tickets.js';
+import { registerRisk } from './commands/risk.js';
 import { registerSale } from './commands/sale.js';
 import { registerSegment } from './commands/segment.js';
 import { registerSql } from './commands/sql.js';
@@ -82,6 +83,8 @@ export function buildProgram(deps: Deps): { program: Command; runtime: Runtime }
     registerExport,
     registerReport,
     registerReportTickets,
+    // Adds `customer risk` and `report risk` to the nouns registered above.
+    registerRisk,
     registerTask,
     registerAgenda,
     registerAudit,

@@ -162,6 +162,23 @@ export interface SegmentMembersTable {
   saved_at: string;
 }
 
+/** A saved churn-risk score (`crm customer risk --save`); a customer's latest row is their churn_risk. */
+export interface RiskScoresTable {
+  id: Generated<number>;
+  customer_id: number;
+  /** The probability (0–1) of not buying within the horizon. */
+  probability: number;
+  spend_12m_cents: number;
+  revenue_at_risk_cents: number;
+  /** The reasons in words, `; `-separated. */
+  reasons: string;
+  /** The suggested next action: call, offer, fix their open ticket. */
+  action: string;
+  as_of: string;
+  horizon_days: number;
+  saved_at: string;
+}
+
 export interface TasksTable {
   id: Generated<number>;
   customer_id: number;
@@ -230,6 +247,7 @@ export interface DB {
   ticket_ratings: TicketRatingsTable;
   segments: SegmentsTable;
   segment_members: SegmentMembersTable;
+  risk_scores: RiskScoresTable;
   tasks: TasksTable;
   audit_log: AuditLogTable;
   audit_change: AuditChangeTable;

@@ -23,11 +23,15 @@ export const SEGMENT_FIELDS = [
   'orders',
   'last_purchase',
   'open_tickets',
+  'churn_risk',
 ] as const;
 export type BuiltinField = (typeof SEGMENT_FIELDS)[number];
 
-/** How a field compares: text (case-insensitive), whole numbers, money in cents, calendar days. */
-export type FieldKind = 'text' | 'gender' | 'tag' | 'int' | 'money' | 'day' | 'custom';
+/**
+ * How a field compares: text (case-insensitive), whole numbers, money in cents, calendar days, a
+ * probability (0 to 1, or a percentage).
+ */
+export type FieldKind = 'text' | 'gender' | 'tag' | 'int' | 'money' | 'day' | 'probability' | 'custom';
 
 const FIELD_KINDS: Record<BuiltinField, FieldKind> = {
   name: 'text',
@@ -44,6 +48,7 @@ const FIELD_KINDS: Record<BuiltinField, FieldKind> = {
   orders: 'int',
   last_purchase: 'day',
   open_tickets: 'int',
+  churn_risk: 'probability',
 };
 
 export type FieldRef = { name: BuiltinField; kind: FieldKind } | { name: 'field'; key: string; kind: 'custom' };
@@ -211,6 +216,8 @@ function expectedValue(kind: FieldKind): string {
       return 'a whole number';
     case 'money':
       return 'an amount (e.g. 1000 or 1234.50)';
+    case 'probability':
+      return 'a probability from 0 to 1 (e.g. 0.7) or a percentage (70%)';
     case 'day':
       return 'a date (YYYY-MM-DD, today, yesterday) or an age (90d, 4w)';
     case 'gender':
@@ -385,7 +392,7 @@ class Parser {
   }
 
   private checkOperator(field: FieldRef, op: CompareOp, token: Token): void {
-    if (op === '~' && (field.kind === 'int' || field.kind === 'money' || field.kind === 'day')) {
+    if (op === '~' && (field.kind === 'int' || field.kind === 'money' || field.kind === 'day' || field.kind === 'probability')) {
       this.fail(token, `"~" (contains) works on text, not on ${fieldLabel(field)}`, ['"="', '"!="', '"<"', '"<="', '">"', '">="', '"in"', '"between"']);
     }
     if ((field.kind === 'tag' || field.kind === 'gender') && ORDERING.has(op)) {
@@ -449,6 +456,14 @@ class Parser {
         if (!/^\d{1,15}$/.test(token.text)) typeError(`compares with a whole number, not "${token.text}"`);
         this.next();
         return { kind: 'number', value: Number(token.text) };
+      }
+      case 'probability': {
+        if (token.kind === 'string') typeError('compares with a probability, not text');
+        const match = /^(\d{1,3}(?:\.\d{1,6})?|\.\d{1,6})(%?)$/.exec(token.text);
+        const value = match ? Number(match[1]) / (match[2] ? 100 : 1) : NaN;
+        if (!(value >= 0 && value <= 1)) typeError(`compares with a probability from 0 to 1 or a percentage, not "${token.text}"`);
+        this.next();
+        return { kind: 'number', value };
       }
       case 'money': {
         try {

@@ -456,6 +456,10 @@ export async function removeCustomer(db: Kysely<DB>, customerId: number, meta: W
     for (const row of await trx.selectFrom('segment_members').selectAll().where('customer_id', '=', customerId).execute()) {
       await audit.deleted('segment_members', row.id, row);
     }
+    // So do saved churn-risk scores.
+    for (const row of await trx.selectFrom('risk_scores').selectAll().where('customer_id', '=', customerId).execute()) {
+      await audit.deleted('risk_scores', row.id, row);
+    }
     await audit.deleted('customers', customerId, customer);
     // Foreign keys cascade the rest.
     await trx.deleteFrom('customers').where('id', '=', customerId).execute();

@@ -130,6 +130,12 @@ export async function mergeCustomers(db: Kysely<DB>, keepId: number, otherId: nu
       await audit.deleted('segment_members', row.id, row);
     }
     await trx.deleteFrom('segment_members').where('customer_id', '=', other.id).execute();
+    // So do other's saved churn-risk scores: keep's own stay, and the next `customer risk --save`
+    // scores the merged history.
+    for (const row of await trx.selectFrom('risk_scores').selectAll().where('customer_id', '=', other.id).execute()) {
+      await audit.deleted('risk_scores', row.id, row);
+    }
+    await trx.deleteFrom('risk_scores').where('customer_id', '=', other.id).execute();
     // Delete other before filling keep: its email must be free before keep can take it.
     await trx.deleteFrom('customers').where('id', '=', other.id).execute();
     await audit.deleted('customers', other.id, other);

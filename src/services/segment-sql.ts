@@ -312,6 +312,9 @@ function leafFor(field: FieldRef, alias: string, today: string, sales: SalesMode
     }
     case 'open_tickets':
       return numberLeaf(sql`(SELECT count(*) FROM tickets tk WHERE tk.customer_id = ${id} AND tk.status IN (${'open'}, ${'pending'}))`);
+    case 'churn_risk':
+      // The latest score saved by `crm customer risk --save`; none saved is empty (NULL).
+      return numberLeaf(sql`(SELECT rs.probability FROM risk_scores rs WHERE rs.customer_id = ${id} ORDER BY rs.id DESC LIMIT 1)`);
   }
 }
 

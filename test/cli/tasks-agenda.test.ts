@@ -191,7 +191,7 @@ describe('crm agenda', () => {
 
   it('shows the day: overdue and due tasks, overdue or urgent tickets, deals closing this week, customers going quiet', () => {
     const doc = agenda();
-    expect(Object.keys(doc)).toEqual(['agenda', 'overdue_tasks', 'tasks_due', 'tickets', 'deals_closing', 'going_quiet']);
+    expect(Object.keys(doc)).toEqual(['agenda', 'overdue_tasks', 'tasks_due', 'tickets', 'deals_closing', 'going_quiet', 'at_risk']);
     expect(titles(doc.overdue_tasks)).toEqual(['overdue call']);
     expect(doc.overdue_tasks[0]).toMatchObject({ due_date: '2025-06-03', days_late: 1, assignee: 'anna' });
     expect(titles(doc.tasks_due)).toEqual(['early today', 'today 17:00', 'today all day']);
@@ -211,6 +211,8 @@ describe('crm agenda', () => {
       tickets: 3,
       deals_closing: 2,
       going_quiet: quietAsOf(TODAY, 30).length,
+      // No churn-risk scores were saved in this shop.
+      at_risk: 0,
     });
   });
 

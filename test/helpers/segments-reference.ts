@@ -28,6 +28,8 @@ export interface RefCustomer {
   fields: Record<string, string>;
   sales: RefSale[];
   tickets: Array<'open' | 'pending' | 'resolved' | 'closed'>;
+  /** Churn-risk scores saved for the customer, oldest first (the last one is their churn_risk). */
+  risks: number[];
 }
 
 export { rng };
@@ -44,6 +46,8 @@ export const LEVELS = ['1', '3', '10', '2.5', 'n/a'];
 
 export function generateCustomers(count: number, seed: number): RefCustomer[] {
   const random = rng(seed);
+  // Saved risk scores come from a stream of their own, so the rest of the data stays as it was.
+  const riskRandom = rng(seed + 1_000_003);
   const customers: RefCustomer[] = [];
   for (let i = 0; i < count; i++) {
     const id = i + 1;
@@ -77,6 +81,7 @@ export function generateCustomers(count: number, seed: number): RefCustomer[] {
       fields,
       sales,
       tickets,
+      risks: riskRandom() < 0.35 ? [] : Array.from({ length: 1 + Math.floor(riskRandom() * 2) }, () => Math.round(riskRandom() * 100) / 100),
     });
   }
   return customers;
@@ -103,6 +108,10 @@ export function insertCustomers(dbPath: string, customers: readonly RefCustomer[
         `INSERT INTO tickets (customer_id, subject, priority, kind, status, opened_at, updated_at)
          VALUES (?, 'Help', 'normal', 'question', ?, '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z')`,
       );
+      const risk = db.prepare(
+        `INSERT INTO risk_scores (customer_id, probability, spend_12m_cents, revenue_at_risk_cents, reasons, action, as_of, horizon_days, saved_at)
+         VALUES (?, ?, 0, 0, '', 'call', '2025-05-01', 90, '2025-05-01T00:00:00.000Z')`,
+      );
       for (const c of customers) {
         customer.run(c.id, c.name, c.email, c.phone, c.phone ? c.phone.replace(/\D/g, '') : null, c.age, c.gender, c.company, c.city, c.source, c.created_at, c.created_at);
         for (const tag of c.tags) link.run(c.id, tagIds.get(tag));
@@ -110,6 +119,8 @@ export function insertCustomers(dbPath: string, customers: readonly RefCustomer[
         for (const s of c.sales) sale.run(c.id, s.amount_cents, s.sold_on, `${s.sold_on}T10:00:00.000Z`, s.voided ? '2025-05-01T00:00:00.000Z' : null);
         for (const status of c.tickets) ticket.run(c.id, status);
       }
+      // Saved in rounds, as repeated `customer risk --save` runs would: each customer's last is latest.
+      for (let round = 0; round < 2; round++) for (const c of customers) if (c.risks[round] !== undefined) risk.run(c.id, c.risks[round]);
     })();
   } finally {
     db.close();
@@ -124,6 +135,7 @@ export const totalSpent = (c: RefCustomer) => liveSales(c).reduce((sum, s) => su
 export const orders = (c: RefCustomer) => liveSales(c).length;
 export const lastPurchase = (c: RefCustomer): string | null => liveSales(c).reduce<string | null>((max, s) => (max === null || s.sold_on > max ? s.sold_on : max), null);
 export const openTickets = (c: RefCustomer) => c.tickets.filter((t) => t === 'open' || t === 'pending').length;
+export const churnRisk = (c: RefCustomer): number | null => c.risks.at(-1) ?? null;
 
 export function daysBefore(day: string, n: number): string {
   const [y, m, d] = day.split('-').map(Number);
@@ -173,10 +185,10 @@ function textMatches(stored: string | null, op: Op, value: string): boolean {
   return compareOrder(a, op, b);
 }
 
-type Kind = 'text' | 'int' | 'money' | 'day' | 'created' | 'tag' | 'custom';
+type Kind = 'text' | 'int' | 'money' | 'prob' | 'day' | 'created' | 'tag' | 'custom';
 const FIELD_KIND: Record<string, Kind> = {
   name: 'text', email: 'text', phone: 'text', city: 'text', company: 'text', source: 'text', gender: 'text',
-  age: 'int', orders: 'int', open_tickets: 'int', total_spent: 'money',
+  age: 'int', orders: 'int', open_tickets: 'int', total_spent: 'money', churn_risk: 'prob',
   last_purchase: 'day', created: 'created', tag: 'tag', 'field.plan': 'custom', 'field.level': 'custom',
 };
 
@@ -199,6 +211,7 @@ function numberOfField(c: RefCustomer, field: string): number | null {
     case 'orders': return orders(c);
     case 'open_tickets': return openTickets(c);
     case 'total_spent': return totalSpent(c);
+    case 'churn_risk': return churnRisk(c);
     default: throw new Error(field);
   }
 }
@@ -223,7 +236,7 @@ function leaf(c: RefCustomer, node: Exclude<RefExpr, { type: 'and' | 'or' | 'not
       return v !== undefined && test({ text: v, num: customNumeric(v) ? parseFloat(v) : null, day: null });
     }
     if (kind === 'text') return test({ text: textOfField(c, node.field), num: null, day: null });
-    if (kind === 'int' || kind === 'money') return test({ text: null, num: numberOfField(c, node.field), day: null });
+    if (kind === 'int' || kind === 'money' || kind === 'prob') return test({ text: null, num: numberOfField(c, node.field), day: null });
     return test({ text: null, num: null, day: dayOfField(c, node.field) });
   };
   const single = (op: Op, value: RefValue) =>
@@ -233,7 +246,7 @@ function leaf(c: RefCustomer, node: Exclude<RefExpr, { type: 'and' | 'or' | 'not
         if (value.kind === 'number' && op !== '=' && op !== '~') return s.num !== null && compareOrder(s.num, op, value.n);
         return textMatches(s.text, op, value.kind === 'text' ? value.text : (value as { shown: string }).shown);
       }
-      if (kind === 'int' || kind === 'money') return s.num !== null && compareOrder(s.num, op, (value as { n: number }).n);
+      if (kind === 'int' || kind === 'money' || kind === 'prob') return s.num !== null && compareOrder(s.num, op, (value as { n: number }).n);
       if (s.day === null) return false;
       return compareOrder(s.day, value.kind === 'age' ? AGE_FLIP[op]! : op, dayValue(value));
     });
@@ -249,7 +262,7 @@ function leaf(c: RefCustomer, node: Exclude<RefExpr, { type: 'and' | 'or' | 'not
       if (kind === 'day' || kind === 'created') {
         const [from, to] = node.low.kind === 'age' ? [dayValue(node.high), dayValue(node.low)] : [dayValue(node.low), dayValue(node.high)];
         hit = pos((s) => s.day !== null && s.day >= from && s.day <= to);
-      } else if (kind === 'int' || kind === 'money' || (kind === 'custom' && node.low.kind === 'number')) {
+      } else if (kind === 'int' || kind === 'money' || kind === 'prob' || (kind === 'custom' && node.low.kind === 'number')) {
         const lo = (node.low as { n: number }).n;
         const hi = (node.high as { n: number }).n;
         hit = pos((s) => s.num !== null && s.num >= lo && s.num <= hi);
@@ -265,7 +278,7 @@ function leaf(c: RefCustomer, node: Exclude<RefExpr, { type: 'and' | 'or' | 'not
       if (kind === 'tag') empty = c.tags.length === 0;
       else if (kind === 'custom') empty = isEmptyText(c.fields[node.field.slice(6)]);
       else if (kind === 'text') empty = isEmptyText(textOfField(c, node.field));
-      else if (kind === 'int') empty = numberOfField(c, node.field) === null;
+      else if (kind === 'int' || kind === 'prob') empty = numberOfField(c, node.field) === null;
       else if (kind === 'created') empty = false;
       else empty = dayOfField(c, node.field) === null;
       return node.negated ? !empty : empty;
@@ -317,6 +330,13 @@ function valueFor(random: () => number, field: string, op: Op): RefValue {
       const n = field === 'age' ? Math.floor(random() * 85) : Math.floor(random() * 5);
       return { kind: 'number', n, shown: String(n) };
     }
+    case 'prob': {
+      // Hundredths, as saved, so equality finds someone; written as 0.35 or 35%.
+      const hundredths = Math.floor(random() * 101);
+      if (random() < 0.4) return { kind: 'number', n: hundredths / 100, shown: `${hundredths}%` };
+      const shown = (hundredths / 100).toFixed(2);
+      return { kind: 'number', n: Number(shown), shown };
+    }
     case 'money': {
       const yuan = Math.floor(random() * 3000);
       const cents = random() < 0.3 ? 50 : 0;
@@ -363,7 +383,7 @@ function randomLeaf(random: () => number): RefExpr {
     return { type: 'between', field, low, high, negated: random() < 0.3 };
   }
   const ops: Op[] =
-    kind === 'tag' || field === 'gender' ? ['=', '!=', '~'] : kind === 'int' || kind === 'money' || kind === 'day' || kind === 'created' ? ['=', '!=', '<', '<=', '>', '>='] : ['=', '!=', '<', '<=', '>', '>=', '~'];
+    kind === 'tag' || field === 'gender' ? ['=', '!=', '~'] : kind === 'int' || kind === 'money' || kind === 'prob' || kind === 'day' || kind === 'created' ? ['=', '!=', '<', '<=', '>', '>='] : ['=', '!=', '<', '<=', '>', '>=', '~'];
   const op = pick(random, ops);
   return { type: 'cmp', field, op, value: valueFor(random, field, op) };
 }

@@ -134,12 +134,13 @@ describe('the contract\'s finer points, on four hand-made customers', () => {
   let small: Kysely<DB>;
   let smallDir: string;
   // 1: churned, bought 10 days ago · 2: no tags, never bought · 3: vip, bought 200 days ago ·
-  // 4: no tags, only a voided sale 5 days ago
+  // 4: no tags, only a voided sale 5 days ago. Saved churn-risk scores, latest last: 1: 0.9 then
+  // 0.4 · 2: none · 3: 0.75 · 4: 0.2 then 0.95
   const people: RefCustomer[] = [
-    { id: 1, name: 'Ann', email: null, phone: null, age: 30, gender: 'female', company: null, city: 'Shanghai', source: null, created_at: '2025-01-10T08:00:00.000Z', tags: ['churned'], fields: { plan: 'Gold' }, sales: [{ amount_cents: 150000, sold_on: '2025-05-22', voided: false }], tickets: ['open', 'closed'] },
-    { id: 2, name: 'Bo', email: null, phone: null, age: null, gender: null, company: null, city: null, source: null, created_at: '2025-05-31T23:59:59.000Z', tags: [], fields: {}, sales: [], tickets: [] },
-    { id: 3, name: 'Cy', email: null, phone: null, age: 41, gender: 'male', company: null, city: 'shanghai', source: null, created_at: '2024-06-01T00:00:00.000Z', tags: ['vip'], fields: { level: '10' }, sales: [{ amount_cents: 99999, sold_on: '2024-11-13', voided: false }], tickets: ['pending'] },
-    { id: 4, name: 'Di', email: null, phone: null, age: 25, gender: 'other', company: null, city: 'Berlin', source: null, created_at: '2025-02-01T12:00:00.000Z', tags: [], fields: { level: '9' }, sales: [{ amount_cents: 500000, sold_on: '2025-05-27', voided: true }], tickets: [] },
+    { id: 1, name: 'Ann', email: null, phone: null, age: 30, gender: 'female', company: null, city: 'Shanghai', source: null, created_at: '2025-01-10T08:00:00.000Z', tags: ['churned'], fields: { plan: 'Gold' }, sales: [{ amount_cents: 150000, sold_on: '2025-05-22', voided: false }], tickets: ['open', 'closed'], risks: [0.9, 0.4] },
+    { id: 2, name: 'Bo', email: null, phone: null, age: null, gender: null, company: null, city: null, source: null, created_at: '2025-05-31T23:59:59.000Z', tags: [], fields: {}, sales: [], tickets: [], risks: [] },
+    { id: 3, name: 'Cy', email: null, phone: null, age: 41, gender: 'male', company: null, city: 'shanghai', source: null, created_at: '2024-06-01T00:00:00.000Z', tags: ['vip'], fields: { level: '10' }, sales: [{ amount_cents: 99999, sold_on: '2024-11-13', voided: false }], tickets: ['pending'], risks: [0.75] },
+    { id: 4, name: 'Di', email: null, phone: null, age: 25, gender: 'other', company: null, city: 'Berlin', source: null, created_at: '2025-02-01T12:00:00.000Z', tags: [], fields: { level: '9' }, sales: [{ amount_cents: 500000, sold_on: '2025-05-27', voided: true }], tickets: [], risks: [0.2, 0.95] },
   ];
   beforeAll(async () => {
     smallDir = mkdtempSync(join(tmpdir(), 'crm-seg-small-'));
@@ -164,6 +165,12 @@ describe('the contract\'s finer points, on four hand-made customers', () => {
     ['total_spent = 0', [2, 4]],
     ['orders = 0', [2, 4]],
     ['open_tickets = 1', [1, 3]],
+    ['churn_risk > 0.7', [3, 4]],
+    ['churn_risk >= 40%', [1, 3, 4]],
+    ['churn_risk = 0.4', [1]],
+    ['churn_risk is empty', [2]],
+    ['not churn_risk > 0.7', [1, 2]],
+    ['churn_risk between 0.3 and 0.8', [1, 3]],
     ['city = "SHANGHAI"', [1, 3]],
     ['city != "shanghai"', [2, 4]],
     ['city ~ "ang"', [1, 3]],

@@ -18,7 +18,7 @@ function weekdayOf(day: string): string {
 export function registerAgenda(program: Command, { run }: Runtime): void {
   program
     .command('agenda')
-    .description("the day on one screen: tasks overdue and due, tickets overdue or urgent, deals closing this week, customers going quiet")
+    .description("the day on one screen: tasks overdue and due, tickets overdue or urgent, deals closing this week, customers going quiet, valuable customers at risk")
     .option('--for <date>', 'the day (default today), e.g. tomorrow or 2025-06-02')
     .option('--assignee <name>', 'only tasks and tickets assigned to this person')
     .addHelpText(
@@ -40,6 +40,8 @@ export function registerAgenda(program: Command, { run }: Runtime): void {
         const quietDays = Number(await getSetting(db, 'quiet_days'));
         const agenda = await buildAgenda(db, { day, assignee: flags.assignee?.trim() || undefined, quietDays }, now);
         const isToday = day === localDay(now);
+        const { atRiskCustomers, AT_RISK } = await import('../../services/risk.js');
+        const atRisk = await atRiskCustomers(db, { day, ...AT_RISK });
 
         const summaryColumns: Column[] = [
           { key: 'day', kind: 'date' },
@@ -51,6 +53,7 @@ export function registerAgenda(program: Command, { run }: Runtime): void {
           { key: 'tickets', kind: 'int', header: 'Tickets' },
           { key: 'deals_closing', kind: 'int', header: 'Deals closing' },
           { key: 'going_quiet', kind: 'int', header: 'Going quiet' },
+          { key: 'at_risk', kind: 'int', header: 'At risk' },
         ];
         const summary: Row = {
           day,
@@ -62,6 +65,7 @@ export function registerAgenda(program: Command, { run }: Runtime): void {
           tickets: agenda.tickets.length,
           deals_closing: agenda.deals.length,
           going_quiet: agenda.quietTotal,
+          at_risk: atRisk.total,
         };
 
         const lateColumn: Column = { key: 'days_late', header: 'Days late', kind: 'int' };
@@ -146,6 +150,32 @@ export function registerAgenda(program: Command, { run }: Runtime): void {
               phone: c.phone,
               last_contact: c.lastContact,
               days_since: c.daysSince,
+            })),
+          },
+          {
+            key: 'at_risk',
+            title:
+              `Valuable customers at risk (saved churn risk ${Math.round(AT_RISK.threshold * 100)}% or more, no contact for ${AT_RISK.quietDays} days)` +
+              (atRisk.total > atRisk.customers.length ? `: the ${atRisk.customers.length} with most revenue at risk of ${atRisk.total}` : ''),
+            columns: [
+              { key: 'id', header: 'ID', kind: 'int' },
+              { key: 'name' },
+              { key: 'phone' },
+              { key: 'risk', kind: 'percent' },
+              { key: 'revenue_at_risk', header: 'At risk', kind: 'money' },
+              { key: 'last_contact', kind: 'timestamp' },
+              { key: 'action', header: 'Next action' },
+              { key: 'reasons' },
+            ],
+            rows: atRisk.customers.map((c) => ({
+              id: c.id,
+              name: c.name,
+              phone: c.phone,
+              risk: Math.round(c.probability * 10_000) / 10_000,
+              revenue_at_risk: c.revenueAtRiskCents,
+              last_contact: c.lastContact,
+              action: c.action,
+              reasons: c.reasons,
             })),
           },
         ];

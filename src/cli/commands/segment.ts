@@ -27,11 +27,12 @@ const SHARE_COLUMNS: Column[] = [
 const WHERE_HELP = `
 Expressions (--where):
   fields     name email phone age gender city company source tag created total_spent orders
-             last_purchase open_tickets, and custom fields as field.KEY
+             last_purchase open_tickets churn_risk, and custom fields as field.KEY
   operators  = != < <= > >= ~ (contains)   in ("a", "b")   between A and B (inclusive)
              is empty   is not empty   and   or   not   ( )      precedence: not > and > or
   values     "quoted text" (\\" escapes a quote), numbers, amounts (total_spent > 1000),
-             dates (2025-01-31, today), ages (last_purchase < 90d: within the last 90 days)
+             dates (2025-01-31, today), ages (last_purchase < 90d: within the last 90 days),
+             probabilities (churn_risk > 0.7 or > 70%: the latest score saved by customer risk --save)
   Text compares case-insensitively. "not tag = \\"x\\"" includes untagged customers; last_purchase
   comparisons leave out customers who never bought (find them with last_purchase is empty).`;
 
