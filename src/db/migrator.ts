@@ -1,5 +1,5 @@
 // Applies the static migration list and reports schema state. All pending migrations run in one
-// transaction together with their rows in kysely_migration (SQLite DDL is transactional), so an
+// transaction together with their bookkeeping rows (SQLite DDL is transactional), so an
 // upgrade interrupted at any moment (kill -9, power loss) leaves the schema as it was, never half
 // applied. The transaction takes the write lock first: two crm processes upgrading the same file
 // take turns, and the second finds nothing left to do. On SQLite the run has foreign key
@@ -10,7 +10,7 @@ import { migrations } from '../../migrations/index.js';
 import { MIGRATION_TABLE, APPLIED_MIGRATIONS_SQL } from './applied-migrations.js';
 import { BUSY_TIMEOUT_MS, MIGRATION_BUSY_TIMEOUT_MS } from './sqlite.js';
 
-const MIGRATION_LOCK_TABLE = 'kysely_migration_lock';
+const MIGRATION_LOCK_TABLE = `${MIGRATION_TABLE}_lock`;
 
 export interface SchemaStatus {
   applied: string[];

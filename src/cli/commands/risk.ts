@@ -2,14 +2,12 @@
 // history (services/risk.ts), with its backtest printed beside every result. Registered onto the
 // `customer` and `report` nouns once they exist (see program.ts).
 import type { Command } from 'commander';
-import { localDay, parseDate } from '../../domain/dates.js';
 import { UsageError } from '../../domain/errors.js';
-import { parseInteger } from '../../domain/validation.js';
 import type { Column, Row, Section } from '../../io/render.js';
 import type { RiskResult } from '../../services/risk.js';
 import type { Context } from '../context.js';
 import { examples, type Runtime } from '../program.js';
-import { dateFormatOf } from './sale.js';
+import { parseAsOfFlag, parseLimitFlag } from '../flags.js';
 
 interface RiskFlags {
   asOf?: string;
@@ -78,7 +76,7 @@ function backtestLine(result: RiskResult): string {
 async function computeRisk(ctx: Context, flags: RiskFlags, extra: { segment?: string; limit?: number }): Promise<RiskResult> {
   const horizonDays = flags.horizon !== undefined ? parseHorizon(flags.horizon) : 90;
   const db = await ctx.db();
-  const asOf = flags.asOf !== undefined ? parseDate(flags.asOf, { now: ctx.now(), dateFormat: await dateFormatOf(db), label: '--as-of' }) : localDay(ctx.now());
+  const asOf = (await parseAsOfFlag(ctx, flags.asOf)).today;
   const { customerRisk } = await import('../../services/risk.js');
   const result = await customerRisk(db, { asOf, horizonDays, segment: extra.segment, limit: extra.limit, now: ctx.now() }, () => performance.now());
   if (ctx.deps.env.CRM_DEBUG === '1') ctx.note(`risk: read the history in ${result.timings.readMs.toFixed(0)} ms, trained and scored in ${result.timings.modelMs.toFixed(0)} ms`);
@@ -118,7 +116,7 @@ export function registerRisk(program: Command, { run }: Runtime): void {
     )
     .action(
       run(async (ctx, flags: RiskFlags & { segment?: string; limit?: string; explain?: boolean; save?: boolean }) => {
-        const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 1) : undefined;
+        const limit = parseLimitFlag(flags.limit);
         if (flags.horizon !== undefined) parseHorizon(flags.horizon);
         const format = ctx.format();
         const result = await computeRisk(ctx, flags, { segment: flags.segment });
