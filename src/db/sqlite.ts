@@ -1,8 +1,10 @@
-// The raw SQLite side of opening a database, without Kysely: file checks, the pragmas every
-// connection needs, and a quick "is the schema exactly current?" test. Read commands on the hot
-// path (`customer list`) use it to skip loading Kysely and the migrator, which is most of crm's
-// start-up time; anything unusual (new file, pending or unknown migrations) falls back to the full
-// open in connection.ts.
+// The raw SQLite side of opening a database, without Kysely: what may be opened at all (regular
+// files holding a crm database; other applications' files are refused before anything is written),
+// the pragmas every connection needs, drafts of new databases, the id high-water mark, and the
+// errors that need SQLite to explain them. Read commands on the hot path (`customer list`) use the
+// fast open here to skip loading Kysely and the migrator, which is most of crm's start-up time;
+// anything unusual (new file, pending or unknown migrations) falls back to the full open in
+// connection.ts.
 import type Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, statfsSync, statSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
