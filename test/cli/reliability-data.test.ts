@@ -203,3 +203,40 @@ describe('crm sql is bounded', () => {
     expect(result.stderr.length).toBeLessThan(2000);
   }, 30_000);
 });
+
+describe('a damaged database says so', () => {
+  let box: Sandbox;
+  beforeAll(() => {
+    box = sandbox();
+    const lines = ['name,email,city', ...Array.from({ length: 300 }, (_, i) => `Name ${i},n${i}@example.com,City ${i % 5}`)];
+    writeFileSync(join(box.dir, 'people.csv'), lines.join('\n') + '\n');
+    box.ok(['import', 'customers', 'people.csv']);
+    box.ok(['db', 'optimize']);
+    // Overwrite the start of ten pages in the middle of the file.
+    const bytes = readFileSync(box.dbPath);
+    const pages = bytes.length / 4096;
+    for (let page = Math.floor(pages / 2) - 5; page < Math.floor(pages / 2) + 5; page++) bytes.fill(0xde, page * 4096, page * 4096 + 64);
+    writeFileSync(box.dbPath, bytes);
+  }, 60_000);
+  afterAll(() => box.cleanup());
+
+  it('db check lists the integrity findings first, carries on with the data checks, and exits 1', () => {
+    const result = box.run(['db', 'check', '--format', 'md']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^## Integrity\n\n\| Check \| Status \| Detail \|\n\| --- \| --- \| --- \|\n\| integrity \| problem \| .*malformed/);
+    expect(result.stdout).toContain('## Data quality');
+    expect(result.stdout).toMatch(/\| unused tags \| 0 \|/);
+    expect(result.stderr).toMatch(/^error: the database check found \d+ problems?$/m);
+  });
+
+  it('db backup refuses the damaged file unless told to salvage', () => {
+    const refused = box.run(['db', 'backup', 'copy.db']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: the database fails its quick check \(.+\); a copy would carry the damage, so nothing was written\nhint: .*--salvage/);
+    expect(existsSync(join(box.dir, 'copy.db'))).toBe(false);
+    const salvaged = box.run(['db', 'backup', 'copy.db', '--salvage']);
+    expect(salvaged.code).toBe(0);
+    expect(salvaged.stderr).toMatch(/^warning: the database fails its quick check .*copying it anyway \(--salvage\)$/m);
+    expect(existsSync(join(box.dir, 'copy.db'))).toBe(true);
+  });
+});
