@@ -69,6 +69,12 @@ export interface HeaderPlan {
 }
 
 /** Matches a header row to the columns of `kind`; a problem is a ValidationError naming line 1. */
+/** The first few of a list for a message, then how many more: a header may have a million columns. */
+function listSome(items: readonly string[], max = 10): string {
+  if (items.length <= max) return items.join(', ');
+  return `${items.slice(0, max).join(', ')} and ${(items.length - max).toLocaleString('en-US')} more`;
+}
+
 export function planHeader(
   kind: ImportKind,
   header: readonly string[],
@@ -101,7 +107,7 @@ export function planHeader(
   });
   if (unknown.length > 0 && !ignoreUnknown) {
     const extra = kind === 'customers' ? `, map it to a custom field with --map "NAME=field.KEY"` : '';
-    throw new ValidationError(`line ${line}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, {
+    throw new ValidationError(`line ${line}: ${unknown.length > 1 ? `${unknown.length.toLocaleString('en-US')} unknown columns` : 'unknown column'} ${listSome(unknown)}`, {
       hint: `the ${kind} columns are ${known.join(', ')}; rename with --map "NAME=COLUMN"${extra}, or pass --ignore-unknown`,
     });
   }
@@ -110,7 +116,7 @@ export function planHeader(
   const missing = required.filter((c) => !index.has(c));
   if (missing.length > 0) {
     throw new ValidationError(`line ${line}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, {
-      hint: `the header has: ${header.map((h) => h.trim()).join(', ')}; rename with --map "NAME=COLUMN"`,
+      hint: `the header has ${header.length === 1 ? '1 column' : `${header.length.toLocaleString('en-US')} columns`}: ${listSome(header.map((h) => h.trim()))}; rename with --map "NAME=COLUMN"`,
     });
   }
   return { names: [...header], index, fields };

@@ -76,21 +76,46 @@ export interface CheckResult {
   findings: CheckFinding[];
 }
 
-/** PRAGMA integrity_check and foreign_key_check, as findings; `ok` is false on any problem. */
+/**
+ * PRAGMA integrity_check and foreign_key_check, as findings; `ok` is false on any problem. A check
+ * that cannot even run on a damaged file is itself a problem finding, and the next check still runs.
+ */
 export async function checkDatabase(db: Kysely<DB>): Promise<CheckResult> {
   const sqlite = sqliteOf(db);
   const findings: CheckFinding[] = [];
-  const integrity = sqlite.pragma('integrity_check') as { integrity_check: string }[];
-  const messages = integrity.map((r) => r.integrity_check).filter((m) => m !== 'ok');
-  if (messages.length === 0) findings.push({ check: 'integrity', status: 'ok', detail: 'the file is intact' });
-  for (const message of messages) findings.push({ check: 'integrity', status: 'problem', detail: message });
-
-  const orphans = sqlite.pragma('foreign_key_check') as { table: string; rowid: number | null; parent: string; fkid: number }[];
-  if (orphans.length === 0) findings.push({ check: 'foreign_keys', status: 'ok', detail: 'every reference points at an existing row' });
-  for (const o of orphans) {
-    findings.push({ check: 'foreign_keys', status: 'problem', detail: `${o.table} row ${o.rowid ?? '?'} points at a missing ${o.parent} row` });
-  }
+  const attempt = (check: string, run: () => void) => {
+    try {
+      run();
+    } catch (error) {
+      findings.push({ check, status: 'problem', detail: `the check could not finish: ${(error as Error).message}` });
+    }
+  };
+  attempt('integrity', () => {
+    const integrity = sqlite.pragma('integrity_check') as { integrity_check: string }[];
+    const messages = integrity.map((r) => r.integrity_check).filter((m) => m !== 'ok');
+    if (messages.length === 0) findings.push({ check: 'integrity', status: 'ok', detail: 'the file is intact' });
+    for (const message of messages) findings.push({ check: 'integrity', status: 'problem', detail: message });
+  });
+  attempt('foreign_keys', () => {
+    const orphans = sqlite.pragma('foreign_key_check') as { table: string; rowid: number | null; parent: string; fkid: number }[];
+    if (orphans.length === 0) findings.push({ check: 'foreign_keys', status: 'ok', detail: 'every reference points at an existing row' });
+    for (const o of orphans) {
+      findings.push({ check: 'foreign_keys', status: 'problem', detail: `${o.table} row ${o.rowid ?? '?'} points at a missing ${o.parent} row` });
+    }
+  });
   return { ok: findings.every((f) => f.status !== 'problem'), findings };
+}
+
+/** PRAGMA quick_check: null when the file passes, else what it found (first lines). */
+export function quickCheckProblem(db: Kysely<DB>): string | null {
+  try {
+    const rows = sqliteOf(db).pragma('quick_check') as { quick_check: string }[];
+    const messages = rows.map((r) => r.quick_check).filter((m) => m !== 'ok');
+    if (messages.length === 0) return null;
+    return messages.slice(0, 3).join('; ') + (messages.length > 3 ? ` (and ${messages.length - 3} more)` : '');
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 export interface OptimizeResult {

@@ -3,7 +3,8 @@
 // SQLite itself calls read-only and that returns rows, and ATTACH/DETACH and PRAGMA (which
 // SQLite counts as read-only but which change the connection) are refused by name.
 import Database from 'better-sqlite3';
-import { UsageError } from '../domain/errors.js';
+import { QueryFailedError, QueryTimeoutError, runQueryInChild } from '../db/query-runner.js';
+import { UsageError, ValidationError } from '../domain/errors.js';
 
 export interface QueryColumn {
   name: string;
@@ -13,7 +14,7 @@ export interface QueryColumn {
 
 export interface ReadOnlyQuery {
   columns: QueryColumn[];
-  rows: Iterable<unknown[]>;
+  rows: AsyncIterable<unknown[]>;
   close(): void;
 }
 
@@ -36,10 +37,18 @@ const REFUSED: Readonly<Record<string, string>> = {
   RELEASE: 'transactions are not needed for a read-only query',
 };
 
-const cellValue = (value: unknown) => (Buffer.isBuffer(value) ? `x'${value.toString('hex')}'` : value);
+export interface QueryOptions {
+  /** Stop the statement after this many seconds of running (default 60). */
+  timeoutSeconds?: number;
+  /** Rows sampled to decide which columns are integers. */
+  sample?: number;
+}
 
-/** Prepares `text` on a read-only connection to `path`; throws a UsageError when it may write. */
-export function openReadOnlyQuery(path: string, text: string, sample = 200): ReadOnlyQuery {
+/**
+ * Checks `text` on a read-only connection to `path` (throws a UsageError when it may write), then
+ * runs it in a worker that is stopped after `timeoutSeconds` (a ValidationError: exit 1).
+ */
+export async function openReadOnlyQuery(path: string, text: string, options: QueryOptions = {}): Promise<ReadOnlyQuery> {
   if (!text.trim()) throw new UsageError('give a SELECT statement to run', { hint: 'e.g. crm sql "SELECT city, count(*) FROM customers GROUP BY city"' });
   const keyword = leadingKeyword(text);
   const refusal = REFUSED[keyword];
@@ -49,6 +58,7 @@ export function openReadOnlyQuery(path: string, text: string, sample = 200): Rea
     });
   }
   const db = new Database(path, { readonly: true, fileMustExist: true });
+  let names: string[];
   try {
     db.pragma('query_only = ON');
     db.pragma('trusted_schema = OFF');
@@ -68,27 +78,48 @@ export function openReadOnlyQuery(path: string, text: string, sample = 200): Rea
       });
     }
     if (!stmt.reader) throw new UsageError('the statement returns no rows', { hint: 'use a SELECT (or WITH … SELECT) statement' });
-    const names = stmt.columns().map((c) => c.name);
-    stmt.raw(true);
-    const iterator = (stmt.iterate() as IterableIterator<unknown[]>)[Symbol.iterator]();
-    const first: unknown[][] = [];
-    for (let i = 0; i < sample; i++) {
-      const next = iterator.next();
-      if (next.done) break;
-      first.push(next.value);
-    }
-    const columns = names.map((name, i) => ({
-      name,
-      integer: first.length > 0 && first.every((r) => r[i] === null || (typeof r[i] === 'number' && Number.isInteger(r[i]))) && first.some((r) => r[i] !== null),
-    }));
-    function* rows(): Generator<unknown[]> {
-      for (const row of first) yield row.map(cellValue);
-      for (let next = iterator.next(); !next.done; next = iterator.next()) yield next.value.map(cellValue);
-    }
-    return { columns, rows: rows(), close: () => db.close() };
-  } catch (error) {
+    names = stmt.columns().map((c) => c.name);
+  } finally {
     db.close();
-    if (error instanceof Error && error.name === 'SqliteError') throw new UsageError(`the query failed: ${error.message}`);
-    throw error;
   }
+
+  // Prepared and checked above; run where it can be stopped.
+  const timeoutSeconds = options.timeoutSeconds ?? 60;
+  const query = runQueryInChild(path, text, { timeoutSeconds });
+  const chunks = query.chunks();
+  const fail = (error: unknown): never => {
+    if (error instanceof QueryTimeoutError) {
+      throw new ValidationError(error.message, { hint: `narrow the query (WHERE, LIMIT) or allow it longer with --timeout SECONDS` });
+    }
+    if (error instanceof QueryFailedError) throw new UsageError(`the query failed: ${error.message}`);
+    throw error;
+  };
+  let first: unknown[][] = [];
+  try {
+    const head = await chunks.next();
+    if (!head.done) first = head.value;
+  } catch (error) {
+    fail(error);
+  }
+  const sampled = first.slice(0, options.sample ?? 200);
+  const columns = names.map((name, i) => ({
+    name,
+    integer: sampled.length > 0 && sampled.every((r) => r[i] === null || (typeof r[i] === 'number' && Number.isInteger(r[i]))) && sampled.some((r) => r[i] !== null),
+  }));
+  async function* rows(): AsyncGenerator<unknown[]> {
+    yield* first;
+    try {
+      for await (const chunk of chunks) yield* chunk;
+    } catch (error) {
+      fail(error);
+    }
+  }
+  return {
+    columns,
+    rows: rows(),
+    close: () => {
+      void chunks.return(undefined);
+      query.stop();
+    },
+  };
 }

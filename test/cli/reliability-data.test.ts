@@ -155,3 +155,88 @@ describe('files with personal data are private', () => {
     expect(readdirSync(join(box.dir, 'backups')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   }, 30_000);
 });
+
+describe('crm sql is bounded', () => {
+  let box: Sandbox;
+  beforeAll(() => {
+    box = sandbox();
+    box.ok(['init']);
+  });
+  afterAll(() => box.cleanup());
+  const endless = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n';
+
+  it('stops a runaway query after --timeout seconds with exit 1', () => {
+    const started = Date.now();
+    const result = box.run(['sql', endless, '--timeout', '1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('error: the query ran longer than 1 s and was stopped\nhint: narrow the query (WHERE, LIMIT) or allow it longer with --timeout SECONDS\n');
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 30_000);
+
+  it('rejects a --timeout that is not a positive number', () => {
+    for (const bad of ['0', '-1', 'soon']) {
+      const result = box.run(['sql', 'SELECT 1', '--timeout', bad]);
+      expect([bad, result.code]).toEqual([bad, 2]);
+      expect(result.stderr).toMatch(/^error: --timeout ".*" is not a number of seconds greater than 0$/m);
+    }
+    expect(box.ok(['sql', 'SELECT 1 AS one', '--timeout', '5', '--format', 'csv'])).toBe('one\r\n1\r\n');
+  });
+
+  it('caps the table format with a note, and streams every row in csv', () => {
+    const rows = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000) SELECT i FROM n';
+    const table = box.run(['sql', rows, '--format', 'table']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain('│ 10000 │');
+    expect(table.stdout).not.toContain('│ 10001 │');
+    expect(table.stderr).toBe('showing the first 10,000 rows; the query returned more (add LIMIT, or use --format csv, tsv, ndjson or md, which stream every row)\n');
+    const csv = box.ok(['sql', rows, '--format', 'csv']).split('\r\n');
+    expect(csv.length).toBe(25_002);
+    expect(csv.at(-2)).toBe('25000');
+  }, 30_000);
+
+  it('names the count of unknown header columns instead of every one', () => {
+    const header = ['name', ...Array.from({ length: 100_000 }, (_, i) => `extra${i}`)].join(',');
+    writeFileSync(join(box.dir, 'wide.csv'), `${header}\n`);
+    const result = box.run(['import', 'customers', 'wide.csv']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: line 1: 100,000 unknown columns "extra0", "extra1", .*"extra9" and 99,990 more$/m);
+    expect(result.stderr.length).toBeLessThan(2000);
+  }, 30_000);
+});
+
+describe('a damaged database says so', () => {
+  let box: Sandbox;
+  beforeAll(() => {
+    box = sandbox();
+    const lines = ['name,email,city', ...Array.from({ length: 300 }, (_, i) => `Name ${i},n${i}@example.com,City ${i % 5}`)];
+    writeFileSync(join(box.dir, 'people.csv'), lines.join('\n') + '\n');
+    box.ok(['import', 'customers', 'people.csv']);
+    box.ok(['db', 'optimize']);
+    // Overwrite the start of ten pages in the middle of the file.
+    const bytes = readFileSync(box.dbPath);
+    const pages = bytes.length / 4096;
+    for (let page = Math.floor(pages / 2) - 5; page < Math.floor(pages / 2) + 5; page++) bytes.fill(0xde, page * 4096, page * 4096 + 64);
+    writeFileSync(box.dbPath, bytes);
+  }, 60_000);
+  afterAll(() => box.cleanup());
+
+  it('db check lists the integrity findings first, carries on with the data checks, and exits 1', () => {
+    const result = box.run(['db', 'check', '--format', 'md']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^## Integrity\n\n\| Check \| Status \| Detail \|\n\| --- \| --- \| --- \|\n\| integrity \| problem \| .*malformed/);
+    expect(result.stdout).toContain('## Data quality');
+    expect(result.stdout).toMatch(/\| unused tags \| 0 \|/);
+    expect(result.stderr).toMatch(/^error: the database check found \d+ problems?$/m);
+  });
+
+  it('db backup refuses the damaged file unless told to salvage', () => {
+    const refused = box.run(['db', 'backup', 'copy.db']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: the database fails its quick check \(.+\); a copy would carry the damage, so nothing was written\nhint: .*--salvage/);
+    expect(existsSync(join(box.dir, 'copy.db'))).toBe(false);
+    const salvaged = box.run(['db', 'backup', 'copy.db', '--salvage']);
+    expect(salvaged.code).toBe(0);
+    expect(salvaged.stderr).toMatch(/^warning: the database fails its quick check .*copying it anyway \(--salvage\)$/m);
+    expect(existsSync(join(box.dir, 'copy.db'))).toBe(true);
+  });
+});

@@ -113,11 +113,24 @@ export function registerDb(program: Command, { run }: Runtime): void {
   db.command('backup')
     .description('copy the database while it is in use (SQLite online backup), private file mode 0600; prints the path')
     .argument('[file]', 'where to write (default: backups/crm-YYYYMMDD-HHMMSS.db beside the database)')
-    .addHelpText('after', examples('crm db backup', 'crm db backup ~/safe/crm-monday.db'))
+    .option('--salvage', 'copy a database that fails its quick check anyway (what can be read, damage included)')
+    .addHelpText(
+      'after',
+      `\nA database that fails SQLite's quick check is refused (exit 1): a copy of a damaged file is not a
+backup. --salvage copies it all the same, to rescue what can still be read.\n` +
+        examples('crm db backup', 'crm db backup ~/safe/crm-monday.db', 'crm db backup rescue.db --salvage'),
+    )
     .action(
-      run(async (ctx, file: string | undefined) => {
-        const { backupDatabase, defaultBackupPath } = await import('../../services/database.js');
+      run(async (ctx, file: string | undefined, flags: { salvage?: boolean }) => {
+        const { backupDatabase, defaultBackupPath, quickCheckProblem } = await import('../../services/database.js');
         const handle = await ctx.db();
+        const damage = quickCheckProblem(handle);
+        if (damage && !flags.salvage) {
+          throw new ValidationError(`the database fails its quick check (${damage}); a copy would carry the damage, so nothing was written`, {
+            hint: 'see `crm db check`; restore a good backup with `crm db restore FILE`, or copy what can be read with `crm db backup FILE --salvage`',
+          });
+        }
+        if (damage) ctx.warn(`the database fails its quick check (${damage}); copying it anyway (--salvage)`);
         const target = resolve(file ?? defaultBackupPath(ctx.dbPath(), ctx.now()));
         if (target === resolve(ctx.dbPath())) throw new ValidationError('the backup cannot replace the database itself', { hint: 'give another file name' });
         if (existsSync(target)) await ctx.confirm(`Overwrite ${target}?`);

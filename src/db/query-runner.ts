@@ -1,0 +1,136 @@
+// Runs one read-only statement in a child process, so it can be stopped: better-sqlite3 offers no
+// interrupt from the thread that runs a statement, and a worker thread inside a SQLite call can be
+// neither terminated nor left behind (Node waits for it on exit). A child is killed outright.
+// Rows come back in chunks, one chunk in flight at a time (the child waits for "more"), so memory
+// stays flat however many rows the query returns. The time limit counts the time spent waiting for
+// the child, not the time the caller takes to write the rows out.
+import { spawn } from 'node:child_process';
+
+/** The child's code: CommonJS under `node -e`, loading the driver from this package. */
+const CHILD_SOURCE = `
+const Database = require('node:module').createRequire(process.argv[1])('better-sqlite3');
+const cell = (value) => (Buffer.isBuffer(value) ? "x'" + value.toString('hex') + "'" : value);
+const fail = (error) => process.send({ error: { message: String(error && error.message) } }, () => process.exit(0));
+process.once('message', (job) => {
+  try {
+    const db = new Database(job.path, { readonly: true, fileMustExist: true });
+    db.pragma('query_only = ON');
+    db.pragma('trusted_schema = OFF');
+    const rows = db.prepare(job.text).raw(true).iterate();
+    const pump = () => {
+      try {
+        let chunk = [];
+        for (let next = rows.next(); !next.done; next = rows.next()) {
+          chunk.push(next.value.map(cell));
+          if (chunk.length >= job.chunkRows) {
+            process.send({ rows: chunk, done: false });
+            process.once('message', pump);
+            return;
+          }
+        }
+        process.send({ rows: chunk, done: true }, () => process.exit(0));
+      } catch (error) {
+        fail(error);
+      }
+    };
+    pump();
+  } catch (error) {
+    fail(error);
+  }
+});
+`;
+
+/** Raised when the statement ran longer than its time limit (its process has been killed). */
+export class QueryTimeoutError extends Error {
+  constructor(readonly seconds: number) {
+    super(`the query ran longer than ${seconds} s and was stopped`);
+    this.name = 'QueryTimeoutError';
+  }
+}
+
+/** Raised when SQLite reports an error while running the statement. */
+export class QueryFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueryFailedError';
+  }
+}
+
+export interface ChildQuery {
+  /** Chunks of raw rows (blobs shown as x'…'); throws QueryTimeoutError or QueryFailedError. */
+  chunks(): AsyncGenerator<unknown[][]>;
+  /** Kills the query process (also done when the caller stops reading early). */
+  stop(): void;
+}
+
+type Message = { rows: unknown[][]; done: boolean } | { error: { name: string; message: string } };
+
+export function runQueryInChild(path: string, text: string, options: { timeoutSeconds: number; chunkRows?: number }): ChildQuery {
+  const child = spawn(process.execPath, ['-e', CHILD_SOURCE, import.meta.url], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
+  const queue: Message[] = [];
+  let wake: (() => void) | undefined;
+  let exitError: Error | undefined;
+  child.on('message', (message: Message) => {
+    queue.push(message);
+    wake?.();
+  });
+  child.on('error', (error) => {
+    exitError = error;
+    wake?.();
+  });
+  child.on('exit', () => {
+    exitError ??= new QueryFailedError('the query process stopped unexpectedly');
+    wake?.();
+  });
+  child.send({ path, text, chunkRows: options.chunkRows ?? 1000 });
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  let budgetMs = options.timeoutSeconds * 1000;
+  let finished = false;
+
+  const next = async (): Promise<Message> => {
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      while (queue.length === 0) {
+        if (exitError) throw exitError;
+        const timedOut = await new Promise<boolean>((resolve) => {
+          wake = () => resolve(false);
+          timer = setTimeout(() => resolve(true), Math.max(0, budgetMs - (Date.now() - started)));
+        });
+        clearTimeout(timer);
+        wake = undefined;
+        if (timedOut && queue.length === 0) {
+          stop();
+          throw new QueryTimeoutError(options.timeoutSeconds);
+        }
+      }
+      return queue.shift()!;
+    } finally {
+      budgetMs -= Date.now() - started;
+    }
+  };
+
+  return {
+    async *chunks() {
+      try {
+        for (;;) {
+          const message = await next();
+          if ('error' in message) throw new QueryFailedError(message.error.message);
+          if (message.done) {
+            finished = true;
+            if (message.rows.length > 0) yield message.rows;
+            return;
+          }
+          // Let the child fetch the next chunk while this one is written out.
+          child.send('more');
+          yield message.rows;
+        }
+      } finally {
+        if (!finished) stop();
+      }
+    },
+    stop,
+  };
+}
