@@ -247,6 +247,8 @@ function modelAt(all: readonly CustomerHistory[], until: number, horizon: number
 
 export async function customerRisk(db: Kysely<DB>, options: RiskOptions, clock: () => number = () => 0): Promise<RiskResult> {
   const { asOf, horizonDays: horizon } = options;
+  // An unknown segment is reported before any work is done.
+  const members = options.segment !== undefined ? new Set(await customerIdsInSegment(db, options.segment, options.now)) : null;
   const started = clock();
   const all = histories(sqliteOf(db), asOf);
   const readMs = clock() - started;
@@ -290,10 +292,7 @@ export async function customerRisk(db: Kysely<DB>, options: RiskOptions, clock: 
   // The model itself: every snapshot whose horizon has ended by the as-of day.
   const current = modelAt(all, day, horizon, firstDay, `before ${asOf}`);
   let scored = scoreAt(current.model, all, day, true);
-  if (options.segment !== undefined) {
-    const members = new Set(await customerIdsInSegment(db, options.segment, options.now));
-    scored = scored.filter((s) => members.has(s.history.id));
-  }
+  if (members) scored = scored.filter((s) => members.has(s.history.id));
   const names = readCustomerNames(sqliteOf(db), new Set(scored.map((s) => s.history.id)));
   const rows: RiskRow[] = scored.map(({ history, facts, probability, reasons }) => {
     const spend = Math.round(facts.spend365);
