@@ -93,10 +93,14 @@ export function boughtBetween(history: CustomerHistory, from: number, to: number
   return purchasesUpTo(history, to) > purchasesUpTo(history, from);
 }
 
-function median(values: number[]): number {
-  values.sort((a, b) => a - b);
-  const mid = values.length >> 1;
-  return values.length % 2 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+// Scratch space for the gaps of one customer (factsAt runs for every customer at every snapshot).
+let scratch = new Float64Array(64);
+
+/** The median of the first `n` values of `values`, which it sorts in place. */
+function medianOf(values: Float64Array, n: number): number {
+  const part = values.subarray(0, n).sort();
+  const mid = n >> 1;
+  return n % 2 ? part[mid]! : (part[mid - 1]! + part[mid]!) / 2;
 }
 
 /** The facts at the end of `day`; null when the customer had not bought by then. */
@@ -110,7 +114,10 @@ export function factsAt(history: CustomerHistory, day: number): Facts | null {
   let spend365 = 0;
   let spendLast180 = 0;
   let spendPrevious180 = 0;
-  const distinct: number[] = [];
+  let gapCount = 0;
+  let previous = -Infinity;
+  let lastGap: number | null = null;
+  if (scratch.length < n) scratch = new Float64Array(2 * n);
   for (let i = 0; i < n; i++) {
     const d = saleDays[i]!;
     const age = day - d;
@@ -120,12 +127,13 @@ export function factsAt(history: CustomerHistory, day: number): Facts | null {
     }
     if (age < 180) spendLast180 += saleCents[i]!;
     else if (age < 360) spendPrevious180 += saleCents[i]!;
-    if (distinct.length === 0 || distinct[distinct.length - 1] !== d) distinct.push(d);
+    // Gaps between distinct purchase days.
+    if (d !== previous) {
+      if (previous !== -Infinity) scratch[gapCount++] = lastGap = d - previous;
+      previous = d;
+    }
   }
-  const gaps: number[] = [];
-  for (let i = 1; i < distinct.length; i++) gaps.push(distinct[i]! - distinct[i - 1]!);
-  const lastGap = gaps.length > 0 ? gaps[gaps.length - 1]! : null;
-  const usualGap = gaps.length > 0 ? median(gaps) : null;
+  const usualGap = gapCount > 0 ? medianOf(scratch, gapCount) : null;
 
   let lastContact: number | null = null;
   for (const d of history.contactDays) {

@@ -9,7 +9,7 @@
 // give the same scores; the clock is never read here.
 import { sql, type Kysely } from 'kysely';
 import { sqliteOf } from '../db/connection.js';
-import { readRiskHistory } from '../db/risk-history.js';
+import { readCustomerNames, readRiskHistory } from '../db/risk-history.js';
 import type { DB } from '../db/schema.js';
 import { addDays, endOfLocalDay } from '../domain/dates.js';
 import { ValidationError } from '../domain/errors.js';
@@ -24,6 +24,7 @@ import {
   type CustomerHistory,
   type DealHistory,
   type Facts,
+  type Reason,
   type TicketHistory,
 } from '../domain/churn-features.js';
 import { auc, brier, fitLogistic, predictOne, standardise, type LogisticModel, type Matrix } from '../domain/churn-model.js';
@@ -35,8 +36,8 @@ export const MIN_CUSTOMERS = 20;
 /** Fewer customers than this who stopped (or kept) buying, in the training rows or the backtest, is too few. */
 export const MIN_PER_OUTCOME = 5;
 /** Training rows beyond this are thinned by a fixed hash of the customer id (never at random). */
-const MAX_TRAINING_ROWS = 150_000;
-const MAX_SNAPSHOTS = 12;
+const MAX_TRAINING_ROWS = 40_000;
+const MAX_SNAPSHOTS = 10;
 const LAMBDA = 1;
 
 export interface RiskOptions {
@@ -92,7 +93,12 @@ export interface RiskResult {
 }
 
 const dayNumber = (day: string) => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / 86_400_000;
-const dayOf = (n: number) => new Date(n * 86_400_000).toISOString().slice(0, 10);
+const dayNames = new Map<number, string>();
+const dayOf = (n: number) => {
+  let name = dayNames.get(n);
+  if (name === undefined) dayNames.set(n, (name = new Date(n * 86_400_000).toISOString().slice(0, 10)));
+  return name;
+};
 const localDayNumber = (iso: string) => {
   const instant = new Date(iso);
   return Math.floor((instant.getTime() - instant.getTimezoneOffset() * 60_000) / 86_400_000);
@@ -105,22 +111,10 @@ function histories(sqlite: ReturnType<typeof sqliteOf>, asOf: string): CustomerH
   const rows = readRiskHistory(sqlite, asOf, endOfLocalDay(asOf).toISOString());
   const byId = new Map<number, CustomerHistory>();
   const out: CustomerHistory[] = [];
-  const { customer, day, cents, count } = rows.sales;
-  for (let start = 0; start < count; ) {
-    let end = start;
-    while (end < count && customer[end] === customer[start]) end++;
-    const h: CustomerHistory = {
-      id: customer[start]!,
-      saleDays: day.subarray(start, end),
-      saleCents: cents.subarray(start, end),
-      contactDays: [],
-      tickets: [],
-      ratings: [],
-      deals: [],
-    };
+  for (const { customer, days, cents } of rows.sales) {
+    const h: CustomerHistory = { id: customer, saleDays: days, saleCents: cents, contactDays: [], tickets: [], ratings: [], deals: [] };
     byId.set(h.id, h);
     out.push(h);
-    start = end;
   }
   for (const [id, at] of rows.activities) (byId.get(id)?.contactDays as number[] | undefined)?.push(localDayNumber(at));
   const changes = new Map<number, Array<{ day: number; done: boolean }>>();
@@ -173,15 +167,15 @@ function trainingSet(all: readonly CustomerHistory[], until: number, horizon: nu
   for (let t = until - horizon; t >= firstDay && days.length < MAX_SNAPSHOTS; t -= step) days.push(t);
   let estimate = 0;
   for (const t of days) for (const h of all) if (h.saleDays[0]! <= t) estimate++;
+  // The same customers at every snapshot, chosen by id: thinning never depends on the outcome.
   const keep = estimate > MAX_TRAINING_ROWS ? MAX_TRAINING_ROWS / estimate : 1;
-  const x = new Float64Array(Math.ceil(Math.min(estimate, MAX_TRAINING_ROWS * 1.05) + 16) * FEATURE_COUNT);
+  const sample = keep < 1 ? all.filter((h) => idFraction(h.id) < keep) : all;
+  let buffer = new Float64Array((Math.ceil(Math.min(estimate, MAX_TRAINING_ROWS * 1.1)) + 16) * FEATURE_COUNT);
   const labels: number[] = [];
   let rows = 0;
-  let buffer = x;
   for (const t of days) {
-    for (const h of all) {
+    for (const h of sample) {
       if (h.saleDays[0]! > t) continue;
-      if (keep < 1 && idFraction(h.id) >= keep) continue;
       const facts = factsAt(h, t)!;
       if ((rows + 1) * FEATURE_COUNT > buffer.length) {
         const grown = new Float64Array(buffer.length * 2);
@@ -224,17 +218,21 @@ function refuseUnlessBothOutcomes(labels: Uint8Array, where: string): void {
   }
 }
 
-/** Scores, features and facts of every customer who had bought by `day`. */
-function scoreAt(model: LogisticModel, all: readonly CustomerHistory[], day: number) {
+/** Every customer who had bought by `day`, with their facts, score and (if asked) reasons. */
+function scoreAt(model: LogisticModel, all: readonly CustomerHistory[], day: number, explain: boolean) {
   const row = new Float64Array(FEATURE_COUNT);
-  const out: Array<{ history: CustomerHistory; facts: Facts; probability: number; contributions: Float64Array }> = [];
+  const contributions = new Float64Array(FEATURE_COUNT);
+  const out: Array<{ history: CustomerHistory; facts: Facts; probability: number; reasons: Reason[] }> = [];
   for (const h of all) {
     const facts = factsAt(h, day);
     if (!facts) continue;
     writeFeatures(facts, day, h, row, 0);
-    const contributions = new Float64Array(FEATURE_COUNT);
-    for (let j = 0; j < FEATURE_COUNT; j++) contributions[j] = model.weights[j]! * standardise(model, j, row[j]!);
-    out.push({ history: h, facts, probability: predictOne(model, row), contributions });
+    let reasons: Reason[] = [];
+    if (explain) {
+      for (let j = 0; j < FEATURE_COUNT; j++) contributions[j] = model.weights[j]! * standardise(model, j, row[j]!);
+      reasons = reasonsFor(facts, contributions);
+    }
+    out.push({ history: h, facts, probability: predictOne(model, row), reasons });
   }
   return out;
 }
@@ -249,6 +247,8 @@ function modelAt(all: readonly CustomerHistory[], until: number, horizon: number
 
 export async function customerRisk(db: Kysely<DB>, options: RiskOptions, clock: () => number = () => 0): Promise<RiskResult> {
   const { asOf, horizonDays: horizon } = options;
+  // An unknown segment is reported before any work is done.
+  const members = options.segment !== undefined ? new Set(await customerIdsInSegment(db, options.segment, options.now)) : null;
   const started = clock();
   const all = histories(sqliteOf(db), asOf);
   const readMs = clock() - started;
@@ -276,7 +276,7 @@ export async function customerRisk(db: Kysely<DB>, options: RiskOptions, clock: 
   const past = modelAt(all, backtestDay, horizon, firstDay, `before ${dayOf(backtestDay)}`);
   const outcomes = Uint8Array.from(earlier, (h) => (boughtBetween(h, backtestDay, day) ? 0 : 1));
   refuseUnlessBothOutcomes(outcomes, `in the backtest (bought by ${dayOf(backtestDay)}, followed up to ${asOf})`);
-  const pastScores = Float64Array.from(scoreAt(past.model, earlier, backtestDay), (s) => s.probability);
+  const pastScores = Float64Array.from(scoreAt(past.model, earlier, backtestDay, false), (s) => s.probability);
   const baseline = fitLogistic(recencyOnly(past.training.data), past.training.labels, { lambda: LAMBDA });
   const baselineScores = Float64Array.from(earlier, (h) => predictOne(baseline, [Math.log1p(backtestDay - h.saleDays[purchasesUpTo(h, backtestDay) - 1]!)]));
   const backtest: Backtest = {
@@ -291,14 +291,10 @@ export async function customerRisk(db: Kysely<DB>, options: RiskOptions, clock: 
 
   // The model itself: every snapshot whose horizon has ended by the as-of day.
   const current = modelAt(all, day, horizon, firstDay, `before ${asOf}`);
-  let scored = scoreAt(current.model, all, day);
-  if (options.segment !== undefined) {
-    const members = new Set(await customerIdsInSegment(db, options.segment, options.now));
-    scored = scored.filter((s) => members.has(s.history.id));
-  }
-  const names = await customerNames(db, scored.map((s) => s.history.id));
-  const rows: RiskRow[] = scored.map(({ history, facts, probability, contributions }) => {
-    const reasons = reasonsFor(facts, contributions);
+  let scored = scoreAt(current.model, all, day, true);
+  if (members) scored = scored.filter((s) => members.has(s.history.id));
+  const names = readCustomerNames(sqliteOf(db), new Set(scored.map((s) => s.history.id)));
+  const rows: RiskRow[] = scored.map(({ history, facts, probability, reasons }) => {
     const spend = Math.round(facts.spend365);
     const customer = names.get(history.id);
     return {
@@ -330,16 +326,6 @@ export async function customerRisk(db: Kysely<DB>, options: RiskOptions, clock: 
     scored: rows.length,
     timings: { readMs, modelMs: clock() - started - readMs },
   };
-}
-
-async function customerNames(db: Kysely<DB>, ids: readonly number[]): Promise<Map<number, { name: string; email: string | null }>> {
-  const out = new Map<number, { name: string; email: string | null }>();
-  if (ids.length === 0) return out;
-  const wanted = new Set(ids);
-  // One ordered pass over the customers (cheaper than a long IN list on large shops).
-  const rows = await db.selectFrom('customers').select(['id', 'name', 'email']).execute();
-  for (const r of rows) if (wanted.has(r.id)) out.set(r.id, { name: r.name, email: r.email });
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

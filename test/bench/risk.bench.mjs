@@ -18,10 +18,10 @@ const db = benchDatabase({ customers: 100_000, sales: 1_000_000 });
 const env = { CRM_NOW: '2026-01-01T09:00:00Z', TZ: 'UTC' };
 const args = ['--db', db, 'customer', 'risk', '--as-of', AS_OF, '--format', 'csv'];
 
-const DAY = (column) => `CAST(julianday(${column}) - 2440587.5 AS INTEGER)`;
 const featureSql = [
-  `SELECT customer_id, ${DAY('sold_on')} AS day, amount_cents FROM sales INDEXED BY sales_customer_day
-    WHERE customer_id IS NOT NULL AND voided_at IS NULL AND sold_on <= '${AS_OF}' ORDER BY customer_id, sold_on;`,
+  `SELECT customer_id, group_concat(sold_on || ' ' || amount_cents, ' ') AS sales
+    FROM sales INDEXED BY sales_customer_day
+    WHERE customer_id IS NOT NULL AND voided_at IS NULL AND sold_on <= '${AS_OF}' GROUP BY customer_id ORDER BY customer_id;`,
   `SELECT customer_id, at FROM activities INDEXED BY activities_customer_at WHERE at < '${END}' ORDER BY customer_id, at;`,
   `SELECT id, customer_id, opened_at, resolved_at, closed_at,
       EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.id AND e.kind = 'status') AS has_history
@@ -31,6 +31,7 @@ const featureSql = [
     WHERE r.rated_at < '${END}' ORDER BY t.customer_id, r.rated_at, r.id;`,
   `SELECT id, customer_id, created_at, stage FROM deals WHERE created_at < '${END}' ORDER BY id;`,
   `SELECT deal_id, at, to_stage FROM deal_stage_history WHERE at < '${END}' ORDER BY deal_id, at, id;`,
+  `SELECT id, name, email FROM customers ORDER BY id;`,
 ].join('\n');
 
 // The whole command, timed from outside (process start to exit), and its peak RSS.
