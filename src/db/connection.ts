@@ -31,12 +31,14 @@ export function sqliteOf(db: Kysely<DB>): Database.Database {
 
 export interface OpenOptions {
   readonly?: boolean;
+  /** The key of an encrypted file (or of a new file, which is then created encrypted). */
+  key?: Buffer | undefined;
   /** Apply pending migrations (default true). `crm db status` opens without migrating. */
   migrate?: boolean;
 }
 
 /** Creates the folder (0700) and an empty file (0600) if the database does not exist yet. */
-function ensureFile(path: string): void {
+function ensureFile(path: string, encrypted: boolean): void {
   let exists = true;
   try {
     const st = statSync(path);
@@ -46,7 +48,7 @@ function ensureFile(path: string): void {
     exists = false;
   }
   if (exists) {
-    if (!looksLikeSqlite(path)) {
+    if (!encrypted && !looksLikeSqlite(path)) {
       throw new ValidationError(`${path} is not a SQLite database`, {
         hint: 'point --db (or CRM_DB) at a crm database, or at a new file name to create one',
       });
@@ -59,9 +61,9 @@ function ensureFile(path: string): void {
 }
 
 export async function openDatabase(path: string, options: OpenOptions = {}): Promise<Kysely<DB>> {
-  if (!options.readonly) ensureFile(path);
-  else if (!looksLikeSqlite(path)) throw new ValidationError(`${path} is not a SQLite database`);
-  const sqlite = openSqlite(path, { readonly: options.readonly });
+  if (!options.readonly) ensureFile(path, Boolean(options.key));
+  else if (!options.key && !looksLikeSqlite(path)) throw new ValidationError(`${path} is not a SQLite database`);
+  const sqlite = openSqlite(path, { readonly: options.readonly, key: options.key });
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
   handles.set(db, sqlite);
   try {

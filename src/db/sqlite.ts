@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { applyKey } from './encryption.js';
 
 // better-sqlite3 is CommonJS: require() loads it without the ESM loader's export scan, and naming
 // its compiled addon directly skips the `bindings` package's search of a dozen paths. Both shave
@@ -46,8 +47,11 @@ export function looksLikeSqlite(path: string): boolean {
   }
 }
 
-/** Opens the file with crm's pragmas: busy timeout, foreign keys, WAL when writable. */
-export function openSqlite(path: string, options: { readonly?: boolean } = {}): Database.Database {
+/**
+ * Opens the file with crm's pragmas: busy timeout, foreign keys, WAL when writable. With a `key`
+ * the connection is keyed first (an encrypted file, or a new one to be created encrypted).
+ */
+export function openSqlite(path: string, options: { readonly?: boolean; key?: Buffer | undefined } = {}): Database.Database {
   const binding = nativeBinding();
   const sqlite = new BetterSqlite3(path, {
     readonly: options.readonly ?? false,
@@ -56,6 +60,7 @@ export function openSqlite(path: string, options: { readonly?: boolean } = {}): 
     ...(binding ? { nativeBinding: binding } : {}),
   });
   try {
+    if (options.key) applyKey(sqlite, options.key);
     sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     sqlite.pragma('foreign_keys = ON');
     if (!options.readonly && !sqlite.readonly) {
@@ -74,16 +79,16 @@ export function openSqlite(path: string, options: { readonly?: boolean } = {}): 
  * exactly the ones this build knows; otherwise undefined (the caller takes the full path, which
  * creates, migrates or explains what is wrong).
  */
-export function openCurrentSqlite(path: string): Database.Database | undefined {
+export function openCurrentSqlite(path: string, key?: Buffer): Database.Database | undefined {
   if (!KNOWN_MIGRATIONS) return undefined;
   try {
-    if (!looksLikeSqlite(path)) return undefined;
+    if (!key && !looksLikeSqlite(path)) return undefined;
   } catch {
     return undefined;
   }
   let sqlite: Database.Database | undefined;
   try {
-    sqlite = openSqlite(path);
+    sqlite = openSqlite(path, { key });
     const hasTable = sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'").pluck().get();
     const applied = hasTable ? (sqlite.prepare('SELECT name FROM kysely_migration ORDER BY name').pluck().all() as string[]) : [];
     const known = [...KNOWN_MIGRATIONS].sort();

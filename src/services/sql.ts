@@ -3,6 +3,7 @@
 // SQLite itself calls read-only and that returns rows, and ATTACH/DETACH and PRAGMA (which
 // SQLite counts as read-only but which change the connection) are refused by name.
 import Database from 'better-sqlite3';
+import { applyKey } from '../db/encryption.js';
 import { UsageError } from '../domain/errors.js';
 
 export interface QueryColumn {
@@ -39,7 +40,7 @@ const REFUSED: Readonly<Record<string, string>> = {
 const cellValue = (value: unknown) => (Buffer.isBuffer(value) ? `x'${value.toString('hex')}'` : value);
 
 /** Prepares `text` on a read-only connection to `path`; throws a UsageError when it may write. */
-export function openReadOnlyQuery(path: string, text: string, sample = 200): ReadOnlyQuery {
+export function openReadOnlyQuery(path: string, text: string, key?: Buffer, sample = 200): ReadOnlyQuery {
   if (!text.trim()) throw new UsageError('give a SELECT statement to run', { hint: 'e.g. crm sql "SELECT city, count(*) FROM customers GROUP BY city"' });
   const keyword = leadingKeyword(text);
   const refusal = REFUSED[keyword];
@@ -50,6 +51,7 @@ export function openReadOnlyQuery(path: string, text: string, sample = 200): Rea
   }
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
+    if (key) applyKey(db, key);
     db.pragma('query_only = ON');
     db.pragma('trusted_schema = OFF');
     let stmt: Database.Statement;

@@ -20,7 +20,7 @@ than one statement are refused.\n` +
         ctx.format();
         await ctx.db();
         const { openReadOnlyQuery } = await import('../../services/sql.js');
-        const query = openReadOnlyQuery(ctx.dbPath(), text);
+        const query = openReadOnlyQuery(ctx.dbPath(), text, await ctx.dbKey());
         try {
           const used = new Set<string>();
           const keys = query.columns.map((c) => {
