@@ -42,14 +42,15 @@ function isEncrypted(path: string): boolean {
 }
 
 /**
- * Opens a database file for assertions with better-sqlite3, keyed with `key` (default: the test
- * key) when the file is encrypted. Tests use this instead of importing the driver themselves.
+ * Opens a database file with better-sqlite3 (its options), keyed with `key` (default: the test key)
+ * when the file is encrypted. Tests use this instead of importing the driver themselves.
  */
-export function openDb(path: string, options: { readonly?: boolean; key?: string } = {}): Database.Database {
-  const db = new Database(path, { readonly: options.readonly ?? true, fileMustExist: true });
+export function openDb(path: string, options: Database.Options & { key?: string } = {}): Database.Database {
+  const { key, ...driverOptions } = options;
+  const db = new Database(path, driverOptions);
   if (isEncrypted(path)) {
     db.pragma("cipher = 'chacha20'");
-    db.pragma(`hexkey = '${Buffer.from(options.key ?? TEST_KEY).toString('hex')}'`);
+    db.pragma(`hexkey = '${Buffer.from(key ?? TEST_KEY).toString('hex')}'`);
   }
   return db;
 }
@@ -124,7 +125,7 @@ export function sandbox(): Sandbox {
       return result.stdout;
     },
     query<T>(sql: string, ...params: unknown[]): T[] {
-      const db = openDb(dbPath);
+      const db = openDb(dbPath, { readonly: true, fileMustExist: true });
       try {
         return db.prepare(sql).all(...params) as T[];
       } finally {
@@ -132,7 +133,7 @@ export function sandbox(): Sandbox {
       }
     },
     dump() {
-      const db = openDb(dbPath);
+      const db = openDb(dbPath, { readonly: true, fileMustExist: true });
       try {
         const tables = db
           .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
