@@ -12,6 +12,7 @@ import { colourEnabled, createColour, type Colour } from '../io/colour.js';
 import { atomicFileSink, stdoutSink, type OutputSink } from '../io/output.js';
 import { createPrompter, type Prompter } from '../io/prompts.js';
 import { escapeControl } from '../io/terminal.js';
+import type { KeySources } from './keys.js';
 import {
   createRowWriter,
   prepareTables,
@@ -43,6 +44,7 @@ export interface GlobalOptions {
   color: boolean;
   input: boolean;
   yes: boolean;
+  keyFile?: string;
 }
 
 export interface PrintOptions {
@@ -71,6 +73,16 @@ export interface Context {
   readonly errColour: Colour;
   dbPath(): string;
   db(): Promise<Kysely<DB>>;
+  /** Where keys come from for this run; `file` overrides --key-file (e.g. --backup-key-file). */
+  keySources(file?: { path: string | undefined; flag: string }): KeySources;
+  /**
+   * The key for the database file: undefined for a plain file; the key (file, prompt or CRM_KEY)
+   * for an encrypted one, else an error saying it is encrypted; for a new file, a given key (never
+   * a prompt), with which it is created encrypted.
+   */
+  dbKey(): Promise<Buffer | undefined>;
+  /** The key to use from now on (after the file was encrypted, rekeyed or restored). */
+  useDbKey(key: Buffer | undefined): void;
   /**
    * The raw better-sqlite3 handle, for hot read paths with prepared statements. When the file is
    * already current this opens it without loading Kysely (fast start-up); otherwise it goes through
@@ -121,6 +133,7 @@ export function createContext(deps: Deps, command: Command): Context {
   const actor: Actor = { user: currentUser(env), command: commandLine(deps.argv) };
   const errColour = createColour(colourEnabled({ isTTY: Boolean(stderr.isTTY), noColorFlag: globals.color === false, env }));
   let dbPromise: Promise<Kysely<DB>> | undefined;
+  let keyPromise: Promise<Buffer | undefined> | undefined;
   let rawHandle: SqliteHandle | undefined;
   let prompter: Prompter | undefined;
 
@@ -175,16 +188,42 @@ export function createContext(deps: Deps, command: Command): Context {
     db() {
       dbPromise ??= (async () => {
         const path = context.dbPath();
+        const key = await context.dbKey();
         const { openDatabase } = await import('../db/connection.js');
-        return openDatabase(path);
+        return openDatabase(path, { key });
       })();
       return dbPromise;
+    },
+    keySources(file) {
+      return {
+        file: file ? file.path : globals.keyFile,
+        fileOrigin: file ? file.flag : '--key-file',
+        env,
+        interactive,
+        prompter: () => context.prompter(),
+      };
+    },
+    dbKey() {
+      keyPromise ??= (async () => {
+        const path = context.dbPath();
+        const { fileState } = await import('../db/encryption.js');
+        const state = fileState(path);
+        if (state === 'plain' || state === 'foreign') return undefined;
+        const keys = await import('./keys.js');
+        if (state === 'encrypted') return keys.existingKey(context.keySources(), path);
+        return keys.givenKey(context.keySources());
+      })();
+      return keyPromise;
+    },
+    useDbKey(key) {
+      keyPromise = Promise.resolve(key);
     },
     async sqlite() {
       if (rawHandle) return rawHandle;
       if (!dbPromise) {
+        const key = await context.dbKey();
         const { openCurrentSqlite } = await import('../db/sqlite.js');
-        rawHandle = openCurrentSqlite(context.dbPath());
+        rawHandle = openCurrentSqlite(context.dbPath(), key);
         if (rawHandle) return rawHandle;
       }
       const db = await context.db();

@@ -56,6 +56,7 @@ export function buildProgram(deps: Deps): { program: Command; runtime: Runtime }
     .description('A local-first CRM for small businesses: customers, sales, deals and tickets in one SQLite file.')
     .version(VERSION, '-V, --version', 'print the version')
     .addOption(new Option('--db <path>', 'database file (default: $CRM_DB, else $XDG_DATA_HOME/crm/crm.db)'))
+    .addOption(new Option('--key-file <file>', 'the key of an encrypted database (default: $CRM_KEY_FILE; see `crm db encrypt`)'))
     .addOption(new Option('--format <format>', 'output format').choices(FORMATS))
     .addOption(new Option('--output <file>', 'write output to FILE atomically instead of stdout'))
     .addOption(new Option('--no-color', 'never colour output'))

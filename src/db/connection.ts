@@ -34,6 +34,8 @@ function kyselyOver(sqlite: Database.Database): Kysely<DB> {
 
 export interface OpenOptions {
   readonly?: boolean;
+  /** The key of an encrypted file (or of a new file, which is then created encrypted). */
+  key?: Buffer | undefined;
   /** Apply pending migrations (default true). `crm db status` opens without migrating. */
   migrate?: boolean;
   /** `crm init`: an existing empty file (0 bytes, or SQLite without tables) may become the database. */
@@ -46,7 +48,7 @@ export interface OpenOptions {
  * Creates the database at `path` (folder 0700, file 0600): built and migrated in a draft beside it,
  * then linked into place. When another crm creates it first, theirs is kept and the draft dropped.
  */
-async function createDatabase(path: string): Promise<void> {
+async function createDatabase(path: string, key: Buffer | undefined): Promise<void> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   removeAbandonedDrafts(path);
   const draft = draftPath(path);
@@ -58,7 +60,7 @@ async function createDatabase(path: string): Promise<void> {
       throw Object.assign(error as Error, { path });
     }
     chmodSync(draft, 0o600);
-    const db = kyselyOver(openSqlite(draft, { allowEmpty: true }).sqlite);
+    const db = kyselyOver(openSqlite(draft, { allowEmpty: true, key }).sqlite);
     try {
       await migrateToLatest(db);
     } finally {
@@ -71,7 +73,7 @@ async function createDatabase(path: string): Promise<void> {
       if (code === 'EEXIST') return;
       // A file system without hard links: a rename, which replaces a file created meanwhile.
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
-      if (!databaseFileExists(path)) renameSync(draft, path);
+      if (!databaseFileExists(path, Boolean(key))) renameSync(draft, path);
     }
   } finally {
     for (const suffix of ['', ...SQLITE_SIDE_FILES]) rmSync(`${draft}${suffix}`, { force: true });
@@ -79,11 +81,11 @@ async function createDatabase(path: string): Promise<void> {
 }
 
 export async function openDatabase(path: string, options: OpenOptions = {}): Promise<Kysely<DB>> {
-  if (!databaseFileExists(path)) {
+  if (!databaseFileExists(path, Boolean(options.key))) {
     if (options.readonly) throw new ValidationError(`no database at ${path}`);
-    await createDatabase(path);
+    await createDatabase(path, options.key);
   }
-  const { sqlite, contents } = openSqlite(path, { readonly: options.readonly, allowEmpty: options.init, allowForeign: options.force });
+  const { sqlite, contents } = openSqlite(path, { readonly: options.readonly, allowEmpty: options.init, allowForeign: options.force, key: options.key });
   const db = kyselyOver(sqlite);
   try {
     const status = await schemaStatus(db);

@@ -5,6 +5,7 @@
 // stays flat however many rows the query returns. The time limit counts the time spent waiting for
 // the child, not the time the caller takes to write the rows out.
 import { spawn } from 'node:child_process';
+import { CIPHER } from './encryption.js';
 
 /** The child's code: CommonJS under `node -e`, loading the driver from this package. */
 const CHILD_SOURCE = `
@@ -14,6 +15,10 @@ const fail = (error) => process.send({ error: { message: String(error && error.m
 process.once('message', (job) => {
   try {
     const db = new Database(job.path, { readonly: true, fileMustExist: true });
+    if (job.key) {
+      db.pragma("cipher = '" + job.cipher + "'");
+      db.pragma("hexkey = '" + job.key + "'");
+    }
     db.pragma('query_only = ON');
     db.pragma('trusted_schema = OFF');
     const rows = db.prepare(job.text).raw(true).iterate();
@@ -65,7 +70,7 @@ export interface ChildQuery {
 
 type Message = { rows: unknown[][]; done: boolean } | { error: { name: string; message: string } };
 
-export function runQueryInChild(path: string, text: string, options: { timeoutSeconds: number; chunkRows?: number }): ChildQuery {
+export function runQueryInChild(path: string, text: string, options: { timeoutSeconds: number; chunkRows?: number; key?: Buffer | undefined }): ChildQuery {
   const child = spawn(process.execPath, ['-e', CHILD_SOURCE, import.meta.url], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
   const queue: Message[] = [];
   let wake: (() => void) | undefined;
@@ -82,7 +87,8 @@ export function runQueryInChild(path: string, text: string, options: { timeoutSe
     exitError ??= new QueryFailedError('the query process stopped unexpectedly');
     wake?.();
   });
-  child.send({ path, text, chunkRows: options.chunkRows ?? 1000 });
+  // The key of an encrypted database goes over the IPC channel, never on the command line.
+  child.send({ path, text, chunkRows: options.chunkRows ?? 1000, key: options.key?.toString('hex'), cipher: CIPHER });
   const stop = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };

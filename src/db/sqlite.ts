@@ -12,6 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { ValidationError } from '../domain/errors.js';
 import { APPLIED_MIGRATIONS_SQL, MIGRATION_TABLE } from './applied-migrations.js';
+import { applyKey } from './encryption.js';
 
 // better-sqlite3 is CommonJS: require() loads it without the ESM loader's export scan, and naming
 // its compiled addon directly skips the `bindings` package's search of a dozen paths. Both shave
@@ -106,7 +107,7 @@ function kindOf(st: Stats): string {
  * folder, anything but a regular file (a named pipe would block the open, a device such as
  * /dev/null would get a journal created beside it) and a file that is not SQLite.
  */
-export function databaseFileExists(path: string): boolean {
+export function databaseFileExists(path: string, encrypted = false): boolean {
   let st: Stats;
   try {
     st = statSync(path);
@@ -122,7 +123,8 @@ export function databaseFileExists(path: string): boolean {
   }
   // A second link to the file: perhaps the draft of a crm killed just after linking it into place.
   if (st.nlink > 1) removeAbandonedDrafts(path);
-  if (!looksLikeSqlite(path)) {
+  // An encrypted file has no readable header; the key proves what it is when it is opened.
+  if (!encrypted && !looksLikeSqlite(path)) {
     throw new ValidationError(`${path} is not a SQLite database`, {
       hint: 'point --db (or CRM_DB) at a crm database, or at a new file name to create one',
     });
@@ -146,9 +148,11 @@ export interface OpenSqliteOptions {
   allowEmpty?: boolean;
   /** Accept another application's SQLite file: `crm init --force`. */
   allowForeign?: boolean;
+  /** The key of an encrypted file (or of a new one, which is then created encrypted). */
+  key?: Buffer | undefined;
 }
 
-function connect(path: string, readonly: boolean): Database.Database {
+function connect(path: string, readonly: boolean, key: Buffer | undefined): Database.Database {
   const binding = nativeBinding();
   const sqlite = new BetterSqlite3(path, {
     readonly,
@@ -157,6 +161,7 @@ function connect(path: string, readonly: boolean): Database.Database {
     ...(binding ? { nativeBinding: binding } : {}),
   });
   try {
+    if (key) applyKey(sqlite, key);
     sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   } catch (error) {
     sqlite.close();
@@ -208,13 +213,13 @@ export function useWriteAheadLog(sqlite: Database.Database): void {
 export function openSqlite(path: string, options: OpenSqliteOptions = {}): OpenedSqlite {
   const readonly = options.readonly ?? false;
   const logPresent = !readonly && existsSync(`${path}-wal`);
-  let sqlite = connect(path, readonly || logPresent);
+  let sqlite = connect(path, readonly || logPresent, options.key);
   try {
     const { contents, applied } = readContents(sqlite);
     if ((contents === 'empty' && !options.allowEmpty) || (contents === 'foreign' && !options.allowForeign)) throw refusal(path, contents);
     if (logPresent) {
       sqlite.close();
-      sqlite = connect(path, false);
+      sqlite = connect(path, false, options.key);
     }
     sqlite.pragma('foreign_keys = ON');
     if (contents === 'crm') useWriteAheadLog(sqlite);
@@ -229,8 +234,8 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Opene
  * Throws unless `path` is free to hold a crm database: nothing there, an empty file, or a crm
  * database (`crm db restore` replaces it, and must not replace another application's file).
  */
-export function checkCrmDatabaseOrNothing(path: string): void {
-  if (databaseFileExists(path)) openSqlite(path, { allowEmpty: true }).sqlite.close();
+export function checkCrmDatabaseOrNothing(path: string, key?: Buffer): void {
+  if (databaseFileExists(path, Boolean(key))) openSqlite(path, { allowEmpty: true, key }).sqlite.close();
 }
 
 /**
@@ -238,12 +243,12 @@ export function checkCrmDatabaseOrNothing(path: string): void {
  * exactly the ones this build knows; otherwise undefined (the caller takes the full path, which
  * creates, migrates or explains what is wrong).
  */
-export function openCurrentSqlite(path: string): Database.Database | undefined {
+export function openCurrentSqlite(path: string, key?: Buffer): Database.Database | undefined {
   if (!KNOWN_MIGRATIONS) return undefined;
   let opened: OpenedSqlite;
   try {
-    if (!databaseFileExists(path)) return undefined;
-    opened = openSqlite(path);
+    if (!databaseFileExists(path, Boolean(key))) return undefined;
+    opened = openSqlite(path, { key });
   } catch {
     // Whatever went wrong, the full open reports it properly.
     return undefined;

@@ -4,6 +4,8 @@
 export interface Prompter {
   input(message: string, options?: { default?: string; validate?: (value: string) => true | string }): Promise<string>;
   confirm(message: string, defaultValue?: boolean): Promise<boolean>;
+  /** A secret: typed characters are not echoed (shown as nothing at all). */
+  password(message: string): Promise<string>;
   select<T extends string>(message: string, choices: readonly T[]): Promise<T>;
 }
 
@@ -18,6 +20,10 @@ export function createPrompter(input: NodeJS.ReadableStream, output: NodeJS.Writ
     async confirm(message, defaultValue = false) {
       const { confirm } = await load();
       return confirm({ message, default: defaultValue }, context);
+    },
+    async password(message) {
+      const { password } = await load();
+      return password({ message }, context);
     },
     async select(message, choices) {
       const { select } = await load();

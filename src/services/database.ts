@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { looksLikeSqlite, sqliteOf } from '../db/connection.js';
 import { appliedMigrations } from '../db/applied-migrations.js';
 import { createTempBeside, keepModeOf, releaseTemp } from '../db/private-files.js';
+import { applyKey, CIPHER_DESCRIPTION, fileState, writeKeyedCopy } from '../db/encryption.js';
 import type { DB } from '../db/schema.js';
 import { ValidationError } from '../domain/errors.js';
 import { migrations } from '../../migrations/index.js';
@@ -38,6 +39,8 @@ export interface DatabaseStatus {
   applied: number;
   pending: string[];
   journalMode: string;
+  /** `no`, or the cipher the file is encrypted with (never the key). */
+  encryption: string;
   tables: TableCount[];
 }
 
@@ -59,6 +62,7 @@ export async function databaseStatus(db: Kysely<DB>, path: string, pending: stri
     applied: applied.length,
     pending,
     journalMode: String(sqlite.pragma('journal_mode', { simple: true })),
+    encryption: fileState(path) === 'encrypted' ? CIPHER_DESCRIPTION : 'no',
     tables,
   };
 }
@@ -144,22 +148,34 @@ export function defaultBackupPath(dbPath: string, now: Date, prefix = 'crm'): st
   return join(dirname(dbPath), 'backups', `${prefix}-${stamp}.db`);
 }
 
+/** Keys for copies: the source's (none when plain) and the copy's (none: a plain copy). */
+export interface CopyKeys {
+  source?: Buffer | undefined;
+  target?: Buffer | undefined;
+}
+
 /**
  * Copies the open database to `target` with the online backup API: into a private (0600) temp
  * file beside the target, then renamed into place, so a half-written backup never has its name.
+ * With keys the copy is written encrypted instead (VACUUM INTO), never plain on disk.
  */
-export async function backupDatabase(db: Kysely<DB>, target: string): Promise<{ path: string; bytes: number }> {
+export async function backupDatabase(db: Kysely<DB>, target: string, keys: CopyKeys = {}): Promise<{ path: string; bytes: number }> {
   mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
   const temp = createTempBeside(target);
   try {
-    await sqliteOf(db).backup(temp);
-    // A backup is one self-contained file: no write-ahead log, so opening it (even read-only)
-    // never leaves -wal/-shm files beside it.
-    const copy = new Database(temp, { fileMustExist: true });
-    try {
-      copy.pragma('journal_mode = DELETE');
-    } finally {
-      copy.close();
+    if (keys.source || keys.target) {
+      // Written encrypted as it is copied (VACUUM INTO): never plain on disk.
+      writeKeyedCopy(sqliteOf(db).name, keys.source, temp, keys.target);
+    } else {
+      await sqliteOf(db).backup(temp);
+      // A backup is one self-contained file: no write-ahead log, so opening it (even read-only)
+      // never leaves -wal/-shm files beside it.
+      const copy = new Database(temp, { fileMustExist: true });
+      try {
+        copy.pragma('journal_mode = DELETE');
+      } finally {
+        copy.close();
+      }
     }
     keepModeOf(target, temp);
     renameSync(temp, target);
@@ -178,19 +194,20 @@ export interface RestoreCandidate {
 }
 
 /** Checks that `file` is a crm database this binary can open; throws a ValidationError if not. */
-export function inspectCrmDatabase(file: string): RestoreCandidate {
+export function inspectCrmDatabase(file: string, key?: Buffer): RestoreCandidate {
   let stat;
   try {
     stat = statSync(file);
   } catch {
     throw new ValidationError(`${file}: no such file`);
   }
-  if (!stat.isFile() || stat.size === 0 || !looksLikeSqlite(file)) {
+  if (!stat.isFile() || stat.size === 0 || (!key && !looksLikeSqlite(file))) {
     throw new ValidationError(`${file} is not a SQLite database`, { hint: 'restore a file written by `crm db backup`' });
   }
   let source: Database.Database | undefined;
   try {
     source = new Database(file, { readonly: true, fileMustExist: true });
+    if (key) applyKey(source, key);
     const applied = appliedMigrations(source);
     if (applied.length === 0) throw new ValidationError(`${file} is a SQLite database but not a crm database (no migration table)`);
     if (!(applied[0]! in migrations)) {
@@ -220,22 +237,29 @@ export function inspectCrmDatabase(file: string): RestoreCandidate {
  * place and stray -wal/-shm files are removed, so no stale log can replay onto the restored file.
  * Call with no connection of ours to `dbPath` open.
  */
-export async function restoreDatabase(file: string, dbPath: string, keepOldAt?: string): Promise<RestoreCandidate> {
-  const candidate = inspectCrmDatabase(file);
+export async function restoreDatabase(file: string, dbPath: string, keepOldAt?: string, keys: { backup?: Buffer | undefined; live?: Buffer | undefined } = {}): Promise<RestoreCandidate> {
+  const candidate = inspectCrmDatabase(file, keys.backup);
   mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 });
   const temp = createTempBeside(dbPath);
   let keepTemp: string | undefined;
   try {
-    const source = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      await source.backup(temp);
-    } finally {
-      source.close();
+    if (keys.backup) {
+      // An encrypted backup is restored encrypted, under its own key.
+      rmSync(temp, { force: true });
+      writeKeyedCopy(file, keys.backup, temp, keys.backup);
+    } else {
+      const source = new Database(file, { readonly: true, fileMustExist: true });
+      try {
+        await source.backup(temp);
+      } finally {
+        source.close();
+      }
     }
     chmodSync(temp, 0o600);
     if (existsSync(dbPath)) {
       const live = new Database(dbPath, { fileMustExist: true, timeout: 5000 });
       try {
+        if (keys.live) applyKey(live, keys.live);
         live.pragma('wal_checkpoint(TRUNCATE)');
         live.pragma('journal_mode = DELETE');
       } finally {
@@ -263,6 +287,11 @@ export async function restoreDatabase(file: string, dbPath: string, keepOldAt?: 
     throw error;
   }
   return candidate;
+}
+
+/** Notes a change to the file as a whole (encrypted, decrypted, rekeyed) in its trail; no rows change. */
+export async function recordFileEvent(db: Kysely<DB>, action: string, summary: string, meta: WriteMeta): Promise<number> {
+  return db.transaction().execute(async (trx) => (await beginAudit(trx, meta, { action, entity: 'database', summary })).logId);
 }
 
 /**

@@ -4,6 +4,7 @@
 // SQLite counts as read-only but which change the connection) are refused by name.
 import Database from 'better-sqlite3';
 import { QueryFailedError, QueryTimeoutError, runQueryInChild } from '../db/query-runner.js';
+import { applyKey } from '../db/encryption.js';
 import { UsageError, ValidationError } from '../domain/errors.js';
 
 export interface QueryColumn {
@@ -38,6 +39,8 @@ const REFUSED: Readonly<Record<string, string>> = {
 };
 
 export interface QueryOptions {
+  /** The key of an encrypted database. */
+  key?: Buffer | undefined;
   /** Stop the statement after this many seconds of running (default 60). */
   timeoutSeconds?: number;
   /** Rows sampled to decide which columns are integers. */
@@ -60,6 +63,7 @@ export async function openReadOnlyQuery(path: string, text: string, options: Que
   const db = new Database(path, { readonly: true, fileMustExist: true });
   let names: string[];
   try {
+    if (options.key) applyKey(db, options.key);
     db.pragma('query_only = ON');
     db.pragma('trusted_schema = OFF');
     let stmt: Database.Statement;
@@ -85,7 +89,7 @@ export async function openReadOnlyQuery(path: string, text: string, options: Que
 
   // Prepared and checked above; run where it can be stopped.
   const timeoutSeconds = options.timeoutSeconds ?? 60;
-  const query = runQueryInChild(path, text, { timeoutSeconds });
+  const query = runQueryInChild(path, text, { timeoutSeconds, key: options.key });
   const chunks = query.chunks();
   const fail = (error: unknown): never => {
     if (error instanceof QueryTimeoutError) {

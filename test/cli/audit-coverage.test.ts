@@ -4,9 +4,8 @@
 // nothing. One deterministic base database is built once through the CLI; each case runs on a copy.
 import { copyFileSync, existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
 
 const NOW = '2026-03-10T10:00:00.000Z';
 const env = { CRM_NOW: NOW };
@@ -35,7 +34,7 @@ function dataDump(box: Sandbox): string {
 
 /** Every data row by table and row key. */
 function snapshot(box: Sandbox): Snapshot {
-  const db = new Database(box.dbPath, { readonly: true, fileMustExist: true });
+  const db = openDb(box.dbPath, { readonly: true, fileMustExist: true });
   try {
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
     const snap: Snapshot = new Map();

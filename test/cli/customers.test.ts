@@ -1,7 +1,6 @@
 // `crm customer add/list/show/edit/rm` end to end on a temp database, with the clock pinned.
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
 
 const NOW = { CRM_NOW: '2025-06-01T09:00:00Z' };
 
@@ -158,7 +157,7 @@ describe('customer add, list, show, edit and rm', () => {
 
   it('show prints profile, tags, fields, totals and a merged timeline (voided sales marked)', () => {
     ok(['activity', 'add', '1', '--type', 'call', '--direction', 'in', '--at', '2025-05-02 10:00', '--summary', 'Asked about oolong']);
-    const db = new Database(box.dbPath);
+    const db = openDb(box.dbPath);
     try {
       const sale = db.prepare('INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, created_at, voided_at, void_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
       sale.run(1, 'Oolong 250g', 2, 12800, '2025-05-03', null, '2025-05-03T08:00:00Z', null, null);

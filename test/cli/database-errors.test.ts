@@ -1,18 +1,17 @@
 // Databases crm cannot use, and command lines it cannot parse: one clear error line, the
 // contract's exit code, no stack trace, and the file left as it was.
-import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, CRM_BIN, runCrm, sandbox, type RunResult, type Sandbox } from '../helpers/cli.js';
+import { baseEnv, CRM_BIN, runCrm, sandbox, type RunResult, type Sandbox, openDb } from '../helpers/cli.js';
 
 describe('a database written by a newer crm', () => {
   let box: Sandbox;
   beforeAll(() => {
     box = sandbox();
     box.ok(['customer', 'add', '--name', 'A']);
-    const db = new Database(box.dbPath);
+    const db = openDb(box.dbPath);
     db.prepare('INSERT INTO kysely_migration (name, timestamp) VALUES (?, ?)').run('20991231_9999_from_the_future', '2099-12-31T00:00:00.000Z');
     db.close();
   });
@@ -104,7 +103,7 @@ describe.skipIf(!canDropPrivileges)('read-only databases (as an unprivileged use
   });
 
   const dump = () => {
-    const db = new Database(dbPath, { readonly: true });
+    const db = openDb(dbPath, { readonly: true });
     try {
       return JSON.stringify(db.prepare('SELECT * FROM customers').all()) + JSON.stringify(db.prepare('SELECT count(*) FROM audit_log').get());
     } finally {

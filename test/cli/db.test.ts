@@ -1,9 +1,8 @@
 // `crm db status/migrate/backup/restore/check/optimize` on temp databases.
-import Database from 'better-sqlite3';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
 import { migrations } from '../../migrations/index.js';
 
 const env = { CRM_NOW: '2025-06-01T09:00:00Z' };
@@ -14,7 +13,7 @@ const LATEST = MIGRATIONS.at(-1)!;
 const AUDIT_RANGES = '20261124_0002_audit_ranges';
 
 function write(path: string, statements: string): void {
-  const db = new Database(path);
+  const db = openDb(path);
   try {
     db.exec(statements);
   } finally {
@@ -77,7 +76,7 @@ describe('db backup and restore', () => {
     expect(result.stderr).toMatch(/^backed up .* to .*crm-20250601-090000\.db$/m);
     expect(statSync(expected).mode & 0o777).toBe(0o600);
     expect(statSync(join(box.dir, 'backups')).mode & 0o777).toBe(0o700);
-    const copy = new Database(expected, { readonly: true });
+    const copy = openDb(expected, { readonly: true });
     try {
       expect(copy.prepare('SELECT name FROM customers').pluck().all()).toEqual(['Before Backup']);
       expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
@@ -135,7 +134,7 @@ describe('db backup and restore', () => {
     expect(result.stderr).toBe(`restored ${box.dbPath} from ${join(box.dir, 'backups', 'crm-20250601-090000.db')}; the previous file is ${kept}\n`);
     expect(box.query('SELECT name FROM customers')).toEqual([{ name: 'Before Backup' }]);
     expect(statSync(box.dbPath).mode & 0o777).toBe(0o600);
-    const old = new Database(kept, { readonly: true });
+    const old = openDb(kept, { readonly: true });
     try {
       expect(old.prepare('SELECT name FROM customers ORDER BY id').pluck().all()).toEqual(['Before Backup', 'After Backup']);
     } finally {

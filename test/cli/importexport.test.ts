@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { CRM_BIN, sandbox, type Sandbox } from '../helpers/cli.js';
+import { baseEnv, CRM_BIN, openDb, sandbox, type Sandbox } from '../helpers/cli.js';
 
 const require = createRequire(import.meta.url);
 const NOW = '2025-06-01T09:00:00Z';
@@ -121,7 +121,7 @@ describe('import customers', () => {
     const hasScript = spawnSync('script', ['--version']).status === 0;
     if (!hasScript) return; // util-linux `script` gives the child a terminal; without it, nothing to check
     const command = `${process.execPath} ${CRM_BIN} --db ${box.dbPath} import customers ${file}`;
-    const tty = spawnSync('script', ['-qfec', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, CRM_NOW: NOW, TZ: 'UTC' } });
+    const tty = spawnSync('script', ['-qfec', command, '/dev/null'], { encoding: 'utf8', env: baseEnv({ CRM_NOW: NOW }) });
     expect(tty.status).toBe(0);
     expect(tty.stdout).toMatch(/\r\u001b\[Kimporting: [\d,]+ rows (· [\d,]+ rows\/s · \d+%|read; writing the database…)/);
     expect(tty.stdout).toMatch(/imported 30000, updated 0, skipped 0, rejected 0 in \d+\.\d s/);
@@ -616,8 +616,7 @@ describe('export', () => {
       other.ok(['import', 'customers', write(other, 'two.csv', 'name,email\nA,a@example.com\nB,b@example.com\n')], { env });
       const sales = Array.from({ length: 3000 }, (_, i) => ({ id: `P-${i}`, customer: i % 2 ? 'a@example.com' : 'b@example.com', amount: `${i}.${String(i % 100).padStart(2, '0')}` }));
       other.ok(['import', 'sales', write(other, 'many-sales.csv', `external_id,customer,product,amount,date\n${sales.map((x) => `${x.id},${x.customer},Tea,${x.amount},2025-01-02`).join('\n')}\n`)], { env });
-      const Database = require('better-sqlite3');
-      const db = new Database(other.dbPath);
+      const db = openDb(other.dbPath);
       db.prepare("UPDATE sales SET voided_at = '2025-02-01T00:00:00.000Z', void_reason = 'test' WHERE id % 7 = 0").run();
       db.close();
       const rows = parse(other.ok(['export', 'sales'], { env }), { columns: true }) as Array<Record<string, string>>;
@@ -636,8 +635,7 @@ describe('export', () => {
   });
 
   it('exports deals', () => {
-    const Database = require('better-sqlite3');
-    const db = new Database(box.dbPath);
+    const db = openDb(box.dbPath);
     db.prepare("INSERT INTO deals (customer_id, title, value_cents, stage, probability, close_date, created_at, updated_at) VALUES (1, 'Big order', 990000, 'proposal', 50, '2025-07-01', '2025-06-01T09:00:00.000Z', '2025-06-01T09:00:00.000Z')").run();
     db.close();
     const rows = parse(box.ok(['export', 'deals'], { env }), { columns: true });
@@ -683,12 +681,11 @@ describe('one transaction per import', () => {
   it('kill -9 in the middle leaves the database exactly as it was', async () => {
     const { spawnCrm } = await import('../helpers/cli.js');
     const before = box.dump();
-    const Database = require('better-sqlite3');
     const child = spawnCrm(['--db', box.dbPath, 'import', 'customers', big], { env });
     let exited = false;
     child.on('exit', () => (exited = true));
     // Wait until the import holds the write lock (its transaction is open), then a little longer.
-    const probe = new Database(box.dbPath, { timeout: 0 });
+    const probe = openDb(box.dbPath, { timeout: 0 });
     for (let locked = false; !locked && !exited; ) {
       try {
         probe.exec('BEGIN IMMEDIATE');
@@ -704,7 +701,7 @@ describe('one transaction per import', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     expect(box.dump()).toBe(before);
-    const db = new Database(box.dbPath);
+    const db = openDb(box.dbPath);
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
   });
@@ -728,7 +725,6 @@ describe('one transaction per import', () => {
 
   it('a concurrent reader sees none or all of the import and never fails on a lock', async () => {
     const { spawnCrm, runCrm } = await import('../helpers/cli.js');
-    const Database = require('better-sqlite3');
     const base = box.query<{ n: number }>('SELECT count(*) AS n FROM customers')[0]!.n;
     const child = spawnCrm(['--db', box.dbPath, 'import', 'customers', big], { env });
     let stderr = '';
@@ -737,7 +733,7 @@ describe('one transaction per import', () => {
     const done = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
     void done.then(() => (finished = true));
     // Read only while the import holds the write lock, i.e. in the middle of its transaction.
-    const probe = new Database(box.dbPath, { timeout: 0 });
+    const probe = openDb(box.dbPath, { timeout: 0 });
     const locked = () => {
       try {
         probe.exec('BEGIN IMMEDIATE');
@@ -751,8 +747,8 @@ describe('one transaction per import', () => {
     const seen = new Set<number>();
     let readsDuringImport = 0;
     while (!finished && locked()) {
-      const db = new Database(box.dbPath, { readonly: true, timeout: 5000 });
-      seen.add(db.prepare('SELECT count(*) AS n FROM customers').get().n);
+      const db = openDb(box.dbPath, { readonly: true, timeout: 5000 });
+      seen.add((db.prepare('SELECT count(*) AS n FROM customers').get() as { n: number }).n);
       db.close();
       if (readsDuringImport++ % 5 === 0) {
         const exported = runCrm(['--db', box.dbPath, 'export', 'customers', '--format', 'ndjson'], { env });

@@ -1,32 +1,7 @@
 // Prompts on a real terminal: `script` gives crm a pseudo-TTY, the test answers when asked.
-import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, CRM_BIN, sandbox, type Sandbox } from '../helpers/cli.js';
-
-const hasScript = spawnSync('script', ['--version']).status === 0;
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-/** Runs crm on a pseudo-terminal; each answer is typed once the output matches its prompt. */
-function onTerminal(args: string[], answers: [RegExp, string][]): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, CRM_BIN, ...args].map(quote).join(' ');
-  const child = spawn('script', ['-qec', command, '/dev/null'], { env: baseEnv({ TERM: 'xterm' }) });
-  let output = '';
-  const pending = [...answers];
-  const onData = (chunk: Buffer) => {
-    // Prompts are drawn with colours and cursor moves; match on the plain text.
-    output += chunk.toString().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-    while (pending.length && pending[0]![0].test(output)) child.stdin.write(pending.shift()![1]);
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) => {
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
+import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { hasScript, onTerminal } from '../helpers/terminal.js';
 
 describe.skipIf(!hasScript)('prompts on a terminal', () => {
   let box: Sandbox;

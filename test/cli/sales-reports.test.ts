@@ -1,10 +1,9 @@
 // `crm report sales|customers|summary|forecast` checked against sums computed here, from this
 // test's own data (inserted straight into a migrated database), never by the code under test.
-import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
 import { rng } from '../helpers/random.js';
 
 const NOW = { CRM_NOW: '2025-07-15T09:00:00Z' };
@@ -83,7 +82,7 @@ let box: Sandbox;
 beforeAll(() => {
   box = sandbox();
   box.ok(['init']);
-  const db = new Database(box.dbPath);
+  const db = openDb(box.dbPath);
   const addCustomer = db.prepare('INSERT INTO customers (id, name, city, created_at, updated_at) VALUES (?, ?, ?, ?, ?)');
   const addSale = db.prepare('INSERT INTO sales (customer_id, product, amount_cents, sold_on, created_at, voided_at) VALUES (?, ?, ?, ?, ?, ?)');
   db.transaction(() => {
@@ -322,7 +321,7 @@ describe('report customers', () => {
 describe('report summary', () => {
   it('KPIs on one screen, with tickets and CSAT read straight from their tables', () => {
     box.ok(['deal', 'add', '--customer', '1', '--title', 'Office tea', '--value', '10,000', '--stage', 'proposal'], { env: NOW });
-    const db = new Database(box.dbPath);
+    const db = openDb(box.dbPath);
     const ticket = db.prepare(
       `INSERT INTO tickets (customer_id, subject, priority, kind, status, opened_at, updated_at) VALUES (1, 'x', 'normal', 'question', ?, '2025-06-01T00:00:00.000Z', '2025-06-01T00:00:00.000Z')`,
     );
@@ -361,7 +360,7 @@ describe('report forecast', () => {
   beforeAll(() => {
     f = sandbox();
     f.ok(['init']);
-    const db = new Database(f.dbPath);
+    const db = openDb(f.dbPath);
     db.prepare(`INSERT INTO customers (id, name, created_at, updated_at) VALUES (1, 'Li Wei', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')`).run();
     const add = db.prepare(`INSERT INTO sales (customer_id, product, amount_cents, sold_on, created_at) VALUES (1, 'Tea', ?, ?, ?)`);
     // 2024-07 … 2025-06: 1,000.00, 1,100.00, … 2,100.00 (two sales a month), and a sale in the running month.

@@ -1,9 +1,8 @@
 // Saved segments wired into `report sales` (--by segment, --segment NAME) and `task add --segment`,
 // and date-only tasks on their own local day in `customer show`. Expected figures are computed here
 // from this test's own data (inserted straight into a migrated database), never by the code under test.
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
 import { rng } from '../helpers/random.js';
 
 const NOW = { CRM_NOW: '2025-07-15T09:00:00Z' };
@@ -107,7 +106,7 @@ let box: Sandbox;
 beforeAll(() => {
   box = sandbox();
   box.ok(['init']);
-  const db = new Database(box.dbPath);
+  const db = openDb(box.dbPath);
   const at = '2024-12-01T08:00:00.000Z';
   const addCustomer = db.prepare('INSERT INTO customers (id, name, email, city, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
   const addTag = db.prepare('INSERT INTO tags (name) VALUES (?)');
@@ -357,7 +356,7 @@ describe('customer show: a date-only task on its own local day', () => {
       ny.ok(['task', 'add', '1', '--title', 'Renewal', '--due', '2025-07-20'], { env });
       ny.ok(['task', 'add', '1', '--title', 'Timed call', '--due', '2025-07-20 09:30'], { env });
       // 2025-07-20T02:00Z is 22:00 on 19 July in New York: before the task's day begins.
-      const db = new Database(ny.dbPath);
+      const db = openDb(ny.dbPath);
       db.prepare("INSERT INTO activities (customer_id, type, at, summary, created_at) VALUES (1, 'call', '2025-07-20T02:00:00.000Z', 'Late call', '2025-07-15T09:00:00.000Z')").run();
       db.close();
       expect(ny.query<{ due_at: string }>("SELECT due_at FROM tasks WHERE title = 'Renewal'")).toEqual([{ due_at: '2025-07-20T00:00:00.000Z' }]);

@@ -1,7 +1,6 @@
 // Issue 8: duplicates, merge and undo through the real CLI, checked against full table dumps.
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
 
 const NOW = '2026-03-01T10:00:00.000Z';
 const AUDIT = new Set(['audit_log', 'audit_change', 'audit_range']);
@@ -16,7 +15,7 @@ function dataDump(box: Sandbox): string {
 }
 
 function write(box: Sandbox, statements: string): void {
-  const db = new Database(box.dbPath);
+  const db = openDb(box.dbPath);
   try {
     db.exec(statements);
   } finally {

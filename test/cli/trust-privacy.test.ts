@@ -1,8 +1,7 @@
 // Issue 8: export-data, forget (checked on the database file's bytes), read-only sql, db check.
-import Database from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
 
 const NOW = '2026-03-01T10:00:00.000Z';
 const env = { CRM_NOW: NOW };
@@ -12,7 +11,7 @@ const PHONE = '+86 139 8765 4321';
 const OLD_EMAIL = 'zxl.private@example.net';
 
 function write(box: Sandbox, statements: string): void {
-  const db = new Database(box.dbPath);
+  const db = openDb(box.dbPath);
   try {
     db.exec(statements);
   } finally {

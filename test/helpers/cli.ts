@@ -1,6 +1,6 @@
 // Runs the built `crm` as a child process, the way a user or a script does, against a temp database.
 import { spawnSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,53 @@ import { createRequire } from 'node:module';
 const requireHere = createRequire(import.meta.url);
 
 export const CRM_BIN = fileURLToPath(new URL('../../bin/crm.js', import.meta.url));
+
+/**
+ * CRM_TEST_ENCRYPTED=1 runs the whole suite on encrypted databases: every crm the tests spawn gets
+ * CRM_KEY_FILE (unless a test sets its own), so each database it creates is encrypted, and the
+ * helpers below open encrypted files with that key for assertions.
+ */
+export const ENCRYPTED = process.env.CRM_TEST_ENCRYPTED === '1';
+export const TEST_KEY = 'correct horse battery staple, test key';
+let testKeyFile: string | undefined;
+/** A private key file holding TEST_KEY (one per test process). */
+export function testKeyPath(): string {
+  if (!testKeyFile) {
+    testKeyFile = join(mkdtempSync(join(tmpdir(), 'crm-key-')), 'key');
+    writeFileSync(testKeyFile, `${TEST_KEY}\n`, { mode: 0o600 });
+  }
+  return testKeyFile;
+}
+
+function isEncrypted(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const head = Buffer.alloc(16);
+    const read = readSync(fd, head, 0, 16, 0);
+    return read === 16 && head.toString('latin1') !== 'SQLite format 3\u0000';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Opens a database file with better-sqlite3 (its options), keyed with `key` (default: the test key)
+ * when the file is encrypted. Tests use this instead of importing the driver themselves.
+ */
+export function openDb(path: string, options: Database.Options & { key?: string } = {}): Database.Database {
+  const { key, ...driverOptions } = options;
+  const db = new Database(path, driverOptions);
+  if (isEncrypted(path)) {
+    db.pragma("cipher = 'chacha20'");
+    db.pragma(`hexkey = '${Buffer.from(key ?? TEST_KEY).toString('hex')}'`);
+  }
+  return db;
+}
 
 export interface RunResult {
   code: number;
@@ -43,6 +90,7 @@ export interface Sandbox {
 export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, TZ: 'UTC', NO_COLOR: undefined, FORCE_COLOR: undefined };
   for (const key of Object.keys(env)) if (key.startsWith('CRM_')) delete env[key];
+  if (ENCRYPTED) env.CRM_KEY_FILE = testKeyPath();
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
     else env[key] = value;
@@ -151,7 +199,7 @@ export function sandbox(): Sandbox {
       return result.stdout;
     },
     query<T>(sql: string, ...params: unknown[]): T[] {
-      const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+      const db = openDb(dbPath, { readonly: true, fileMustExist: true });
       try {
         return db.prepare(sql).all(...params) as T[];
       } finally {
@@ -159,7 +207,7 @@ export function sandbox(): Sandbox {
       }
     },
     dump() {
-      const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+      const db = openDb(dbPath, { readonly: true, fileMustExist: true });
       try {
         const tables = db
           .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")

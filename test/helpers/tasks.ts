@@ -1,11 +1,10 @@
 // Helpers for the task and agenda tests: write rows other issues' commands would create (tickets,
 // deals, activities) straight into a sandbox database, and read tasks back.
-import Database from 'better-sqlite3';
-import type { Sandbox } from './cli.js';
+import { openDb, type Sandbox } from './cli.js';
 
 /** Runs statements on a writable connection to the sandbox database. */
 export function write(box: Sandbox, statements: Array<[string, ...unknown[]]>): void {
-  const db = new Database(box.dbPath, { fileMustExist: true });
+  const db = openDb(box.dbPath, { fileMustExist: true });
   try {
     db.transaction(() => {
       for (const [text, ...params] of statements) db.prepare(text).run(...params);

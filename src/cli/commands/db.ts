@@ -14,7 +14,7 @@ async function openUnmigrated(ctx: Context) {
   }
   const { openDatabase } = await import('../../db/connection.js');
   const { schemaStatus } = await import('../../db/migrator.js');
-  const db = await openDatabase(path, { migrate: false });
+  const db = await openDatabase(path, { migrate: false, key: await ctx.dbKey() });
   return { db, path, status: await schemaStatus(db) };
 }
 
@@ -28,6 +28,24 @@ function humanBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** The database file to encrypt, decrypt or rekey: it must exist, be current and be a crm file. */
+async function rewriteTarget(ctx: Context): Promise<{ path: string; state: string }> {
+  const path = resolve(ctx.dbPath());
+  const { fileState } = await import('../../db/encryption.js');
+  const state = fileState(path);
+  if (state === 'missing' || state === 'empty') {
+    throw new ValidationError(`no database at ${path}`, { hint: '`crm init` creates it (or check --db / CRM_DB)' });
+  }
+  if (state === 'foreign') throw new ValidationError(`${path} is not a SQLite database; nothing was changed`);
+  return { path, state };
+}
+
+/** Notes an encrypt/decrypt/rekey in the audit trail (never the key), on the rewritten file. */
+async function recordKeyChange(ctx: Context, action: string, summary: string): Promise<void> {
+  const { recordFileEvent } = await import('../../services/database.js');
+  await recordFileEvent(await ctx.db(), action, summary, ctx.meta());
 }
 
 export function registerDb(program: Command, { run }: Runtime): void {
@@ -71,6 +89,7 @@ export function registerDb(program: Command, { run }: Runtime): void {
                 { key: 'migrations_applied', kind: 'int' },
                 { key: 'migrations_pending' },
                 { key: 'journal_mode' },
+                { key: 'encryption' },
               ],
               record: {
                 path: info.path,
@@ -80,6 +99,7 @@ export function registerDb(program: Command, { run }: Runtime): void {
                 migrations_applied: info.applied,
                 migrations_pending: info.pending.length ? info.pending.join(' ') : 'none',
                 journal_mode: info.journalMode,
+                encryption: info.encryption,
               },
             },
             { key: 'tables', title: 'Tables', columns: [{ key: 'table' }, { key: 'rows', kind: 'int' }], rows: info.tables.map((t) => ({ ...t })) },
@@ -114,14 +134,15 @@ export function registerDb(program: Command, { run }: Runtime): void {
     .description('copy the database while it is in use (SQLite online backup), private file mode 0600; prints the path')
     .argument('[file]', 'where to write (default: backups/crm-YYYYMMDD-HHMMSS.db beside the database)')
     .option('--salvage', 'copy a database that fails its quick check anyway (what can be read, damage included)')
+    .option('--backup-key-file <file>', 'encrypt the backup with this key (default: an encrypted database is backed up under its own key)')
     .addHelpText(
       'after',
       `\nA database that fails SQLite's quick check is refused (exit 1): a copy of a damaged file is not a
 backup. --salvage copies it all the same, to rescue what can still be read.\n` +
-        examples('crm db backup', 'crm db backup ~/safe/crm-monday.db', 'crm db backup rescue.db --salvage'),
+        examples('crm db backup', 'crm db backup ~/safe/crm-monday.db', 'crm db backup rescue.db --salvage', 'crm db backup ~/safe/crm.db --backup-key-file ~/.config/crm/backup.key'),
     )
     .action(
-      run(async (ctx, file: string | undefined, flags: { salvage?: boolean }) => {
+      run(async (ctx, file: string | undefined, flags: { salvage?: boolean; backupKeyFile?: string }) => {
         const { backupDatabase, defaultBackupPath, quickCheckProblem } = await import('../../services/database.js');
         const handle = await ctx.db();
         const damage = quickCheckProblem(handle);
@@ -133,9 +154,12 @@ backup. --salvage copies it all the same, to rescue what can still be read.\n` +
         if (damage) ctx.warn(`the database fails its quick check (${damage}); copying it anyway (--salvage)`);
         const target = resolve(file ?? defaultBackupPath(ctx.dbPath(), ctx.now()));
         if (target === resolve(ctx.dbPath())) throw new ValidationError('the backup cannot replace the database itself', { hint: 'give another file name' });
+        const sourceKey = await ctx.dbKey();
+        const { readKeyFile } = await import('../keys.js');
+        const targetKey = flags.backupKeyFile ? readKeyFile(flags.backupKeyFile, '--backup-key-file') : sourceKey;
         if (existsSync(target)) await ctx.confirm(`Overwrite ${target}?`);
-        const result = await backupDatabase(handle, target);
-        ctx.note(`backed up ${humanBytes(result.bytes)} to ${result.path}`);
+        const result = await backupDatabase(handle, target, { source: sourceKey, target: targetKey });
+        ctx.note(`backed up ${humanBytes(result.bytes)} to ${result.path}${targetKey ? ' (encrypted)' : ''}`);
         await ctx.printText(result.path);
       }),
     );
@@ -143,19 +167,30 @@ backup. --salvage copies it all the same, to rescue what can still be read.\n` +
   db.command('restore')
     .description('replace the database with a backup (checked first; the current file is kept in backups/)')
     .argument('<file>', 'a database written by `crm db backup`')
-    .addHelpText('after', examples('crm db restore backups/crm-20250301-093000.db', 'crm db restore ~/safe/crm-monday.db --yes'))
+    .option('--backup-key-file <file>', "the key of an encrypted backup (default: the database's key, else asked)")
+    .addHelpText('after', examples('crm db restore backups/crm-20250301-093000.db', 'crm db restore ~/safe/crm-monday.db --yes', 'crm db restore ~/safe/crm.db --backup-key-file ~/.config/crm/backup.key'))
     .action(
-      run(async (ctx, file: string) => {
+      run(async (ctx, file: string, options: { backupKeyFile?: string }) => {
         const { defaultBackupPath, inspectCrmDatabase, recordRestore, restoreDatabase } = await import('../../services/database.js');
+        const { fileState } = await import('../../db/encryption.js');
         const path = resolve(ctx.dbPath());
         const source = resolve(file);
         if (source === path) throw new ValidationError('that file is the database itself', { hint: 'give a backup file' });
-        const candidate = inspectCrmDatabase(source);
+        // The live file's key (to fold in its WAL before keeping it), then the backup's: its own
+        // key file, else the database's key, else asked. A restored encrypted backup keeps its key.
+        const liveKey = fileState(path) === 'encrypted' ? await ctx.dbKey() : undefined;
+        let backupKey: Buffer | undefined;
+        if (fileState(source) === 'encrypted') {
+          const { existingKey } = await import('../keys.js');
+          backupKey = options.backupKeyFile || !liveKey ? await existingKey(ctx.keySources(options.backupKeyFile ? { path: options.backupKeyFile, flag: '--backup-key-file' } : undefined), source) : liveKey;
+        }
+        const candidate = inspectCrmDatabase(source, backupKey);
         const { checkCrmDatabaseOrNothing } = await import('../../db/sqlite.js');
-        checkCrmDatabaseOrNothing(path);
+        checkCrmDatabaseOrNothing(path, liveKey);
         const keep = existsSync(path) ? defaultBackupPath(path, ctx.now(), 'crm-before-restore') : undefined;
         await ctx.confirm(`Replace ${path} with ${source} (${candidate.customers} customer${candidate.customers === 1 ? '' : 's'})?`);
-        await restoreDatabase(source, path, keep);
+        await restoreDatabase(source, path, keep, { backup: backupKey, live: liveKey });
+        ctx.useDbKey(backupKey);
         // Bring an older backup's schema up to date now rather than on the next command, and
         // note the restore in the restored file's audit trail.
         await recordRestore(await ctx.db(), { source, keptAt: keep }, ctx.meta());
@@ -192,6 +227,63 @@ backup. --salvage copies it all the same, to rescue what can still be read.\n` +
         );
         const problems = result.findings.filter((f) => f.status === 'problem').length;
         if (!result.ok) throw new ValidationError(`the database check found ${problems} problem${problems === 1 ? '' : 's'}`, { hint: 'restore a backup with `crm db restore FILE`, or ask for help with the output above' });
+      }),
+    );
+
+  db.command('encrypt')
+    .description('encrypt the database file (ChaCha20-Poly1305) with a new key: from --key-file, else asked twice')
+    .addHelpText(
+      'after',
+      `\nThe encrypted copy is written and checked beside the file, then replaces it; no plain copy, WAL or
+journal is left. Keep the key file private (chmod 600): without the key the data cannot be read by
+anyone, you included. Backups made before stay plain.\n` + examples('crm db encrypt --key-file ~/.config/crm/key', 'crm db encrypt'),
+    )
+    .action(
+      run(async (ctx) => {
+        const { path, state } = await rewriteTarget(ctx);
+        if (state === 'encrypted') throw new ValidationError(`${path} is already encrypted; nothing was changed`, { hint: 'to change its key use `crm db rekey`' });
+        const { newKey } = await import('../keys.js');
+        const key = await newKey(ctx.keySources(), '--key-file FILE');
+        const { rewriteDatabase } = await import('../../db/encryption.js');
+        rewriteDatabase(path, undefined, key);
+        ctx.useDbKey(key);
+        await recordKeyChange(ctx, 'db.encrypt', 'encrypted the database file (chacha20)');
+        ctx.note(`encrypted ${path}; keep the key safe: without it the data is lost`);
+      }),
+    );
+
+  db.command('decrypt')
+    .description('store the database file unencrypted again (needs its key)')
+    .addHelpText('after', examples('crm db decrypt --key-file ~/.config/crm/key'))
+    .action(
+      run(async (ctx) => {
+        const { path, state } = await rewriteTarget(ctx);
+        if (state !== 'encrypted') throw new ValidationError(`${path} is not encrypted; nothing was changed`);
+        const key = await ctx.dbKey();
+        const { rewriteDatabase } = await import('../../db/encryption.js');
+        rewriteDatabase(path, key, undefined);
+        ctx.useDbKey(undefined);
+        await recordKeyChange(ctx, 'db.decrypt', 'decrypted the database file');
+        ctx.note(`decrypted ${path}: it is stored in plain form now`);
+      }),
+    );
+
+  db.command('rekey')
+    .description('change the key of an encrypted database: the current key as usual, the new one from --new-key-file or asked twice')
+    .option('--new-key-file <file>', 'the new key (a private file)')
+    .addHelpText('after', examples('crm db rekey --key-file ~/.config/crm/key --new-key-file ~/.config/crm/key.new'))
+    .action(
+      run(async (ctx, options: { newKeyFile?: string }) => {
+        const { path, state } = await rewriteTarget(ctx);
+        if (state !== 'encrypted') throw new ValidationError(`${path} is not encrypted; nothing was changed`, { hint: 'encrypt it with `crm db encrypt`' });
+        const current = await ctx.dbKey();
+        const { newKey } = await import('../keys.js');
+        const key = await newKey(ctx.keySources({ path: options.newKeyFile, flag: '--new-key-file' }), '--new-key-file FILE', false);
+        const { rewriteDatabase } = await import('../../db/encryption.js');
+        rewriteDatabase(path, current, key);
+        ctx.useDbKey(key);
+        await recordKeyChange(ctx, 'db.rekey', 'changed the key of the database file');
+        ctx.note(`changed the key of ${path}; the old key no longer opens it (backups keep their own key)`);
       }),
     );
 

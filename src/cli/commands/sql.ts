@@ -30,7 +30,7 @@ csv, tsv, json, ndjson and md stream every row.\n` +
         const format = ctx.format();
         await ctx.db();
         const { openReadOnlyQuery } = await import('../../services/sql.js');
-        const query = await openReadOnlyQuery(ctx.dbPath(), text, { timeoutSeconds });
+        const query = await openReadOnlyQuery(ctx.dbPath(), text, { timeoutSeconds, key: await ctx.dbKey() });
         try {
           const used = new Set<string>();
           const keys = query.columns.map((c) => {
