@@ -3,8 +3,8 @@
 // a restore checks the candidate is a crm database, then swaps it in with a rename.
 import Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { looksLikeSqlite, sqliteOf } from '../db/connection.js';
 import { appliedMigrations } from '../db/applied-migrations.js';
 import { createTempBeside, keepModeOf, releaseTemp } from '../db/private-files.js';
