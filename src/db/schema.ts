@@ -19,6 +19,8 @@ export interface CustomersTable {
   company: string | null;
   city: string | null;
   source: string | null;
+  /** The customer's number in the shop or ERP the data comes from; unique when given. */
+  external_id: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -16,7 +16,7 @@ export type DuplicateMode = (typeof DUPLICATE_MODES)[number];
 
 /** The contract's import columns, in the order exports write them. */
 export const IMPORT_COLUMNS: Record<ImportKind, readonly string[]> = {
-  customers: ['name', 'email', 'phone', 'age', 'gender', 'company', 'city', 'source', 'tags', 'created'],
+  customers: ['name', 'email', 'phone', 'age', 'gender', 'company', 'city', 'source', 'tags', 'created', 'external_id'],
   sales: ['external_id', 'customer', 'product', 'quantity', 'amount', 'date', 'note'],
   activities: ['customer', 'type', 'at', 'direction', 'summary'],
   tickets: ['external_id', 'customer', 'subject', 'description', 'priority', 'kind', 'status', 'opened', 'resolved', 'score'],
@@ -134,6 +134,8 @@ export function formatProblem(line: number, error: RowError): string {
 export interface RowContext {
   now: Date;
   dateFormat?: DateFormat | undefined;
+  /** `--customer-key`: which key a `customer` cell is; undefined: whichever matches. */
+  customerKey?: CustomerKey | undefined;
   /** Parsed timestamps by text: files repeat the same few thousand days a million times. */
   instants?: Map<string, string>;
   /** Parsed dates by text. */
@@ -242,6 +244,7 @@ export interface CustomerRecord {
   source: string | null;
   tags: string[];
   created: string | null;
+  externalId: string | null;
   fields: Array<[string, string]>;
 }
 
@@ -262,8 +265,9 @@ export function readCustomer(r: RowReader, ctx: RowContext): CustomerRecord {
     const tags = tagsText === '' ? [] : splitTags(tagsText);
     const createdText = r.optional('created');
     const created = createdText === null ? null : isoInstant(createdText, ctx, 'created');
+    const externalId = r.optional('external_id');
     const fields = r.fields();
-    return { name, email, phone, phoneDigits: digits, age, gender, company, city, source, tags, created, fields };
+    return { name, email, phone, phoneDigits: digits, age, gender, company, city, source, tags, created, externalId, fields };
   } catch (error) {
     return r.fail(error);
   }
@@ -286,18 +290,53 @@ export function splitTags(text: string): string[] {
   return out;
 }
 
-/** How a `customer` cell names a customer: an id (all digits), an email, or a phone number. */
-export type CustomerRef = { by: 'id'; id: number; digits: string } | { by: 'email'; email: string } | { by: 'phone'; digits: string };
+/** `--customer-key`: which of a customer's keys the `customer` cells of a file are. */
+export const CUSTOMER_KEYS = ['external_id', 'email', 'phone', 'id'] as const;
+export type CustomerKey = (typeof CUSTOMER_KEYS)[number];
 
-export function readCustomerRef(r: RowReader): CustomerRef {
+/**
+ * How a `customer` cell may name a customer: the text (a candidate external id), and the email, phone
+ * digits or crm id it reads as, where it reads as one. With `--customer-key` only that key is set.
+ */
+export interface CustomerRef {
+  text: string;
+  /** The key pinned by --customer-key, or null: any key that matches (see services/imports). */
+  key: CustomerKey | null;
+  email: string | null;
+  digits: string | null;
+  id: number | null;
+}
+
+export function readCustomerRef(r: RowReader, key: CustomerKey | undefined): CustomerRef {
   const text = r.required('customer');
-  if (/^\d+$/.test(text)) return { by: 'id', id: Number(text), digits: text };
-  if (text.includes('@')) return { by: 'email', email: parseEmail(text, 'customer') };
-  try {
-    return { by: 'phone', digits: parsePhoneDigits(text, 'customer')[1] };
-  } catch {
-    throw new RowError('customer', `"${text}" is not a customer id, email or phone number`);
+  const ref: CustomerRef = { text, key: key ?? null, email: null, digits: null, id: null };
+  if (key === 'external_id') return ref;
+  if (key === 'email') {
+    ref.email = parseEmail(text, 'customer');
+    return ref;
   }
+  if (key === 'phone') {
+    ref.digits = parsePhoneDigits(text, 'customer')[1];
+    return ref;
+  }
+  if (key === 'id') {
+    if (!/^\d+$/.test(text)) throw new RowError('customer', `"${text}" is not a customer id (--customer-key id)`);
+    ref.id = Number(text);
+    return ref;
+  }
+  if (/^\d+$/.test(text)) {
+    ref.id = Number(text);
+    if (text.length >= 5) ref.digits = text;
+  } else if (text.includes('@')) {
+    ref.email = parseEmail(text, 'customer');
+  } else {
+    try {
+      ref.digits = parsePhoneDigits(text, 'customer')[1];
+    } catch {
+      // Not a phone number: only an external id can match it.
+    }
+  }
+  return ref;
 }
 
 export interface SaleRecord {
@@ -313,7 +352,7 @@ export interface SaleRecord {
 export function readSale(r: RowReader, ctx: RowContext): SaleRecord {
   try {
     const externalId = r.optional('external_id');
-    const customer = readCustomerRef(r);
+    const customer = readCustomerRef(r, ctx.customerKey);
     const product = r.required('product');
     const quantityText = r.optional('quantity');
     const quantity = quantityText === null ? 1 : parseInteger(quantityText, 'quantity', 1, 1_000_000);
@@ -339,7 +378,7 @@ export interface ActivityRecord {
 
 export function readActivity(r: RowReader, ctx: RowContext): ActivityRecord {
   try {
-    const customer = readCustomerRef(r);
+    const customer = readCustomerRef(r, ctx.customerKey);
     const type = parseChoice(r.required('type'), ACTIVITY_TYPES, 'type');
     const atText = r.optional('at');
     const at = atText === null ? ctx.now.toISOString() : isoInstant(atText, ctx, 'at');
@@ -370,7 +409,7 @@ export interface TicketRecord {
 export function readTicket(r: RowReader, ctx: RowContext): TicketRecord {
   try {
     const externalId = r.optional('external_id');
-    const customer = readCustomerRef(r);
+    const customer = readCustomerRef(r, ctx.customerKey);
     const subject = r.required('subject');
     const description = r.optional('description');
     const priorityText = r.optional('priority');

@@ -65,7 +65,7 @@ export function listCustomers(sqlite: Database.Database, filter: CustomerFilter 
   const search = filter.search?.trim();
   if (search) {
     const needle = search.toLowerCase();
-    const columns = ['c.name', 'c.email', 'c.phone', 'c.company', 'c.city'];
+    const columns = ['c.name', 'c.email', 'c.phone', 'c.company', 'c.city', 'c.external_id'];
     const clauses = columns.map((column) => `instr(lower(coalesce(${column}, '')), ?) > 0`);
     params.push(...columns.map(() => needle));
     const digits = phoneDigits(needle);

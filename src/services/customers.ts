@@ -18,6 +18,8 @@ export interface CustomerInput {
   company?: string | null;
   city?: string | null;
   source?: string | null;
+  /** The customer's number in the shop or ERP; unique. */
+  externalId?: string | null;
   tags?: string[];
   fields?: Record<string, string>;
 }
@@ -76,6 +78,18 @@ export async function assertEmailFree(db: Db, email: string, exceptId?: number):
   }
 }
 
+/** Throws a ValidationError when another customer already has this external id. */
+export async function assertExternalIdFree(db: Db, externalId: string, exceptId?: number): Promise<void> {
+  let query = db.selectFrom('customers').select(['id', 'name', 'email']).where('external_id', '=', externalId);
+  if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+  const other = await query.executeTakeFirst();
+  if (other) {
+    throw new ValidationError(`a customer with external id ${externalId} already exists: ${describeCustomer(other)}`, {
+      hint: `edit that customer with \`crm customer edit ${other.id}\``,
+    });
+  }
+}
+
 /** Tag ids for names, creating missing tags (recorded in `audit` when given). */
 export async function ensureTags(db: Db, names: readonly string[], audit?: AuditRecorder): Promise<number[]> {
   const ids: number[] = [];
@@ -115,6 +129,7 @@ async function addTags(db: Db, audit: AuditRecorder, customerId: number, names: 
 export async function addCustomer(db: Kysely<DB>, input: CustomerInput, meta: WriteMeta): Promise<CustomerRow> {
   return db.transaction().execute(async (trx) => {
     if (input.email) await assertEmailFree(trx, input.email);
+    if (input.externalId) await assertExternalIdFree(trx, input.externalId);
     const at = meta.now.toISOString();
     const row = await trx
       .insertInto('customers')
@@ -128,6 +143,7 @@ export async function addCustomer(db: Kysely<DB>, input: CustomerInput, meta: Wr
         company: input.company ?? null,
         city: input.city ?? null,
         source: input.source ?? null,
+        external_id: input.externalId ?? null,
         created_at: at,
         updated_at: at,
       })
@@ -270,6 +286,7 @@ export interface CustomerChanges {
   company?: string | null;
   city?: string | null;
   source?: string | null;
+  externalId?: string | null;
   addTags?: readonly string[];
   removeTags?: readonly string[];
   setFields?: Record<string, string>;
@@ -303,6 +320,11 @@ export async function editCustomer(db: Kysely<DB>, customerId: number, changes: 
       if (value === undefined || value === before[key]) continue;
       (update as Record<string, unknown>)[key] = value;
       changed.push(key);
+    }
+    if (changes.externalId !== undefined && changes.externalId !== before.external_id) {
+      if (changes.externalId !== null) await assertExternalIdFree(trx, changes.externalId, customerId);
+      update.external_id = changes.externalId;
+      changed.push('external_id');
     }
     if (update.email) await assertEmailFree(trx, update.email, customerId);
     if ('phone' in update) update.phone_digits = update.phone ? phoneDigits(update.phone) : null;

@@ -22,6 +22,7 @@ import {
   RowError,
   RowReader,
   type CustomerRecord,
+  type CustomerKey,
   type CustomerRef,
   type DuplicateMode,
   type HeaderPlan,
@@ -45,6 +46,8 @@ export interface ImportInput {
   skipInvalid: boolean;
   dryRun: boolean;
   dateFormat?: DateFormat | undefined;
+  /** `--customer-key`: which key the `customer` column holds; undefined: whichever matches. */
+  customerKey?: CustomerKey | undefined;
   /** Size of the file in bytes when known: a big import defers secondary indexes. */
   sizeHint?: number | null;
 }
@@ -171,7 +174,7 @@ interface Run {
   stampedNow: number;
   ctx: RowContext;
   pending: AuditOp[];
-  resolve(ref: CustomerRef): number;
+  customers: CustomerResolver;
   /** Records an invalid row (a rejected row under --skip-invalid, else a problem). */
   report(line: number, values: readonly string[], error: RowError): void;
   /** Builds again any deferred index that phone and name lookups use (before such a lookup). */
@@ -252,39 +255,94 @@ class InsertQueue<T> {
   }
 }
 
-/** Finds the customer a `customer` cell names; a RowError when there is none or several. */
-function customerResolver(sqlite: Database.Database): (ref: CustomerRef) => number {
+/** How a batch insert can find a row's customer itself: by email or by external id, in the same statement. */
+type BatchKey = { email: string | null; externalId: string | null } | null;
+
+interface CustomerResolver {
+  /** The one customer a `customer` cell names; a RowError when there is none, or several by different keys. */
+  resolve(ref: CustomerRef): number;
+  /** The key a multi-row insert can join on for this reference, or null when it must be resolved first. */
+  batchKey(ref: CustomerRef): BatchKey;
+}
+
+const KEY_WORDS: Record<CustomerKey, string> = { external_id: 'external id', email: 'email', phone: 'phone number', id: 'id' };
+
+/**
+ * Resolves `customer` cells. With --customer-key only that key is looked up. Without it a cell may
+ * match an external id, an email, a phone number or a crm id; matching two customers by two keys is
+ * an invalid row naming both. Once customers carry external ids, a number that matches only a crm id
+ * is refused (pass --customer-key id to mean crm ids): a shop number that happens to equal some crm
+ * id must never attach a row to that other customer.
+ */
+function customerResolver(sqlite: Database.Database): CustomerResolver {
   const byId = sqlite.prepare('SELECT id FROM customers WHERE id = ?').pluck();
   const byEmail = sqlite.prepare('SELECT id FROM customers WHERE email = ?').pluck();
+  const byExternalId = sqlite.prepare('SELECT id FROM customers WHERE external_id = ?').pluck();
   const byPhone = sqlite.prepare('SELECT id FROM customers WHERE phone_digits = ? ORDER BY id LIMIT 3').pluck();
-  const phone = (digits: string, text: string): number | undefined => {
+  const hasExternalIds = sqlite.prepare('SELECT 1 FROM customers WHERE external_id IS NOT NULL LIMIT 1').pluck().get() !== undefined;
+  const phone = (digits: string): number | undefined => {
     const ids = byPhone.all(digits) as number[];
-    if (ids.length > 1) throw new RowError('customer', `phone ${text} matches several customers (#${ids.slice(0, 2).join(', #')}…); use an email or id`);
+    if (ids.length > 1) throw new RowError('customer', `phone ${digits} matches several customers (#${ids.slice(0, 2).join(', #')}…); use an email or id`);
     return ids[0];
   };
-  return (ref) => {
-    if (ref.by === 'email') {
-      const id = byEmail.get(ref.email) as number | undefined;
-      if (id === undefined) throw new RowError('customer', `no customer with email ${ref.email}`);
-      return id;
-    }
-    if (ref.by === 'id') {
-      const id = (byId.get(ref.id) as number | undefined) ?? (ref.digits.length >= 5 ? phone(ref.digits, ref.digits) : undefined);
-      if (id === undefined) throw new RowError('customer', `no customer with id ${ref.id}`);
-      return id;
-    }
-    const id = phone(ref.digits, ref.digits);
-    if (id === undefined) throw new RowError('customer', `no customer with phone number ${ref.digits}`);
-    return id;
+  const pinned = (ref: CustomerRef, key: CustomerKey): number => {
+    const id =
+      key === 'external_id' ? byExternalId.get(ref.text) : key === 'email' ? byEmail.get(ref.email) : key === 'phone' ? phone(ref.digits!) : byId.get(ref.id);
+    if (id === undefined) throw new RowError('customer', `no customer with ${KEY_WORDS[key]} ${ref.text}`);
+    return id as number;
+  };
+  return {
+    batchKey(ref) {
+      if (ref.key === 'external_id') return { email: null, externalId: ref.text };
+      if (ref.key === 'email' || (ref.key === null && ref.email !== null && !hasExternalIds)) return { email: ref.email, externalId: null };
+      return null;
+    },
+    resolve(ref) {
+      if (ref.key !== null) return pinned(ref, ref.key);
+      const matches: Array<[CustomerKey, number]> = [];
+      const add = (key: CustomerKey, id: unknown) => {
+        if (id !== undefined) matches.push([key, id as number]);
+      };
+      if (hasExternalIds) add('external_id', byExternalId.get(ref.text));
+      if (ref.email !== null) add('email', byEmail.get(ref.email));
+      if (ref.id !== null) {
+        const id = byId.get(ref.id);
+        add('id', id);
+        if (id === undefined && ref.digits !== null) add('phone', phone(ref.digits));
+      } else if (ref.digits !== null) {
+        add('phone', phone(ref.digits));
+      }
+      const first = matches[0];
+      if (first === undefined) {
+        if (!hasExternalIds && ref.email !== null) throw new RowError('customer', `no customer with email ${ref.email}`);
+        if (!hasExternalIds && ref.id !== null) throw new RowError('customer', `no customer with id ${ref.id}`);
+        if (!hasExternalIds && ref.digits !== null) throw new RowError('customer', `no customer with phone number ${ref.digits}`);
+        const keys = hasExternalIds ? 'external id, email or phone' : 'id, email or phone';
+        throw new RowError('customer', `no customer with ${keys} "${ref.text}"`);
+      }
+      const other = matches.find(([, id]) => id !== first[1]);
+      if (other) {
+        throw new RowError(
+          'customer',
+          `"${ref.text}" matches #${first[1]} by ${KEY_WORDS[first[0]]} and #${other[1]} by ${KEY_WORDS[other[0]]}; say which with --customer-key ${first[0]}|${other[0]}`,
+        );
+      }
+      if (hasExternalIds && matches.every(([key]) => key === 'id')) {
+        throw new RowError('customer', `no customer with external id ${ref.text} (#${first[1]} has it as its crm id: pass --customer-key id if the file means crm ids)`);
+      }
+      return first[1];
+    },
   };
 }
 
 function customersHandler(run: Run): RowHandler {
   const { sqlite, counts, nowIso, ctx, pending } = run;
   const mode = run.input.onDuplicate;
-  const insertHead = 'INSERT INTO customers (name, email, phone, phone_digits, age, gender, company, city, source, created_at, updated_at)';
-  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertHead = 'INSERT INTO customers (name, email, phone, phone_digits, age, gender, company, city, source, created_at, updated_at, external_id)';
+  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const byEmail = sqlite.prepare('SELECT id FROM customers WHERE email = ?').pluck();
+  const byExternalId = sqlite.prepare('SELECT id FROM customers WHERE external_id = ?').pluck();
+  const externalIdOf = sqlite.prepare('SELECT external_id FROM customers WHERE id = ?').pluck();
   const byPhone = sqlite.prepare('SELECT id FROM customers WHERE phone_digits = ? ORDER BY id LIMIT 3').pluck();
   // Without email or phone, a customer is known by name alone (among others without either).
   const byNameOnly = sqlite
@@ -293,7 +351,7 @@ function customersHandler(run: Run): RowHandler {
   const selectRow = sqlite.prepare('SELECT * FROM customers WHERE id = ?');
   const update = sqlite.prepare(
     `UPDATE customers SET name = ?, email = ?, phone = ?, phone_digits = ?, age = ?, gender = ?, company = ?, city = ?,
-     source = ?, created_at = ?, updated_at = ? WHERE id = ?`,
+     source = ?, created_at = ?, updated_at = ?, external_id = ? WHERE id = ?`,
   );
   const tagByName = sqlite.prepare('SELECT id FROM tags WHERE name = ?').pluck();
   const insertTag = sqlite.prepare('INSERT INTO tags (name) VALUES (?)');
@@ -315,7 +373,7 @@ function customersHandler(run: Run): RowHandler {
   };
 
   const bind = (c: CustomerRecord, params: unknown[]) => {
-    params.push(c.name, c.email, c.phone, c.phoneDigits, c.age, c.gender, c.company, c.city, c.source, c.created ?? nowIso, nowIso);
+    params.push(c.name, c.email, c.phone, c.phoneDigits, c.age, c.gender, c.company, c.city, c.source, c.created ?? nowIso, nowIso, c.externalId);
   };
   // Tag links of new customers, written 32 to a statement.
   const links: number[] = [];
@@ -359,10 +417,12 @@ function customersHandler(run: Run): RowHandler {
     set('city', c.city);
     set('source', c.source);
     set('created_at', c.created);
+    set('external_id', c.externalId);
     let any = false;
     if (changed(before, next)) {
       next.updated_at = nowIso;
-      update.run(next.name, next.email, next.phone, next.phone_digits, next.age, next.gender, next.company, next.city, next.source, next.created_at, next.updated_at, id);
+      const n = next;
+      update.run(n.name, n.email, n.phone, n.phone_digits, n.age, n.gender, n.company, n.city, n.source, n.created_at, n.updated_at, n.external_id, id);
       if (audited) pending.push(['updated', 'customers', id, before, next]);
       any = true;
     }
@@ -391,7 +451,10 @@ function customersHandler(run: Run): RowHandler {
 
   const single = (c: CustomerRecord, line: number): void => {
     let existing: number | undefined;
-    if (c.email !== null && c.name !== null) {
+    let column = 'external_id';
+    // The shop's own number is the surest key; without a match on it, email, then phone, then name.
+    if (c.externalId !== null) existing = byExternalId.get(c.externalId) as number | undefined;
+    if (existing === undefined && c.email !== null && c.name !== null) {
       // Insert first: the UNIQUE email index finds a duplicate for free, a lookup per row would not.
       try {
         add(c, line);
@@ -399,26 +462,34 @@ function customersHandler(run: Run): RowHandler {
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         existing = byEmail.get(c.email) as number;
+        column = 'email';
       }
-    } else if (c.email !== null) {
+    } else if (existing === undefined && c.email !== null) {
       existing = byEmail.get(c.email) as number | undefined;
-    } else if (c.phoneDigits !== null) {
+      column = 'email';
+    } else if (existing === undefined && c.phoneDigits !== null) {
       run.needLookupIndexes();
       const ids = byPhone.all(c.phoneDigits) as number[];
       // Several matches only matter when one must be chosen for an update; skipping skips them all.
       if (ids.length > 1 && mode === 'update') throw new RowError('phone', `matches several customers (#${ids.slice(0, 2).join(', #')}…); add an email to tell them apart`);
       existing = ids[0];
-    } else if (c.name !== null) {
+      column = 'phone';
+    } else if (existing === undefined && c.name !== null && c.externalId === null) {
       run.needLookupIndexes();
       const ids = byNameOnly.all(c.name) as number[];
       if (ids.length > 1 && mode === 'update') throw new RowError('name', `matches several customers without email or phone (#${ids.slice(0, 2).join(', #')}…)`);
       existing = ids[0];
+      column = 'name';
     }
     if (existing === undefined) {
       add(c, line);
       return;
     }
-    const column = c.email !== null ? 'email' : c.phoneDigits !== null ? 'phone' : 'name';
+    if (column !== 'external_id' && c.externalId !== null) {
+      // Matched by email or phone: the same person only when that customer has no other number.
+      const theirs = externalIdOf.get(existing) as string | null;
+      if (theirs !== null) throw new RowError('external_id', `${c.externalId} differs from ${theirs}, the external id of customer #${existing} with this ${column}`);
+    }
     if (lines.has(existing)) {
       if (mode === 'skip') counts.skipped++;
       else if (mode === 'update') merge(existing, c, false);
@@ -426,11 +497,11 @@ function customersHandler(run: Run): RowHandler {
       return;
     }
     if (mode === 'update') merge(existing, c, true);
-    else if (mode === 'error') throw new RowError(column, `customer #${existing} already has this ${column}`);
+    else if (mode === 'error') throw new RowError(column, `customer #${existing} already has this ${column.replace('_', ' ')}`);
     else counts.skipped++;
   };
 
-  const queue = new InsertQueue<CustomerRecord>(run, multiInsert(sqlite, insertHead, 11), bind, inserted, single);
+  const queue = new InsertQueue<CustomerRecord>(run, multiInsert(sqlite, insertHead, 12), bind, inserted, single);
   return {
     row(reader, line, values) {
       const c = readCustomer(reader, ctx);
@@ -462,30 +533,30 @@ function salesHandler(run: Run): RowHandler {
   // Occurrences of identical rows without external_id, so the 2nd identical row is a 2nd sale.
   const occurrences = new Map<string, number>();
 
-  /** customerId null: the customer is named by email, and the batch insert looks it up itself. */
-  type Pending = { s: SaleRecord; customerId: number | null; key: string | null };
+  /** customerId null: the customer is named by email or external id (`via`), and the batch insert looks it up itself. */
+  type Pending = { s: SaleRecord; customerId: number | null; key: string | null; via: BatchKey };
   /** The columns the file has. */
   let present: ReadonlySet<string> | undefined;
   const bind = ({ s, customerId, key }: Pending, params: unknown[]) => {
     params.push(customerId, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
   };
-  // A batch finds the customers its rows name by email in the same statement that inserts them,
+  // A batch finds the customers its rows name by email or external id in the same statement that inserts them,
   // which saves a statement per row (1M sales: 1.8 s of lookups). A row whose customer is not found
   // gets a NULL product, which the NOT NULL constraint refuses: the statement fails as a whole and
   // the batch takes the one-row path, which reports the row. The row number (a constant of the
   // statement, not data) keeps the file's order.
-  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
   const batchInsert = sqlite.prepare(
     `${insertHead}
-     SELECT coalesce(v.column2, c.id), iif(coalesce(v.column2, c.id) IS NULL, NULL, v.column4),
-            v.column5, v.column6, v.column7, v.column8, v.column9, v.column10, v.column11
+     SELECT coalesce(v.column2, c.id, e.id), iif(coalesce(v.column2, c.id, e.id) IS NULL, NULL, v.column5),
+            v.column6, v.column7, v.column8, v.column9, v.column10, v.column11, v.column12
      FROM (VALUES ${Array.from({ length: INSERT_BATCH }, (_, i) => batchRow(i)).join(', ')}) AS v
      LEFT JOIN customers AS c ON c.email = v.column3
+     LEFT JOIN customers AS e ON e.external_id = v.column4
      ORDER BY v.column1`,
   );
-  const bindBatch = ({ s, customerId, key }: Pending, params: unknown[]) => {
-    const email = customerId === null && s.customer.by === 'email' ? s.customer.email : null;
-    params.push(customerId, email, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
+  const bindBatch = ({ s, customerId, key, via }: Pending, params: unknown[]) => {
+    params.push(customerId, via?.email ?? null, via?.externalId ?? null, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
   };
   const inserted = (id: number, { s }: Pending, line: number) => {
     if (s.externalId !== null) lines.set(id, line);
@@ -493,11 +564,11 @@ function salesHandler(run: Run): RowHandler {
   };
   const single = (p: Pending, line: number): void => {
     const { s, key } = p;
-    const customerId = p.customerId ?? run.resolve(s.customer);
+    const customerId = p.customerId ?? run.customers.resolve(s.customer);
     let existing: number;
     try {
       const params: unknown[] = [];
-      bind({ s, customerId, key }, params);
+      bind({ s, customerId, key, via: null }, params);
       inserted(Number(insert.run(params).lastInsertRowid), p, line);
       return;
     } catch (error) {
@@ -544,11 +615,12 @@ function salesHandler(run: Run): RowHandler {
     row(reader, line, values) {
       present ??= new Set(reader.plan.index.keys());
       const s = readSale(reader, ctx);
-      if (s.externalId !== null && s.customer.by === 'email') {
-        queue.push({ s, customerId: null, key: null }, line, values);
+      const via = s.externalId !== null ? run.customers.batchKey(s.customer) : null;
+      if (via !== null) {
+        queue.push({ s, customerId: null, key: null, via }, line, values);
         return;
       }
-      const customerId = run.resolve(s.customer);
+      const customerId = run.customers.resolve(s.customer);
       let key: string | null = null;
       if (s.externalId === null) {
         // Identical rows are distinct sales: the identity is the values plus the occurrence number.
@@ -559,7 +631,7 @@ function salesHandler(run: Run): RowHandler {
         occurrences.set(identity, occurrence);
         key = createHash('sha1').update(`${identity}#${occurrence}`).digest('base64url');
       }
-      queue.push({ s, customerId, key }, line, values);
+      queue.push({ s, customerId, key, via: null }, line, values);
     },
     flush: () => queue.flush(),
   };
@@ -576,7 +648,7 @@ function activitiesHandler(run: Run): RowHandler {
     flush: () => {},
     row: (reader) => {
       const a = readActivity(reader, ctx);
-      const customerId = run.resolve(a.customer);
+      const customerId = run.customers.resolve(a.customer);
       const existing = same.get(customerId, a.at, a.type, a.summary, lastBefore) as number | undefined;
       if (existing !== undefined) {
         if (mode === 'error') throw new RowError(null, `already recorded as activity #${existing}`);
@@ -625,7 +697,7 @@ function ticketsHandler(run: Run): RowHandler {
     row: (reader, line) => {
       present ??= new Set(reader.plan.index.keys());
       const t = readTicket(reader, ctx);
-      const customerId = run.resolve(t.customer);
+      const customerId = run.customers.resolve(t.customer);
       const dueAt = new Date(Date.parse(t.openedAt) + sla.get(t.priority)!).toISOString();
       const closedAt = t.status === 'closed' ? t.resolvedAt : null;
       let existing: number | undefined;
@@ -747,9 +819,9 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
       nowIso: meta.now.toISOString(),
       actor: meta.actor.user,
       stampedNow: 0,
-      ctx: { now: meta.now, dateFormat: input.dateFormat },
+      ctx: { now: meta.now, dateFormat: input.dateFormat, customerKey: input.customerKey },
       pending: [],
-      resolve: customerResolver(sqlite),
+      customers: customerResolver(sqlite),
       report(line, values, error) {
         if (input.skipInvalid) {
           counts.rejected++;

@@ -542,12 +542,12 @@ describe('export', () => {
   it('writes RFC 4180 CSV in the import columns, neutralising formulas; csv-parse reads it back', () => {
     const result = box.run(['export', 'customers'], { env });
     expect(result.code).toBe(0);
-    expect(result.stdout.startsWith('name,email,phone,age,gender,company,city,source,tags,created,field.note,field.plan\r\n')).toBe(true);
+    expect(result.stdout.startsWith('name,email,phone,age,gender,company,city,source,tags,created,external_id,field.note,field.plan\r\n')).toBe(true);
     const rows = parse(result.stdout, { columns: true });
     expect(rows).toEqual([
-      { name: 'Li Wei', email: 'li@example.com', phone: '+86 138 0013 8000', age: '34', gender: 'male', company: 'Tea, "Best" Ltd', city: 'Shanghai', source: 'web', tags: 'b2b;vip', created: '2024-01-02T03:04:05Z', 'field.note': '', 'field.plan': 'gold' },
-      { name: "'=cmd|calc", email: 'formula@example.com', phone: '', age: '', gender: '', company: "'@risk", city: "'-negative", source: "'+plus", tags: '', created: '2024-02-01T00:00:00Z', 'field.note': 'multi\nline', 'field.plan': '' },
-      { name: 'Plain', email: 'plain@example.com', phone: '', age: '', gender: '', company: '', city: '', source: '', tags: '', created: '2024-03-01T00:00:00Z', 'field.note': '', 'field.plan': '' },
+      { name: 'Li Wei', email: 'li@example.com', phone: '+86 138 0013 8000', age: '34', gender: 'male', company: 'Tea, "Best" Ltd', city: 'Shanghai', source: 'web', tags: 'b2b;vip', created: '2024-01-02T03:04:05Z', external_id: '', 'field.note': '', 'field.plan': 'gold' },
+      { name: "'=cmd|calc", email: 'formula@example.com', phone: '', age: '', gender: '', company: "'@risk", city: "'-negative", source: "'+plus", tags: '', created: '2024-02-01T00:00:00Z', external_id: '', 'field.note': 'multi\nline', 'field.plan': '' },
+      { name: 'Plain', email: 'plain@example.com', phone: '', age: '', gender: '', company: '', city: '', source: '', tags: '', created: '2024-03-01T00:00:00Z', external_id: '', 'field.note': '', 'field.plan': '' },
     ]);
   });
 

@@ -18,6 +18,7 @@ interface AddFlags {
   company?: string;
   city?: string;
   source?: string;
+  externalId?: string;
   tag?: string[];
   field?: string[];
 }
@@ -52,6 +53,7 @@ function profileOptions(command: Command, nameHelp: string): Command {
     .option('--company <company>', 'company')
     .option('--city <city>', 'city')
     .option('--source <source>', 'where the customer came from, e.g. referral')
+    .option('--external-id <id>', "the customer's number in your shop or ERP, unique across customers")
     .option('--tag <tag>', 'tag (repeatable)', collect)
     .option('--field <key=value>', 'custom field (repeatable)', collect);
 }
@@ -78,6 +80,7 @@ const LIST_DATA_COLUMNS: readonly Column[] = [
   { key: 'company' },
   { key: 'city' },
   { key: 'source' },
+  { key: 'external_id' },
   { key: 'tags' },
   { key: 'created_at', kind: 'timestamp' },
   { key: 'updated_at', kind: 'timestamp' },
@@ -115,6 +118,7 @@ function profileSections(p: CustomerProfile, compact: boolean): Section[] {
         { key: 'company' },
         { key: 'city' },
         { key: 'source' },
+        { key: 'external_id', header: 'Ext ID' },
         { key: 'tags' },
         { key: 'created_at', header: 'Created', kind: 'timestamp' },
         { key: 'updated_at', header: 'Updated', kind: 'timestamp' },
@@ -194,6 +198,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
           company: optional(flags.company, (v) => v),
           city: optional(flags.city, (v) => v),
           source: optional(flags.source, (v) => v),
+          externalId: optional(flags.externalId, (v) => v.trim()),
         };
         const [name] = await ctx.require({ flag: '--name', value: flags.name, message: 'Name', parse: nonEmpty('--name') });
         const row = await addCustomer(
@@ -207,6 +212,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
             company: profile.company ?? null,
             city: profile.city ?? null,
             source: profile.source ?? null,
+            externalId: profile.externalId ?? null,
             tags: flags.tag ?? [],
             fields,
           },
@@ -309,6 +315,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
           company: optional(flags.company, (v) => v),
           city: optional(flags.city, (v) => v),
           source: optional(flags.source, (v) => v),
+          externalId: optional(flags.externalId, (v) => v.trim()),
           addTags: flags.tag ?? [],
           removeTags: flags.untag ?? [],
           setFields: fieldChanges.set,
@@ -318,7 +325,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         if (both.length > 0) throw new UsageError(`--tag and --untag both name "${both[0]}"`);
         const given = Object.entries(changes).some(([, v]) => (Array.isArray(v) ? v.length > 0 : v && typeof v === 'object' ? Object.keys(v).length > 0 : v !== undefined));
         if (!given) {
-          throw new UsageError('nothing to change', { hint: 'give at least one of --name --email --phone --age --gender --company --city --source --tag --untag --field' });
+          throw new UsageError('nothing to change', { hint: 'give at least one of --name --email --phone --age --gender --company --city --source --external-id --tag --untag --field' });
         }
         const { describeCustomer, editCustomer, resolveCustomer } = await import('../../services/customers.js');
         const db = await ctx.db();
