@@ -8,6 +8,7 @@ import * as m20261124_segments_0001 from './20261124_segments_0001_saved_members
 import * as m20261125_segments_0002 from './20261125_segments_0002_city_age_index.js';
 import * as m20261125_sales_0002 from './20261125_sales_0002_covering_indexes.js';
 import * as m20261204_shop_0001 from './20261204_shop_0001_customer_external_ids.js';
+import * as m20261204_shop_0002 from './20261204_shop_0002_order_lines.js';
 
 export const migrations: Record<string, Migration> = {
   '20261124_0001_initial': m20261124_0001,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '20261125_segments_0002_city_age_index': m20261125_segments_0002,
   '20261125_sales_0002_covering_indexes': m20261125_sales_0002,
   '20261204_shop_0001_customer_external_ids': m20261204_shop_0001,
+  '20261204_shop_0002_order_lines': m20261204_shop_0002,
 };

@@ -70,6 +70,11 @@ export interface SalesTable {
   note: string | null;
   external_id: string | null;
   import_key: string | null;
+  /** The shop's order (invoice) this sale is a line of. */
+  order_id: string | null;
+  /** The shop's stock code. */
+  sku: string | null;
+  unit_price_cents: number | null;
   deal_id: number | null;
   created_at: string;
   voided_at: string | null;

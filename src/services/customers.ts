@@ -2,6 +2,7 @@
 // (id, email, or a unique name) to a row. Every write records an audit entry in its transaction.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CustomerRow, DB } from '../db/schema.js';
+import { customerLabel } from '../domain/customers.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { dueTimelineInstant } from '../domain/tasks.js';
 import { phoneDigits, type Gender } from '../domain/validation.js';
@@ -10,7 +11,8 @@ import { beginAudit, type AuditRecorder, type WriteMeta } from './audit.js';
 type Db = Kysely<DB> | Transaction<DB>;
 
 export interface CustomerInput {
-  name: string;
+  /** Optional when an email, phone or external id is given. */
+  name?: string | null;
   email?: string | null;
   phone?: string | null;
   age?: number | null;
@@ -24,8 +26,12 @@ export interface CustomerInput {
   fields?: Record<string, string>;
 }
 
-/** One line naming a customer, for messages and candidate lists: `#12 Li Wei <li@example.com>`. */
-export function describeCustomer(c: Pick<CustomerRow, 'id' | 'name' | 'email'>): string {
+/**
+ * One line naming a customer, for messages and candidate lists: `#12 Li Wei <li@example.com>`; a
+ * customer without a name is shown by the best of its other keys (domain/customers.ts).
+ */
+export function describeCustomer(c: Pick<CustomerRow, 'id' | 'name' | 'email'> & Partial<Pick<CustomerRow, 'phone' | 'external_id'>>): string {
+  if (!c.name) return `#${c.id} ${customerLabel({ name: null, email: c.email, phone: c.phone ?? null, external_id: c.external_id ?? null })}`;
   return `#${c.id} ${c.name}${c.email ? ` <${c.email}>` : ''}`;
 }
 
@@ -128,13 +134,16 @@ async function addTags(db: Db, audit: AuditRecorder, customerId: number, names: 
 
 export async function addCustomer(db: Kysely<DB>, input: CustomerInput, meta: WriteMeta): Promise<CustomerRow> {
   return db.transaction().execute(async (trx) => {
+    if (!input.name && !input.email && !input.phone && !input.externalId) {
+      throw new ValidationError('a customer needs at least one of a name, email, phone or external id');
+    }
     if (input.email) await assertEmailFree(trx, input.email);
     if (input.externalId) await assertExternalIdFree(trx, input.externalId);
     const at = meta.now.toISOString();
     const row = await trx
       .insertInto('customers')
       .values({
-        name: input.name,
+        name: input.name ?? '',
         email: input.email ?? null,
         phone: input.phone ?? null,
         phone_digits: input.phone ? phoneDigits(input.phone) : null,

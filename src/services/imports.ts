@@ -4,7 +4,7 @@
 // parsers as the commands and written with raw prepared statements as they stream in; if any row is
 // invalid (and --skip-invalid is not given) the transaction is rolled back and the problems listed.
 // One audit entry per import records inserted rows as id ranges and updated rows one by one.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { sqliteOf } from '../db/connection.js';
@@ -107,7 +107,7 @@ const TABLES: Record<ImportKind, Array<keyof DB & string>> = {
  */
 const DEFERRED_INDEXES: Record<ImportKind, string[]> = {
   customers: ['customers_city_age', 'customer_tags_tag', 'customers_name', 'customers_phone_digits'],
-  sales: ['sales_customer_day', 'sales_day'],
+  sales: ['sales_customer_day', 'sales_day', 'sales_import_key'],
   activities: ['activities_at'],
   tickets: ['tickets_customer', 'tickets_status_due'],
 };
@@ -116,6 +116,13 @@ const DEFERRED_INDEXES: Record<ImportKind, string[]> = {
  * are built again as soon as such a row turns up, which most big files never have.
  */
 const LOOKUP_INDEXES = new Set(['customers_name', 'customers_phone_digits']);
+/**
+ * Unique indexes deferred only while the table has no key they could clash with: sales known by their
+ * content get keys that are unique within a file by construction (the occurrence count), so a first
+ * big import builds the index of its random keys with one sort at the end instead of a random B-tree
+ * insert per row (1M sales without external_id: most of the gap to the import with external ids).
+ */
+const UNIQUE_WHEN_EMPTY: Record<string, string> = { sales_import_key: 'SELECT 1 FROM sales WHERE import_key IS NOT NULL LIMIT 1' };
 /** Defer indexes only when the file holds at least this many rows and more than the table has. */
 const DEFER_INDEXES_FROM_ROWS = 50_000;
 
@@ -143,6 +150,15 @@ class LineIndex {
     return this.lines[id - this.firstId] ?? 0;
   }
 }
+
+/**
+ * SHA-1 of a string. Node's one-shot crypto.hash (20.12 and later) costs a third of a createHash
+ * object per call, which content-keyed sales call twice a row; older Node takes the object path.
+ */
+const sha1: (data: string, encoding: 'base64' | 'base64url') => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (data, encoding) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: string): string }).hash('sha1', data, encoding)
+    : (data, encoding) => crypto.createHash('sha1').update(data).digest(encoding);
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -373,7 +389,7 @@ function customersHandler(run: Run): RowHandler {
   };
 
   const bind = (c: CustomerRecord, params: unknown[]) => {
-    params.push(c.name, c.email, c.phone, c.phoneDigits, c.age, c.gender, c.company, c.city, c.source, c.created ?? nowIso, nowIso, c.externalId);
+    params.push(c.name ?? '', c.email, c.phone, c.phoneDigits, c.age, c.gender, c.company, c.city, c.source, c.created ?? nowIso, nowIso, c.externalId);
   };
   // Tag links of new customers, written 32 to a statement.
   const links: number[] = [];
@@ -392,7 +408,9 @@ function customersHandler(run: Run): RowHandler {
     counts.imported++;
   };
   const add = (c: CustomerRecord, line: number): void => {
-    if (c.name === null) throw new RowError('name', 'is required');
+    if (c.name === null && c.email === null && c.phone === null && c.externalId === null) {
+      throw new RowError(null, 'needs at least one of name, email, phone or external_id');
+    }
     const params: unknown[] = [];
     bind(c, params);
     inserted(Number(insert.run(params).lastInsertRowid), c, line);
@@ -523,8 +541,14 @@ function customersHandler(run: Run): RowHandler {
 function salesHandler(run: Run): RowHandler {
   const { sqlite, counts, nowIso, ctx, pending } = run;
   const mode = run.input.onDuplicate;
-  const insertHead = 'INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, external_id, import_key, created_at)';
-  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertHead =
+    'INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, external_id, import_key, created_at, order_id, sku, unit_price_cents)';
+  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  // An order belongs to one customer: orders already in the database are checked when there are any.
+  const hasOrders = sqlite.prepare('SELECT 1 FROM sales WHERE order_id IS NOT NULL LIMIT 1').pluck().get() !== undefined;
+  const orderCustomer = sqlite.prepare('SELECT customer_id FROM sales WHERE order_id = ? LIMIT 1').pluck();
+  /** The customer cell and line of each order's first line in this file. */
+  const orders = new Map<string, { text: string; line: number }>();
   const byExternalId = sqlite.prepare('SELECT id FROM sales WHERE external_id = ?').pluck();
   const byImportKey = sqlite.prepare('SELECT id FROM sales WHERE import_key = ?').pluck();
   const selectRow = sqlite.prepare('SELECT * FROM sales WHERE id = ?');
@@ -532,43 +556,68 @@ function salesHandler(run: Run): RowHandler {
   const lines = new LineIndex(maxId(sqlite, 'sales') + 1);
   // Occurrences of identical rows without external_id, so the 2nd identical row is a 2nd sale.
   const occurrences = new Map<string, number>();
+  const occurrenceOf = (content: string): number => {
+    const occurrence = (occurrences.get(content) ?? 0) + 1;
+    occurrences.set(content, occurrence);
+    return occurrence;
+  };
+  /** The import key of a row known by its content: the content's hash and its occurrence in the file. */
+  const keyOf = (content: string, occurrence: number): string => sha1(`${sha1(content, 'base64')}#${occurrence}`, 'base64url');
+  const contentKey = (content: string): string => keyOf(content, occurrenceOf(content));
+  /** A plain sale's content: its customer's id and its values (the key's form since the first import). */
+  const saleContent = (customerId: number, s: SaleRecord) => `${customerId}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${s.soldOn}\u001f${s.note ?? ''}`;
+  // A plain sale's key needs its customer's id, which a batch looks up itself: the batch computes the
+  // key with this function once it has the id. The occurrence is counted by the customer cell as
+  // written (a file names each customer one way), so the key is the one the one-row path computes.
+  sqlite.function('crm_sale_key', { deterministic: true }, (customerId, product, quantity, amount, soldOn, note, occurrence) =>
+    customerId === null
+      ? null
+      : keyOf(`${customerId as number}\u001f${product as string}\u001f${quantity as number}\u001f${amount as number}\u001f${soldOn as string}\u001f${(note as string | null) ?? ''}`, occurrence as number),
+  );
 
-  /** customerId null: the customer is named by email or external id (`via`), and the batch insert looks it up itself. */
-  type Pending = { s: SaleRecord; customerId: number | null; key: string | null; via: BatchKey };
+  /**
+   * customerId null: the customer is named by email or external id (`via`), and the batch insert looks
+   * it up itself; then `occurrence` (when not null) asks the batch to compute the plain sale's key.
+   */
+  type Pending = { s: SaleRecord; customerId: number | null; key: string | null; via: BatchKey; occurrence: number | null };
   /** The columns the file has. */
   let present: ReadonlySet<string> | undefined;
   const bind = ({ s, customerId, key }: Pending, params: unknown[]) => {
-    params.push(customerId, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
+    params.push(customerId, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso, s.orderId, s.sku, s.unitPriceCents);
   };
   // A batch finds the customers its rows name by email or external id in the same statement that inserts them,
   // which saves a statement per row (1M sales: 1.8 s of lookups). A row whose customer is not found
   // gets a NULL product, which the NOT NULL constraint refuses: the statement fails as a whole and
   // the batch takes the one-row path, which reports the row. The row number (a constant of the
   // statement, not data) keeps the file's order.
-  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
   const batchInsert = sqlite.prepare(
     `${insertHead}
      SELECT coalesce(v.column2, c.id, e.id), iif(coalesce(v.column2, c.id, e.id) IS NULL, NULL, v.column5),
-            v.column6, v.column7, v.column8, v.column9, v.column10, v.column11, v.column12
+            v.column6, v.column7, v.column8, v.column9, v.column10,
+            iif(v.column16 IS NULL, v.column11, crm_sale_key(coalesce(v.column2, c.id, e.id), v.column5, v.column6, v.column7, v.column8, v.column9, v.column16)),
+            v.column12, v.column13, v.column14, v.column15
      FROM (VALUES ${Array.from({ length: INSERT_BATCH }, (_, i) => batchRow(i)).join(', ')}) AS v
      LEFT JOIN customers AS c ON c.email = v.column3
      LEFT JOIN customers AS e ON e.external_id = v.column4
      ORDER BY v.column1`,
   );
-  const bindBatch = ({ s, customerId, key, via }: Pending, params: unknown[]) => {
+  const bindBatch = ({ s, customerId, key, via, occurrence }: Pending, params: unknown[]) => {
     params.push(customerId, via?.email ?? null, via?.externalId ?? null, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
+    params.push(s.orderId, s.sku, s.unitPriceCents, occurrence);
   };
   const inserted = (id: number, { s }: Pending, line: number) => {
     if (s.externalId !== null) lines.set(id, line);
     counts.imported++;
   };
   const single = (p: Pending, line: number): void => {
-    const { s, key } = p;
+    const { s } = p;
     const customerId = p.customerId ?? run.customers.resolve(s.customer);
+    const key = p.occurrence === null ? p.key : keyOf(saleContent(customerId, s), p.occurrence);
     let existing: number;
     try {
       const params: unknown[] = [];
-      bind({ s, customerId, key, via: null }, params);
+      bind({ s, customerId, key, via: null, occurrence: null }, params);
       inserted(Number(insert.run(params).lastInsertRowid), p, line);
       return;
     } catch (error) {
@@ -615,23 +664,33 @@ function salesHandler(run: Run): RowHandler {
     row(reader, line, values) {
       present ??= new Set(reader.plan.index.keys());
       const s = readSale(reader, ctx);
-      const via = s.externalId !== null ? run.customers.batchKey(s.customer) : null;
+      if (s.orderId !== null) {
+        // The lines of one order name one customer (compared as written in the file).
+        const first = orders.get(s.orderId);
+        if (first === undefined) orders.set(s.orderId, { text: s.customer.text, line });
+        else if (first.text !== s.customer.text) {
+          throw new RowError('order_id', `order ${s.orderId} is for customer ${first.text} (line ${first.line}), not ${s.customer.text}`);
+        }
+      }
+      // A line of an order without external_id is known by its order and its content.
+      let key = s.externalId === null && s.orderId !== null ? contentKey(`o\u001f${s.orderId}\u001f${s.sku ?? s.product}\u001f${s.quantity}\u001f${s.unitPriceCents ?? s.amountCents}`) : null;
+      const checkOrder = hasOrders && s.orderId !== null;
+      const via = checkOrder ? null : run.customers.batchKey(s.customer);
       if (via !== null) {
-        queue.push({ s, customerId: null, key: null, via }, line, values);
+        // A plain sale (no external_id, no order): its key is computed by the batch, see crm_sale_key.
+        const plain = s.externalId === null && key === null;
+        const occurrence = plain ? occurrenceOf(`${s.customer.text.toLowerCase()}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${s.soldOn}\u001f${s.note ?? ''}`) : null;
+        queue.push({ s, customerId: null, key, via, occurrence }, line, values);
         return;
       }
       const customerId = run.customers.resolve(s.customer);
-      let key: string | null = null;
-      if (s.externalId === null) {
-        // Identical rows are distinct sales: the identity is the values plus the occurrence number.
-        const identity = createHash('sha1')
-          .update(`${customerId}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${s.soldOn}\u001f${s.note ?? ''}`)
-          .digest('base64');
-        const occurrence = (occurrences.get(identity) ?? 0) + 1;
-        occurrences.set(identity, occurrence);
-        key = createHash('sha1').update(`${identity}#${occurrence}`).digest('base64url');
+      if (checkOrder) {
+        const owner = orderCustomer.get(s.orderId) as number | null | undefined;
+        if (owner !== undefined && owner !== customerId) throw new RowError('order_id', `order ${s.orderId} belongs to customer #${owner}, not #${customerId}`);
       }
-      queue.push({ s, customerId, key, via: null }, line, values);
+      // Identical rows are distinct sales: the identity is the values plus the occurrence number.
+      key ??= s.externalId === null ? contentKey(saleContent(customerId, s)) : null;
+      queue.push({ s, customerId, key, via: null, occurrence: null }, line, values);
     },
     flush: () => queue.flush(),
   };
@@ -856,6 +915,8 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
             for (const name of DEFERRED_INDEXES[input.kind]) {
               const sql = find.get(name) as string | undefined;
               if (!sql) continue;
+              const clash = UNIQUE_WHEN_EMPTY[name];
+              if (clash !== undefined && sqlite.prepare(clash).get() !== undefined) continue;
               sqlite.exec(`DROP INDEX "${name}"`);
               deferred.set(name, sql);
             }

@@ -148,3 +148,119 @@ describe('the shop\'s own customer numbers (external_id)', () => {
     });
   });
 });
+
+describe('customers as shops know them', () => {
+  it('a customer needs one of name, email, phone or external id; without a name, lists and reports show the best of the others', () => {
+    const box = fresh();
+    expect(box.ok(['customer', 'add', '--external-id', '17850'], { env })).toBe('1\n');
+    box.ok(['customer', 'add', '--email', 'ann@example.com', '--phone', '+44 20 7946 0958'], { env });
+    const nothing = box.run(['customer', 'add', '--city', 'Paris'], { env });
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/^error: missing required option --name$/m);
+    const path = file(box, 'c.csv', ['external_id,phone,city', '12583,,Paris', ',+44 20 7946 0000,London', ',,Rome']);
+    const invalid = box.run(['import', 'customers', path], { env });
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/^line 4: needs at least one of name, email, phone or external_id$/m);
+    const fixed = file(box, 'c2.csv', ['external_id,phone,city', '12583,,Paris', ',+44 20 7946 0000,London']);
+    expect(summary(box.run(['import', 'customers', fixed], { env }).stderr)).toMatchObject({ imported: 2 });
+
+    const list = JSON.parse(box.ok(['customer', 'list', '--format', 'json'], { env })) as Array<{ id: number; name: string }>;
+    expect(list.map((c) => [c.id, c.name])).toEqual([
+      [1, 'ext:17850'],
+      [2, 'ann@example.com'],
+      [3, 'ext:12583'],
+      [4, '+44 20 7946 0000'],
+    ]);
+    const recorded = box.run(['sale', 'record', '--customer', '1', '--product', 'Tea', '--amount', '5', '--date', '2025-06-01'], { env });
+    expect(recorded.stderr).toBe('recorded sale #1 5.00 Tea on 2025-06-01 for #1 ext:17850\n');
+    const byCustomer = JSON.parse(box.ok(['report', 'sales', '--by', 'customer', '--from', '2025-06-01', '--to', '2025-06-30', '--format', 'json'], { env })) as {
+      sales: Array<{ customer: string }>;
+    };
+    expect(byCustomer.sales.map((r) => r.customer)).toEqual(['ext:17850']);
+    // The stored name stays empty: an export imports back as it was.
+    expect(box.query('SELECT name FROM customers WHERE id = 1')).toEqual([{ name: '' }]);
+  });
+});
+
+describe('orders with lines', () => {
+  function shop(): Sandbox {
+    const box = fresh();
+    box.ok(['customer', 'add', '--external-id', '17850'], { env });
+    box.ok(['customer', 'add', '--external-id', '13047'], { env });
+    return box;
+  }
+  const HEADER = 'order_id,customer,sku,product,quantity,unit_price,date';
+  const LINES = [
+    '536365,17850,85123A,WHITE HANGING HEART,6,2.55,2025-01-01',
+    '536365,17850,71053,WHITE METAL LANTERN,6,3.39,2025-01-01',
+    '536365,17850,71053,WHITE METAL LANTERN,6,3.39,2025-01-01',
+    '536367,13047,85123A,CREAM HANGING HEART,32,2.55,2025-01-02',
+  ];
+
+  it('amount is quantity × unit price in exact cents; re-importing the export in another order adds nothing, one more identical line adds one', () => {
+    const box = shop();
+    const first = file(box, 'o1.csv', [HEADER, ...LINES]);
+    expect(summary(box.run(['import', 'sales', first, '--customer-key', 'external_id'], { env }).stderr)).toEqual({ imported: 4, updated: 0, skipped: 0, rejected: 0 });
+    // 6 × 2.55 = 15.30, 6 × 3.39 = 20.34 (twice), 32 × 2.55 = 81.60.
+    expect(box.query('SELECT order_id, customer_id, sku, quantity, unit_price_cents, amount_cents FROM sales ORDER BY id')).toEqual([
+      { order_id: '536365', customer_id: 1, sku: '85123A', quantity: 6, unit_price_cents: 255, amount_cents: 1530 },
+      { order_id: '536365', customer_id: 1, sku: '71053', quantity: 6, unit_price_cents: 339, amount_cents: 2034 },
+      { order_id: '536365', customer_id: 1, sku: '71053', quantity: 6, unit_price_cents: 339, amount_cents: 2034 },
+      { order_id: '536367', customer_id: 2, sku: '85123A', quantity: 32, unit_price_cents: 255, amount_cents: 8160 },
+    ]);
+    const shuffled = file(box, 'o2.csv', [HEADER, LINES[3]!, LINES[2]!, LINES[0]!, LINES[1]!]);
+    expect(summary(box.run(['import', 'sales', shuffled, '--customer-key', 'external_id'], { env }).stderr)).toEqual({ imported: 0, updated: 0, skipped: 4, rejected: 0 });
+    const oneMore = file(box, 'o3.csv', [HEADER, ...LINES, LINES[1]!]);
+    expect(summary(box.run(['import', 'sales', oneMore, '--customer-key', 'external_id'], { env }).stderr)).toEqual({ imported: 1, updated: 0, skipped: 4, rejected: 0 });
+    expect(box.query('SELECT count(*) AS n FROM sales')).toEqual([{ n: 5 }]);
+  });
+
+  it('an order_id reused by another customer is an error naming the line, in the file or against the database; nothing written', () => {
+    const box = shop();
+    const inFile = file(box, 'bad.csv', [HEADER, LINES[0]!, '536365,13047,22633,HAND WARMER,6,1.85,2025-01-01']);
+    const before = box.dump();
+    const result = box.run(['import', 'sales', inFile, '--customer-key', 'external_id'], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^line 3: order_id: order 536365 is for customer 17850 \(line 2\), not 13047$/m);
+    expect(box.dump()).toBe(before);
+
+    box.ok(['import', 'sales', file(box, 'ok.csv', [HEADER, LINES[0]!]), '--customer-key', 'external_id'], { env });
+    const later = box.dump();
+    const again = box.run(['import', 'sales', file(box, 'later.csv', [HEADER, '536365,13047,22633,HAND WARMER,6,1.85,2025-01-01']), '--customer-key', 'external_id'], { env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^line 2: order_id: order 536365 belongs to customer #1, not #2$/m);
+    expect(box.dump()).toBe(later);
+  });
+
+  it('report sales --by product keys by SKU (its latest name shown) and adds units sold', () => {
+    const box = shop();
+    box.ok(['import', 'sales', file(box, 'o.csv', [HEADER, ...LINES]), '--customer-key', 'external_id'], { env });
+    const report = JSON.parse(box.ok(['report', 'sales', '--by', 'product', '--from', '2025-01-01', '--to', '2025-01-31', '--format', 'json'], { env })) as {
+      sales: Array<{ product: string; sku: string; units: number; count: number; revenue_cents: number }>;
+    };
+    expect(report.sales.map((r) => ({ product: r.product, sku: r.sku, units: r.units, count: r.count, revenue_cents: r.revenue_cents }))).toEqual([
+      // 85123A: 1530 + 8160 under its latest name; 71053: 2 × 2034.
+      { product: 'CREAM HANGING HEART', sku: '85123A', units: 38, count: 2, revenue_cents: 9690 },
+      { product: 'WHITE METAL LANTERN', sku: '71053', units: 12, count: 2, revenue_cents: 4068 },
+    ]);
+  });
+});
+
+describe('sales without external_id (issue 19: the fast path keeps their identity)', () => {
+  it('a batch keys plain sales as the one-row path does: the same rows named by crm id are already imported; identical rows stay distinct', () => {
+    const box = fresh();
+    box.ok(['customer', 'add', '--name', 'Ann', '--email', 'ann@example.com'], { env });
+    box.ok(['customer', 'add', '--name', 'Bob', '--email', 'bob@example.com'], { env });
+    const rows = (ref: (i: number) => string) => {
+      const out = ['customer,product,quantity,amount,date,note'];
+      // 40 rows (batches of 16), two of them identical (rows 0 and 1), so occurrences count.
+      for (let i = 0; i < 40; i++) out.push(`${ref(i)},Tea,${1 + (i % 3)},${i < 2 ? 5 : i}.00,2025-02-${String(1 + (i % 28)).padStart(2, '0')},`);
+      return out;
+    };
+    const byEmail = file(box, 'e.csv', rows((i) => (i % 2 && i > 1 ? 'BOB@example.com' : 'ann@example.com')));
+    expect(summary(box.run(['import', 'sales', byEmail], { env }).stderr)).toEqual({ imported: 40, updated: 0, skipped: 0, rejected: 0 });
+    const reversed = file(box, 'r.csv', ['customer,product,quantity,amount,date,note', ...rows((i) => (i % 2 && i > 1 ? '2' : '1')).slice(1).reverse()]);
+    expect(summary(box.run(['import', 'sales', reversed], { env }).stderr)).toEqual({ imported: 0, updated: 0, skipped: 40, rejected: 0 });
+    expect(box.query('SELECT count(*) AS n, count(DISTINCT import_key) AS keys FROM sales')).toEqual([{ n: 40, keys: 40 }]);
+  });
+});

@@ -57,12 +57,16 @@ describe('planHeader', () => {
     expect(() => planHeader('customers', ['name', 'colour'], [], false)).toThrow(/^line 1: unknown column "colour"$/);
     expect(planHeader('customers', ['name', 'colour'], [], true).names).toEqual(['name', 'colour']);
     expect(() => planHeader('customers', ['name', 'NAME'], [], false)).toThrow(/line 1: column "name" appears twice/);
-    expect(() => planHeader('sales', ['customer', 'product'], [], false)).toThrow(/line 1: missing required column amount/);
+    expect(() => planHeader('sales', ['customer', 'product'], [], false)).toThrow(/^line 1: a sales file needs an amount or unit_price column$/);
+    expect(() => planHeader('sales', ['customer', 'amount'], [], false)).toThrow(/^line 1: a sales file needs a product or sku column$/);
+    expect(() => planHeader('sales', ['product', 'amount'], [], false)).toThrow(/^line 1: missing required column customer$/);
     expect(() => planHeader('sales', ['field.x', 'customer', 'product', 'amount'], [], false)).toThrow(/unknown column "field.x"/);
   });
 
-  it('lets an update-only customers file leave out names', () => {
-    expect(() => planHeader('customers', ['email', 'city'], [], false)).toThrow(/missing required column name/);
+  it('needs a column to know customers by, except in an update-only file', () => {
+    expect(planHeader('customers', ['email', 'city'], [], false).index.get('email')).toBe(0);
+    expect(() => planHeader('customers', ['age', 'city'], [], false)).toThrow(/^line 1: a customers file needs one of the columns name, email, phone or external_id$/);
+    expect(planHeader('customers', ['age', 'city'], [], false, 1, true).index.get('city')).toBe(1);
     expect(planHeader('customers', ['email', 'city'], [], false, 1, true).index.get('city')).toBe(1);
   });
 });

@@ -183,7 +183,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
   const customer = program.command('customer').description('add, find, change and remove customers')
     .addHelpText('after', examples('crm customer add --name "Li Wei" --email li.wei@example.com --city Shanghai --tag vip', 'crm customer list --city Shanghai --sort -created', 'crm customer show li.wei@example.com'));
 
-  profileOptions(customer.command('add').description('add a customer; prints its id'), 'full name (required)')
+  profileOptions(customer.command('add').description('add a customer; prints its id'), 'full name (required unless --email, --phone or --external-id is given)')
     .addHelpText('after', examples('crm customer add --name "Li Wei" --email li.wei@example.com --city Shanghai --tag vip', 'crm customer add --name "Anna Schmidt" --age 34 --field plan=gold'))
     .action(
       run(async (ctx, flags: AddFlags) => {
@@ -200,7 +200,10 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
           source: optional(flags.source, (v) => v),
           externalId: optional(flags.externalId, (v) => v.trim()),
         };
-        const [name] = await ctx.require({ flag: '--name', value: flags.name, message: 'Name', parse: nonEmpty('--name') });
+        // A shop's customer may be known only by email, phone or its number; otherwise a name is needed.
+        const known = Boolean(profile.email || profile.phone || profile.externalId);
+        const [name] =
+          known && flags.name === undefined ? [null] : await ctx.require({ flag: '--name', value: flags.name, message: 'Name', parse: nonEmpty('--name') });
         const row = await addCustomer(
           await ctx.db(),
           {
