@@ -9,6 +9,8 @@ import * as m20261125_segments_0002 from './20261125_segments_0002_city_age_inde
 import * as m20261125_sales_0002 from './20261125_sales_0002_covering_indexes.js';
 import * as m20261204_reliability_0001 from './20261204_reliability_0001_ids_never_reused.js';
 import * as m20261204_churn_0001 from './20261204_churn_0001_risk_scores.js';
+import * as m20261204_shop_0001 from './20261204_shop_0001_customer_external_ids.js';
+import * as m20261204_shop_0002 from './20261204_shop_0002_order_lines.js';
 
 export const migrations: Record<string, Migration> = {
   '20261124_0001_initial': m20261124_0001,
@@ -19,4 +21,6 @@ export const migrations: Record<string, Migration> = {
   '20261125_sales_0002_covering_indexes': m20261125_sales_0002,
   '20261204_reliability_0001_ids_never_reused': m20261204_reliability_0001,
   '20261204_churn_0001_risk_scores': m20261204_churn_0001,
+  '20261204_shop_0001_customer_external_ids': m20261204_shop_0001,
+  '20261204_shop_0002_order_lines': m20261204_shop_0002,
 };

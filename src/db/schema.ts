@@ -19,6 +19,8 @@ export interface CustomersTable {
   company: string | null;
   city: string | null;
   source: string | null;
+  /** The customer's number in the shop or ERP the data comes from; unique when given. */
+  external_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -68,6 +70,11 @@ export interface SalesTable {
   note: string | null;
   external_id: string | null;
   import_key: string | null;
+  /** The shop's order (invoice) this sale is a line of. */
+  order_id: string | null;
+  /** The shop's stock code. */
+  sku: string | null;
+  unit_price_cents: number | null;
   deal_id: number | null;
   created_at: string;
   voided_at: string | null;

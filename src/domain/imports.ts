@@ -1,9 +1,10 @@
 // The rules of `crm import`: which columns each kind of file has, how a header is matched to them
 // (case-insensitively, `--map` renames, `field.KEY` for custom fields), and how one row's cells
 // become typed values with the same parsers the commands use. Pure: no I/O, the clock is passed in.
+import { IDENTIFYING_FIELDS } from './customers.js';
 import { parseDate, parseDateTime, type DateFormat } from './dates.js';
 import { UsageError, ValidationError } from './errors.js';
-import { parseMoney } from './money.js';
+import { MAX_CENTS, parseMoney } from './money.js';
 import { restoreCell } from './spreadsheet.js';
 import { parseAge, parseChoice, parseEmail, parseGender, parseInteger, parsePhoneDigits, type Gender } from './validation.js';
 
@@ -16,15 +17,17 @@ export type DuplicateMode = (typeof DUPLICATE_MODES)[number];
 
 /** The contract's import columns, in the order exports write them. */
 export const IMPORT_COLUMNS: Record<ImportKind, readonly string[]> = {
-  customers: ['name', 'email', 'phone', 'age', 'gender', 'company', 'city', 'source', 'tags', 'created'],
-  sales: ['external_id', 'customer', 'product', 'quantity', 'amount', 'date', 'note'],
+  customers: ['name', 'email', 'phone', 'age', 'gender', 'company', 'city', 'source', 'tags', 'created', 'external_id'],
+  sales: ['external_id', 'customer', 'product', 'quantity', 'amount', 'date', 'note', 'order_id', 'sku', 'unit_price'],
   activities: ['customer', 'type', 'at', 'direction', 'summary'],
   tickets: ['external_id', 'customer', 'subject', 'description', 'priority', 'kind', 'status', 'opened', 'resolved', 'score'],
 };
 
 const REQUIRED_COLUMNS: Record<ImportKind, readonly string[]> = {
-  customers: ['name'],
-  sales: ['customer', 'product', 'amount'],
+  // Customers need one of name, email, phone or external_id: checked by planHeader and per row.
+  customers: [],
+  // Sales also need product or sku, and amount or unit_price: checked by planHeader.
+  sales: ['customer'],
   activities: ['customer', 'type', 'summary'],
   tickets: ['customer', 'subject'],
 };
@@ -113,6 +116,20 @@ export function planHeader(
   }
   // A file that only updates customers (--on-duplicate update) may leave out their names.
   const required = updating && kind === 'customers' ? [] : REQUIRED_COLUMNS[kind];
+  if (kind === 'customers' && !updating && !IDENTIFYING_FIELDS.some((c) => index.has(c))) {
+    throw new ValidationError(`line ${line}: a customers file needs one of the columns name, email, phone or external_id`, {
+      hint: `the header has: ${header.map((h) => h.trim()).join(', ')}; rename with --map "NAME=COLUMN"`,
+    });
+  }
+  if (kind === 'sales') {
+    for (const [a, b, article] of [['product', 'sku', 'a'], ['amount', 'unit_price', 'an']] as const) {
+      if (!index.has(a) && !index.has(b)) {
+        throw new ValidationError(`line ${line}: a sales file needs ${article} ${a} or ${b} column`, {
+          hint: `the header has: ${header.map((h) => h.trim()).join(', ')}; rename with --map "NAME=COLUMN"`,
+        });
+      }
+    }
+  }
   const missing = required.filter((c) => !index.has(c));
   if (missing.length > 0) {
     throw new ValidationError(`line ${line}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, {
@@ -140,6 +157,8 @@ export function formatProblem(line: number, error: RowError): string {
 export interface RowContext {
   now: Date;
   dateFormat?: DateFormat | undefined;
+  /** `--customer-key`: which key a `customer` cell is; undefined: whichever matches. */
+  customerKey?: CustomerKey | undefined;
   /** Parsed timestamps by text: files repeat the same few thousand days a million times. */
   instants?: Map<string, string>;
   /** Parsed dates by text. */
@@ -248,6 +267,7 @@ export interface CustomerRecord {
   source: string | null;
   tags: string[];
   created: string | null;
+  externalId: string | null;
   fields: Array<[string, string]>;
 }
 
@@ -268,8 +288,9 @@ export function readCustomer(r: RowReader, ctx: RowContext): CustomerRecord {
     const tags = tagsText === '' ? [] : splitTags(tagsText);
     const createdText = r.optional('created');
     const created = createdText === null ? null : isoInstant(createdText, ctx, 'created');
+    const externalId = r.optional('external_id');
     const fields = r.fields();
-    return { name, email, phone, phoneDigits: digits, age, gender, company, city, source, tags, created, fields };
+    return { name, email, phone, phoneDigits: digits, age, gender, company, city, source, tags, created, externalId, fields };
   } catch (error) {
     return r.fail(error);
   }
@@ -292,42 +313,98 @@ export function splitTags(text: string): string[] {
   return out;
 }
 
-/** How a `customer` cell names a customer: an id (all digits), an email, or a phone number. */
-export type CustomerRef = { by: 'id'; id: number; digits: string } | { by: 'email'; email: string } | { by: 'phone'; digits: string };
+/** `--customer-key`: which of a customer's keys the `customer` cells of a file are. */
+export const CUSTOMER_KEYS = ['external_id', 'email', 'phone', 'id'] as const;
+export type CustomerKey = (typeof CUSTOMER_KEYS)[number];
 
-export function readCustomerRef(r: RowReader): CustomerRef {
+/**
+ * How a `customer` cell may name a customer: the text (a candidate external id), and the email, phone
+ * digits or crm id it reads as, where it reads as one. With `--customer-key` only that key is set.
+ */
+export interface CustomerRef {
+  text: string;
+  /** The key pinned by --customer-key, or null: any key that matches (see services/imports). */
+  key: CustomerKey | null;
+  email: string | null;
+  digits: string | null;
+  id: number | null;
+}
+
+export function readCustomerRef(r: RowReader, key: CustomerKey | undefined): CustomerRef {
   const text = r.required('customer');
-  if (/^\d+$/.test(text)) return { by: 'id', id: Number(text), digits: text };
-  if (text.includes('@')) return { by: 'email', email: parseEmail(text, 'customer') };
-  try {
-    return { by: 'phone', digits: parsePhoneDigits(text, 'customer')[1] };
-  } catch {
-    throw new RowError('customer', `"${text}" is not a customer id, email or phone number`);
+  const ref: CustomerRef = { text, key: key ?? null, email: null, digits: null, id: null };
+  if (key === 'external_id') return ref;
+  if (key === 'email') {
+    ref.email = parseEmail(text, 'customer');
+    return ref;
   }
+  if (key === 'phone') {
+    ref.digits = parsePhoneDigits(text, 'customer')[1];
+    return ref;
+  }
+  if (key === 'id') {
+    if (!/^\d+$/.test(text)) throw new RowError('customer', `"${text}" is not a customer id (--customer-key id)`);
+    ref.id = Number(text);
+    return ref;
+  }
+  if (/^\d+$/.test(text)) {
+    ref.id = Number(text);
+    if (text.length >= 5) ref.digits = text;
+  } else if (text.includes('@')) {
+    ref.email = parseEmail(text, 'customer');
+  } else {
+    try {
+      ref.digits = parsePhoneDigits(text, 'customer')[1];
+    } catch {
+      // Not a phone number: only an external id can match it.
+    }
+  }
+  return ref;
 }
 
 export interface SaleRecord {
   externalId: string | null;
   customer: CustomerRef;
+  /** The product's name; the SKU when the file has no name for it. */
   product: string;
   quantity: number;
   amountCents: number;
   soldOn: string;
   note: string | null;
+  /** The shop's order (invoice) this line belongs to. */
+  orderId: string | null;
+  /** The shop's stock code: reports key products by it when present. */
+  sku: string | null;
+  unitPriceCents: number | null;
+}
+
+/**
+ * A line's amount from its quantity and unit price. Unit prices take at most two decimals (the money
+ * parser refuses more), so the product is a whole number of cents: exact, no rounding anywhere.
+ */
+export function lineAmountCents(quantity: number, unitPriceCents: number): number {
+  const cents = quantity * unitPriceCents;
+  if (!Number.isSafeInteger(cents) || Math.abs(cents) > MAX_CENTS) throw new RowError('unit_price', 'quantity × unit price is too large');
+  return cents;
 }
 
 export function readSale(r: RowReader, ctx: RowContext): SaleRecord {
   try {
     const externalId = r.optional('external_id');
-    const customer = readCustomerRef(r);
-    const product = r.required('product');
+    const customer = readCustomerRef(r, ctx.customerKey);
+    const sku = r.optional('sku');
+    const product = sku === null ? r.required('product') : (r.optional('product') ?? sku);
     const quantityText = r.optional('quantity');
     const quantity = quantityText === null ? 1 : parseInteger(quantityText, 'quantity', 1, 1_000_000);
-    const amountCents = parseMoney(r.required('amount'), { label: 'amount' });
+    const unitPriceText = r.optional('unit_price');
+    const unitPriceCents = unitPriceText === null ? null : parseMoney(unitPriceText, { label: 'unit_price' });
+    const amountText = unitPriceCents === null ? r.required('amount') : r.optional('amount');
+    const amountCents = amountText === null ? lineAmountCents(quantity, unitPriceCents!) : parseMoney(amountText, { label: 'amount' });
     const dateText = r.optional('date');
     const soldOn = isoDay(dateText ?? 'today', ctx, 'date');
     const note = r.optional('note');
-    return { externalId, customer, product, quantity, amountCents, soldOn, note };
+    const orderId = r.optional('order_id');
+    return { externalId, customer, product, quantity, amountCents, soldOn, note, orderId, sku, unitPriceCents };
   } catch (error) {
     return r.fail(error);
   }
@@ -345,7 +422,7 @@ export interface ActivityRecord {
 
 export function readActivity(r: RowReader, ctx: RowContext): ActivityRecord {
   try {
-    const customer = readCustomerRef(r);
+    const customer = readCustomerRef(r, ctx.customerKey);
     const type = parseChoice(r.required('type'), ACTIVITY_TYPES, 'type');
     const atText = r.optional('at');
     const at = atText === null ? ctx.now.toISOString() : isoInstant(atText, ctx, 'at');
@@ -376,7 +453,7 @@ export interface TicketRecord {
 export function readTicket(r: RowReader, ctx: RowContext): TicketRecord {
   try {
     const externalId = r.optional('external_id');
-    const customer = readCustomerRef(r);
+    const customer = readCustomerRef(r, ctx.customerKey);
     const subject = r.required('subject');
     const description = r.optional('description');
     const priorityText = r.optional('priority');

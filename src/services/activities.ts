@@ -3,6 +3,7 @@
 // (`reply` to what it answers, `follows` what it continues); `activityThread` returns the
 // connected component a record belongs to, laid out as a tree for printing.
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { customerLabelSql } from '../db/customer-label.js';
 import type { ActivityRow, ActivityType, DB, Direction } from '../db/schema.js';
 import { isoSeconds } from '../domain/dates.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
@@ -104,7 +105,7 @@ export async function listActivities(db: Db, filter: ActivityFilter = {}): Promi
     .selectFrom('activities as a')
     .innerJoin('customers as c', 'c.id', 'a.customer_id')
     .selectAll('a')
-    .select(['c.name as customer_name', linkOf('reply').as('reply_to'), linkOf('follows').as('follows')]);
+    .select([sql<string>`${sql.raw(customerLabelSql('c'))}`.as('customer_name'), linkOf('reply').as('reply_to'), linkOf('follows').as('follows')]);
   if (filter.customerId !== undefined) query = query.where('a.customer_id', '=', filter.customerId);
   if (filter.type !== undefined) query = query.where('a.type', '=', filter.type);
   if (filter.since !== undefined) query = query.where('a.at', '>=', filter.since);

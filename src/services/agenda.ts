@@ -2,6 +2,7 @@
 // their due time or urgent, open deals closing in that ISO week, and customers going quiet.
 // Read-only; tickets and deals are read straight from their tables.
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { customerLabelSql } from '../db/customer-label.js';
 import type { DB, DealStage, Priority, TicketStatus } from '../db/schema.js';
 import { addDays, daysBetween, endOfLocalDay, localDay, startOfLocalDay } from '../domain/dates.js';
 import { isoWeekOf } from '../domain/tasks.js';
@@ -143,7 +144,7 @@ export async function buildAgenda(db: Db, input: AgendaInput, now: Date): Promis
   const lastPerCustomer = sql`SELECT customer_id, max(at) AS last FROM activities WHERE at < ${endOfDay} GROUP BY customer_id HAVING max(at) < ${cutoff}`;
   // One pass over activities: the window count is taken before LIMIT, so it is the full total.
   const quietRows = await sql<{ id: number; name: string; email: string | null; phone: string | null; last: string; total: number }>`
-    SELECT c.id, c.name, c.email, c.phone, q.last, count(*) OVER () AS total
+    SELECT c.id, ${sql.raw(customerLabelSql('c'))} AS name, c.email, c.phone, q.last, count(*) OVER () AS total
     FROM (${lastPerCustomer}) q JOIN customers c ON c.id = q.customer_id
     ORDER BY q.last DESC, c.id
     LIMIT ${input.quietLimit ?? 25}`.execute(db);

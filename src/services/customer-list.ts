@@ -3,6 +3,7 @@
 // most, and start-up time is most of its cost. Every value is a bound parameter; only whitelisted
 // column names are spliced into the SQL.
 import type Database from 'better-sqlite3';
+import { customerLabelSql } from '../db/customer-label.js';
 import type { CustomerRow } from '../db/schema.js';
 import { phoneDigits } from '../domain/validation.js';
 
@@ -65,7 +66,7 @@ export function listCustomers(sqlite: Database.Database, filter: CustomerFilter 
   const search = filter.search?.trim();
   if (search) {
     const needle = search.toLowerCase();
-    const columns = ['c.name', 'c.email', 'c.phone', 'c.company', 'c.city'];
+    const columns = ['c.name', 'c.email', 'c.phone', 'c.company', 'c.city', 'c.external_id'];
     const clauses = columns.map((column) => `instr(lower(coalesce(${column}, '')), ?) > 0`);
     params.push(...columns.map(() => needle));
     const digits = phoneDigits(needle);
@@ -91,7 +92,7 @@ export function listCustomers(sqlite: Database.Database, filter: CustomerFilter 
   // Blank values sort last either way; ties keep id order. Ids are never blank, and in id order
   // SQLite reads the table as it is stored, with no sort.
   const order = column === 'c.id' ? `c.id ${sort.descending ? 'DESC' : 'ASC'}` : `${column} IS NULL, ${column} ${sort.descending ? 'DESC' : 'ASC'}, c.id`;
-  let sql = `SELECT c.*, coalesce((SELECT group_concat(name, ';') FROM (
+  let sql = `SELECT c.*, ${customerLabelSql('c')} AS name, coalesce((SELECT group_concat(name, ';') FROM (
       SELECT t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
       WHERE ct.customer_id = c.id ORDER BY t.name COLLATE NOCASE)), '') AS tags${lastContact}
     FROM customers c

@@ -2,6 +2,7 @@
 // (id, email, or a unique name) to a row. Every write records an audit entry in its transaction.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CustomerRow, DB } from '../db/schema.js';
+import { customerLabel } from '../domain/customers.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { dueTimelineInstant } from '../domain/tasks.js';
 import { phoneDigits, type Gender } from '../domain/validation.js';
@@ -10,7 +11,8 @@ import { beginAudit, type AuditRecorder, type WriteMeta } from './audit.js';
 type Db = Kysely<DB> | Transaction<DB>;
 
 export interface CustomerInput {
-  name: string;
+  /** Optional when an email, phone or external id is given. */
+  name?: string | null;
   email?: string | null;
   phone?: string | null;
   age?: number | null;
@@ -18,12 +20,18 @@ export interface CustomerInput {
   company?: string | null;
   city?: string | null;
   source?: string | null;
+  /** The customer's number in the shop or ERP; unique. */
+  externalId?: string | null;
   tags?: string[];
   fields?: Record<string, string>;
 }
 
-/** One line naming a customer, for messages and candidate lists: `#12 Li Wei <li@example.com>`. */
-export function describeCustomer(c: Pick<CustomerRow, 'id' | 'name' | 'email'>): string {
+/**
+ * One line naming a customer, for messages and candidate lists: `#12 Li Wei <li@example.com>`; a
+ * customer without a name is shown by the best of its other keys (domain/customers.ts).
+ */
+export function describeCustomer(c: Pick<CustomerRow, 'id' | 'name' | 'email'> & Partial<Pick<CustomerRow, 'phone' | 'external_id'>>): string {
+  if (!c.name) return `#${c.id} ${customerLabel({ name: null, email: c.email, phone: c.phone ?? null, external_id: c.external_id ?? null })}`;
   return `#${c.id} ${c.name}${c.email ? ` <${c.email}>` : ''}`;
 }
 
@@ -76,6 +84,18 @@ export async function assertEmailFree(db: Db, email: string, exceptId?: number):
   }
 }
 
+/** Throws a ValidationError when another customer already has this external id. */
+export async function assertExternalIdFree(db: Db, externalId: string, exceptId?: number): Promise<void> {
+  let query = db.selectFrom('customers').select(['id', 'name', 'email']).where('external_id', '=', externalId);
+  if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+  const other = await query.executeTakeFirst();
+  if (other) {
+    throw new ValidationError(`a customer with external id ${externalId} already exists: ${describeCustomer(other)}`, {
+      hint: `edit that customer with \`crm customer edit ${other.id}\``,
+    });
+  }
+}
+
 /** Tag ids for names, creating missing tags (recorded in `audit` when given). */
 export async function ensureTags(db: Db, names: readonly string[], audit?: AuditRecorder): Promise<number[]> {
   const ids: number[] = [];
@@ -114,12 +134,16 @@ async function addTags(db: Db, audit: AuditRecorder, customerId: number, names: 
 
 export async function addCustomer(db: Kysely<DB>, input: CustomerInput, meta: WriteMeta): Promise<CustomerRow> {
   return db.transaction().execute(async (trx) => {
+    if (!input.name && !input.email && !input.phone && !input.externalId) {
+      throw new ValidationError('a customer needs at least one of a name, email, phone or external id');
+    }
     if (input.email) await assertEmailFree(trx, input.email);
+    if (input.externalId) await assertExternalIdFree(trx, input.externalId);
     const at = meta.now.toISOString();
     const row = await trx
       .insertInto('customers')
       .values({
-        name: input.name,
+        name: input.name ?? '',
         email: input.email ?? null,
         phone: input.phone ?? null,
         phone_digits: input.phone ? phoneDigits(input.phone) : null,
@@ -128,6 +152,7 @@ export async function addCustomer(db: Kysely<DB>, input: CustomerInput, meta: Wr
         company: input.company ?? null,
         city: input.city ?? null,
         source: input.source ?? null,
+        external_id: input.externalId ?? null,
         created_at: at,
         updated_at: at,
       })
@@ -270,6 +295,7 @@ export interface CustomerChanges {
   company?: string | null;
   city?: string | null;
   source?: string | null;
+  externalId?: string | null;
   addTags?: readonly string[];
   removeTags?: readonly string[];
   setFields?: Record<string, string>;
@@ -303,6 +329,11 @@ export async function editCustomer(db: Kysely<DB>, customerId: number, changes: 
       if (value === undefined || value === before[key]) continue;
       (update as Record<string, unknown>)[key] = value;
       changed.push(key);
+    }
+    if (changes.externalId !== undefined && changes.externalId !== before.external_id) {
+      if (changes.externalId !== null) await assertExternalIdFree(trx, changes.externalId, customerId);
+      update.external_id = changes.externalId;
+      changed.push('external_id');
     }
     if (update.email) await assertEmailFree(trx, update.email, customerId);
     if ('phone' in update) update.phone_digits = update.phone ? phoneDigits(update.phone) : null;

@@ -1,7 +1,8 @@
 // The deals pipeline: add, move between stages (each move kept in deal_stage_history), list.
 // Winning a deal records its sale exactly once (deals.won_sale_id); reopening a won deal voids
 // that sale, so totals never count a deal twice. Every write is audited in its transaction.
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { customerLabelSql } from '../db/customer-label.js';
 import type { DB, DealRow } from '../db/schema.js';
 import { OPEN_STAGES, effectiveProbability, isClosed, weightedCents, type Stage } from '../domain/deals.js';
 import { NotFoundError, UsageError, ValidationError } from '../domain/errors.js';
@@ -203,7 +204,7 @@ export async function listDeals(db: Db, filter: { stage?: Stage | undefined; cus
   let query = db
     .selectFrom('deals as d')
     .leftJoin('customers as c', 'c.id', 'd.customer_id')
-    .select(['d.id', 'd.customer_id', 'c.name as customer', 'd.title', 'd.stage', 'd.value_cents', 'd.probability', 'd.close_date', 'd.lost_reason', 'd.won_sale_id', 'd.updated_at']);
+    .select(['d.id', 'd.customer_id', sql<string | null>`${sql.raw(customerLabelSql('c'))}`.as('customer'), 'd.title', 'd.stage', 'd.value_cents', 'd.probability', 'd.close_date', 'd.lost_reason', 'd.won_sale_id', 'd.updated_at']);
   if (filter.stage) query = query.where('d.stage', '=', filter.stage);
   if (filter.customer !== undefined) {
     const customer = await resolveCustomer(db, filter.customer);

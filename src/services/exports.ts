@@ -22,8 +22,8 @@ export interface ExportResult {
   rows: IterableIterator<Record<string, unknown>>;
 }
 
-/** How an exported row names its customer so `import` finds it again: email, else phone, else id. */
-const CUSTOMER_REF = `coalesce(c.email, c.phone, CAST(c.id AS TEXT))`;
+/** How an exported row names its customer so `import` finds it again: email, else external id, else phone, else id. */
+const CUSTOMER_REF = `coalesce(c.email, c.external_id, c.phone, CAST(c.id AS TEXT))`;
 
 /**
  * A stored instant, as stored (`2025-03-01T08:30:00.000Z`): the export's `timestamp` columns write it
@@ -93,6 +93,7 @@ const QUERIES: Record<ExportKind, { columns: string[]; from: string; customerCol
       // Filled in by tagCells; c.id (the last column) is what the two are merged on.
       'NULL AS tags',
       instant('c.created_at', 'created'),
+      'c.external_id',
       'c.id AS id',
     ],
     from: 'customers c',
@@ -100,7 +101,7 @@ const QUERIES: Record<ExportKind, { columns: string[]; from: string; customerCol
     order: 'c.id',
   },
   sales: {
-    columns: ['s.external_id', `${CUSTOMER_REF} AS customer`, 's.product', 's.quantity', 's.amount_cents AS amount', 's.sold_on AS date', 's.note'],
+    columns: ['s.external_id', `${CUSTOMER_REF} AS customer`, 's.product', 's.quantity', 's.amount_cents AS amount', 's.sold_on AS date', 's.note', 's.order_id', 's.sku', 's.unit_price_cents AS unit_price'],
     from: 'sales s LEFT JOIN customers c ON c.id = s.customer_id',
     customerColumn: 's.customer_id',
     order: 's.id',

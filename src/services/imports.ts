@@ -4,7 +4,7 @@
 // parsers as the commands and written with raw prepared statements as they stream in; if any row is
 // invalid (and --skip-invalid is not given) the transaction is rolled back and the problems listed.
 // One audit entry per import records inserted rows as id ranges and updated rows one by one.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { sqliteOf } from '../db/connection.js';
@@ -23,6 +23,7 @@ import {
   RowError,
   RowReader,
   type CustomerRecord,
+  type CustomerKey,
   type CustomerRef,
   type DuplicateMode,
   type HeaderPlan,
@@ -46,6 +47,8 @@ export interface ImportInput {
   skipInvalid: boolean;
   dryRun: boolean;
   dateFormat?: DateFormat | undefined;
+  /** `--customer-key`: which key the `customer` column holds; undefined: whichever matches. */
+  customerKey?: CustomerKey | undefined;
   /** Size of the file in bytes when known: a big import defers secondary indexes. */
   sizeHint?: number | null;
 }
@@ -105,7 +108,7 @@ const TABLES: Record<ImportKind, Array<keyof DB & string>> = {
  */
 const DEFERRED_INDEXES: Record<ImportKind, string[]> = {
   customers: ['customers_city_age', 'customer_tags_tag', 'customers_name', 'customers_phone_digits'],
-  sales: ['sales_customer_day', 'sales_day'],
+  sales: ['sales_customer_day', 'sales_day', 'sales_import_key'],
   activities: ['activities_at'],
   tickets: ['tickets_customer', 'tickets_status_due'],
 };
@@ -114,6 +117,13 @@ const DEFERRED_INDEXES: Record<ImportKind, string[]> = {
  * are built again as soon as such a row turns up, which most big files never have.
  */
 const LOOKUP_INDEXES = new Set(['customers_name', 'customers_phone_digits']);
+/**
+ * Unique indexes deferred only while the table has no key they could clash with: sales known by their
+ * content get keys that are unique within a file by construction (the occurrence count), so a first
+ * big import builds the index of its random keys with one sort at the end instead of a random B-tree
+ * insert per row (1M sales without external_id: most of the gap to the import with external ids).
+ */
+const UNIQUE_WHEN_EMPTY: Record<string, string> = { sales_import_key: 'SELECT 1 FROM sales WHERE import_key IS NOT NULL LIMIT 1' };
 /** Defer indexes only when the file holds at least this many rows and more than the table has. */
 const DEFER_INDEXES_FROM_ROWS = 50_000;
 
@@ -142,6 +152,15 @@ class LineIndex {
   }
 }
 
+/**
+ * SHA-1 of a string. Node's one-shot crypto.hash (20.12 and later) costs a third of a createHash
+ * object per call, which content-keyed sales call twice a row; older Node takes the object path.
+ */
+const sha1: (data: string, encoding: 'base64' | 'base64url') => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (data, encoding) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: string): string }).hash('sha1', data, encoding)
+    : (data, encoding) => crypto.createHash('sha1').update(data).digest(encoding);
+
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
@@ -168,7 +187,7 @@ interface Run {
   stampedNow: number;
   ctx: RowContext;
   pending: AuditOp[];
-  resolve(ref: CustomerRef): number;
+  customers: CustomerResolver;
   /** Records an invalid row (a rejected row under --skip-invalid, else a problem). */
   report(line: number, values: readonly string[], error: RowError): void;
   /** Builds again any deferred index that phone and name lookups use (before such a lookup). */
@@ -249,39 +268,94 @@ class InsertQueue<T> {
   }
 }
 
-/** Finds the customer a `customer` cell names; a RowError when there is none or several. */
-function customerResolver(sqlite: Database.Database): (ref: CustomerRef) => number {
+/** How a batch insert can find a row's customer itself: by email or by external id, in the same statement. */
+type BatchKey = { email: string | null; externalId: string | null } | null;
+
+interface CustomerResolver {
+  /** The one customer a `customer` cell names; a RowError when there is none, or several by different keys. */
+  resolve(ref: CustomerRef): number;
+  /** The key a multi-row insert can join on for this reference, or null when it must be resolved first. */
+  batchKey(ref: CustomerRef): BatchKey;
+}
+
+const KEY_WORDS: Record<CustomerKey, string> = { external_id: 'external id', email: 'email', phone: 'phone number', id: 'id' };
+
+/**
+ * Resolves `customer` cells. With --customer-key only that key is looked up. Without it a cell may
+ * match an external id, an email, a phone number or a crm id; matching two customers by two keys is
+ * an invalid row naming both. Once customers carry external ids, a number that matches only a crm id
+ * is refused (pass --customer-key id to mean crm ids): a shop number that happens to equal some crm
+ * id must never attach a row to that other customer.
+ */
+function customerResolver(sqlite: Database.Database): CustomerResolver {
   const byId = sqlite.prepare('SELECT id FROM customers WHERE id = ?').pluck();
   const byEmail = sqlite.prepare('SELECT id FROM customers WHERE email = ?').pluck();
+  const byExternalId = sqlite.prepare('SELECT id FROM customers WHERE external_id = ?').pluck();
   const byPhone = sqlite.prepare('SELECT id FROM customers WHERE phone_digits = ? ORDER BY id LIMIT 3').pluck();
-  const phone = (digits: string, text: string): number | undefined => {
+  const hasExternalIds = sqlite.prepare('SELECT 1 FROM customers WHERE external_id IS NOT NULL LIMIT 1').pluck().get() !== undefined;
+  const phone = (digits: string): number | undefined => {
     const ids = byPhone.all(digits) as number[];
-    if (ids.length > 1) throw new RowError('customer', `phone ${text} matches several customers (#${ids.slice(0, 2).join(', #')}…); use an email or id`);
+    if (ids.length > 1) throw new RowError('customer', `phone ${digits} matches several customers (#${ids.slice(0, 2).join(', #')}…); use an email or id`);
     return ids[0];
   };
-  return (ref) => {
-    if (ref.by === 'email') {
-      const id = byEmail.get(ref.email) as number | undefined;
-      if (id === undefined) throw new RowError('customer', `no customer with email ${ref.email}`);
-      return id;
-    }
-    if (ref.by === 'id') {
-      const id = (byId.get(ref.id) as number | undefined) ?? (ref.digits.length >= 5 ? phone(ref.digits, ref.digits) : undefined);
-      if (id === undefined) throw new RowError('customer', `no customer with id ${ref.id}`);
-      return id;
-    }
-    const id = phone(ref.digits, ref.digits);
-    if (id === undefined) throw new RowError('customer', `no customer with phone number ${ref.digits}`);
-    return id;
+  const pinned = (ref: CustomerRef, key: CustomerKey): number => {
+    const id =
+      key === 'external_id' ? byExternalId.get(ref.text) : key === 'email' ? byEmail.get(ref.email) : key === 'phone' ? phone(ref.digits!) : byId.get(ref.id);
+    if (id === undefined) throw new RowError('customer', `no customer with ${KEY_WORDS[key]} ${ref.text}`);
+    return id as number;
+  };
+  return {
+    batchKey(ref) {
+      if (ref.key === 'external_id') return { email: null, externalId: ref.text };
+      if (ref.key === 'email' || (ref.key === null && ref.email !== null && !hasExternalIds)) return { email: ref.email, externalId: null };
+      return null;
+    },
+    resolve(ref) {
+      if (ref.key !== null) return pinned(ref, ref.key);
+      const matches: Array<[CustomerKey, number]> = [];
+      const add = (key: CustomerKey, id: unknown) => {
+        if (id !== undefined) matches.push([key, id as number]);
+      };
+      if (hasExternalIds) add('external_id', byExternalId.get(ref.text));
+      if (ref.email !== null) add('email', byEmail.get(ref.email));
+      if (ref.id !== null) {
+        const id = byId.get(ref.id);
+        add('id', id);
+        if (id === undefined && ref.digits !== null) add('phone', phone(ref.digits));
+      } else if (ref.digits !== null) {
+        add('phone', phone(ref.digits));
+      }
+      const first = matches[0];
+      if (first === undefined) {
+        if (!hasExternalIds && ref.email !== null) throw new RowError('customer', `no customer with email ${ref.email}`);
+        if (!hasExternalIds && ref.id !== null) throw new RowError('customer', `no customer with id ${ref.id}`);
+        if (!hasExternalIds && ref.digits !== null) throw new RowError('customer', `no customer with phone number ${ref.digits}`);
+        const keys = hasExternalIds ? 'external id, email or phone' : 'id, email or phone';
+        throw new RowError('customer', `no customer with ${keys} "${ref.text}"`);
+      }
+      const other = matches.find(([, id]) => id !== first[1]);
+      if (other) {
+        throw new RowError(
+          'customer',
+          `"${ref.text}" matches #${first[1]} by ${KEY_WORDS[first[0]]} and #${other[1]} by ${KEY_WORDS[other[0]]}; say which with --customer-key ${first[0]}|${other[0]}`,
+        );
+      }
+      if (hasExternalIds && matches.every(([key]) => key === 'id')) {
+        throw new RowError('customer', `no customer with external id ${ref.text} (#${first[1]} has it as its crm id: pass --customer-key id if the file means crm ids)`);
+      }
+      return first[1];
+    },
   };
 }
 
 function customersHandler(run: Run): RowHandler {
   const { sqlite, counts, nowIso, ctx, pending } = run;
   const mode = run.input.onDuplicate;
-  const insertHead = 'INSERT INTO customers (name, email, phone, phone_digits, age, gender, company, city, source, created_at, updated_at)';
-  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertHead = 'INSERT INTO customers (name, email, phone, phone_digits, age, gender, company, city, source, created_at, updated_at, external_id)';
+  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const byEmail = sqlite.prepare('SELECT id FROM customers WHERE email = ?').pluck();
+  const byExternalId = sqlite.prepare('SELECT id FROM customers WHERE external_id = ?').pluck();
+  const externalIdOf = sqlite.prepare('SELECT external_id FROM customers WHERE id = ?').pluck();
   const byPhone = sqlite.prepare('SELECT id FROM customers WHERE phone_digits = ? ORDER BY id LIMIT 3').pluck();
   // Without email or phone, a customer is known by name alone (among others without either).
   const byNameOnly = sqlite
@@ -290,7 +364,7 @@ function customersHandler(run: Run): RowHandler {
   const selectRow = sqlite.prepare('SELECT * FROM customers WHERE id = ?');
   const update = sqlite.prepare(
     `UPDATE customers SET name = ?, email = ?, phone = ?, phone_digits = ?, age = ?, gender = ?, company = ?, city = ?,
-     source = ?, created_at = ?, updated_at = ? WHERE id = ?`,
+     source = ?, created_at = ?, updated_at = ?, external_id = ? WHERE id = ?`,
   );
   const tagByName = sqlite.prepare('SELECT id FROM tags WHERE name = ?').pluck();
   const insertTag = sqlite.prepare('INSERT INTO tags (name) VALUES (?)');
@@ -312,7 +386,7 @@ function customersHandler(run: Run): RowHandler {
   };
 
   const bind = (c: CustomerRecord, params: unknown[]) => {
-    params.push(c.name, c.email, c.phone, c.phoneDigits, c.age, c.gender, c.company, c.city, c.source, c.created ?? nowIso, nowIso);
+    params.push(c.name ?? '', c.email, c.phone, c.phoneDigits, c.age, c.gender, c.company, c.city, c.source, c.created ?? nowIso, nowIso, c.externalId);
   };
   // Tag links of new customers, written 32 to a statement.
   const links: number[] = [];
@@ -331,7 +405,9 @@ function customersHandler(run: Run): RowHandler {
     counts.imported++;
   };
   const add = (c: CustomerRecord, line: number): void => {
-    if (c.name === null) throw new RowError('name', 'is required');
+    if (c.name === null && c.email === null && c.phone === null && c.externalId === null) {
+      throw new RowError(null, 'needs at least one of name, email, phone or external_id');
+    }
     const params: unknown[] = [];
     bind(c, params);
     inserted(Number(insert.run(params).lastInsertRowid), c, line);
@@ -356,10 +432,12 @@ function customersHandler(run: Run): RowHandler {
     set('city', c.city);
     set('source', c.source);
     set('created_at', c.created);
+    set('external_id', c.externalId);
     let any = false;
     if (changed(before, next)) {
       next.updated_at = nowIso;
-      update.run(next.name, next.email, next.phone, next.phone_digits, next.age, next.gender, next.company, next.city, next.source, next.created_at, next.updated_at, id);
+      const n = next;
+      update.run(n.name, n.email, n.phone, n.phone_digits, n.age, n.gender, n.company, n.city, n.source, n.created_at, n.updated_at, n.external_id, id);
       if (audited) pending.push(['updated', 'customers', id, before, next]);
       any = true;
     }
@@ -388,7 +466,10 @@ function customersHandler(run: Run): RowHandler {
 
   const single = (c: CustomerRecord, line: number): void => {
     let existing: number | undefined;
-    if (c.email !== null && c.name !== null) {
+    let column = 'external_id';
+    // The shop's own number is the surest key; without a match on it, email, then phone, then name.
+    if (c.externalId !== null) existing = byExternalId.get(c.externalId) as number | undefined;
+    if (existing === undefined && c.email !== null && c.name !== null) {
       // Insert first: the UNIQUE email index finds a duplicate for free, a lookup per row would not.
       try {
         add(c, line);
@@ -396,26 +477,34 @@ function customersHandler(run: Run): RowHandler {
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         existing = byEmail.get(c.email) as number;
+        column = 'email';
       }
-    } else if (c.email !== null) {
+    } else if (existing === undefined && c.email !== null) {
       existing = byEmail.get(c.email) as number | undefined;
-    } else if (c.phoneDigits !== null) {
+      column = 'email';
+    } else if (existing === undefined && c.phoneDigits !== null) {
       run.needLookupIndexes();
       const ids = byPhone.all(c.phoneDigits) as number[];
       // Several matches only matter when one must be chosen for an update; skipping skips them all.
       if (ids.length > 1 && mode === 'update') throw new RowError('phone', `matches several customers (#${ids.slice(0, 2).join(', #')}…); add an email to tell them apart`);
       existing = ids[0];
-    } else if (c.name !== null) {
+      column = 'phone';
+    } else if (existing === undefined && c.name !== null && c.externalId === null) {
       run.needLookupIndexes();
       const ids = byNameOnly.all(c.name) as number[];
       if (ids.length > 1 && mode === 'update') throw new RowError('name', `matches several customers without email or phone (#${ids.slice(0, 2).join(', #')}…)`);
       existing = ids[0];
+      column = 'name';
     }
     if (existing === undefined) {
       add(c, line);
       return;
     }
-    const column = c.email !== null ? 'email' : c.phoneDigits !== null ? 'phone' : 'name';
+    if (column !== 'external_id' && c.externalId !== null) {
+      // Matched by email or phone: the same person only when that customer has no other number.
+      const theirs = externalIdOf.get(existing) as string | null;
+      if (theirs !== null) throw new RowError('external_id', `${c.externalId} differs from ${theirs}, the external id of customer #${existing} with this ${column}`);
+    }
     if (lines.has(existing)) {
       if (mode === 'skip') counts.skipped++;
       else if (mode === 'update') merge(existing, c, false);
@@ -423,11 +512,11 @@ function customersHandler(run: Run): RowHandler {
       return;
     }
     if (mode === 'update') merge(existing, c, true);
-    else if (mode === 'error') throw new RowError(column, `customer #${existing} already has this ${column}`);
+    else if (mode === 'error') throw new RowError(column, `customer #${existing} already has this ${column.replace('_', ' ')}`);
     else counts.skipped++;
   };
 
-  const queue = new InsertQueue<CustomerRecord>(run, multiInsert(sqlite, insertHead, 11), bind, inserted, single);
+  const queue = new InsertQueue<CustomerRecord>(run, multiInsert(sqlite, insertHead, 12), bind, inserted, single);
   return {
     row(reader, line, values) {
       const c = readCustomer(reader, ctx);
@@ -449,8 +538,14 @@ function customersHandler(run: Run): RowHandler {
 function salesHandler(run: Run): RowHandler {
   const { sqlite, counts, nowIso, ctx, pending } = run;
   const mode = run.input.onDuplicate;
-  const insertHead = 'INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, external_id, import_key, created_at)';
-  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertHead =
+    'INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, external_id, import_key, created_at, order_id, sku, unit_price_cents)';
+  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  // An order belongs to one customer: orders already in the database are checked when there are any.
+  const hasOrders = sqlite.prepare('SELECT 1 FROM sales WHERE order_id IS NOT NULL LIMIT 1').pluck().get() !== undefined;
+  const orderCustomer = sqlite.prepare('SELECT customer_id FROM sales WHERE order_id = ? LIMIT 1').pluck();
+  /** The customer cell and line of each order's first line in this file. */
+  const orders = new Map<string, { text: string; line: number }>();
   const byExternalId = sqlite.prepare('SELECT id FROM sales WHERE external_id = ?').pluck();
   const byImportKey = sqlite.prepare('SELECT id FROM sales WHERE import_key = ?').pluck();
   const selectRow = sqlite.prepare('SELECT * FROM sales WHERE id = ?');
@@ -458,43 +553,68 @@ function salesHandler(run: Run): RowHandler {
   const lines = new LineIndex(highestIdIssued(sqlite, 'sales') + 1);
   // Occurrences of identical rows without external_id, so the 2nd identical row is a 2nd sale.
   const occurrences = new Map<string, number>();
+  const occurrenceOf = (content: string): number => {
+    const occurrence = (occurrences.get(content) ?? 0) + 1;
+    occurrences.set(content, occurrence);
+    return occurrence;
+  };
+  /** The import key of a row known by its content: the content's hash and its occurrence in the file. */
+  const keyOf = (content: string, occurrence: number): string => sha1(`${sha1(content, 'base64')}#${occurrence}`, 'base64url');
+  const contentKey = (content: string): string => keyOf(content, occurrenceOf(content));
+  /** A plain sale's content: its customer's id and its values (the key's form since the first import). */
+  const saleContent = (customerId: number, s: SaleRecord) => `${customerId}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${s.soldOn}\u001f${s.note ?? ''}`;
+  // A plain sale's key needs its customer's id, which a batch looks up itself: the batch computes the
+  // key with this function once it has the id. The occurrence is counted by the customer cell as
+  // written (a file names each customer one way), so the key is the one the one-row path computes.
+  sqlite.function('crm_sale_key', { deterministic: true }, (customerId, product, quantity, amount, soldOn, note, occurrence) =>
+    customerId === null
+      ? null
+      : keyOf(`${customerId as number}\u001f${product as string}\u001f${quantity as number}\u001f${amount as number}\u001f${soldOn as string}\u001f${(note as string | null) ?? ''}`, occurrence as number),
+  );
 
-  /** customerId null: the customer is named by email, and the batch insert looks it up itself. */
-  type Pending = { s: SaleRecord; customerId: number | null; key: string | null };
+  /**
+   * customerId null: the customer is named by email or external id (`via`), and the batch insert looks
+   * it up itself; then `occurrence` (when not null) asks the batch to compute the plain sale's key.
+   */
+  type Pending = { s: SaleRecord; customerId: number | null; key: string | null; via: BatchKey; occurrence: number | null };
   /** The columns the file has. */
   let present: ReadonlySet<string> | undefined;
   const bind = ({ s, customerId, key }: Pending, params: unknown[]) => {
-    params.push(customerId, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
+    params.push(customerId, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso, s.orderId, s.sku, s.unitPriceCents);
   };
-  // A batch finds the customers its rows name by email in the same statement that inserts them,
+  // A batch finds the customers its rows name by email or external id in the same statement that inserts them,
   // which saves a statement per row (1M sales: 1.8 s of lookups). A row whose customer is not found
   // gets a NULL product, which the NOT NULL constraint refuses: the statement fails as a whole and
   // the batch takes the one-row path, which reports the row. The row number (a constant of the
   // statement, not data) keeps the file's order.
-  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
   const batchInsert = sqlite.prepare(
     `${insertHead}
-     SELECT coalesce(v.column2, c.id), iif(coalesce(v.column2, c.id) IS NULL, NULL, v.column4),
-            v.column5, v.column6, v.column7, v.column8, v.column9, v.column10, v.column11
+     SELECT coalesce(v.column2, c.id, e.id), iif(coalesce(v.column2, c.id, e.id) IS NULL, NULL, v.column5),
+            v.column6, v.column7, v.column8, v.column9, v.column10,
+            iif(v.column16 IS NULL, v.column11, crm_sale_key(coalesce(v.column2, c.id, e.id), v.column5, v.column6, v.column7, v.column8, v.column9, v.column16)),
+            v.column12, v.column13, v.column14, v.column15
      FROM (VALUES ${Array.from({ length: INSERT_BATCH }, (_, i) => batchRow(i)).join(', ')}) AS v
      LEFT JOIN customers AS c ON c.email = v.column3
+     LEFT JOIN customers AS e ON e.external_id = v.column4
      ORDER BY v.column1`,
   );
-  const bindBatch = ({ s, customerId, key }: Pending, params: unknown[]) => {
-    const email = customerId === null && s.customer.by === 'email' ? s.customer.email : null;
-    params.push(customerId, email, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
+  const bindBatch = ({ s, customerId, key, via, occurrence }: Pending, params: unknown[]) => {
+    params.push(customerId, via?.email ?? null, via?.externalId ?? null, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
+    params.push(s.orderId, s.sku, s.unitPriceCents, occurrence);
   };
   const inserted = (id: number, { s }: Pending, line: number) => {
     if (s.externalId !== null) lines.set(id, line);
     counts.imported++;
   };
   const single = (p: Pending, line: number): void => {
-    const { s, key } = p;
-    const customerId = p.customerId ?? run.resolve(s.customer);
+    const { s } = p;
+    const customerId = p.customerId ?? run.customers.resolve(s.customer);
+    const key = p.occurrence === null ? p.key : keyOf(saleContent(customerId, s), p.occurrence);
     let existing: number;
     try {
       const params: unknown[] = [];
-      bind({ s, customerId, key }, params);
+      bind({ s, customerId, key, via: null, occurrence: null }, params);
       inserted(Number(insert.run(params).lastInsertRowid), p, line);
       return;
     } catch (error) {
@@ -541,22 +661,33 @@ function salesHandler(run: Run): RowHandler {
     row(reader, line, values) {
       present ??= new Set(reader.plan.index.keys());
       const s = readSale(reader, ctx);
-      if (s.externalId !== null && s.customer.by === 'email') {
-        queue.push({ s, customerId: null, key: null }, line, values);
+      if (s.orderId !== null) {
+        // The lines of one order name one customer (compared as written in the file).
+        const first = orders.get(s.orderId);
+        if (first === undefined) orders.set(s.orderId, { text: s.customer.text, line });
+        else if (first.text !== s.customer.text) {
+          throw new RowError('order_id', `order ${s.orderId} is for customer ${first.text} (line ${first.line}), not ${s.customer.text}`);
+        }
+      }
+      // A line of an order without external_id is known by its order and its content.
+      let key = s.externalId === null && s.orderId !== null ? contentKey(`o\u001f${s.orderId}\u001f${s.sku ?? s.product}\u001f${s.quantity}\u001f${s.unitPriceCents ?? s.amountCents}`) : null;
+      const checkOrder = hasOrders && s.orderId !== null;
+      const via = checkOrder ? null : run.customers.batchKey(s.customer);
+      if (via !== null) {
+        // A plain sale (no external_id, no order): its key is computed by the batch, see crm_sale_key.
+        const plain = s.externalId === null && key === null;
+        const occurrence = plain ? occurrenceOf(`${s.customer.text.toLowerCase()}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${s.soldOn}\u001f${s.note ?? ''}`) : null;
+        queue.push({ s, customerId: null, key, via, occurrence }, line, values);
         return;
       }
-      const customerId = run.resolve(s.customer);
-      let key: string | null = null;
-      if (s.externalId === null) {
-        // Identical rows are distinct sales: the identity is the values plus the occurrence number.
-        const identity = createHash('sha1')
-          .update(`${customerId}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${s.soldOn}\u001f${s.note ?? ''}`)
-          .digest('base64');
-        const occurrence = (occurrences.get(identity) ?? 0) + 1;
-        occurrences.set(identity, occurrence);
-        key = createHash('sha1').update(`${identity}#${occurrence}`).digest('base64url');
+      const customerId = run.customers.resolve(s.customer);
+      if (checkOrder) {
+        const owner = orderCustomer.get(s.orderId) as number | null | undefined;
+        if (owner !== undefined && owner !== customerId) throw new RowError('order_id', `order ${s.orderId} belongs to customer #${owner}, not #${customerId}`);
       }
-      queue.push({ s, customerId, key }, line, values);
+      // Identical rows are distinct sales: the identity is the values plus the occurrence number.
+      key ??= s.externalId === null ? contentKey(saleContent(customerId, s)) : null;
+      queue.push({ s, customerId, key, via: null, occurrence: null }, line, values);
     },
     flush: () => queue.flush(),
   };
@@ -573,7 +704,7 @@ function activitiesHandler(run: Run): RowHandler {
     flush: () => {},
     row: (reader) => {
       const a = readActivity(reader, ctx);
-      const customerId = run.resolve(a.customer);
+      const customerId = run.customers.resolve(a.customer);
       const existing = same.get(customerId, a.at, a.type, a.summary, lastBefore) as number | undefined;
       if (existing !== undefined) {
         if (mode === 'error') throw new RowError(null, `already recorded as activity #${existing}`);
@@ -622,7 +753,7 @@ function ticketsHandler(run: Run): RowHandler {
     row: (reader, line) => {
       present ??= new Set(reader.plan.index.keys());
       const t = readTicket(reader, ctx);
-      const customerId = run.resolve(t.customer);
+      const customerId = run.customers.resolve(t.customer);
       const dueAt = new Date(Date.parse(t.openedAt) + sla.get(t.priority)!).toISOString();
       const closedAt = t.status === 'closed' ? t.resolvedAt : null;
       let existing: number | undefined;
@@ -744,9 +875,9 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
       nowIso: meta.now.toISOString(),
       actor: meta.actor.user,
       stampedNow: 0,
-      ctx: { now: meta.now, dateFormat: input.dateFormat },
+      ctx: { now: meta.now, dateFormat: input.dateFormat, customerKey: input.customerKey },
       pending: [],
-      resolve: customerResolver(sqlite),
+      customers: customerResolver(sqlite),
       report(line, values, error) {
         if (input.skipInvalid) {
           counts.rejected++;
@@ -781,6 +912,8 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
             for (const name of DEFERRED_INDEXES[input.kind]) {
               const sql = find.get(name) as string | undefined;
               if (!sql) continue;
+              const clash = UNIQUE_WHEN_EMPTY[name];
+              if (clash !== undefined && sqlite.prepare(clash).get() !== undefined) continue;
               sqlite.exec(`DROP INDEX "${name}"`);
               deferred.set(name, sql);
             }

@@ -7,6 +7,7 @@
 // millions of rows.
 import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import { customerLabelSql } from '../db/customer-label.js';
 import { sqliteOf } from '../db/connection.js';
 import type { DB } from '../db/schema.js';
 import { addDays, daysBetween, startOfLocalDay } from '../domain/dates.js';
@@ -92,6 +93,10 @@ const TIME_BY: ReadonlySet<SalesBy> = new Set(['day', 'week', 'month', 'quarter'
 export interface SalesRow {
   key: string;
   customer_id?: number | null;
+  /** By product: the shop's stock code (products with one are keyed by it, named by its latest sale). */
+  sku?: string | null;
+  /** By product: units sold. */
+  units?: number;
   count: number;
   revenue: number;
   average_order: number | null;
@@ -183,6 +188,8 @@ function longRange(sqlite: Database.Database, range: DayRange): boolean {
 interface DimensionRow {
   key: string;
   customer_id?: number | null;
+  sku?: string | null;
+  units?: number;
   n: number;
   t: number;
 }
@@ -205,9 +212,16 @@ function dimensionTotals(sqlite: Database.Database, asOf: AsOf, by: 'product' | 
   const perCustomer = perCustomerTotals(sqlite, asOf, range, filter).sql;
   if (by === 'product') {
     return sqlite
-      .prepare(`SELECT product AS key, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, range, null)}
-                WHERE ${live.sql} AND sold_on >= ? AND sold_on < ?${andFilter(filter)} GROUP BY product`)
-      .all(...params) as DimensionRow[];
+      // Keyed by SKU where there is one, named by the product of its latest sale (max(id) makes the
+      // bare `product` column come from that row); without a SKU, by the product's name.
+      .prepare(`SELECT product AS key, sku, count(*) AS n, sum(amount_cents) AS t, sum(quantity) AS units, max(id) AS latest
+                FROM ${salesSource(sqlite, asOf, range, null)}
+                WHERE ${live.sql} AND sold_on >= ? AND sold_on < ?${andFilter(filter)} GROUP BY sku, iif(sku IS NULL, product, NULL)`)
+      .all(...params)
+      .map((r) => {
+        const { latest: _, ...row } = r as DimensionRow & { latest: number };
+        return row;
+      });
   }
   if (by === 'city') {
     return sqlite
@@ -216,7 +230,7 @@ function dimensionTotals(sqlite: Database.Database, asOf: AsOf, by: 'product' | 
       .all(...params) as DimensionRow[];
   }
   return sqlite
-    .prepare(`SELECT coalesce(c.name, '(deleted customer)') AS key, x.customer_id AS customer_id, x.n AS n, x.t AS t FROM (${perCustomer}) x
+    .prepare(`SELECT coalesce(${customerLabelSql('c')}, '(deleted customer)') AS key, x.customer_id AS customer_id, x.n AS n, x.t AS t FROM (${perCustomer}) x
               LEFT JOIN customers c ON c.id = x.customer_id`)
     .all(...params) as DimensionRow[];
 }
@@ -338,7 +352,7 @@ export async function salesReport(db: Kysely<DB>, input: SalesReportInput): Prom
   const dim = by as 'product' | 'customer' | 'city';
   const current = dimensionTotals(sqlite, asOf, dim, range, filter);
   const before = previous ? dimensionTotals(sqlite, asOf, dim, previous, filter) : [];
-  const keyOf = (r: DimensionRow) => (dim === 'customer' ? `#${r.customer_id ?? ''}` : r.key);
+  const keyOf = (r: DimensionRow) => (dim === 'customer' ? `#${r.customer_id ?? ''}` : dim === 'product' && r.sku ? `sku:${r.sku}` : r.key);
   const total = { n: 0, t: 0 };
   for (const r of current) {
     total.n += r.n;
@@ -366,6 +380,7 @@ function dimensionRows(
       return {
         key: r.key,
         ...(withCustomerId ? { customer_id: r.customer_id ?? null } : {}),
+        ...(r.units !== undefined ? { sku: r.sku ?? null, units: r.units } : {}),
         count: r.n,
         revenue: r.t,
         average_order: average(r.t, r.n),
@@ -649,7 +664,7 @@ export async function customersReport(db: Kysely<DB>, input: { period: Period; a
   const live = liveSales(asOf, 's');
   const top = sqlite
     .prepare(
-      `SELECT x.customer_id, c.name AS customer, x.orders, x.lifetime_value, x.last_purchase FROM (
+      `SELECT x.customer_id, ${customerLabelSql('c')} AS customer, x.orders, x.lifetime_value, x.last_purchase FROM (
          SELECT s.customer_id, count(*) AS orders, sum(s.amount_cents) AS lifetime_value, max(s.sold_on) AS last_purchase
          FROM ${salesSource(sqlite, asOf, null, 'sales_customer_day', 'sales_customer_day', 's')} WHERE ${live.sql} AND s.customer_id IS NOT NULL AND s.sold_on < ? GROUP BY s.customer_id
          ORDER BY lifetime_value DESC, s.customer_id LIMIT ?) x

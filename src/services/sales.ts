@@ -1,6 +1,7 @@
 // Recorded sales: record, list and void. A void keeps the row (with when and why) and drops it
 // from every total; every write records an audit entry in its transaction.
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { customerLabelSql } from '../db/customer-label.js';
 import type { DB, SaleRow } from '../db/schema.js';
 import { localDay } from '../domain/dates.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
@@ -99,7 +100,7 @@ export async function listSales(db: Db, filter: SaleFilter): Promise<AsyncIterab
       's.id',
       's.sold_on',
       's.customer_id',
-      'c.name as customer',
+      sql<string | null>`${sql.raw(customerLabelSql('c'))}`.as('customer'),
       's.product',
       's.quantity',
       's.amount_cents as amount',

@@ -3,6 +3,7 @@
 // Kysely). A Fragment is SQL text split around its bound parameters: values typed by a user only
 // ever travel as parameters, and only fixed text written here is spliced into the SQL.
 import type Database from 'better-sqlite3';
+import { customerLabelSql } from '../db/customer-label.js';
 import { preferSinglePassReads } from '../db/sqlite.js';
 import { endOfLocalDay, localDay, startOfLocalDay } from '../domain/dates.js';
 import { NotFoundError } from '../domain/errors.js';
@@ -441,7 +442,7 @@ export interface SegmentMember {
   last_purchase: string | null;
 }
 
-const MEMBER_FIELDS = sql.raw('c.id AS id, c.name AS name, c.email AS email, c.phone AS phone, c.city AS city, c.age AS age');
+const MEMBER_FIELDS = sql.raw(`c.id AS id, ${customerLabelSql('c')} AS name, c.email AS email, c.phone AS phone, c.city AS city, c.age AS age`);
 const LIVE_SALES = sql.raw('SELECT 1 FROM sales s WHERE s.customer_id = c.id AND s.voided_at IS NULL');
 
 /**

@@ -86,22 +86,54 @@ async function writeLines(path, header, count, lineAt) {
   return path;
 }
 
-/** customers-N.csv with the contract's customer import columns. */
-export async function customersCsv(n, seed = 1) {
+/**
+ * customers-N.csv with the contract's customer import columns. `tags: 'every'` gives every row a tag
+ * (the shape issue 19 measured), `externalIds` adds the shop's customer number (`100000 + i`).
+ */
+export async function customersCsv(n, seed = 1, { tags = 'some', externalIds = false } = {}) {
   const random = rng(seed);
-  const cols = ['name', 'email', 'phone', 'age', 'gender', 'company', 'city', 'source', 'tags', 'created'];
-  return writeLines(`${DATA}customers-${n}-${seed}.csv`, cols.join(','), n, (i) => {
+  const cols = ['name', 'email', 'phone', 'age', 'gender', 'company', 'city', 'source', 'tags', 'created', ...(externalIds ? ['external_id'] : [])];
+  const variant = `${tags === 'every' ? '-tagged' : ''}${externalIds ? '-shop' : ''}`;
+  return writeLines(`${DATA}customers-${n}-${seed}${variant}.csv`, cols.join(','), n, (i) => {
     const c = customerAt(i, random);
+    if (tags === 'every' && c.tags === '') c.tags = TAGS[i % TAGS.length];
+    c.external_id = String(100000 + i);
     return cols.map((k) => csvCell(c[k])).join(',');
   });
 }
 
-/** sales-N-for-C.csv referencing customers by email. */
-export async function salesCsv(n, customers, seed = 2) {
+/** sales-N-for-C.csv referencing customers by email; `externalId: false` leaves that column out (same rows). */
+export async function salesCsv(n, customers, seed = 2, { externalId = true } = {}) {
   const random = rng(seed);
-  return writeLines(`${DATA}sales-${n}-for-${customers}-${seed}.csv`, 'external_id,customer,product,quantity,amount,date,note', n, (i) => {
+  const header = `${externalId ? 'external_id,' : ''}customer,product,quantity,amount,date,note`;
+  return writeLines(`${DATA}sales-${n}-for-${customers}-${seed}${externalId ? '' : '-no-ext'}.csv`, header, n, (i) => {
     const s = saleAt(i, customers, random);
-    return `${s.external_id},customer${s.customer}@example.com,${s.product},${s.quantity},${(s.amount_cents / 100).toFixed(2)},${s.date},`;
+    return `${externalId ? `${s.external_id},` : ''}customer${s.customer}@example.com,${s.product},${s.quantity},${(s.amount_cents / 100).toFixed(2)},${s.date},`;
+  });
+}
+
+/**
+ * A shop's order lines: N lines in orders of 1–8 lines, each order for one customer named by the
+ * shop's number (customersCsv with externalIds), with SKU, quantity and unit price, no amount and no
+ * external_id (lines are known by order and content).
+ */
+export async function orderLinesCsv(n, customers, seed = 3) {
+  const random = rng(seed);
+  let order = 536000;
+  let left = 0;
+  let customer = 0;
+  let date = '';
+  return writeLines(`${DATA}order-lines-${n}-for-${customers}-${seed}.csv`, 'order_id,customer,sku,product,quantity,unit_price,date', n, () => {
+    if (left === 0) {
+      order++;
+      left = 1 + Math.floor(random() * 8);
+      customer = 100000 + Math.floor(random() * customers);
+      date = `${2020 + Math.floor(random() * 6)}-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`;
+    }
+    left--;
+    const p = Math.floor(random() * PRODUCTS.length);
+    const price = (50 + Math.floor(random() * 5000)) / 100;
+    return `${order},${customer},SKU${1000 + p},${PRODUCTS[p]},${1 + Math.floor(random() * 12)},${price.toFixed(2)},${date}`;
   });
 }
 

@@ -10,7 +10,9 @@ import { benchLine, cpuLine, crm, DATA, ensureSqlite3, measure, ROOT } from './l
 const N = Number(process.env.BENCH_ROWS ?? 1_000_000);
 ensureSqlite3();
 const customers = await customersCsv(N);
+const tagged = await customersCsv(N, 1, { tags: 'every' });
 const sales = await salesCsv(N, N);
+const salesWithoutIds = await salesCsv(N, N, 2, { externalId: false });
 
 const fresh = (path) => {
   for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
@@ -59,7 +61,16 @@ rmSync(same, { force: true });
 console.log(
   `# sqlite3 into crm's schema (same rows and indexes, no validation, tags or audit): ${sameSchema.seconds.toFixed(3)} s; crm / that = ${(crmCustomers.seconds / sameSchema.seconds).toFixed(2)}`,
 );
-benchLine('import-customers', crmCustomers.seconds, baseCustomers.seconds, 1.5, crmCustomers.rssMb);
+// Issue 19: the sqlite3 shell filling crm's own schema is the baseline, target ≤ 1.2×.
+benchLine('import-customers', crmCustomers.seconds, sameSchema.seconds, 1.2, crmCustomers.rssMb);
+console.log(`# against the sqlite3 shell into a bare table (the issue 7 baseline): ${(crmCustomers.seconds / baseCustomers.seconds).toFixed(2)}`);
+
+// The same customers with a tag on every row (issue 19 measured +15%), against the file as it is.
+const taggedDb = fresh(`${DATA}import-tagged.db`);
+execFileSync(process.execPath, [`${ROOT}bin/crm.js`, '--db', taggedDb, 'init'], { stdio: 'ignore' });
+const crmTagged = crm(['--db', taggedDb, 'import', 'customers', tagged]);
+benchLine('import-customers-tag-every-row', crmTagged.seconds, crmCustomers.seconds, 1.15, crmTagged.rssMb);
+rmSync(taggedDb, { force: true });
 
 // --- sales: crm resolving each customer by email vs sqlite3 importing into a staging table and joining.
 const crmSales = crm(['--db', ours, 'import', 'sales', sales]);
@@ -75,6 +86,15 @@ INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, 
 });
 cpuLine('import-sales', crmSales, baseSales);
 benchLine('import-sales', crmSales.seconds, baseSales.seconds, 2, crmSales.rssMb);
+
+// The same sales without external_id (known by their content), into the same customers: issue 19
+// asks for ≤ 1.2× the import with external ids just measured.
+const noIds = fresh(`${DATA}import-no-ids.db`);
+execFileSync(process.execPath, [`${ROOT}bin/crm.js`, '--db', noIds, 'init'], { stdio: 'ignore' });
+execFileSync(process.execPath, [`${ROOT}bin/crm.js`, '--db', noIds, 'import', 'customers', customers], { stdio: 'ignore' });
+const crmSalesNoIds = crm(['--db', noIds, 'import', 'sales', salesWithoutIds]);
+benchLine('import-sales-without-external-id', crmSalesNoIds.seconds, crmSales.seconds, 1.2, crmSalesNoIds.rssMb);
+rmSync(noIds, { force: true });
 
 const check = spawnSync('sqlite3', [ours, 'SELECT (SELECT count(*) FROM customers) || \' \' || (SELECT count(*) FROM sales)'], { encoding: 'utf8' });
 console.log(`# rows in crm's database (customers sales): ${check.stdout.trim()}`);

@@ -36,7 +36,7 @@ describe('examples/cron-report.sh', () => {
     ]);
     const customers = readdirSync(out).find((f) => f.startsWith('customers-'))!;
     const csv = readFileSync(join(out, customers), 'utf8').split('\r\n');
-    expect(csv[0]).toBe('id,name,email,phone,age,gender,company,city,source,tags,created_at,updated_at');
+    expect(csv[0]).toBe('id,name,email,phone,age,gender,company,city,source,external_id,tags,created_at,updated_at');
     expect(csv[1]).toMatch(/^1,Li Wei,li@example\.com,,,,,Shanghai,/);
   });
 

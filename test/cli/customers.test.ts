@@ -102,12 +102,12 @@ describe('customer add, list, show, edit and rm', () => {
   it('list carries every field in csv and json', () => {
     const csv = ok(['customer', 'list', '--format', 'csv', '--limit', '1']);
     expect(csv).toBe(
-      'id,name,email,phone,age,gender,company,city,source,tags,created_at,updated_at\r\n' +
-        '1,Li Wei,li.wei@example.com,+86 138 0013 8000,34,male,Tea House,Shanghai,referral,b2b;vip,2025-06-01T09:00:00Z,2025-06-01T09:00:00Z\r\n',
+      'id,name,email,phone,age,gender,company,city,source,external_id,tags,created_at,updated_at\r\n' +
+        '1,Li Wei,li.wei@example.com,+86 138 0013 8000,34,male,Tea House,Shanghai,referral,,b2b;vip,2025-06-01T09:00:00Z,2025-06-01T09:00:00Z\r\n',
     );
     const json = JSON.parse(ok(['customer', 'list', '--format', 'json', '--search', '王']));
     expect(json).toEqual([
-      { id: 2, name: '王芳', email: 'wang.fang@example.com', phone: null, age: 28, gender: 'female', company: null, city: '杭州', source: null, tags: 'vip', created_at: '2025-06-01T09:00:00Z', updated_at: '2025-06-01T09:00:00Z' },
+      { id: 2, name: '王芳', email: 'wang.fang@example.com', phone: null, age: 28, gender: 'female', company: null, city: '杭州', source: null, external_id: null, tags: 'vip', created_at: '2025-06-01T09:00:00Z', updated_at: '2025-06-01T09:00:00Z' },
     ]);
   });
 

@@ -202,7 +202,7 @@ describe('invalid rows', () => {
         'Good,good@example.com,30,f\n' + // 2
         '"Two\nLines",two@example.com,31,\n' + // 3-4
         'Bad Email,not-an-email,20,\n' + // 5
-        ',noname@example.com,20,\n' + // 6
+        ',,20,\n' + // 6
         'Old,old2@example.com,200,x\n' + // 7
         'Dup,GOOD@example.com,40,\n', // 8
     );
@@ -211,7 +211,7 @@ describe('invalid rows', () => {
     expect(result.stderr.split('\n').slice(0, 6)).toEqual([
       'error: 4 invalid rows in ' + file + '; nothing was imported',
       'line 5: email: "not-an-email" is not a valid email address',
-      'line 6: name: is required',
+      'line 6: needs at least one of name, email, phone or external_id',
       'line 7: age: "200" is not a whole number from 0 to 150',
       'line 8: email: duplicate of line 2',
       'hint: fix them and run again, or import the valid rows with --skip-invalid --rejects FILE',
@@ -293,7 +293,7 @@ describe('bad input files', () => {
     ['too many fields', () => ({ args: [write(box, 'wide.csv', 'name,email\nA,a@example.com\nB,b@example.com,extra\n')] }), 1, /^line 3: has 3 fields, the header has 2$/m],
     ['too few fields', () => ({ args: [write(box, 'narrow.csv', 'name,email,city\nA,a@example.com\n')] }), 1, /^line 2: has 2 fields, the header has 3$/m],
     ['an unknown column', () => ({ args: [write(box, 'unk.csv', 'name,colour\nA,red\n')] }), 1, /^error: line 1: unknown column "colour"$/m],
-    ['a missing required column', () => ({ args: [write(box, 'noname.csv', 'email\na@example.com\n')] }), 1, /^error: line 1: missing required column name$/m],
+    ['no column to know a customer by', () => ({ args: [write(box, 'noname.csv', 'age,city\n30,Paris\n')] }), 1, /^error: line 1: a customers file needs one of the columns name, email, phone or external_id$/m],
     ['duplicate emails in one file', () => ({ args: [write(box, 'dups.csv', 'name,email\nA,same@example.com\nB,Same@Example.com\n')] }), 1, /^line 3: email: duplicate of line 2$/m],
     ['a 10 MB field', () => ({ args: [write(box, 'huge.csv', `name,email\nA,a@example.com\n"${'x'.repeat(10 * 1024 * 1024)}",b@example.com\n`)] }), 1, /^line 3: name: longer than 1,048,576 characters \(10,485,760\)$/m],
     [
@@ -541,12 +541,12 @@ describe('export', () => {
   it('writes RFC 4180 CSV in the import columns, neutralising formulas; csv-parse reads it back', () => {
     const result = box.run(['export', 'customers'], { env });
     expect(result.code).toBe(0);
-    expect(result.stdout.startsWith('name,email,phone,age,gender,company,city,source,tags,created,field.note,field.plan\r\n')).toBe(true);
+    expect(result.stdout.startsWith('name,email,phone,age,gender,company,city,source,tags,created,external_id,field.note,field.plan\r\n')).toBe(true);
     const rows = parse(result.stdout, { columns: true });
     expect(rows).toEqual([
-      { name: 'Li Wei', email: 'li@example.com', phone: '+86 138 0013 8000', age: '34', gender: 'male', company: 'Tea, "Best" Ltd', city: 'Shanghai', source: 'web', tags: 'b2b;vip', created: '2024-01-02T03:04:05Z', 'field.note': '', 'field.plan': 'gold' },
-      { name: "'=cmd|calc", email: 'formula@example.com', phone: '', age: '', gender: '', company: "'@risk", city: "'-negative", source: "'+plus", tags: '', created: '2024-02-01T00:00:00Z', 'field.note': 'multi\nline', 'field.plan': '' },
-      { name: 'Plain', email: 'plain@example.com', phone: '', age: '', gender: '', company: '', city: '', source: '', tags: '', created: '2024-03-01T00:00:00Z', 'field.note': '', 'field.plan': '' },
+      { name: 'Li Wei', email: 'li@example.com', phone: '+86 138 0013 8000', age: '34', gender: 'male', company: 'Tea, "Best" Ltd', city: 'Shanghai', source: 'web', tags: 'b2b;vip', created: '2024-01-02T03:04:05Z', external_id: '', 'field.note': '', 'field.plan': 'gold' },
+      { name: "'=cmd|calc", email: 'formula@example.com', phone: '', age: '', gender: '', company: "'@risk", city: "'-negative", source: "'+plus", tags: '', created: '2024-02-01T00:00:00Z', external_id: '', 'field.note': 'multi\nline', 'field.plan': '' },
+      { name: 'Plain', email: 'plain@example.com', phone: '', age: '', gender: '', company: '', city: '', source: '', tags: '', created: '2024-03-01T00:00:00Z', external_id: '', 'field.note': '', 'field.plan': '' },
     ]);
   });
 
@@ -557,12 +557,12 @@ describe('export', () => {
     expect(result.stdout).toBe('');
     const bytes = readFileSync(out);
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
-    expect(bytes.subarray(3).toString('utf8')).toBe('external_id,customer,product,quantity,amount,date,note\r\nS1,li@example.com,Tea,2,0.00,2025-01-01,\'=1+1\r\n,plain@example.com,Cup,1,5.50,2025-01-02,\r\n');
+    expect(bytes.subarray(3).toString('utf8')).toBe('external_id,customer,product,quantity,amount,date,note,order_id,sku,unit_price\r\nS1,li@example.com,Tea,2,0.00,2025-01-01,\'=1+1,,,\r\n,plain@example.com,Cup,1,5.50,2025-01-02,,,,\r\n');
   });
 
   it('json and ndjson keep values as they are, with money in cents beside the decimal', () => {
     const json = JSON.parse(box.ok(['export', 'sales', '--format', 'json'], { env }));
-    expect(json[1]).toEqual({ external_id: null, customer: 'plain@example.com', product: 'Cup', quantity: 1, amount: '5.50', amount_cents: 550, date: '2025-01-02', note: null });
+    expect(json[1]).toEqual({ external_id: null, customer: 'plain@example.com', product: 'Cup', quantity: 1, amount: '5.50', amount_cents: 550, date: '2025-01-02', note: null, order_id: null, sku: null, unit_price: null, unit_price_cents: null });
     const lines = box.ok(['export', 'customers', '--format', 'ndjson'], { env }).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines[1].name).toBe('=cmd|calc');
     const tickets = box.ok(['export', 'tickets', '--format', 'json'], { env });

@@ -6,6 +6,7 @@ import {
   planHeader,
   readCustomer,
   readCustomerRef,
+  type CustomerKey,
   readSale,
   readTicket,
   RowError,
@@ -56,12 +57,16 @@ describe('planHeader', () => {
     expect(() => planHeader('customers', ['name', 'colour'], [], false)).toThrow(/^line 1: unknown column "colour"$/);
     expect(planHeader('customers', ['name', 'colour'], [], true).names).toEqual(['name', 'colour']);
     expect(() => planHeader('customers', ['name', 'NAME'], [], false)).toThrow(/line 1: column "name" appears twice/);
-    expect(() => planHeader('sales', ['customer', 'product'], [], false)).toThrow(/line 1: missing required column amount/);
+    expect(() => planHeader('sales', ['customer', 'product'], [], false)).toThrow(/^line 1: a sales file needs an amount or unit_price column$/);
+    expect(() => planHeader('sales', ['customer', 'amount'], [], false)).toThrow(/^line 1: a sales file needs a product or sku column$/);
+    expect(() => planHeader('sales', ['product', 'amount'], [], false)).toThrow(/^line 1: missing required column customer$/);
     expect(() => planHeader('sales', ['field.x', 'customer', 'product', 'amount'], [], false)).toThrow(/unknown column "field.x"/);
   });
 
-  it('lets an update-only customers file leave out names', () => {
-    expect(() => planHeader('customers', ['email', 'city'], [], false)).toThrow(/missing required column name/);
+  it('needs a column to know customers by, except in an update-only file', () => {
+    expect(planHeader('customers', ['email', 'city'], [], false).index.get('email')).toBe(0);
+    expect(() => planHeader('customers', ['age', 'city'], [], false)).toThrow(/^line 1: a customers file needs one of the columns name, email, phone or external_id$/);
+    expect(planHeader('customers', ['age', 'city'], [], false, 1, true).index.get('city')).toBe(1);
     expect(planHeader('customers', ['email', 'city'], [], false, 1, true).index.get('city')).toBe(1);
   });
 });
@@ -99,18 +104,22 @@ describe('reading rows', () => {
 
   it('reads sales money and dates like `sale record` does', () => {
     const header = ['customer', 'product', 'quantity', 'amount', 'date'];
-    expect(readSale(reader('sales', header, ['7', 'Tea', '', '¥1,234.5', '']), ctx)).toMatchObject({ customer: { by: 'id', id: 7 }, quantity: 1, amountCents: 123450, soldOn: '2025-06-01' });
+    expect(readSale(reader('sales', header, ['7', 'Tea', '', '¥1,234.5', '']), ctx)).toMatchObject({ customer: { key: null, id: 7 }, quantity: 1, amountCents: 123450, soldOn: '2025-06-01' });
     expect(rowError(() => readSale(reader('sales', header, ['7', 'Tea', '', '12,34', '']), ctx)).column).toBe('amount');
     expect(rowError(() => readSale(reader('sales', header, ['7', 'Tea', '0', '1', '']), ctx)).column).toBe('quantity');
     expect(rowError(() => readSale(reader('sales', header, ['7', 'Tea', '', '1', '2021-02-30']), ctx)).reason).toBe('"2021-02-30" is not a real calendar day');
   });
 
-  it('knows customer references: id, email, phone', () => {
-    const ref = (text: string) => readCustomerRef(reader('sales', ['customer', 'product', 'amount'], [text, 'x', '1']));
-    expect(ref('12')).toEqual({ by: 'id', id: 12, digits: '12' });
-    expect(ref('A@Example.com')).toEqual({ by: 'email', email: 'A@Example.com' });
-    expect(ref('+86 138 0013 8000')).toEqual({ by: 'phone', digits: '8613800138000' });
-    expect(rowError(() => ref('Li Wei')).reason).toBe('"Li Wei" is not a customer id, email or phone number');
+  it('knows customer references: id, email, phone, or an external id, and --customer-key pins one', () => {
+    const ref = (text: string, key?: CustomerKey) => readCustomerRef(reader('sales', ['customer', 'product', 'amount'], [text, 'x', '1']), key);
+    expect(ref('12')).toEqual({ text: '12', key: null, id: 12, digits: null, email: null });
+    expect(ref('12345')).toEqual({ text: '12345', key: null, id: 12345, digits: '12345', email: null });
+    expect(ref('A@Example.com')).toEqual({ text: 'A@Example.com', key: null, id: null, digits: null, email: 'A@Example.com' });
+    expect(ref('+86 138 0013 8000')).toEqual({ text: '+86 138 0013 8000', key: null, id: null, digits: '8613800138000', email: null });
+    expect(ref('C-1001')).toEqual({ text: 'C-1001', key: null, id: null, digits: null, email: null });
+    expect(ref('12', 'external_id')).toEqual({ text: '12', key: 'external_id', id: null, digits: null, email: null });
+    expect(rowError(() => ref('C-1001', 'id')).reason).toBe('"C-1001" is not a customer id (--customer-key id)');
+    expect(() => ref('x', 'email')).toThrow('customer "x" is not a valid email address');
   });
 
   it('checks ticket statuses against resolved times and scores', () => {

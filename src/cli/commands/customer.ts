@@ -18,6 +18,7 @@ interface AddFlags {
   company?: string;
   city?: string;
   source?: string;
+  externalId?: string;
   tag?: string[];
   field?: string[];
 }
@@ -52,6 +53,7 @@ function profileOptions(command: Command, nameHelp: string): Command {
     .option('--company <company>', 'company')
     .option('--city <city>', 'city')
     .option('--source <source>', 'where the customer came from, e.g. referral')
+    .option('--external-id <id>', "the customer's number in your shop or ERP, unique across customers")
     .option('--tag <tag>', 'tag (repeatable)', collect)
     .option('--field <key=value>', 'custom field (repeatable)', collect);
 }
@@ -78,6 +80,7 @@ const LIST_DATA_COLUMNS: readonly Column[] = [
   { key: 'company' },
   { key: 'city' },
   { key: 'source' },
+  { key: 'external_id' },
   { key: 'tags' },
   { key: 'created_at', kind: 'timestamp' },
   { key: 'updated_at', kind: 'timestamp' },
@@ -115,6 +118,7 @@ function profileSections(p: CustomerProfile, compact: boolean): Section[] {
         { key: 'company' },
         { key: 'city' },
         { key: 'source' },
+        { key: 'external_id', header: 'Ext ID' },
         { key: 'tags' },
         { key: 'created_at', header: 'Created', kind: 'timestamp' },
         { key: 'updated_at', header: 'Updated', kind: 'timestamp' },
@@ -179,7 +183,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
   const customer = program.command('customer').description('add, find, change and remove customers')
     .addHelpText('after', examples('crm customer add --name "Li Wei" --email li.wei@example.com --city Shanghai --tag vip', 'crm customer list --city Shanghai --sort -created', 'crm customer show li.wei@example.com'));
 
-  profileOptions(customer.command('add').description('add a customer; prints its id'), 'full name (required)')
+  profileOptions(customer.command('add').description('add a customer; prints its id'), 'full name (required unless --email, --phone or --external-id is given)')
     .addHelpText('after', examples('crm customer add --name "Li Wei" --email li.wei@example.com --city Shanghai --tag vip', 'crm customer add --name "Anna Schmidt" --age 34 --field plan=gold'))
     .action(
       run(async (ctx, flags: AddFlags) => {
@@ -194,8 +198,12 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
           company: optional(flags.company, (v) => v),
           city: optional(flags.city, (v) => v),
           source: optional(flags.source, (v) => v),
+          externalId: optional(flags.externalId, (v) => v.trim()),
         };
-        const [name] = await ctx.require({ flag: '--name', value: flags.name, message: 'Name', parse: nonEmpty('--name') });
+        // A shop's customer may be known only by email, phone or its number; otherwise a name is needed.
+        const known = Boolean(profile.email || profile.phone || profile.externalId);
+        const [name] =
+          known && flags.name === undefined ? [null] : await ctx.require({ flag: '--name', value: flags.name, message: 'Name', parse: nonEmpty('--name') });
         const row = await addCustomer(
           await ctx.db(),
           {
@@ -207,6 +215,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
             company: profile.company ?? null,
             city: profile.city ?? null,
             source: profile.source ?? null,
+            externalId: profile.externalId ?? null,
             tags: flags.tag ?? [],
             fields,
           },
@@ -309,6 +318,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
           company: optional(flags.company, (v) => v),
           city: optional(flags.city, (v) => v),
           source: optional(flags.source, (v) => v),
+          externalId: optional(flags.externalId, (v) => v.trim()),
           addTags: flags.tag ?? [],
           removeTags: flags.untag ?? [],
           setFields: fieldChanges.set,
@@ -318,7 +328,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         if (both.length > 0) throw new UsageError(`--tag and --untag both name "${both[0]}"`);
         const given = Object.entries(changes).some(([, v]) => (Array.isArray(v) ? v.length > 0 : v && typeof v === 'object' ? Object.keys(v).length > 0 : v !== undefined));
         if (!given) {
-          throw new UsageError('nothing to change', { hint: 'give at least one of --name --email --phone --age --gender --company --city --source --tag --untag --field' });
+          throw new UsageError('nothing to change', { hint: 'give at least one of --name --email --phone --age --gender --company --city --source --external-id --tag --untag --field' });
         }
         const { describeCustomer, editCustomer, resolveCustomer } = await import('../../services/customers.js');
         const db = await ctx.db();

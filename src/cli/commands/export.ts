@@ -21,6 +21,7 @@ const KINDS: Record<string, Column['kind']> = {
   age: 'int',
   quantity: 'int',
   amount: 'money',
+  unit_price: 'money',
   value: 'money',
   date: 'date',
   score: 'int',

@@ -4,7 +4,7 @@
 import { Argument, Option, type Command } from 'commander';
 import { DATE_FORMATS, type DateFormat } from '../../domain/dates.js';
 import { PartialError, UsageError } from '../../domain/errors.js';
-import { DUPLICATE_MODES, IMPORT_KINDS, parseColumnMap, type DuplicateMode, type ImportKind } from '../../domain/imports.js';
+import { CUSTOMER_KEYS, DUPLICATE_MODES, IMPORT_KINDS, parseColumnMap, type CustomerKey, type DuplicateMode, type ImportKind } from '../../domain/imports.js';
 import { restoreCell } from '../../domain/spreadsheet.js';
 import type { ImportCounts, ImportResult } from '../../services/imports.js';
 import { ENCODINGS, type Encoding } from '../../io/csvReader.js';
@@ -21,6 +21,7 @@ interface ImportFlags {
   delimiter?: string;
   ignoreUnknown?: boolean;
   dateFormat?: DateFormat;
+  customerKey?: CustomerKey;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -67,13 +68,15 @@ export function registerImport(program: Command, { run }: Runtime): void {
     .option('--delimiter <char>', 'field separator (default ,; "tab" for TSV)')
     .option('--ignore-unknown', 'ignore columns crm does not know instead of failing')
     .addOption(new Option('--date-format <order>', 'how to read ambiguous dates like 01/02/2025').choices(DATE_FORMATS))
+    .addOption(new Option('--customer-key <key>', 'what the customer column holds (default: whichever of external id, email, phone or id matches)').choices(CUSTOMER_KEYS))
     .addHelpText(
       'after',
       `\nColumns (header names, any case):
-  customers   name email phone age gender company city source tags created
+  customers   name email phone age gender company city source tags created external_id
               (tags separated by ;  field.KEY for a custom field)
   sales       external_id customer product quantity amount date note
-              (customer: an email, phone number or customer id)
+              (customer: the customer's external id, email, phone number or id;
+              --customer-key pins which)
   activities  customer type at direction summary
   tickets     external_id customer subject description priority kind status
               opened resolved score
@@ -82,6 +85,7 @@ export function registerImport(program: Command, { run }: Runtime): void {
           'crm import customers customers.csv',
           'crm import customers erp.csv --map "E-Mail=email" --map "Level=field.level" --encoding gbk',
           'crm import sales sales.csv --skip-invalid --rejects rejected.csv',
+          'crm import sales shop-orders.csv --customer-key external_id',
           'crm import customers - --dry-run < customers.csv',
         ),
     )
@@ -89,6 +93,7 @@ export function registerImport(program: Command, { run }: Runtime): void {
       run(async (ctx, kind: ImportKind, file: string, flags: ImportFlags) => {
         if (flags.skipInvalid && !flags.rejects) throw new UsageError('--skip-invalid needs --rejects FILE for the rows it leaves out');
         if (flags.rejects && !flags.skipInvalid) throw new UsageError('--rejects only makes sense with --skip-invalid');
+        if (flags.customerKey && kind === 'customers') throw new UsageError('--customer-key is for files that name customers: sales, activities or tickets');
         const maps = (flags.map ?? []).map((m) => parseColumnMap(kind, m));
         const format = ctx.format(['table', 'json']);
         const { openCsvSource, parseDelimiter } = await import('../../io/csvReader.js');
@@ -115,7 +120,7 @@ export function registerImport(program: Command, { run }: Runtime): void {
         try {
           result = await importRecords(
             db,
-            { kind, source: source.name, records: source.batches(), maps, ignoreUnknown: Boolean(flags.ignoreUnknown), onDuplicate: flags.onDuplicate ?? null, skipInvalid: Boolean(flags.skipInvalid), dryRun: Boolean(flags.dryRun), dateFormat, sizeHint: source.size },
+            { kind, source: source.name, records: source.batches(), maps, ignoreUnknown: Boolean(flags.ignoreUnknown), onDuplicate: flags.onDuplicate ?? null, skipInvalid: Boolean(flags.skipInvalid), dryRun: Boolean(flags.dryRun), dateFormat, customerKey: flags.customerKey, sizeHint: source.size },
             ctx.meta(),
             {
               onProgress: progress.update,

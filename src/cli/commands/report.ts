@@ -88,6 +88,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
         const columns: Column[] = [
           keyColumn,
           ...(by === 'customer' ? [{ key: 'customer_id', header: 'ID', kind: 'int' } as Column] : []),
+          ...(by === 'product' ? [{ key: 'sku', header: 'SKU' } as Column, { key: 'units', kind: 'int' } as Column] : []),
           { key: 'count', header: 'Sales', kind: 'int' },
           { key: 'revenue', kind: 'money' },
           { key: 'average_order', header: 'Avg order', kind: 'money' },
