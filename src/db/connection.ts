@@ -9,6 +9,7 @@ import { ValidationError } from '../domain/errors.js';
 import type { DB } from './schema.js';
 import { migrateToLatest, schemaStatus } from './migrator.js';
 import { looksLikeSqlite, openSqlite } from './sqlite.js';
+import { checkDatabaseTarget, isPostgresUrl } from './postgres-url.js';
 
 export { BUSY_TIMEOUT_MS, looksLikeSqlite } from './sqlite.js';
 
@@ -25,12 +26,17 @@ const handles = new WeakMap<Kysely<DB>, Database.Database>();
 /** The better-sqlite3 handle behind a Kysely instance, for bulk paths that need prepared statements. */
 export function sqliteOf(db: Kysely<DB>): Database.Database {
   const handle = handles.get(db);
-  if (!handle) throw new Error('no SQLite handle for this Kysely instance');
+  if (!handle) {
+    // The commands that still read the SQLite file directly (issue 14 moves them behind src/db).
+    throw new ValidationError('this command is not yet available on PostgreSQL', { hint: 'run it on a SQLite database (--db FILE) for now' });
+  }
   return handle;
 }
 
 export interface OpenOptions {
   readonly?: boolean;
+  /** The environment a postgres:// URL reads PG* variables from (default: the process's). */
+  env?: NodeJS.ProcessEnv;
   /** Apply pending migrations (default true). `crm db status` opens without migrating. */
   migrate?: boolean;
 }
@@ -59,6 +65,11 @@ function ensureFile(path: string): void {
 }
 
 export async function openDatabase(path: string, options: OpenOptions = {}): Promise<Kysely<DB>> {
+  if (isPostgresUrl(path)) {
+    const { openPostgresDatabase } = await import('./postgres.js');
+    return openPostgresDatabase(path, { env: options.env ?? process.env, migrate: options.migrate });
+  }
+  checkDatabaseTarget(path);
   if (!options.readonly) ensureFile(path);
   else if (!looksLikeSqlite(path)) throw new ValidationError(`${path} is not a SQLite database`);
   const sqlite = openSqlite(path, { readonly: options.readonly });
