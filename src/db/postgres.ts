@@ -102,7 +102,20 @@ function createPool(target: PostgresTarget): pg.Pool {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
       oid === 20 || oid === 1700 ? toNumber : driver.types.getTypeParser(oid, format as 'text')) as typeof driver.types.getTypeParser,
   };
+  // A client whose connection fails on our side (no password to give) leaves its socket open and the
+  // process waiting on it: close the socket whenever connecting fails.
+  class ClosingClient extends driver.Client {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    override connect(callback?: any): any {
+      if (!callback) return super.connect();
+      super.connect((error: Error | null) => {
+        if (error) (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+        callback(error, this);
+      });
+    }
+  }
   const pool = new driver.Pool({
+    Client: ClosingClient,
     host: target.host,
     port: target.port,
     user: target.user,
