@@ -101,7 +101,7 @@ function translateColumn(definition: string, statement: string): string {
     pgType = NOCASE.test(rest) ? 'citext COLLATE "C"' : 'text COLLATE "C"';
     rest = rest.replace(NOCASE, '');
   } else {
-    if (NOCASE.test(rest)) throw new UntranslatableStatementError(`COLLATE NOCASE on a ${type} column`, statement);
+    if (NOCASE.test(rest)) throw new UntranslatableStatementError(`COLLATE NOCASE on a column of type ${type}`, statement);
     pgType = { INTEGER: 'bigint', INT: 'bigint', REAL: 'double precision', BLOB: 'bytea', NUMERIC: 'numeric' }[upper]!;
   }
   return `${lead}${name} ${pgType}${rest}`;
