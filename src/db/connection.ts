@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync, statSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { DB } from './schema.js';
-import { migrateToLatest, schemaStatus } from './migrator.js';
+import { checkAndMigrate } from './migrator.js';
 import { looksLikeSqlite, openSqlite } from './sqlite.js';
 import { checkDatabaseTarget, isPostgresUrl } from './postgres-url.js';
 
@@ -76,13 +76,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
   handles.set(db, sqlite);
   try {
-    const status = await schemaStatus(db);
-    if (status.unknown.length > 0) {
-      throw new ValidationError(`${path} was written by a newer crm (schema ${status.unknown.at(-1)})`, {
-        hint: 'upgrade crm to open this database',
-      });
-    }
-    if (options.migrate !== false && status.pending.length > 0) await migrateToLatest(db);
+    await checkAndMigrate(db, path, options.migrate);
   } catch (error) {
     await db.destroy();
     throw error;

@@ -1,5 +1,6 @@
 // Runs the static migration list with Kysely's Migrator and reports schema state.
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { ValidationError } from '../domain/errors.js';
 import { migrations } from '../../migrations/index.js';
 import { engineOf } from './engine.js';
 import { PG_SCHEMA, preparePostgresSchema, SqliteDdlOnPostgres } from './postgres-ddl.js';
@@ -68,4 +69,19 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * On opening: refuses a database written by a newer crm (named as `shownAs`, never with a
+ * password), then applies pending migrations unless `migrate` is false.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function checkAndMigrate(db: Kysely<any>, shownAs: string, migrate: boolean | undefined): Promise<void> {
+  const status = await schemaStatus(db);
+  if (status.unknown.length > 0) {
+    throw new ValidationError(`${shownAs} was written by a newer crm (schema ${status.unknown.at(-1)})`, {
+      hint: 'upgrade crm to open this database',
+    });
+  }
+  if (migrate !== false && status.pending.length > 0) await migrateToLatest(db);
 }

@@ -9,7 +9,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type pg from 'pg';
 import { ValidationError } from '../domain/errors.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
-import { migrateToLatest, schemaStatus } from './migrator.js';
+import { checkAndMigrate } from './migrator.js';
 import { parsePostgresUrl, type PostgresTarget } from './postgres-url.js';
 import type { DB } from './schema.js';
 
@@ -195,13 +195,7 @@ export async function postgresStatus(db: Kysely<DB>): Promise<PostgresStatus> {
 export async function openPostgresDatabase(url: string, options: PostgresOpenOptions & { migrate?: boolean }): Promise<Kysely<DB>> {
   const db = await connectPostgres(url, options);
   try {
-    const status = await schemaStatus(db);
-    if (status.unknown.length > 0) {
-      throw new ValidationError(`${targets.get(db)!.display} was written by a newer crm (schema ${status.unknown.at(-1)})`, {
-        hint: 'upgrade crm to open this database',
-      });
-    }
-    if (options.migrate !== false && status.pending.length > 0) await migrateToLatest(db);
+    await checkAndMigrate(db, targets.get(db)!.display, options.migrate);
   } catch (error) {
     await db.destroy();
     throw error;
