@@ -20,7 +20,7 @@ await build({
   platform: 'node',
   target: 'node20',
   // The native addon must be loaded from node_modules at run time.
-  external: ['better-sqlite3'],
+  external: ['better-sqlite3', 'pg', 'pgpass'],
   define: { __CRM_VERSION__: JSON.stringify(pkg.version), __CRM_MIGRATIONS__: JSON.stringify(migrationNames) },
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __crmCreateRequire } from 'node:module'; const require = __crmCreateRequire(import.meta.url);" },

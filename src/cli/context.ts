@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import { userInfo } from 'node:os';
 import * as privateFiles from '../db/private-files.js';
 import type { DB } from '../db/schema.js';
+import { checkDatabaseTarget, isPostgresUrl, urlHasPassword } from '../db/postgres-url.js';
 import { UsageError, ValidationError } from '../domain/errors.js';
 import type { Actor, WriteMeta } from '../services/audit.js';
 import { colourEnabled, createColour, type Colour } from '../io/colour.js';
@@ -126,6 +127,27 @@ function currentUser(env: NodeJS.ProcessEnv): string {
   }
 }
 
+/**
+ * The commands verified on PostgreSQL so far (issue 14 adds the rest). Any other command on a
+ * postgres:// database stops before touching it; CRM_PG_UNVERIFIED=1 lets it run anyway, for the
+ * developers measuring which ones work.
+ */
+const ON_POSTGRES = new Set(['init', 'db status', 'db migrate']);
+
+function commandName(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** A password typed inside a --db URL works, but others can read it: say so (CRM_DB is private). */
+export function warnOfPasswordInUrl(ctx: Context): void {
+  const flag = ctx.globals.db;
+  if (flag !== undefined && isPostgresUrl(flag) && urlHasPassword(flag)) {
+    ctx.warn('the password in --db is visible to other local users (ps, shell history); set PGPASSWORD or use ~/.pgpass instead');
+  }
+}
+
 export function createContext(deps: Deps, command: Command): Context {
   const globals = command.optsWithGlobals() as GlobalOptions;
   const { env, stdin, stdout, stderr } = deps;
@@ -144,6 +166,7 @@ export function createContext(deps: Deps, command: Command): Context {
         hint: 'give --db a file path, e.g. --db ./crm.db',
       });
     }
+    if (path) checkDatabaseTarget(path);
     // Resolved lazily with the connection module, so start-up does not load SQLite.
     return path ?? '';
   };
@@ -188,9 +211,18 @@ export function createContext(deps: Deps, command: Command): Context {
     db() {
       dbPromise ??= (async () => {
         const path = context.dbPath();
-        const key = await context.dbKey();
+        if (isPostgresUrl(path)) {
+          const name = commandName(command);
+          if (!ON_POSTGRES.has(name) && env.CRM_PG_UNVERIFIED !== '1') {
+            throw new ValidationError(`\`crm ${name}\` is not yet available on PostgreSQL`, {
+              hint: `on PostgreSQL crm offers ${[...ON_POSTGRES].map((c) => `\`crm ${c}\``).join(', ')} so far; use a SQLite file (--db FILE) for the rest`,
+            });
+          }
+          warnOfPasswordInUrl(context);
+        }
+        const key = isPostgresUrl(path) ? undefined : await context.dbKey();
         const { openDatabase } = await import('../db/connection.js');
-        return openDatabase(path, { key });
+        return openDatabase(path, { env, key });
       })();
       return dbPromise;
     },

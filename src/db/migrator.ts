@@ -5,9 +5,17 @@
 // take turns, and the second finds nothing left to do. On SQLite the run has foreign key
 // enforcement off, so a migration can rebuild a table (dropping a parent table would otherwise
 // cascade into its children), and fails if it leaves a broken reference that was not there before.
-import { SqliteAdapter, sql, type Kysely, type Transaction } from 'kysely';
+//
+// On PostgreSQL the same list runs the same way (its DDL is transactional too), under an advisory
+// lock instead of SQLite's write lock; each migration's raw SQLite statements are translated as
+// they run, and a migration that exports `postgres = 'skip'` is recorded without running (see
+// postgres-ddl.ts).
+import { sql, type Kysely, type Migration, type Transaction } from 'kysely';
+import { ValidationError } from '../domain/errors.js';
 import { migrations } from '../../migrations/index.js';
 import { MIGRATION_TABLE, APPLIED_MIGRATIONS_SQL } from './applied-migrations.js';
+import { engineOf } from './engine.js';
+import { PG_SCHEMA, preparePostgresSchema, SqliteDdlOnPostgres } from './postgres-ddl.js';
 import { BUSY_TIMEOUT_MS, MIGRATION_BUSY_TIMEOUT_MS } from './sqlite.js';
 
 const MIGRATION_LOCK_TABLE = `${MIGRATION_TABLE}_lock`;
@@ -24,17 +32,24 @@ export interface SchemaStatus {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function isSqlite(db: AnyDb): boolean {
-  return db.getExecutor().adapter instanceof SqliteAdapter;
+  return engineOf(db) === 'sqlite';
 }
+
+/** Any number that identifies crm's migration run among the advisory locks of one database. */
+const PG_MIGRATION_LOCK = 7_204_961_220;
 
 export async function schemaStatus(db: AnyDb): Promise<SchemaStatus> {
   const known = Object.keys(migrations).sort();
-  const table = await sql.raw<{ n: number }>(APPLIED_MIGRATIONS_SQL.hasTable).execute(db);
+  const postgres = !isSqlite(db);
+  const table = postgres
+    ? await sql<{ n: number }>`SELECT count(*) AS n FROM pg_tables WHERE schemaname = ${PG_SCHEMA} AND tablename = ${MIGRATION_TABLE}`.execute(db)
+    : await sql.raw<{ n: number }>(APPLIED_MIGRATIONS_SQL.hasTable).execute(db);
   let applied: string[] = [];
-  if ((table.rows[0]?.n ?? 0) > 0) {
-    const rows = await sql.raw<{ name: string }>(APPLIED_MIGRATIONS_SQL.names).execute(db);
+  if (Number(table.rows[0]?.n ?? 0) > 0) {
+    const rows = postgres
+      ? await sql<{ name: string }>`SELECT name FROM ${sql.id(PG_SCHEMA, MIGRATION_TABLE)} ORDER BY name COLLATE "C"`.execute(db)
+      : await sql.raw<{ name: string }>(APPLIED_MIGRATIONS_SQL.names).execute(db);
     applied = rows.rows.map((r) => r.name);
   }
   const appliedSet = new Set(applied);
@@ -108,6 +123,14 @@ async function pauseForTests(name: string): Promise<void> {
   await new Promise(() => setInterval(() => undefined, 60_000));
 }
 
+/** One migration: as written on SQLite; translated (or skipped, when it says so) on PostgreSQL. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function runMigration(trx: Transaction<any>, migration: Migration): Promise<void> {
+  if (isSqlite(trx)) return migration.up(trx);
+  if ((migration as { postgres?: string }).postgres === 'skip') return;
+  await migration.up(trx.withPlugin(new SqliteDdlOnPostgres()));
+}
+
 /** Broken references the pending migrations left behind, beyond those `before` already had. */
 class NewBrokenReferences extends Error {
   constructor(readonly keys: string[]) {
@@ -118,13 +141,14 @@ class NewBrokenReferences extends Error {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function applyPending(conn: Kysely<any>, checkReferences: boolean, before: Map<string, number>): Promise<string[]> {
   return conn.transaction().execute(async (trx) => {
+    if (!isSqlite(trx)) await sql`SELECT pg_advisory_xact_lock(${PG_MIGRATION_LOCK})`.execute(trx);
     await ensureMigrationTables(trx);
     const applied = new Set((await trx.selectFrom(MIGRATION_TABLE).select('name').execute()).map((r) => r.name as string));
     const pending = Object.keys(migrations)
       .sort()
       .filter((name) => !applied.has(name));
     for (const name of pending) {
-      await migrations[name]!.up(trx);
+      await runMigration(trx, migrations[name]!);
       await trx.insertInto(MIGRATION_TABLE).values({ name, timestamp: new Date().toISOString() }).execute();
       await pauseForTests(name);
     }
@@ -138,6 +162,7 @@ async function applyPending(conn: Kysely<any>, checkReferences: boolean, before:
 
 /** Applies every pending migration; returns their names (none when another crm applied them first). */
 export async function migrateToLatest(db: AnyDb): Promise<string[]> {
+  if (!isSqlite(db)) await preparePostgresSchema(db);
   return db.connection().execute(async (conn) => {
     const sqlite = isSqlite(conn);
     if (sqlite) {
@@ -162,4 +187,18 @@ export async function migrateToLatest(db: AnyDb): Promise<string[]> {
       }
     }
   });
+}
+
+/**
+ * On opening: refuses a database written by a newer crm (named as `shownAs`, never with a
+ * password), then applies pending migrations unless `migrate` is false.
+ */
+export async function checkAndMigrate(db: AnyDb, shownAs: string, migrate: boolean | undefined): Promise<void> {
+  const status = await schemaStatus(db);
+  if (status.unknown.length > 0) {
+    throw new ValidationError(`${shownAs} was written by a newer crm (schema ${status.unknown.at(-1)})`, {
+      hint: 'upgrade crm to open this database',
+    });
+  }
+  if (migrate !== false && status.pending.length > 0) await migrateToLatest(db);
 }

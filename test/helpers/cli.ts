@@ -1,5 +1,11 @@
 // Runs the built `crm` as a child process, the way a user or a script does, against a temp database.
+//
+// CRM_TEST_BACKEND=postgres (with a server: `eval "$(scripts/pg-test-server.sh start)"`) gives every
+// sandbox a fresh PostgreSQL database on that server instead of a SQLite file: `dbPath` is then its
+// URL, `run` passes it as --db, and `query`/`dump` read it through psql. Commands not yet verified on
+// PostgreSQL are let through (CRM_PG_UNVERIFIED=1), so the suite shows which ones work there.
 import { spawnSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,7 +190,92 @@ export function holdWriteLock(path: string, statements = ''): Promise<HeldLock> 
   });
 }
 
+/** The test server's admin URL (scripts/pg-test-server.sh), or undefined when none was started. */
+export const PG_TEST_URL: string | undefined = process.env.CRM_TEST_PG_URL || undefined;
+
+/** True when this run puts every sandbox on PostgreSQL. */
+export const ON_POSTGRES = process.env.CRM_TEST_BACKEND === 'postgres';
+if (ON_POSTGRES && !PG_TEST_URL) throw new Error('CRM_TEST_BACKEND=postgres needs a server: eval "$(scripts/pg-test-server.sh start)"');
+
+/** The test server's URL with another database name. */
+export function pgUrl(database: string, base = PG_TEST_URL!): string {
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/**
+ * Runs SQL on the test server with psql (synchronous, like the SQLite helpers), as JSON rows.
+ * `?` placeholders take the params as quoted literals.
+ */
+export function pgQuery<T = Record<string, unknown>>(database: string, sql: string, ...params: unknown[]): T[] {
+  let i = 0;
+  const text = sql.replace(/\?/g, () => {
+    const value = params[i++];
+    if (value === null || value === undefined) return 'NULL';
+    if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+    return `'${String(value).replace(/'/g, "''")}'`;
+  });
+  const statement = /^\s*(SELECT|WITH|VALUES)\b/i.test(text)
+    ? `SELECT coalesce(json_agg(row_to_json(q)), '[]') FROM (${text}) q`
+    : text;
+  const result = spawnSync('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', pgUrl(database), '-c', 'SET search_path = crm, public', '-c', statement], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}\n${statement}`);
+  const out = result.stdout.trim();
+  return /^\s*(SELECT|WITH|VALUES)\b/i.test(text) ? (JSON.parse(out || '[]') as T[]) : [];
+}
+
+/** Every crm table of a database on the test server, rows ordered by the first column, in one psql run. */
+export function pgDump(database: string): string {
+  const script = `SET search_path = crm, public;
+SELECT format('SELECT %L || '':'' || coalesce((SELECT json_agg(t)::text FROM (SELECT * FROM crm.%I ORDER BY 1) t), ''[]'')', tablename, tablename)
+FROM pg_tables WHERE schemaname = 'crm' ORDER BY tablename COLLATE "C" \\gexec
+`;
+  const result = spawnSync('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', pgUrl(database)], { input: script, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** Creates an empty database on the test server and returns its name. */
+export function createPgDatabase(prefix = 'crm_test'): string {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  pgQuery('postgres', `CREATE DATABASE ${name}`);
+  return name;
+}
+
+export function dropPgDatabase(name: string): void {
+  pgQuery('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
+function pgSandbox(): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), 'crm-test-'));
+  const database = createPgDatabase();
+  const dbPath = pgUrl(database);
+  const unverified = { CRM_PG_UNVERIFIED: '1' };
+  const box: Sandbox = {
+    dir,
+    dbPath,
+    run: (args, options = {}) => runCrm(['--db', dbPath, ...args], { cwd: dir, ...options, env: { ...unverified, ...options.env } }),
+    ok(args, options) {
+      const result = box.run(args, options);
+      if (result.code !== 0) throw new Error(`crm ${args.join(' ')} exited ${result.code}\n${result.stderr}`);
+      return result.stdout;
+    },
+    query: <T>(sql: string, ...params: unknown[]) => pgQuery<T>(database, sql, ...params),
+    dump: () => pgDump(database),
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+      dropPgDatabase(database);
+    },
+  };
+  return box;
+}
+
 export function sandbox(): Sandbox {
+  if (ON_POSTGRES) return pgSandbox();
   const dir = mkdtempSync(join(tmpdir(), 'crm-test-'));
   const dbPath = join(dir, 'crm.db');
   const box: Sandbox = {

@@ -3,12 +3,20 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ValidationError } from '../../domain/errors.js';
-import type { Context } from '../context.js';
+import { isPostgresUrl } from '../../db/postgres-url.js';
+import { warnOfPasswordInUrl, type Context } from '../context.js';
 import { examples, type Runtime } from '../program.js';
 
 /** Opens the database without applying migrations (status and migrate report them first). */
 async function openUnmigrated(ctx: Context) {
   const path = ctx.dbPath();
+  if (isPostgresUrl(path)) {
+    warnOfPasswordInUrl(ctx);
+    const { openDatabase } = await import('../../db/connection.js');
+    const { schemaStatus } = await import('../../db/migrator.js');
+    const db = await openDatabase(path, { migrate: false, env: ctx.deps.env });
+    return { db, path, status: await schemaStatus(db) };
+  }
   if (!existsSync(path)) {
     throw new ValidationError(`no database at ${path}`, { hint: '`crm init` creates it (or check --db / CRM_DB)' });
   }
@@ -56,10 +64,17 @@ export function registerDb(program: Command, { run }: Runtime): void {
     .addHelpText('after', examples('crm init', 'crm --db ./shop.db init', 'crm --db ./app.sqlite init --force'))
     .action(
       run(async (ctx, flags: { force?: boolean }) => {
+        if (isPostgresUrl(ctx.dbPath())) {
+          const handle = await ctx.db();
+          // The URL as crm understood it, PG* variables filled in, never the password.
+          const { postgresTargetOf } = await import('../../db/postgres.js');
+          await ctx.printText(postgresTargetOf(handle)!.display);
+          return;
+        }
         // Unlike every other command, init may set up an existing empty file (and, with --force,
         // another application's file): the user named this file to become a crm database.
         const { openDatabase } = await import('../../db/connection.js');
-        const handle = await openDatabase(ctx.dbPath(), { init: true, force: flags.force === true });
+        const handle = await openDatabase(ctx.dbPath(), { init: true, force: flags.force === true, key: await ctx.dbKey() });
         await handle.destroy();
         await ctx.printText(ctx.dbPath());
       }),
@@ -75,6 +90,40 @@ export function registerDb(program: Command, { run }: Runtime): void {
       run(async (ctx) => {
         const { db: handle, path, status } = await openUnmigrated(ctx);
         try {
+          if (isPostgresUrl(path)) {
+            const { postgresStatus } = await import('../../db/postgres.js');
+            const info = await postgresStatus(handle);
+            await ctx.printDocument([
+              {
+                key: 'database',
+                title: 'Database',
+                columns: [
+                  { key: 'backend' },
+                  { key: 'url' },
+                  { key: 'server_version' },
+                  { key: 'schema' },
+                  { key: 'size' },
+                  { key: 'size_bytes', kind: 'int' },
+                  { key: 'schema_version' },
+                  { key: 'migrations_applied', kind: 'int' },
+                  { key: 'migrations_pending' },
+                ],
+                record: {
+                  backend: 'postgresql',
+                  url: info.url,
+                  server_version: info.serverVersion,
+                  schema: info.schema,
+                  size: humanBytes(info.sizeBytes),
+                  size_bytes: info.sizeBytes,
+                  schema_version: status.version,
+                  migrations_applied: status.applied.length,
+                  migrations_pending: status.pending.length ? status.pending.join(' ') : 'none',
+                },
+              },
+              { key: 'tables', title: 'Tables', columns: [{ key: 'table' }, { key: 'rows', kind: 'int' }], rows: info.tables.map((t) => ({ ...t })) },
+            ]);
+            return;
+          }
           const { databaseStatus } = await import('../../services/database.js');
           const info = await databaseStatus(handle, resolve(path), status.pending, status.applied);
           await ctx.printDocument([
