@@ -46,8 +46,22 @@ describe('deal add and list', () => {
   });
 
   it('filters by customer', () => {
-    const list = JSON.parse(box.ok(['deal', 'list', '--customer', 'anna@example.com', '--format', 'json'])) as { id: number }[];
-    expect(list.map((d) => d.id)).toEqual([2, 3]);
+    // Its own customers and deals, so the test passes alone and after the others.
+    const own = sandbox();
+    try {
+      own.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com']);
+      own.ok(['customer', 'add', '--name', 'Anna Schmidt', '--email', 'anna@example.com']);
+      for (const [customer, title] of [['1', 'Office tea'], ['2', 'Gift boxes'], ['2', 'Cups'], ['1', 'Teapots']]) {
+        own.ok(['deal', 'add', '--customer', customer!, '--title', title!, '--value', '100']);
+      }
+      const list = JSON.parse(own.ok(['deal', 'list', '--customer', 'anna@example.com', '--format', 'json'])) as { id: number; title: string }[];
+      expect(list.map((d) => [d.id, d.title])).toEqual([
+        [2, 'Gift boxes'],
+        [3, 'Cups'],
+      ]);
+    } finally {
+      own.cleanup();
+    }
   });
 
   it('rejects bad input, writing nothing', () => {
