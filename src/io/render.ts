@@ -388,6 +388,11 @@ export interface Section {
   /** A record is one row shown as `Field  value` lines; a list is a table of rows. */
   record?: Row;
   rows?: readonly Row[];
+  /**
+   * A figure over the other sections' rows (a report's total): json and the formats for people show
+   * it; csv, tsv and ndjson carry the rows only.
+   */
+  total?: boolean;
 }
 
 /** Renders several sections: titled tables, or one JSON object keyed by section. */
@@ -404,6 +409,7 @@ export function renderDocument(format: Format, sections: readonly Section[], opt
     case 'ndjson': {
       let text = '';
       for (const s of sections) {
+        if (s.total) continue;
         const rows = s.record ? [s.record] : (s.rows ?? []);
         for (const r of rows) text += JSON.stringify({ section: s.key, ...jsonObject(s.columns, r) }) + '\n';
       }
@@ -412,6 +418,7 @@ export function renderDocument(format: Format, sections: readonly Section[], opt
     case 'csv':
     case 'tsv':
       return sections
+        .filter((s) => !s.total)
         .map((s) => renderRows(format, s.columns, s.record ? [s.record] : (s.rows ?? []), options))
         .join(format === 'csv' ? '\r\n' : '\n');
     case 'md':

@@ -47,49 +47,45 @@ describe('date_format dmy applies to every date flag', () => {
     expect(box.query<{ due_at: string }>("SELECT due_at FROM tasks WHERE title = 'Call back'")[0]!.due_at.slice(0, 10)).toBe('2025-02-03');
   });
 
-  it('report --from/--to and --as-of read the same day as ISO input', () => {
-    for (const args of [
-      ['report', 'sales', '--from', DMY, '--to', '28/02/2025'],
-      ['report', 'customers', '--from', DMY, '--to', '28/02/2025'],
-      ['report', 'sales', '--as-of', DMY],
-      ['report', 'pipeline', '--as-of', DMY],
-      ['report', 'forecast', '--as-of', DMY],
-      ['report', 'customers', '--as-of', DMY],
-      ['report', 'summary', '--as-of', DMY],
-      ['report', 'tickets', '--as-of', DMY],
-      ['agenda', '--for', DMY],
-    ]) {
+  const READS = [
+    ['report', 'sales', '--from', DMY, '--to', '28/02/2025'],
+    ['report', 'customers', '--from', DMY, '--to', '28/02/2025'],
+    ['report', 'sales', '--as-of', DMY],
+    ['report', 'pipeline', '--as-of', DMY],
+    ['report', 'forecast', '--as-of', DMY],
+    ['report', 'customers', '--as-of', DMY],
+    ['report', 'summary', '--as-of', DMY],
+    ['report', 'tickets', '--as-of', DMY],
+    ['agenda', '--for', DMY],
+  ];
+  for (const args of READS) {
+    it(`${args.join(' ')} reads the same day as ISO input`, () => {
       const iso = args.map((a) => (a === DMY ? '2025-02-03' : a === '28/02/2025' ? '2025-02-28' : a));
       // The same outcome, whatever it is (forecast has too little history here and says so either way).
       const typed = box.run([...args, '--format', 'json'], { env });
-      expect(typed.stderr, args.join(' ')).not.toMatch(/date|--as-of|--from|--to|--for/);
-      expect(typed, args.join(' ')).toEqual(box.run([...iso, '--format', 'json'], { env }));
-    }
-  });
+      expect(typed.stderr).not.toMatch(/date|--as-of|--from|--to|--for/);
+      expect(typed).toEqual(box.run([...iso, '--format', 'json'], { env }));
+    });
+  }
 });
 
 describe('--as-of is one rule on every report', () => {
   const reports = [['sales'], ['pipeline'], ['forecast'], ['customers'], ['summary'], ['tickets']];
 
-  it('a day after today is a usage error everywhere', () => {
-    for (const report of reports) {
-      const result = box.run(['report', ...report, '--as-of', '2099-01-01'], { env });
-      expect(result.code, report[0]).toBe(2);
-      expect(result.stderr, report[0]).toBe('error: --as-of 2099-01-01 is in the future\nhint: give today or an earlier day\n');
-    }
-  });
-
-  it('today and a past day are accepted everywhere; nonsense is refused the same way', () => {
-    for (const report of reports) {
+  for (const report of reports) {
+    it(`report ${report[0]}: a day after today is a usage error; today and past days are taken; nonsense is refused`, () => {
+      const future = box.run(['report', ...report, '--as-of', '2099-01-01'], { env });
+      expect(future.code).toBe(2);
+      expect(future.stderr).toBe('error: --as-of 2099-01-01 is in the future\nhint: give today or an earlier day\n');
       for (const day of ['today', '2025-01-31']) {
         // forecast has too little history here (exit 1); what matters is that the day is taken.
         const result = box.run(['report', ...report, '--as-of', day], { env });
-        expect(result.stderr, `${report[0]} ${day}`).not.toMatch(/--as-of/);
-        expect(result.code, `${report[0]} ${day}`).toBe(report[0] === 'forecast' ? 1 : 0);
+        expect(result.stderr, day).not.toMatch(/--as-of/);
+        expect(result.code, day).toBe(report[0] === 'forecast' ? 1 : 0);
       }
       const bad = box.run(['report', ...report, '--as-of', '2025-02-30'], { env });
-      expect(bad.code, report[0]).toBe(2);
-      expect(bad.stderr, report[0]).toMatch(/^error: --as-of "2025-02-30" is not a real calendar day$/m);
-    }
-  });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/^error: --as-of "2025-02-30" is not a real calendar day$/m);
+    });
+  }
 });

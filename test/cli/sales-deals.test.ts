@@ -13,8 +13,49 @@ beforeAll(() => {
 });
 afterAll(() => box.cleanup());
 
+// The file tells one story (deals added, moved, won, lost, reopened). Each test brings the shared
+// database to the point of the story it reads: in file order nothing is repeated; run alone (-t), a
+// test first replays the writes of the steps before it.
+const STORY: Array<[string, () => void]> = [
+  ['deals', () => {
+    box.ok(['deal', 'add', '--customer', 'li@example.com', '--title', 'Office tea', '--value', '10,000', '--close-date', '2025-05-15'], at('2025-03-01T09:00:00Z'));
+    box.ok(['deal', 'add', '--customer', 'anna@example.com', '--title', 'Gift boxes', '--value', '3500', '--stage', 'proposal', '--probability', '60', '--close-date', '2025-04-30'], at('2025-03-01T09:00:00Z'));
+    box.ok(['deal', 'add', '--customer', '2', '--title', 'Cups', '--value', '800'], at('2025-03-01T09:00:00Z'));
+    box.ok(['deal', 'add', '--customer', '1', '--title', 'Teapots', '--value', '2000', '--stage', 'negotiation', '--close-date', '2025-05-02'], at('2025-03-02T09:00:00Z'));
+  }],
+  ['moved', () => {
+    box.ok(['deal', 'move', '1', 'qualified'], at('2025-03-05T09:00:00Z'));
+    box.ok(['deal', 'move', '1', 'proposal'], at('2025-03-07T09:00:00Z'));
+  }],
+  ['won', () => {
+    box.ok(['deal', 'move', '1', 'won'], at('2025-03-10T09:00:00Z'));
+    box.ok(['deal', 'move', '1', 'won'], at('2025-03-11T09:00:00Z'));
+  }],
+  ['lost', () => box.ok(['deal', 'move', '3', 'lost', '--reason', 'too pricey'], at('2025-03-12T09:00:00Z'))],
+  ['won reopened', () => {
+    box.ok(['deal', 'move', '1', 'negotiation', '--reopen', '--reason', 'scope changed'], at('2025-03-20T09:00:00Z'));
+    box.ok(['deal', 'move', '1', 'won'], at('2025-03-25T09:00:00Z'));
+  }],
+];
+let storyDone = 0;
+const stepIndex = (name: string) => STORY.findIndex(([step]) => step === name);
+/** Replays the steps before `name` that have not happened (a test about to write step `name` itself). */
+function replayBefore(name: string): void {
+  for (; storyDone < stepIndex(name); storyDone++) STORY[storyDone]![1]();
+}
+/** The test has written step `name` itself. */
+function wroteStep(name: string): void {
+  storyDone = stepIndex(name) + 1;
+}
+/** Replays every step up to and including `name` that has not happened (a test that only reads). */
+function replayThrough(name: string): void {
+  replayBefore(name);
+  if (storyDone === stepIndex(name)) STORY[storyDone++]![1]();
+}
+
 describe('deal add and list', () => {
   it('adds deals with stage-default or own probabilities and a first history entry', () => {
+    replayBefore('deals');
     expect(box.ok(['deal', 'add', '--customer', 'li@example.com', '--title', 'Office tea', '--value', '10,000', '--close-date', '2025-05-15'], at('2025-03-01T09:00:00Z'))).toBe('1\n');
     expect(box.ok(['deal', 'add', '--customer', 'anna@example.com', '--title', 'Gift boxes', '--value', '3500', '--stage', 'proposal', '--probability', '60', '--close-date', '2025-04-30'], at('2025-03-01T09:00:00Z'))).toBe('2\n');
     expect(box.ok(['deal', 'add', '--customer', '2', '--title', 'Cups', '--value', '800'], at('2025-03-01T09:00:00Z'))).toBe('3\n');
@@ -33,9 +74,11 @@ describe('deal add and list', () => {
       [3, 10, 8000],
       [4, 75, 150000],
     ]);
+    wroteStep('deals');
   });
 
   it('takes default probabilities from config', () => {
+    replayThrough('deals');
     box.ok(['config', 'set', 'probability.lead', '20']);
     const list = JSON.parse(box.ok(['deal', 'list', '--stage', 'lead', '--format', 'json'])) as { id: number; probability: number }[];
     expect(list.map((d) => [d.id, d.probability])).toEqual([
@@ -46,8 +89,22 @@ describe('deal add and list', () => {
   });
 
   it('filters by customer', () => {
-    const list = JSON.parse(box.ok(['deal', 'list', '--customer', 'anna@example.com', '--format', 'json'])) as { id: number }[];
-    expect(list.map((d) => d.id)).toEqual([2, 3]);
+    // Its own customers and deals, so the test passes alone and after the others.
+    const own = sandbox();
+    try {
+      own.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com']);
+      own.ok(['customer', 'add', '--name', 'Anna Schmidt', '--email', 'anna@example.com']);
+      for (const [customer, title] of [['1', 'Office tea'], ['2', 'Gift boxes'], ['2', 'Cups'], ['1', 'Teapots']]) {
+        own.ok(['deal', 'add', '--customer', customer!, '--title', title!, '--value', '100']);
+      }
+      const list = JSON.parse(own.ok(['deal', 'list', '--customer', 'anna@example.com', '--format', 'json'])) as { id: number; title: string }[];
+      expect(list.map((d) => [d.id, d.title])).toEqual([
+        [2, 'Gift boxes'],
+        [3, 'Cups'],
+      ]);
+    } finally {
+      own.cleanup();
+    }
   });
 
   it('rejects bad input, writing nothing', () => {
@@ -72,6 +129,7 @@ describe('deal add and list', () => {
 
 describe('deal move', () => {
   it('moves through stages, keeping the history', () => {
+    replayBefore('moved');
     expect(box.run(['deal', 'move', '1', 'qualified'], at('2025-03-05T09:00:00Z')).code).toBe(0);
     expect(box.run(['deal', 'move', '1', 'proposal'], at('2025-03-07T09:00:00Z')).code).toBe(0);
     expect(box.query("SELECT from_stage, to_stage FROM deal_stage_history WHERE deal_id = 1 ORDER BY id")).toEqual([
@@ -79,9 +137,11 @@ describe('deal move', () => {
       { from_stage: 'lead', to_stage: 'qualified' },
       { from_stage: 'qualified', to_stage: 'proposal' },
     ]);
+    wroteStep('moved');
   });
 
   it('won records the sale exactly once, even when moved to won twice', () => {
+    replayBefore('won');
     const first = box.run(['deal', 'move', '1', 'won'], at('2025-03-10T09:00:00Z'));
     expect(first.code).toBe(0);
     expect(first.stderr).toContain('recorded sale #1');
@@ -94,9 +154,11 @@ describe('deal move', () => {
     expect(box.query('SELECT stage, won_sale_id FROM deals WHERE id = 1')).toEqual([{ stage: 'won', won_sale_id: 1 }]);
     const audit = box.query<{ n: number }>("SELECT count(*) AS n FROM audit_log WHERE action = 'deal.move' AND entity_id = 1");
     expect(audit[0]!.n).toBe(3);
+    wroteStep('won');
   });
 
   it('lost needs --reason (exit 2); with one, it is kept', () => {
+    replayBefore('lost');
     const before = box.dump();
     const missing = box.run(['deal', 'move', '3', 'lost'], at('2025-03-12T09:00:00Z'));
     expect(missing.code).toBe(2);
@@ -104,9 +166,11 @@ describe('deal move', () => {
     expect(box.dump()).toBe(before);
     expect(box.run(['deal', 'move', '3', 'lost', '--reason', 'too pricey'], at('2025-03-12T09:00:00Z')).code).toBe(0);
     expect(box.query('SELECT stage, lost_reason FROM deals WHERE id = 3')).toEqual([{ stage: 'lost', lost_reason: 'too pricey' }]);
+    wroteStep('lost');
   });
 
   it('refuses unknown stages (exit 2) and moves out of won or lost without --reopen (exit 1)', () => {
+    replayThrough('lost');
     const before = box.dump();
     const unknown = box.run(['deal', 'move', '2', 'closing']);
     expect(unknown.code).toBe(2);
@@ -123,6 +187,7 @@ describe('deal move', () => {
   });
 
   it('voiding the sale of a won deal is refused: reopen the deal instead', () => {
+    replayThrough('lost');
     const result = box.run(['sale', 'void', '1']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/recorded by winning deal #1/);
@@ -138,6 +203,7 @@ describe('report pipeline', () => {
   const pipeline = (...args: string[]) => JSON.parse(box.ok(['report', 'pipeline', '--format', 'json', ...args])) as Pipeline;
 
   it('counts deals and value per stage, conversion, days in stage, win rate and weighted value by close month', () => {
+    replayThrough('lost');
     const p = pipeline();
     const stage = (name: string) => p.stages.find((s) => s.stage === name)!;
     // Now: 1 won (10,000), 2 proposal 60 % (3,500), 3 lost (800), 4 negotiation 75 % (2,000).
@@ -166,6 +232,7 @@ describe('report pipeline', () => {
   });
 
   it('--as-of replays the stage history: later moves are left out', () => {
+    replayThrough('lost');
     const p = pipeline('--as-of', '2025-03-06');
     // On 6 March: deal 1 qualified (default 25 %), 2 proposal, 3 lead, 4 negotiation.
     expect(p.stages.map((s) => [s.stage, s.deals])).toEqual([
@@ -177,6 +244,7 @@ describe('report pipeline', () => {
   });
 
   it('draws a bar column in tables only', () => {
+    replayThrough('lost');
     const table = box.ok(['report', 'pipeline']);
     expect(table).toMatch(/│ won\s+│\s+1 │\s+10,000\.00 │.*█/);
     const csv = box.ok(['report', 'pipeline', '--format', 'csv']);
@@ -187,6 +255,7 @@ describe('report pipeline', () => {
 
 describe('reopening', () => {
   it('reopening a won deal voids its sale; winning it again records one new sale', () => {
+    replayBefore('won reopened');
     const reopen = box.run(['deal', 'move', '1', 'negotiation', '--reopen', '--reason', 'scope changed'], at('2025-03-20T09:00:00Z'));
     expect(reopen.code).toBe(0);
     expect(reopen.stderr).toContain('voided sale #1');
@@ -205,9 +274,11 @@ describe('reopening', () => {
     // As of 15 March the first sale was still live.
     const asOf = JSON.parse(box.ok(['report', 'sales', '--period', '2025-03', '--as-of', '2025-03-15', '--format', 'json'])) as { total: { revenue_cents: number; count: number } };
     expect(asOf.total).toMatchObject({ revenue_cents: 1000000, count: 1 });
+    wroteStep('won reopened');
   });
 
   it('a lost deal reopens with --reopen and loses its lost reason', () => {
+    replayThrough('won reopened');
     expect(box.run(['deal', 'move', '3', 'qualified', '--reopen'], at('2025-03-26T09:00:00Z')).code).toBe(0);
     expect(box.query('SELECT stage, lost_reason FROM deals WHERE id = 3')).toEqual([{ stage: 'qualified', lost_reason: null }]);
   });

@@ -358,6 +358,13 @@ describe('segment breakdown', () => {
   });
 
   it('uses the pinned clock for relative dates', () => {
-    expect(TODAY).toBe('2025-06-01');
+    // `last_purchase < 30d` counts back from CRM_NOW (TODAY), not from the machine's clock.
+    box.ok(['segment', 'create', 'bought-last-30d', '--where', 'last_purchase < 30d'], { env });
+    const [y, m, d] = TODAY.split('-').map(Number);
+    const cutoff = new Date(Date.UTC(y!, m! - 1, d! - 30)).toISOString().slice(0, 10);
+    const expected = customers.filter((c) => (lastPurchase(c) ?? '') > cutoff).map((c) => c.id);
+    expect(expected.length).toBeGreaterThan(0);
+    const shown = JSON.parse(box.ok(['segment', 'show', 'bought-last-30d', '--format', 'json'], { env })) as Array<{ id: number }>;
+    expect(shown.map((r) => r.id).sort((a, b) => a - b)).toEqual(expected.sort((a, b) => a - b));
   });
 });

@@ -200,7 +200,7 @@ describe('report tickets --as-of', () => {
     expect(june).toMatchObject({ period: 'last-month', from: '2025-06-01', to: '2025-06-30', as_of: '2025-07-03T08:00:00Z', opened: 2 });
     const future = box.run(['report', 'tickets', '--as-of', '2025-07-04'], { env: { CRM_NOW: '2025-07-03T08:00:00.000Z' } });
     expect(future.code).toBe(2);
-    expect(future.stderr).toBe('error: --as-of 2025-07-04 is in the future\n');
+    expect(future.stderr).toBe('error: --as-of 2025-07-04 is in the future\nhint: give today or an earlier day\n');
     const week = JSON.parse(run(day(20, 12), ['report', 'tickets', '--period', 'this-week', '--as-of', '2025-06-11', '--format', 'json'])).summary;
     expect(week).toMatchObject({ from: '2025-06-09', to: '2025-06-11', as_of: '2025-06-12T00:00:00Z', opened: 2 });
     const bad = box.run(['report', 'tickets', '--as-of', '2025-02-30']);

@@ -116,6 +116,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
           },
           {
             key: 'total',
+            total: true,
             title: flags.segment !== undefined ? `Total, segment ${flags.segment.trim()}` : 'Total',
             // Without a previous period (all time), a table leaves out the empty comparison lines;
             // machine formats keep every key, as null.
