@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../helpers/cli.js';
 import { generateShop, type Shop } from '../helpers/churn-shop.js';
+import { documentedReportShapes, printedShape } from '../helpers/readme-shapes.js';
 
 const TODAY = '2025-06-01';
 const env = { CRM_NOW: `${TODAY}T09:00:00Z` };
@@ -278,6 +279,9 @@ describe('crm customer risk on a shop where customers leave by a known mechanism
       copy.ok(['segment', 'create', 'big', '--where', 'total_spent > 2000'], { env });
       const doc = JSON.parse(copy.ok(['report', 'risk', '--format', 'json'], { env }));
       expect(Object.keys(doc)).toEqual(['backtest', 'bands', 'total', 'segments']);
+      // Sections and keys as the README's "Report JSON shapes" documents them.
+      const documented = documentedReportShapes().get('risk')!;
+      expect(printedShape(doc, documented)).toEqual(documented);
       expect(doc.backtest).toEqual(result.backtest);
       expect(doc.bands.map((b: { band: string }) => b.band)).toEqual(['very high', 'high', 'medium', 'low', 'very low']);
       const inBand = (from: number, to: number) => result.customers.filter((r) => r.probability >= from && r.probability < to);
