@@ -135,6 +135,23 @@ function personalStrings(c: CustomerRow, minLength = 3): string[] {
 }
 
 /**
+ * The identifiers distinctive enough to redact from other people's records and audit values: email,
+ * phone and external id, and the name only as a full name (a single word such as "Rose" may be
+ * anything there).
+ */
+function distinctiveStrings(c: CustomerRow): string[] {
+  const name = c.name.trim();
+  const values = [
+    c.email,
+    c.phone !== null && c.phone.replace(/\D/g, '').length >= 6 ? c.phone : null,
+    c.phone_digits !== null && c.phone_digits.length >= 6 ? c.phone_digits : null,
+    c.external_id !== null && c.external_id.trim().length >= 4 ? c.external_id : null,
+    /\S\s+\S/.test(name) && name.length >= 5 ? name : null,
+  ].filter((v): v is string => typeof v === 'string' && v.trim().length >= 3);
+  return [...new Set(values.map((v) => v.trim()))].sort((a, b) => b.length - a.length);
+}
+
+/**
  * The free-text columns, per table, that can quote a person (their name, email or phone, or what
  * they said). The forgotten person's identifiers are redacted from these in every row; their own
  * rows' values are also how entries about those rows are recognised in the audit trail.
@@ -266,6 +283,7 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
     const mergedRows = merged.rows.filter((r) => r.table_name === 'customers').map((r) => JSON.parse(r.before) as CustomerRow);
     const personIds = new Set([id, ...mergedRows.map((r) => r.id)]);
     const strings = [...new Set([customer, ...mergedRows].flatMap((c) => personalStrings(c)))].sort((a, b) => b.length - a.length);
+    const identifiers = [...new Set([customer, ...mergedRows].flatMap((c) => distinctiveStrings(c)))].sort((a, b) => b.length - a.length);
     // Custom field values are personal too, but may be common words ("gold"): they are erased only
     // from entries about this person.
     const fieldValues = [
@@ -294,11 +312,11 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
                 WHERE id IN (${sql.join(chunk)})`.execute(trx);
     }
     let valuesRedacted = 0;
-    if (strings.length > 0) {
-      const mentions = await sql<{ id: number; before: string | null; after: string | null }>`SELECT id, before, after FROM audit_change WHERE ${mentionsAny(['before', 'after'], strings)}`.execute(trx);
+    if (identifiers.length > 0) {
+      const mentions = await sql<{ id: number; before: string | null; after: string | null }>`SELECT id, before, after FROM audit_change WHERE ${mentionsAny(['before', 'after'], identifiers)}`.execute(trx);
       for (const change of mentions.rows) {
-        const before = change.before === null ? null : redactJson(change.before, strings);
-        const after = change.after === null ? null : redactJson(change.after, strings);
+        const before = change.before === null ? null : redactJson(change.before, identifiers);
+        const after = change.after === null ? null : redactJson(change.after, identifiers);
         if (before === change.before && after === change.after) continue;
         await trx.updateTable('audit_change').set({ before, after }).where('id', '=', change.id).execute();
         valuesRedacted++;
@@ -324,7 +342,7 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
     }
 
     // Other records that quote the person (their own rows are deleted below).
-    const recordsRedacted = await redactRecords(trx, strings);
+    const recordsRedacted = await redactRecords(trx, identifiers);
 
     // Sales stay for revenue, without the person.
     const sales = await trx.selectFrom('sales').select(['id', 'import_key']).where('customer_id', '=', id).execute();

@@ -145,8 +145,8 @@ audit entry: \`crm undo <entry>\` reverses it.\n` + examples('crm customer merge
     .addHelpText(
       'after',
       `\nDeletes the customer with their fields, tags, activities, deals, tickets and tasks, erases them from
-earlier audit entries (with what their records said), redacts their name, email, phone and external
-id wherever other records and audit entries quote them, keeps their sales without a customer (revenue
+earlier audit entries (with what their records said), redacts their email, phone, external id and full
+name wherever other records and audit entries quote them, keeps their sales without a customer (revenue
 reports do not change), records that an erase happened, and rebuilds the file (VACUUM) so the bytes
 are gone. Backups made earlier still hold the data. This cannot be undone.\n` + examples('crm customer forget li.wei@example.com', 'crm customer forget 12 --yes'),
     )
