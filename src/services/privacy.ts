@@ -4,6 +4,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CustomerRow, DB } from '../db/schema.js';
 import { sqliteOf } from '../db/connection.js';
+import { PartialError } from '../domain/errors.js';
 import { beginAudit, type WriteMeta } from './audit.js';
 import { ERASED, listAudit, type AuditEntry } from './audit-trail.js';
 
@@ -116,6 +117,8 @@ export interface ForgetResult {
   salesKept: number;
   auditChangesErased: number;
   auditEntriesRedacted: number;
+  /** Rows elsewhere (other customers' records, audit values) whose mention of the person was redacted. */
+  otherRecordsRedacted: number;
   auditId: number;
 }
 
@@ -127,18 +130,138 @@ function escapeRegExp(text: string): string {
 
 /** The strings that identify the person, longest first (so a phone is replaced before its digits). */
 function personalStrings(c: CustomerRow, minLength = 3): string[] {
-  const values = [c.name, c.email, c.phone, c.phone_digits].filter((v): v is string => typeof v === 'string' && v.trim().length >= minLength);
+  const values = [c.name, c.email, c.phone, c.phone_digits, c.external_id].filter((v): v is string => typeof v === 'string' && v.trim().length >= minLength);
   return [...new Set(values.map((v) => v.trim()))].sort((a, b) => b.length - a.length);
 }
 
 /**
+ * The identifiers distinctive enough to redact from other people's records and audit values: email,
+ * phone and external id, and the name only as a full name (a single word such as "Rose" may be
+ * anything there).
+ */
+function distinctiveStrings(c: CustomerRow): string[] {
+  const name = c.name.trim();
+  const values = [
+    c.email,
+    c.phone !== null && c.phone.replace(/\D/g, '').length >= 6 ? c.phone : null,
+    c.phone_digits !== null && c.phone_digits.length >= 6 ? c.phone_digits : null,
+    c.external_id !== null && c.external_id.trim().length >= 4 ? c.external_id : null,
+    /\S\s+\S/.test(name) && name.length >= 5 ? name : null,
+  ].filter((v): v is string => typeof v === 'string' && v.trim().length >= 3);
+  return [...new Set(values.map((v) => v.trim()))].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The free-text columns, per table, that can quote a person (their name, email or phone, or what
+ * they said). The forgotten person's identifiers are redacted from these in every row; their own
+ * rows' values are also how entries about those rows are recognised in the audit trail.
+ */
+const TEXT_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  customer_fields: ['value'],
+  activities: ['summary'],
+  sales: ['note', 'void_reason'],
+  deals: ['title', 'lost_reason'],
+  deal_stage_history: ['reason'],
+  tickets: ['subject', 'description', 'solution', 'external_id'],
+  ticket_events: ['from_value', 'to_value', 'comment'],
+  ticket_ratings: ['comment'],
+  tasks: ['title', 'note'],
+  segments: ['description'],
+  risk_scores: ['reasons', 'action'],
+};
+
+/** Columns that identify a row, for tables keyed by something other than `id`. */
+const KEY_COLUMNS: Readonly<Record<string, readonly string[]>> = { customer_fields: ['customer_id', 'key'] };
+
+/**
  * Replaces every whole occurrence (any case) of the person's strings in free text: "Ann" goes from
- * "--name Ann" but "Anna" elsewhere stays.
+ * "--name Ann" but "Anna" elsewhere stays. A string is also found as a command line quotes it.
  */
 export function redactText(text: string, strings: readonly string[]): string {
   let out = text;
-  for (const s of strings) out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(s)}(?![\\p{L}\\p{N}])`, 'giu'), REDACTED);
+  for (const s of strings) {
+    const quoted = s.replace(/'/g, `'\\''`);
+    const forms = quoted === s ? [s] : [quoted, s];
+    for (const form of forms) out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(form)}(?![\\p{L}\\p{N}])`, 'giu'), REDACTED);
+  }
   return out;
+}
+
+/** `redactText` on every string inside a JSON value (audit before/after), keeping it valid JSON. */
+function redactJson(text: string, strings: readonly string[]): string {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redactText(v, strings);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return JSON.stringify(walk(JSON.parse(text)));
+}
+
+/** A SQL condition true when any of `columns` contains any of `strings`, ignoring case (a cheap pre-filter). */
+function mentionsAny(columns: readonly string[], strings: readonly string[]) {
+  const like = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return sql.join(
+    columns.flatMap((c) => strings.map((s) => sql`lower(${sql.ref(c)}) LIKE ${like(s)} ESCAPE '\\'`)),
+    sql` OR `,
+  );
+}
+
+/**
+ * Redacts the person's identifiers from every free-text column of every table (other customers'
+ * notes that quote their email, say). Returns how many rows changed.
+ */
+async function redactRecords(db: Db, strings: readonly string[]): Promise<number> {
+  if (strings.length === 0) return 0;
+  let changed = 0;
+  for (const [table, columns] of Object.entries(TEXT_COLUMNS)) {
+    const keys = KEY_COLUMNS[table] ?? ['id'];
+    const rows = await sql<Values>`SELECT ${sql.join([...keys, ...columns].map((c) => sql.ref(c)))} FROM ${sql.table(table)} WHERE ${mentionsAny(columns, strings)}`.execute(db);
+    for (const row of rows.rows) {
+      const set: Values = {};
+      for (const c of columns) {
+        const value = row[c];
+        if (typeof value !== 'string') continue;
+        const redacted = redactText(value, strings);
+        if (redacted !== value) set[c] = redacted;
+      }
+      if (Object.keys(set).length === 0) continue;
+      const assignments = sql.join(Object.entries(set).map(([c, v]) => sql`${sql.ref(c)} = ${v}`));
+      const where = sql.join(keys.map((k) => sql`${sql.ref(k)} = ${row[k]}`), sql` AND `);
+      await sql`UPDATE ${sql.table(table)} SET ${assignments} WHERE ${where}`.execute(db);
+      changed++;
+    }
+  }
+  return changed;
+}
+
+/** The texts of the person's own rows, now and as earlier audit values recorded them. */
+async function recordTexts(db: Db, owned: Owned, changeIds: number[]): Promise<string[]> {
+  const texts: string[] = [];
+  const take = (row: Values, columns: readonly string[]) => {
+    for (const c of columns) if (typeof row[c] === 'string') texts.push(row[c] as string);
+  };
+  for (const [table, ids] of Object.entries(owned) as [string, number[]][]) {
+    const columns = TEXT_COLUMNS[table];
+    if (!columns) continue;
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await sql<Values>`SELECT ${sql.join(columns.map((c) => sql.ref(c)))} FROM ${sql.table(table)} WHERE id IN (${sql.join(ids.slice(i, i + 500))})`.execute(db);
+      for (const row of rows.rows) take(row, columns);
+    }
+  }
+  for (let i = 0; i < changeIds.length; i += 500) {
+    const rows = await db.selectFrom('audit_change').select(['table_name', 'before', 'after']).where('id', 'in', changeIds.slice(i, i + 500)).execute();
+    for (const r of rows) {
+      const columns = TEXT_COLUMNS[r.table_name];
+      if (!columns) continue;
+      for (const json of [r.before, r.after]) {
+        if (json === null || json === ERASED) continue;
+        const value = JSON.parse(json) as unknown;
+        if (value !== null && typeof value === 'object') take(value as Values, columns);
+      }
+    }
+  }
+  return [...new Set(texts.map((t) => t.trim()).filter((t) => t.length >= 2))];
 }
 
 /**
@@ -160,6 +283,7 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
     const mergedRows = merged.rows.filter((r) => r.table_name === 'customers').map((r) => JSON.parse(r.before) as CustomerRow);
     const personIds = new Set([id, ...mergedRows.map((r) => r.id)]);
     const strings = [...new Set([customer, ...mergedRows].flatMap((c) => personalStrings(c)))].sort((a, b) => b.length - a.length);
+    const identifiers = [...new Set([customer, ...mergedRows].flatMap((c) => distinctiveStrings(c)))].sort((a, b) => b.length - a.length);
     // Custom field values are personal too, but may be common words ("gold"): they are erased only
     // from entries about this person.
     const fieldValues = [
@@ -168,26 +292,35 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
     ].filter((v) => v.trim().length >= 2);
     // In entries about the person, short names and field values go too.
     const shortStrings = [customer, ...mergedRows].flatMap((c) => personalStrings(c, 1));
-    const ownStrings = [...new Set([...strings, ...shortStrings, ...fieldValues.map((v) => v.trim())])].sort((a, b) => b.length - a.length);
     const owned = await ownedRows(trx, id);
     const { changeIds, logIds } = await auditChangeIds(trx, id, owned);
     const aboutPerson = new Set(logIds);
+    // In entries about the person or their records, what those records said goes too (a task's
+    // title in `task add … --title`, a comment in a ticket's history).
+    const texts = await recordTexts(trx, owned, changeIds);
+    const ownStrings = [...new Set([...strings, ...shortStrings, ...fieldValues.map((v) => v.trim()), ...texts])].sort((a, b) => b.length - a.length);
 
-    // Audit values: structurally the customer's rows, every change of entries about them, and any
-    // change whose values mention their email, phone or (as a whole value) name.
+    // Audit values: structurally the customer's rows and every change of entries about them are
+    // erased whole; elsewhere (another customer's note quoting their email) the identifiers are
+    // redacted inside the values, as they are in the rows themselves below.
     const byEntry = await sql<{ id: number }>`SELECT ac.id FROM audit_change ac JOIN audit_log l ON l.id = ac.log_id WHERE l.customer_id = ${id}`.execute(trx);
-    const mentions = [];
-    for (const s of strings) {
-      const needle = s === customer.name ? JSON.stringify(s) : s;
-      const found = await sql<{ id: number }>`SELECT id FROM audit_change WHERE instr(lower(before), lower(${needle})) > 0 OR instr(lower(after), lower(${needle})) > 0`.execute(trx);
-      mentions.push(...found.rows.map((r) => r.id));
-    }
-    const toErase = [...new Set([...changeIds, ...byEntry.rows.map((r) => r.id), ...mentions])];
+    const toErase = [...new Set([...changeIds, ...byEntry.rows.map((r) => r.id)])];
     for (let i = 0; i < toErase.length; i += 500) {
       const chunk = toErase.slice(i, i + 500);
       await sql`UPDATE audit_change SET before = CASE WHEN before IS NULL THEN NULL ELSE ${ERASED} END,
                                         after = CASE WHEN after IS NULL THEN NULL ELSE ${ERASED} END
                 WHERE id IN (${sql.join(chunk)})`.execute(trx);
+    }
+    let valuesRedacted = 0;
+    if (identifiers.length > 0) {
+      const mentions = await sql<{ id: number; before: string | null; after: string | null }>`SELECT id, before, after FROM audit_change WHERE ${mentionsAny(['before', 'after'], identifiers)}`.execute(trx);
+      for (const change of mentions.rows) {
+        const before = change.before === null ? null : redactJson(change.before, identifiers);
+        const after = change.after === null ? null : redactJson(change.after, identifiers);
+        if (before === change.before && after === change.after) continue;
+        await trx.updateTable('audit_change').set({ before, after }).where('id', '=', change.id).execute();
+        valuesRedacted++;
+      }
     }
 
     // Audit summaries and command lines.
@@ -207,6 +340,9 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
         redacted++;
       }
     }
+
+    // Other records that quote the person (their own rows are deleted below).
+    const recordsRedacted = await redactRecords(trx, identifiers);
 
     // Sales stay for revenue, without the person.
     const sales = await trx.selectFrom('sales').select(['id', 'import_key']).where('customer_id', '=', id).execute();
@@ -236,19 +372,28 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
         summary: `erased customer #${id} (${erased.activities} activities, ${erased.deals} deals, ${erased.tickets} tickets, ${erased.tasks} tasks); ${sales.length} sales kept without a customer`,
       },
     );
-    return { customerId: id, erased, salesKept: sales.length, auditChangesErased: toErase.length, auditEntriesRedacted: redacted, auditId: audit.logId };
+    return { customerId: id, erased, salesKept: sales.length, auditChangesErased: toErase.length, auditEntriesRedacted: redacted, otherRecordsRedacted: recordsRedacted + valuesRedacted, auditId: audit.logId };
   });
 }
 
 /**
  * Makes erased bytes unrecoverable from the file: checkpoints the WAL into the database and
  * truncates it, rebuilds the file with VACUUM, and checkpoints again. Returns false when another
- * connection kept the WAL from being emptied.
+ * connection kept the WAL from being emptied. Call it after `forgetCustomer` has committed: when the
+ * rebuild fails (a full disk), the erase stands and a PartialError says the space is not reclaimed.
  */
 export function purgeFreedPages(db: Kysely<DB>): boolean {
   const sqlite = sqliteOf(db);
-  sqlite.pragma('wal_checkpoint(TRUNCATE)');
-  sqlite.exec('VACUUM');
-  const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
-  return !result || result.busy === 0;
+  try {
+    sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    sqlite.exec('VACUUM');
+    const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+    return !result || result.busy === 0;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const reason = code === 'SQLITE_FULL' ? 'the disk is full' : error instanceof Error ? error.message : String(error);
+    throw new PartialError(`the erase is done and committed, but the file could not be rebuilt (${reason}), so the space is not yet reclaimed`, {
+      hint: 'erased text may still sit in the free space of the file: free some space and run `crm db optimize`',
+    });
+  }
 }

@@ -145,9 +145,10 @@ audit entry: \`crm undo <entry>\` reverses it.\n` + examples('crm customer merge
     .addHelpText(
       'after',
       `\nDeletes the customer with their fields, tags, activities, deals, tickets and tasks, erases them from
-earlier audit entries, keeps their sales without a customer (revenue reports do not change), records
-that an erase happened, and rebuilds the file (VACUUM) so the bytes are gone. Backups made earlier
-still hold the data. This cannot be undone.\n` + examples('crm customer forget li.wei@example.com', 'crm customer forget 12 --yes'),
+earlier audit entries (with what their records said), redacts their email, phone, external id and full
+name wherever other records and audit entries quote them, keeps their sales without a customer (revenue
+reports do not change), records that an erase happened, and rebuilds the file (VACUUM) so the bytes
+are gone. Backups made earlier still hold the data. This cannot be undone.\n` + examples('crm customer forget li.wei@example.com', 'crm customer forget 12 --yes'),
     )
     .action(
       run(async (ctx, ref: string) => {
@@ -157,14 +158,16 @@ still hold the data. This cannot be undone.\n` + examples('crm customer forget l
         const person = await resolveCustomer(db, ref);
         await ctx.confirm(`erase everything stored about ${describeCustomer(person)}? This cannot be undone`);
         const result = await forgetCustomer(db, person, ctx.meta());
-        const clean = purgeFreedPages(db);
         const e = result.erased;
+        // Said before the file is rebuilt: if that fails (a full disk), the erase has still happened.
         ctx.note(
           `erased customer #${result.customerId}: ${e.activities} activities, ${e.deals} deals, ${e.tickets} tickets, ${e.tasks} tasks; ` +
-            `${result.salesKept} sales kept without a customer; ${result.auditChangesErased} audit values and ${result.auditEntriesRedacted} audit entries scrubbed (recorded as entry ${result.auditId})`,
+            `${result.salesKept} sales kept without a customer; ${result.auditChangesErased} audit values and ${result.auditEntriesRedacted} audit entries scrubbed; ` +
+            `${result.otherRecordsRedacted} other records that mentioned them redacted (recorded as entry ${result.auditId})`,
         );
-        if (!clean) ctx.warn('another crm was reading the database, so the write-ahead log could not be emptied; run `crm db optimize` later');
         ctx.warn('backups made before now still hold this person\'s data: delete or re-create them (crm db backup)');
+        const clean = purgeFreedPages(db);
+        if (!clean) ctx.warn('another crm was reading the database, so the write-ahead log could not be emptied; run `crm db optimize` later');
       }),
     );
 }
