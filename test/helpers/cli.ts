@@ -138,7 +138,7 @@ export function runCrmAsync(args: readonly string[], options: RunOptions = {}): 
 
 /** Runs SQL statements on a SQLite file (created when missing), as another application would. */
 export function sqliteExec(path: string, statements: string): void {
-  const db = new Database(path);
+  const db = openDb(path);
   try {
     db.exec(statements);
   } finally {
@@ -148,7 +148,7 @@ export function sqliteExec(path: string, statements: string): void {
 
 /** Reads rows from any SQLite file, read-only. */
 export function sqliteQuery<T = Record<string, unknown>>(path: string, sql: string, ...params: unknown[]): T[] {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+  const db = openDb(path, { readonly: true, fileMustExist: true });
   try {
     return db.prepare(sql).all(...params) as T[];
   } finally {
@@ -170,11 +170,12 @@ export function holdWriteLock(path: string, statements = ''): Promise<HeldLock> 
   const script = `
     const Database = require(process.argv[1]);
     const db = new Database(process.argv[2], { timeout: 10000 });
+    if (process.argv[4]) { db.pragma("cipher = 'chacha20'"); db.pragma("hexkey = '" + process.argv[4] + "'"); }
     db.exec('BEGIN IMMEDIATE');
     db.exec(process.argv[3]);
     process.stdout.write('locked\\n');
     process.stdin.once('data', () => { db.exec('COMMIT'); db.close(); process.exit(0); });`;
-  const child = spawn(process.execPath, ['-e', script, requireHere.resolve('better-sqlite3'), path, statements], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', script, requireHere.resolve('better-sqlite3'), path, statements, isEncrypted(path) ? Buffer.from(TEST_KEY).toString('hex') : ''], { stdio: ['pipe', 'pipe', 'inherit'] });
   const ended = new Promise<void>((resolve) => child.on('close', () => resolve()));
   return new Promise((resolve, reject) => {
     child.on('error', reject);

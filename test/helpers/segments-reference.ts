@@ -1,7 +1,7 @@
 // Test-side model of segments: a generated customer set, random `--where` expressions over it, and
 // a plain-TypeScript evaluator of those expressions, written from the contract (not from the code
 // under test), so members found by crm can be checked against members found here.
-import Database from 'better-sqlite3';
+import { openDb } from './cli.js';
 import { rng } from './random.js';
 
 export const TODAY = '2025-06-01';
@@ -89,7 +89,7 @@ export function generateCustomers(count: number, seed: number): RefCustomer[] {
 
 /** Writes the customers (and their tags, fields, sales, tickets) into a migrated crm database. */
 export function insertCustomers(dbPath: string, customers: readonly RefCustomer[]): void {
-  const db = new Database(dbPath);
+  const db = openDb(dbPath);
   try {
     const tagIds = new Map<string, number>();
     const insertTag = db.prepare('INSERT INTO tags (name) VALUES (?)');
