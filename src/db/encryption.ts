@@ -52,6 +52,20 @@ export function fileState(path: string): FileState {
   return size >= 512 && size % 512 === 0 && !printable ? 'encrypted' : 'foreign';
 }
 
+const RAW_KEY = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * What the cipher is given for a key. Exactly 64 hex characters (32 bytes, as `openssl rand -hex 32`
+ * writes them) are the key itself, handed over as SQLite3 Multiple Ciphers' `raw:` key, with no key
+ * derivation: opening costs nothing, and 256 random bits need no stretching. Anything else is a
+ * passphrase, stretched by the cipher with PBKDF2-SHA256 (its default rounds) and the file's salt.
+ * The same key therefore opens the same file whether it comes from a file, CRM_KEY or a prompt.
+ */
+export function cipherKey(key: Buffer): Buffer {
+  const text = key.toString('latin1');
+  return RAW_KEY.test(text) ? Buffer.from(`raw:${text.toLowerCase()}`, 'latin1') : key;
+}
+
 /** Thrown when a key does not open the file; the file is left exactly as it was. */
 export function wrongKey(path: string): ValidationError {
   return new ValidationError(`wrong key for ${path}`, {
@@ -66,7 +80,7 @@ export function wrongKey(path: string): ValidationError {
  */
 export function applyKey(sqlite: Database.Database, key: Buffer): void {
   sqlite.pragma(`cipher = '${CIPHER}'`);
-  sqlite.pragma(`hexkey = '${key.toString('hex')}'`);
+  sqlite.pragma(`hexkey = '${cipherKey(key).toString('hex')}'`);
   try {
     sqlite.prepare('SELECT count(*) FROM sqlite_master').pluck().get();
   } catch (error) {
@@ -117,10 +131,10 @@ export function copyDatabase(source: string, sourceKey: Buffer | undefined, targ
     try {
       if (targetKey) {
         main.pragma(`cipher = '${CIPHER}'`);
-        main.pragma(`hexkey = '${targetKey.toString('hex')}'`);
+        main.pragma(`hexkey = '${cipherKey(targetKey).toString('hex')}'`);
       }
       try {
-        main.prepare('ATTACH DATABASE ? AS source KEY ?').run(source, sourceKey ?? '');
+        main.prepare('ATTACH DATABASE ? AS source KEY ?').run(source, sourceKey ? cipherKey(sourceKey) : '');
         main.prepare('SELECT count(*) FROM source.sqlite_master').pluck().get();
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_NOTADB') throw wrongKey(source);

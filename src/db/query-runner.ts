@@ -5,7 +5,7 @@
 // stays flat however many rows the query returns. The time limit counts the time spent waiting for
 // the child, not the time the caller takes to write the rows out.
 import { spawn } from 'node:child_process';
-import { CIPHER } from './encryption.js';
+import { CIPHER, cipherKey } from './encryption.js';
 
 /** The child's code: CommonJS under `node -e`, loading the driver from this package. */
 const CHILD_SOURCE = `
@@ -88,7 +88,7 @@ export function runQueryInChild(path: string, text: string, options: { timeoutSe
     wake?.();
   });
   // The key of an encrypted database goes over the IPC channel, never on the command line.
-  child.send({ path, text, chunkRows: options.chunkRows ?? 1000, key: options.key?.toString('hex'), cipher: CIPHER });
+  child.send({ path, text, chunkRows: options.chunkRows ?? 1000, key: options.key ? cipherKey(options.key).toString('hex') : undefined, cipher: CIPHER });
   const stop = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };

@@ -1,7 +1,7 @@
 // Encryption at rest (issue 18): db encrypt / decrypt / rekey, keys from files, prompts and the
 // environment, encrypted backups, and every refusal leaving the file byte for byte as it was.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -192,6 +192,81 @@ describe('db encrypt', () => {
     }
     const actions = box.query<{ action: string }>("SELECT action FROM audit_log WHERE action LIKE 'db.%' ORDER BY id").map((r) => r.action);
     expect(actions).toEqual(['db.encrypt', 'db.rekey', 'db.decrypt']);
+  });
+});
+
+/** The names in the file, read straight through the driver with `key` (as SQLite3 Multiple Ciphers takes it). */
+function namesWith(path: string, key: string): string[] {
+  const db = openDb(path, { readonly: true, key });
+  try {
+    return db.prepare('SELECT name FROM customers ORDER BY id').pluck().all() as string[];
+  } finally {
+    db.close();
+  }
+}
+
+describe('raw keys and db rekey --new-key-file', () => {
+  let box: Sandbox;
+  beforeEach(() => {
+    box = sandbox();
+    withPeople(box);
+  });
+  afterEach(() => box.cleanup());
+
+  it('a key file of exactly 64 hex characters is the 256-bit key itself; any other content is a passphrase', () => {
+    const hex = randomBytes(32).toString('hex');
+    const raw = keyFile(box, 'raw.key', hex.toUpperCase());
+    box.ok(['db', 'encrypt', '--key-file', raw], { env: noKeyEnv });
+    expect(secretsIn(box.dbPath)).toEqual([]);
+    // The cipher's own raw-key form opens it; the same text taken as a passphrase (PBKDF2) does not.
+    expect(namesWith(box.dbPath, `raw:${hex}`)).toEqual(PEOPLE.map((p) => p.name));
+    expect(() => namesWith(box.dbPath, hex.toUpperCase())).toThrow(/not a database/);
+    // The same key opens it from CRM_KEY too, in either case.
+    expect(box.ok(['customer', 'list', '--format', 'csv'], { env: { ...noKeyEnv, CRM_KEY: hex } })).toMatch(/Oluwaseun Adeyemi/);
+
+    // 66 hex characters are not a 32-byte key: a passphrase, derived with PBKDF2 like any other.
+    const other = sandbox();
+    try {
+      withPeople(other);
+      const longer = `${hex}ab`;
+      const passphrase = keyFile(other, 'long.key', longer);
+      other.ok(['db', 'encrypt', '--key-file', passphrase], { env: noKeyEnv });
+      expect(namesWith(other.dbPath, longer)).toEqual(PEOPLE.map((p) => p.name));
+      expect(() => namesWith(other.dbPath, `raw:${hex}`)).toThrow(/not a database/);
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  it('db rekey --new-key-file: the old key no longer opens the file, the new one does, the data is intact', () => {
+    const passphrase = 'the old passphrase, retired today';
+    const old = keyFile(box, 'old.key', passphrase);
+    box.ok(['sale', 'record', '--customer', '2', '--product', 'Tea set', '--amount', '42.50', '--date', '2025-03-01'], { env: noKeyEnv });
+    box.ok(['db', 'encrypt', '--key-file', old], { env: noKeyEnv });
+    const customers = box.ok(['customer', 'list', '--format', 'csv', '--key-file', old], { env: noKeyEnv });
+    const sales = box.ok(['sale', 'list', '--format', 'csv', '--key-file', old], { env: noKeyEnv });
+    expect(sales).toMatch(/42\.50/);
+
+    const hex = randomBytes(32).toString('hex');
+    const fresh = keyFile(box, 'new.key', hex);
+    const r = box.run(['db', 'rekey', '--key-file', old, '--new-key-file', fresh], { env: noKeyEnv });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/changed the key of .*crm\.db/);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(hex);
+    expect(dbFiles(box)).toEqual(['crm.db']);
+    expect(readdirSync(box.dir).filter((f) => f.includes('.rewrite'))).toEqual([]);
+    expect(secretsIn(box.dbPath)).toEqual([]);
+
+    refusedUnchanged(box, ['customer', 'list', '--key-file', old], {}, /^error: wrong key for /m);
+    expect(() => namesWith(box.dbPath, passphrase)).toThrow(/not a database/);
+    expect(namesWith(box.dbPath, `raw:${hex}`)).toEqual(PEOPLE.map((p) => p.name));
+    expect(box.ok(['customer', 'list', '--format', 'csv', '--key-file', fresh], { env: noKeyEnv })).toBe(customers);
+    expect(box.ok(['sale', 'list', '--format', 'csv', '--key-file', fresh], { env: noKeyEnv })).toBe(sales);
+
+    // Back again, the current key from CRM_KEY_FILE (as a cron job has it) and the new one from the flag.
+    box.ok(['db', 'rekey', '--new-key-file', old], { env: { ...noKeyEnv, CRM_KEY_FILE: fresh } });
+    refusedUnchanged(box, ['customer', 'list', '--key-file', fresh], {}, /^error: wrong key for /m);
+    expect(box.ok(['customer', 'list', '--format', 'csv', '--key-file', old], { env: noKeyEnv })).toBe(customers);
   });
 });
 
