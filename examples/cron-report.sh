@@ -5,9 +5,13 @@
 #   crontab -e
 #   # every weekday at 07:00, reports into ~/crm-reports; cron mails anything printed on stderr
 #   0 7 * * 1-5  CRM_DB="$HOME/.local/share/crm/crm.db" /path/to/crm/examples/cron-report.sh
+#   # the same for an encrypted database (crm db encrypt): cron cannot be asked for the key, so name
+#   # its key file (chmod 600, outside the database's folder and its backups)
+#   0 7 * * 1-5  CRM_KEY_FILE="$HOME/.config/crm/key" CRM_DB="$HOME/.local/share/crm/crm.db" /path/to/crm/examples/cron-report.sh
 #
-# Settings (environment): CRM_DB the database (else crm's default), CRM_REPORT_DIR where the files
-# go (default ~/crm-reports), CRM the crm command (default: this checkout's bin/crm.js).
+# Settings (environment): CRM_DB the database (else crm's default), CRM_KEY_FILE the key file of an
+# encrypted database, CRM_REPORT_DIR where the files go (default ~/crm-reports), CRM the crm command
+# (default: this checkout's bin/crm.js).
 # cron has no terminal: crm never prompts there (it fails with exit 2 instead), and `set -e` stops
 # at the first failing report so cron reports the error.
 set -eu
