@@ -1,10 +1,11 @@
 // Databases crm cannot use, and command lines it cannot parse: one clear error line, the
 // contract's exit code, no stack trace, and the file left as it was.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, CRM_BIN, runCrm, sandbox, type RunResult, type Sandbox, openDb } from '../helpers/cli.js';
+import { baseEnv, CRM_BIN, ENCRYPTED, runCrm, sandbox, testKeyPath, type RunResult, type Sandbox, openDb } from '../helpers/cli.js';
 
 describe('a database written by a newer crm', () => {
   let box: Sandbox;
@@ -61,9 +62,30 @@ describe('files crm cannot use as a database', () => {
 const asRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
 
+/**
+ * Under the encrypted pass, the unprivileged user's own copy of the test key: the test key file is
+ * private to us (crm refuses a key file others may read), so `nobody` gets a private copy it owns.
+ */
+let limitedKey: string | undefined;
+function limitedKeyFile(): string {
+  if (!asRoot) return testKeyPath();
+  if (!limitedKey) {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-nobody-key-'));
+    limitedKey = join(dir, 'key');
+    copyFileSync(testKeyPath(), limitedKey);
+    chmodSync(limitedKey, 0o600);
+    chownSync(limitedKey, NOBODY, NOBODY);
+    chownSync(dir, NOBODY, NOBODY);
+  }
+  return limitedKey;
+}
+afterAll(() => {
+  if (limitedKey) rmSync(dirname(limitedKey), { recursive: true, force: true });
+});
+
 function runLimited(args: readonly string[]): RunResult {
   const result = spawnSync(process.execPath, [CRM_BIN, ...args], {
-    env: baseEnv({ HOME: '/tmp' }),
+    env: baseEnv({ HOME: '/tmp', ...(ENCRYPTED ? { CRM_KEY_FILE: limitedKeyFile() } : {}) }),
     cwd: '/tmp',
     encoding: 'utf8',
     ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
