@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
+import { ENCRYPTED, sandbox, type Sandbox, openDb } from '../helpers/cli.js';
 import { migrations } from '../../migrations/index.js';
 
 const env = { CRM_NOW: '2025-06-01T09:00:00Z' };
@@ -73,7 +73,8 @@ describe('db backup and restore', () => {
     const result = box.run(['db', 'backup'], { env });
     const expected = join(box.dir, 'backups', 'crm-20250601-090000.db');
     expect(result).toMatchObject({ code: 0, stdout: `${expected}\n` });
-    expect(result.stderr).toMatch(/^backed up .* to .*crm-20250601-090000\.db$/m);
+    // An encrypted database (the encrypted test pass) is backed up encrypted, and says so.
+    expect(result.stderr).toMatch(new RegExp(`^backed up .* to .*crm-20250601-090000\\.db${ENCRYPTED ? ' \\(encrypted\\)' : ''}$`, 'm'));
     expect(statSync(expected).mode & 0o777).toBe(0o600);
     expect(statSync(join(box.dir, 'backups')).mode & 0o777).toBe(0o700);
     const copy = openDb(expected, { readonly: true });
@@ -95,7 +96,14 @@ describe('db backup and restore', () => {
     expect(refused.stderr).toMatch(/^error: overwrite .*mine\.db: refusing without --yes$/m);
     expect(readFileSync(target, 'utf8')).toBe('keep me');
     expect(box.run(['db', 'backup', target, '--yes']).code).toBe(0);
-    expect(readFileSync(target).subarray(0, 15).toString()).toBe('SQLite format 3');
+    // A database now: plain, or encrypted under the database's key on the encrypted pass.
+    expect(readFileSync(target).subarray(0, 15).toString() === 'SQLite format 3').toBe(!ENCRYPTED);
+    const copy = openDb(target, { readonly: true });
+    try {
+      expect(copy.prepare('SELECT name FROM customers').pluck().all()).toEqual(['Before Backup']);
+    } finally {
+      copy.close();
+    }
     expect(box.run(['db', 'backup', box.dbPath, '--yes']).code).toBe(1);
   });
 
