@@ -8,7 +8,7 @@
 // plain copy of an encrypted database ever reaches the disk), checked, flushed, and renamed over
 // the original. A kill at any moment leaves either the old file or the new one.
 import type Database from 'better-sqlite3';
-import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
@@ -229,4 +229,34 @@ export function writeKeyedCopy(source: string, sourceKey: Buffer | undefined, ta
   } finally {
     rmSync(copy, { force: true });
   }
+}
+
+/**
+ * Copies a damaged encrypted database byte for byte to `target` (an existing private temp file):
+ * the salvage backup. VACUUM INTO cannot read damaged pages, and the backup API would write the
+ * pages it can read in plain form, so the only copy that carries everything and stays encrypted is
+ * the file itself, under its own key. The WAL is folded in first and the file write-locked while
+ * it is copied, so the copy holds every commit and none half-written.
+ */
+export function copyEncryptedFile(sqlite: Database.Database, target: string): void {
+  const path = sqlite.name;
+  const [checkpoint] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+  const inUse = () => new ValidationError(`${path} is in use by another program; nothing was written`, { hint: 'let other crm commands finish, then try again' });
+  if (checkpoint && checkpoint.busy !== 0) throw inUse();
+  sqlite.exec('BEGIN IMMEDIATE');
+  try {
+    let wal = 0;
+    try {
+      wal = statSync(`${path}-wal`).size;
+    } catch {
+      wal = 0;
+    }
+    if (wal > 0) throw inUse();
+    if (fileState(path) !== 'encrypted') throw new ValidationError(`${path} is not an encrypted database file; nothing was written`);
+    copyFileSync(path, target);
+    fsyncPath(target);
+  } finally {
+    sqlite.exec('ROLLBACK');
+  }
+  if (fileState(target) !== 'encrypted') throw new ValidationError(`the copy at ${target} is not encrypted; nothing was written`);
 }

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { looksLikeSqlite, sqliteOf } from '../db/connection.js';
 import { appliedMigrations } from '../db/applied-migrations.js';
 import { createTempBeside, keepModeOf, releaseTemp } from '../db/private-files.js';
-import { applyKey, CIPHER_DESCRIPTION, fileState, writeKeyedCopy } from '../db/encryption.js';
+import { applyKey, CIPHER_DESCRIPTION, copyEncryptedFile, fileState, writeKeyedCopy } from '../db/encryption.js';
 import type { DB } from '../db/schema.js';
 import { ValidationError } from '../domain/errors.js';
 import { migrations } from '../../migrations/index.js';
@@ -152,18 +152,31 @@ export function defaultBackupPath(dbPath: string, now: Date, prefix = 'crm'): st
 export interface CopyKeys {
   source?: Buffer | undefined;
   target?: Buffer | undefined;
+  /** The database is damaged and is copied anyway (`db backup --salvage`). */
+  salvage?: boolean;
 }
 
 /**
  * Copies the open database to `target` with the online backup API: into a private (0600) temp
  * file beside the target, then renamed into place, so a half-written backup never has its name.
- * With keys the copy is written encrypted instead (VACUUM INTO), never plain on disk.
+ * With keys the copy is written encrypted instead (VACUUM INTO), never plain on disk. A damaged
+ * database is salvaged as it is: a plain one page by page (the backup API copies the damage too),
+ * an encrypted one byte for byte under its own key (never decrypted, so never plain on disk).
  */
 export async function backupDatabase(db: Kysely<DB>, target: string, keys: CopyKeys = {}): Promise<{ path: string; bytes: number }> {
+  const keyChange = keys.source ? !keys.target || !keys.target.equals(keys.source) : Boolean(keys.target);
+  if (keys.salvage && keyChange) {
+    // Re-encrypting (or decrypting) means reading every page, which the damage prevents.
+    throw new ValidationError('a salvage copy of a damaged database is the file as it is, under its own key (if any); it cannot be written under another key, so nothing was written', {
+      hint: 'salvage without --backup-key-file, then change the key of what you rescued',
+    });
+  }
   mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
   const temp = createTempBeside(target);
   try {
-    if (keys.source || keys.target) {
+    if (keys.salvage && keys.source) {
+      copyEncryptedFile(sqliteOf(db), temp);
+    } else if (keys.source || keys.target) {
       // Written encrypted as it is copied (VACUUM INTO): never plain on disk.
       writeKeyedCopy(sqliteOf(db).name, keys.source, temp, keys.target);
     } else {

@@ -314,6 +314,55 @@ describe('encrypted backups and restores', () => {
   });
 });
 
+describe('a damaged encrypted database', () => {
+  it('is refused by db backup; --salvage copies its encrypted bytes as they are, never plain, and only under its own key', () => {
+    const box = sandbox();
+    try {
+      const lines = ['name,email,phone', ...PEOPLE.map((p) => `${p.name},${p.email},${p.phone}`)];
+      for (let i = 0; i < 300; i++) lines.push(`Filler ${i},filler${i}@example.com,+1 555 ${String(i).padStart(7, '0')}`);
+      writeFileSync(join(box.dir, 'people.csv'), `${lines.join('\n')}\n`);
+      box.ok(['import', 'customers', join(box.dir, 'people.csv')], { env: noKeyEnv });
+      const key = keyFile(box, 'key', 'the key of a damaged file');
+      box.ok(['db', 'encrypt', '--key-file', key], { env: noKeyEnv });
+      // Overwrite the start of ten pages in the middle of the file: their MACs no longer match.
+      const bytes = readFileSync(box.dbPath);
+      const middle = Math.floor(bytes.length / 4096 / 2);
+      for (let page = middle - 5; page < middle + 5; page++) bytes.fill(0xde, page * 4096, page * 4096 + 64);
+      writeFileSync(box.dbPath, bytes);
+
+      const copy = join(box.dir, 'rescue.db');
+      const refused = box.run(['db', 'backup', copy, '--key-file', key], { env: noKeyEnv });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^error: the database fails its quick check/m);
+      expect(existsSync(copy)).toBe(false);
+
+      const other = keyFile(box, 'other', 'another key for the rescue');
+      const rekeyed = box.run(['db', 'backup', copy, '--salvage', '--key-file', key, '--backup-key-file', other], { env: noKeyEnv });
+      expect(rekeyed.code).toBe(1);
+      expect(rekeyed.stderr).toMatch(/^error: a salvage copy of a damaged database is the file as it is, under its own key .*nothing was written$/m);
+      expect(existsSync(copy)).toBe(false);
+
+      const salvaged = box.run(['db', 'backup', copy, '--salvage', '--key-file', key], { env: noKeyEnv });
+      expect(salvaged.code, salvaged.stderr).toBe(0);
+      expect(salvaged.stderr).toMatch(/^warning: the database fails its quick check .*\(--salvage\)$/m);
+      expect(salvaged.stderr).toMatch(/\(encrypted\)/);
+      expect(sha(copy)).toBe(sha(box.dbPath));
+      expect(hasSqliteHeader(copy)).toBe(false);
+      expect(secretsIn(copy)).toEqual([]);
+      expect(readdirSync(box.dir).filter((f) => f.startsWith('.rescue') || f.endsWith('.tmp'))).toEqual([]);
+      // It is the database under its key: it opens, and its check finds the same damage.
+      const db = openDb(copy, { readonly: true, key: 'the key of a damaged file' });
+      try {
+        expect(db.pragma('quick_check', { simple: true })).not.toBe('ok');
+      } finally {
+        db.close();
+      }
+    } finally {
+      box.cleanup();
+    }
+  }, 60_000);
+});
+
 describe('kill -9 during db encrypt', () => {
   it('leaves the plain original or the finished encrypted file, never neither', async () => {
     const box = sandbox();

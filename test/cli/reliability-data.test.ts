@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, spawnCrm, type Sandbox } from '../helpers/cli.js';
+import { ENCRYPTED, sandbox, spawnCrm, type Sandbox } from '../helpers/cli.js';
 
 describe('customer duplicates on 30,000 customers whose names share a prefix', () => {
   let box: Sandbox;
@@ -238,5 +238,7 @@ describe('a damaged database says so', () => {
     expect(salvaged.code).toBe(0);
     expect(salvaged.stderr).toMatch(/^warning: the database fails its quick check .*copying it anyway \(--salvage\)$/m);
     expect(existsSync(join(box.dir, 'copy.db'))).toBe(true);
+    // An encrypted database (the encrypted pass) is salvaged byte for byte: never plain, never re-encrypted.
+    if (ENCRYPTED) expect(readFileSync(join(box.dir, 'copy.db')).equals(readFileSync(box.dbPath))).toBe(true);
   });
 });

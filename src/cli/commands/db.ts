@@ -182,7 +182,7 @@ export function registerDb(program: Command, { run }: Runtime): void {
   db.command('backup')
     .description('copy the database while it is in use (SQLite online backup), private file mode 0600; prints the path')
     .argument('[file]', 'where to write (default: backups/crm-YYYYMMDD-HHMMSS.db beside the database)')
-    .option('--salvage', 'copy a database that fails its quick check anyway (what can be read, damage included)')
+    .option('--salvage', 'copy a database that fails its quick check anyway (damage included; an encrypted one byte for byte, under its own key)')
     .option('--backup-key-file <file>', 'encrypt the backup with this key (default: an encrypted database is backed up under its own key)')
     .addHelpText(
       'after',
@@ -207,7 +207,7 @@ backup. --salvage copies it all the same, to rescue what can still be read.\n` +
         const { readKeyFile } = await import('../keys.js');
         const targetKey = flags.backupKeyFile ? readKeyFile(flags.backupKeyFile, '--backup-key-file') : sourceKey;
         if (existsSync(target)) await ctx.confirm(`Overwrite ${target}?`);
-        const result = await backupDatabase(handle, target, { source: sourceKey, target: targetKey });
+        const result = await backupDatabase(handle, target, { source: sourceKey, target: targetKey, salvage: Boolean(damage) });
         ctx.note(`backed up ${humanBytes(result.bytes)} to ${result.path}${targetKey ? ' (encrypted)' : ''}`);
         await ctx.printText(result.path);
       }),
