@@ -3,6 +3,7 @@
 // 1,000,000 sales within 1.2×, and `crm --version` unchanged when a key is configured.
 // BENCH_ROWS=20000 npm run bench -- encryption   runs the import small.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { benchDatabase, customersCsv } from './fixtures.mjs';
 import { benchLine, cpuLine, crm, CRM, DATA, median } from './lib.mjs';
@@ -52,5 +53,10 @@ benchLine('encryption-startup-version', versionKeyed.seconds, versionPlain.secon
 const list = (db) => [CRM, '--db', db, 'customer', 'list', '--limit', '20', '--format', 'csv'];
 const listPlain = median(process.execPath, list(salesPlain), RUNS);
 const listEncrypted = median(process.execPath, list(salesEncrypted), RUNS, { env: keyed });
-console.log(`# customer list --limit 20: plain ${listPlain.seconds.toFixed(3)} s, encrypted ${listEncrypted.seconds.toFixed(3)} s`);
+// The same under a raw key (64 hex characters: no key derivation), the README's recommended key.
+const rawKey = `${DATA}bench-raw.key`;
+writeFileSync(rawKey, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+execFileSync(process.execPath, [CRM, '--db', salesEncrypted, 'db', 'rekey', '--new-key-file', rawKey], { stdio: 'ignore', env: { ...process.env, ...keyed } });
+const listRaw = median(process.execPath, list(salesEncrypted), RUNS, { env: { CRM_KEY_FILE: rawKey } });
+console.log(`# customer list --limit 20: plain ${listPlain.seconds.toFixed(3)} s, encrypted ${listEncrypted.seconds.toFixed(3)} s (passphrase), ${listRaw.seconds.toFixed(3)} s (raw key)`);
 fresh(salesEncrypted);
