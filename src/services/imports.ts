@@ -32,6 +32,7 @@ import {
   type RowContext,
   type SaleRecord,
 } from '../domain/imports.js';
+import { OccurrenceCounter } from '../domain/occurrences.js';
 import { beginAudit, type AuditRecorder, type WriteMeta } from './audit.js';
 
 export interface ImportInput {
@@ -552,12 +553,8 @@ function salesHandler(run: Run): RowHandler {
   const update = sqlite.prepare('UPDATE sales SET customer_id = ?, product = ?, quantity = ?, amount_cents = ?, sold_on = ?, note = ? WHERE id = ?');
   const lines = new LineIndex(highestIdIssued(sqlite, 'sales') + 1);
   // Occurrences of identical rows without external_id, so the 2nd identical row is a 2nd sale.
-  const occurrences = new Map<string, number>();
-  const occurrenceOf = (content: string): number => {
-    const occurrence = (occurrences.get(content) ?? 0) + 1;
-    occurrences.set(content, occurrence);
-    return occurrence;
-  };
+  const occurrences = new OccurrenceCounter();
+  const occurrenceOf = (content: string): number => occurrences.count(content);
   /** The import key of a row known by its content: the content's hash and its occurrence in the file. */
   const keyOf = (content: string, occurrence: number): string => sha1(`${sha1(content, 'base64')}#${occurrence}`, 'base64url');
   const contentKey = (content: string): string => keyOf(content, occurrenceOf(content));

@@ -14,6 +14,14 @@ describe('crm basics', () => {
     expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
+  it('prints the same version on the quick path (--version alone, -V) as through the full program', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    box = sandbox();
+    const full = runCrm(['--db', join(box.dir, 'crm.db'), '--version']);
+    expect(full).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    for (const flag of ['--version', '-V']) expect(runCrm([flag])).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+
   it('creates a private database on init and prints its path', () => {
     box = sandbox();
     const path = join(box.dir, 'sub', 'folder', 'crm.db');
