@@ -547,6 +547,8 @@ function salesHandler(run: Run): RowHandler {
   const saleByExternalId = sqlite.prepare('SELECT id, amount_cents, voided_at, refund_of FROM sales WHERE external_id = ?');
   const saleById = sqlite.prepare('SELECT id, amount_cents, voided_at, refund_of FROM sales WHERE id = ?');
   const refundedBefore = sqlite.prepare('SELECT -coalesce(sum(amount_cents), 0) FROM sales WHERE refund_of = ? AND voided_at IS NULL').pluck();
+  const salesBefore = highestIdIssued(sqlite, 'sales');
+  const sameRefundBefore = sqlite.prepare('SELECT 1 FROM sales WHERE refund_of = ? AND amount_cents = ? AND sold_on = ? AND id <= ? LIMIT 1').pluck();
   type Refunded = { id: number; amount_cents: number; voided_at: string | null; refund_of: number | null };
   const refundTarget = (s: SaleRecord): number | null => {
     if (s.refundOf === null) return null;
@@ -559,6 +561,8 @@ function salesHandler(run: Run): RowHandler {
     if (!sale) throw new RowError('refund_of', `no sale with external id or id ${s.refundOf}`);
     if (sale.voided_at !== null) throw new RowError('refund_of', `sale #${sale.id} is voided`);
     if (sale.refund_of !== null || sale.amount_cents < 0) throw new RowError('refund_of', `sale #${sale.id} is itself a refund`);
+    // The same refund imported before (a re-import of the file): the duplicate check skips it, so it adds nothing.
+    if (sameRefundBefore.get(sale.id, s.amountCents, s.soldOn, salesBefore) !== undefined) return sale.id;
     // Earlier refunds in this file are written by now (the queue is flushed before a refund is looked up).
     const done = refundedBefore.get(sale.id) as number;
     if (-s.amountCents > sale.amount_cents - done) {
