@@ -697,8 +697,8 @@ function salesHandler(run: Run): RowHandler {
         const first = orders.get(s.orderId);
         if (first === undefined) orders.set(s.orderId, { text: customerText, line });
         else if (first.text !== customerText) {
-          const who = (text: string | null) => (text === null ? 'a guest' : `customer ${text}`);
-          throw new RowError('order_id', `order ${s.orderId} is for ${who(first.text)} (line ${first.line}), not ${who(customerText)}`);
+          const whose = first.text === null ? 'a guest' : `customer ${first.text}`;
+          throw new RowError('order_id', `order ${s.orderId} is for ${whose} (line ${first.line}), not ${customerText ?? 'a guest'}`);
         }
       }
       // A refund may name a sale earlier in this file: those rows are written before it is looked up.
@@ -718,8 +718,8 @@ function salesHandler(run: Run): RowHandler {
       const customerId = s.customer === null ? null : run.customers.resolve(s.customer);
       if (checkOrder) {
         const owner = orderCustomer.get(s.orderId) as number | null | undefined;
-        const who = (id: number | null) => (id === null ? 'a guest' : `customer #${id}`);
-        if (owner !== undefined && owner !== customerId) throw new RowError('order_id', `order ${s.orderId} belongs to ${who(owner)}, not ${who(customerId)}`);
+        const whose = owner === null ? 'a guest' : `customer #${owner}`;
+        if (owner !== undefined && owner !== customerId) throw new RowError('order_id', `order ${s.orderId} belongs to ${whose}, not ${customerId === null ? 'a guest' : `#${customerId}`}`);
       }
       // Identical rows are distinct sales: the identity is the values plus the occurrence number.
       key ??= s.externalId === null ? contentKey(saleContent(customerId, s)) : null;
