@@ -75,6 +75,8 @@ export interface SalesTable {
   /** The shop's stock code. */
   sku: string | null;
   unit_price_cents: number | null;
+  /** The sale this row refunds (refund rows carry a negative amount). */
+  refund_of: number | null;
   deal_id: number | null;
   created_at: string;
   voided_at: string | null;

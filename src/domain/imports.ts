@@ -4,7 +4,7 @@
 import { IDENTIFYING_FIELDS } from './customers.js';
 import { parseDate, parseDateTime, type DateFormat } from './dates.js';
 import { UsageError, ValidationError } from './errors.js';
-import { MAX_CENTS, parseMoney } from './money.js';
+import { MAX_CENTS, centsToDecimal, parseMoney } from './money.js';
 import { restoreCell } from './spreadsheet.js';
 import { parseAge, parseChoice, parseEmail, parseGender, parseInteger, parsePhoneDigits, type Gender } from './validation.js';
 
@@ -18,7 +18,7 @@ export type DuplicateMode = (typeof DUPLICATE_MODES)[number];
 /** The contract's import columns, in the order exports write them. */
 export const IMPORT_COLUMNS: Record<ImportKind, readonly string[]> = {
   customers: ['name', 'email', 'phone', 'age', 'gender', 'company', 'city', 'source', 'tags', 'created', 'external_id'],
-  sales: ['external_id', 'customer', 'product', 'quantity', 'amount', 'date', 'note', 'order_id', 'sku', 'unit_price'],
+  sales: ['external_id', 'customer', 'product', 'quantity', 'amount', 'date', 'note', 'order_id', 'sku', 'unit_price', 'refund_of'],
   activities: ['customer', 'type', 'at', 'direction', 'summary'],
   tickets: ['external_id', 'customer', 'subject', 'description', 'priority', 'kind', 'status', 'opened', 'resolved', 'score'],
 };
@@ -364,7 +364,8 @@ export function readCustomerRef(r: RowReader, key: CustomerKey | undefined): Cus
 
 export interface SaleRecord {
   externalId: string | null;
-  customer: CustomerRef;
+  /** Null: a guest sale (the customer cell is empty). */
+  customer: CustomerRef | null;
   /** The product's name; the SKU when the file has no name for it. */
   product: string;
   quantity: number;
@@ -376,6 +377,8 @@ export interface SaleRecord {
   /** The shop's stock code: reports key products by it when present. */
   sku: string | null;
   unitPriceCents: number | null;
+  /** A refund (negative amount): the sale it refunds, by that sale's external id or crm id, when the file says. */
+  refundOf: string | null;
 }
 
 /**
@@ -391,20 +394,33 @@ export function lineAmountCents(quantity: number, unitPriceCents: number): numbe
 export function readSale(r: RowReader, ctx: RowContext): SaleRecord {
   try {
     const externalId = r.optional('external_id');
-    const customer = readCustomerRef(r, ctx.customerKey);
+    // An empty customer cell is a guest sale (a walk-in, a guest checkout).
+    const customer = r.optional('customer') === null ? null : readCustomerRef(r, ctx.customerKey);
     const sku = r.optional('sku');
     const product = sku === null ? r.required('product') : (r.optional('product') ?? sku);
+    // A negative quantity or amount is a refund; a zero quantity is no line at all.
     const quantityText = r.optional('quantity');
-    const quantity = quantityText === null ? 1 : parseInteger(quantityText, 'quantity', 1, 1_000_000);
+    let quantity = quantityText === null ? 1 : parseInteger(quantityText, 'quantity', -1_000_000, 1_000_000);
+    if (quantity === 0) throw new RowError('quantity', 'must not be 0 (a negative quantity is a refund)');
     const unitPriceText = r.optional('unit_price');
     const unitPriceCents = unitPriceText === null ? null : parseMoney(unitPriceText, { label: 'unit_price' });
     const amountText = unitPriceCents === null ? r.required('amount') : r.optional('amount');
-    const amountCents = amountText === null ? lineAmountCents(quantity, unitPriceCents!) : parseMoney(amountText, { label: 'amount' });
+    const lineCents = unitPriceCents === null ? null : lineAmountCents(quantity, unitPriceCents);
+    const amountCents = amountText === null ? lineCents! : parseMoney(amountText, { label: 'amount', allowNegative: true });
+    if (lineCents !== null && amountCents !== lineCents) {
+      throw new RowError('amount', `${centsToDecimal(amountCents)} is not quantity × unit_price (${quantity} × ${centsToDecimal(unitPriceCents!)} = ${centsToDecimal(lineCents)})`);
+    }
+    if (amountCents < 0 && quantityText === null) quantity = -1;
+    if ((amountCents < 0 && quantity > 0) || (quantity < 0 && amountCents >= 0)) {
+      throw new RowError('amount', `${centsToDecimal(amountCents)} and quantity ${quantity} disagree: a refund has both negative`);
+    }
     const dateText = r.optional('date');
     const soldOn = isoDay(dateText ?? 'today', ctx, 'date');
     const note = r.optional('note');
     const orderId = r.optional('order_id');
-    return { externalId, customer, product, quantity, amountCents, soldOn, note, orderId, sku, unitPriceCents };
+    const refundOf = r.optional('refund_of');
+    if (refundOf !== null && amountCents >= 0) throw new RowError('refund_of', 'is given but the row is not a refund (its amount is not negative)');
+    return { externalId, customer, product, quantity, amountCents, soldOn, note, orderId, sku, unitPriceCents, refundOf };
   } catch (error) {
     return r.fail(error);
   }

@@ -34,7 +34,7 @@ const REFERENCES: Readonly<Record<string, readonly [string, string][]>> = {
   customers: [['activities', 'customer_id'], ['sales', 'customer_id'], ['deals', 'customer_id'], ['tickets', 'customer_id'], ['tasks', 'customer_id']],
   tags: [['customer_tags', 'tag_id']],
   activities: [['activity_links', 'from_id'], ['activity_links', 'to_id']],
-  sales: [['deals', 'won_sale_id']],
+  sales: [['deals', 'won_sale_id'], ['sales', 'refund_of']],
   deals: [['tasks', 'deal_id'], ['sales', 'deal_id']],
   tickets: [['ticket_ratings', 'ticket_id'], ['tasks', 'ticket_id']],
   tasks: [['tasks', 'recurred_from']],

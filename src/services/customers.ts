@@ -270,10 +270,13 @@ export async function customerProfile(db: Db, customerId: number, dayStart: (day
   timeline.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : order[a.kind] - order[b.kind] || b.id - a.id));
 
   const kept = sales.filter((s) => s.voided_at === null);
+  // Orders, not lines: an order_id counts once, a sale without one is its own; refunds (negative
+  // amounts) are no order and no purchase, and the spend is net of them.
+  const purchases = kept.filter((s) => s.amount_cents >= 0);
   const totals: CustomerTotals = {
-    orders: kept.length,
+    orders: new Set(purchases.map((s) => (s.order_id === null ? `s:${s.id}` : `o:${s.order_id}`))).size,
     totalSpentCents: kept.reduce((sum, s) => sum + s.amount_cents, 0),
-    lastPurchase: kept.reduce<string | null>((last, s) => (last === null || s.sold_on > last ? s.sold_on : last), null),
+    lastPurchase: purchases.reduce<string | null>((last, s) => (last === null || s.sold_on > last ? s.sold_on : last), null),
     openTickets: tickets.filter((t) => t.status === 'open' || t.status === 'pending').length,
     activities: activities.length,
     lastContact: activities.reduce<string | null>((last, a) => (last === null || a.at > last ? a.at : last), null),

@@ -13,6 +13,7 @@ import type { DB } from '../db/schema.js';
 import { SETTINGS } from '../domain/config.js';
 import { parseDuration, type DateFormat } from '../domain/dates.js';
 import { ValidationError } from '../domain/errors.js';
+import { centsToDecimal } from '../domain/money.js';
 import {
   formatProblem,
   planHeader,
@@ -540,13 +541,41 @@ function salesHandler(run: Run): RowHandler {
   const { sqlite, counts, nowIso, ctx, pending } = run;
   const mode = run.input.onDuplicate;
   const insertHead =
-    'INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, external_id, import_key, created_at, order_id, sku, unit_price_cents)';
-  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    'INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, external_id, import_key, created_at, order_id, sku, unit_price_cents, refund_of)';
+  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  // A refund naming the sale it refunds: by the sale's external id, else by its crm id; never more
+  // than remains refundable (refunds earlier in this file count, written by then), never of a voided sale or a refund.
+  const saleByExternalId = sqlite.prepare('SELECT id, amount_cents, voided_at, refund_of FROM sales WHERE external_id = ?');
+  const saleById = sqlite.prepare('SELECT id, amount_cents, voided_at, refund_of FROM sales WHERE id = ?');
+  const refundedBefore = sqlite.prepare('SELECT -coalesce(sum(amount_cents), 0) FROM sales WHERE refund_of = ? AND voided_at IS NULL').pluck();
+  const salesBefore = highestIdIssued(sqlite, 'sales');
+  const sameRefundBefore = sqlite.prepare('SELECT 1 FROM sales WHERE refund_of = ? AND amount_cents = ? AND sold_on = ? AND id <= ? LIMIT 1').pluck();
+  type Refunded = { id: number; amount_cents: number; voided_at: string | null; refund_of: number | null };
+  const refundTarget = (s: SaleRecord): number | null => {
+    if (s.refundOf === null) return null;
+    const byExternal = saleByExternalId.get(s.refundOf) as Refunded | undefined;
+    const byId = /^\d+$/.test(s.refundOf) ? (saleById.get(Number(s.refundOf)) as Refunded | undefined) : undefined;
+    if (byExternal && byId && byExternal.id !== byId.id) {
+      throw new RowError('refund_of', `${s.refundOf} names sale #${byExternal.id} by external id and sale #${byId.id} by id`);
+    }
+    const sale = byExternal ?? byId;
+    if (!sale) throw new RowError('refund_of', `no sale with external id or id ${s.refundOf}`);
+    if (sale.voided_at !== null) throw new RowError('refund_of', `sale #${sale.id} is voided`);
+    if (sale.refund_of !== null || sale.amount_cents < 0) throw new RowError('refund_of', `sale #${sale.id} is itself a refund`);
+    // The same refund imported before (a re-import of the file): the duplicate check skips it, so it adds nothing.
+    if (sameRefundBefore.get(sale.id, s.amountCents, s.soldOn, salesBefore) !== undefined) return sale.id;
+    // Earlier refunds in this file are written by now (the queue is flushed before a refund is looked up).
+    const done = refundedBefore.get(sale.id) as number;
+    if (-s.amountCents > sale.amount_cents - done) {
+      throw new RowError('amount', `a refund of ${centsToDecimal(-s.amountCents)} is more than the ${centsToDecimal(sale.amount_cents - done)} that remains refundable of sale #${sale.id}`);
+    }
+    return sale.id;
+  };
   // An order belongs to one customer: orders already in the database are checked when there are any.
   const hasOrders = sqlite.prepare('SELECT 1 FROM sales WHERE order_id IS NOT NULL LIMIT 1').pluck().get() !== undefined;
   const orderCustomer = sqlite.prepare('SELECT customer_id FROM sales WHERE order_id = ? LIMIT 1').pluck();
   /** The customer cell and line of each order's first line in this file. */
-  const orders = new Map<string, { text: string; line: number }>();
+  const orders = new Map<string, { text: string | null; line: number }>();
   const byExternalId = sqlite.prepare('SELECT id FROM sales WHERE external_id = ?').pluck();
   const byImportKey = sqlite.prepare('SELECT id FROM sales WHERE import_key = ?').pluck();
   const selectRow = sqlite.prepare('SELECT * FROM sales WHERE id = ?');
@@ -559,7 +588,7 @@ function salesHandler(run: Run): RowHandler {
   const keyOf = (content: string, occurrence: number): string => sha1(`${sha1(content, 'base64')}#${occurrence}`, 'base64url');
   const contentKey = (content: string): string => keyOf(content, occurrenceOf(content));
   /** A plain sale's content: its customer's id and its values (the key's form since the first import). */
-  const saleContent = (customerId: number, s: SaleRecord) => `${customerId}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${s.soldOn}\u001f${s.note ?? ''}`;
+  const saleContent = (customerId: number | null, s: SaleRecord) => `${customerId ?? ''}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${s.soldOn}\u001f${s.note ?? ''}`;
   // A plain sale's key needs its customer's id, which a batch looks up itself: the batch computes the
   // key with this function once it has the id. The occurrence is counted by the customer cell as
   // written (a file names each customer one way), so the key is the one the one-row path computes.
@@ -573,32 +602,33 @@ function salesHandler(run: Run): RowHandler {
    * customerId null: the customer is named by email or external id (`via`), and the batch insert looks
    * it up itself; then `occurrence` (when not null) asks the batch to compute the plain sale's key.
    */
-  type Pending = { s: SaleRecord; customerId: number | null; key: string | null; via: BatchKey; occurrence: number | null };
+  type Pending = { s: SaleRecord; customerId: number | null; key: string | null; via: BatchKey; occurrence: number | null; refundOf: number | null };
   /** The columns the file has. */
   let present: ReadonlySet<string> | undefined;
-  const bind = ({ s, customerId, key }: Pending, params: unknown[]) => {
-    params.push(customerId, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso, s.orderId, s.sku, s.unitPriceCents);
+  const bind = ({ s, customerId, key, refundOf }: Pending, params: unknown[]) => {
+    params.push(customerId, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso, s.orderId, s.sku, s.unitPriceCents, refundOf);
   };
   // A batch finds the customers its rows name by email or external id in the same statement that inserts them,
   // which saves a statement per row (1M sales: 1.8 s of lookups). A row whose customer is not found
   // gets a NULL product, which the NOT NULL constraint refuses: the statement fails as a whole and
   // the batch takes the one-row path, which reports the row. The row number (a constant of the
   // statement, not data) keeps the file's order.
-  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  // A guest sale (column18) has no customer to find.
+  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
   const batchInsert = sqlite.prepare(
     `${insertHead}
-     SELECT coalesce(v.column2, c.id, e.id), iif(coalesce(v.column2, c.id, e.id) IS NULL, NULL, v.column5),
+     SELECT coalesce(v.column2, c.id, e.id), iif(coalesce(v.column2, c.id, e.id) IS NULL AND v.column18 IS NULL, NULL, v.column5),
             v.column6, v.column7, v.column8, v.column9, v.column10,
             iif(v.column16 IS NULL, v.column11, crm_sale_key(coalesce(v.column2, c.id, e.id), v.column5, v.column6, v.column7, v.column8, v.column9, v.column16)),
-            v.column12, v.column13, v.column14, v.column15
+            v.column12, v.column13, v.column14, v.column15, v.column17
      FROM (VALUES ${Array.from({ length: INSERT_BATCH }, (_, i) => batchRow(i)).join(', ')}) AS v
      LEFT JOIN customers AS c ON c.email = v.column3
      LEFT JOIN customers AS e ON e.external_id = v.column4
      ORDER BY v.column1`,
   );
-  const bindBatch = ({ s, customerId, key, via, occurrence }: Pending, params: unknown[]) => {
+  const bindBatch = ({ s, customerId, key, via, occurrence, refundOf }: Pending, params: unknown[]) => {
     params.push(customerId, via?.email ?? null, via?.externalId ?? null, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
-    params.push(s.orderId, s.sku, s.unitPriceCents, occurrence);
+    params.push(s.orderId, s.sku, s.unitPriceCents, occurrence, refundOf, s.customer === null ? 1 : null);
   };
   const inserted = (id: number, { s }: Pending, line: number) => {
     if (s.externalId !== null) lines.set(id, line);
@@ -606,12 +636,12 @@ function salesHandler(run: Run): RowHandler {
   };
   const single = (p: Pending, line: number): void => {
     const { s } = p;
-    const customerId = p.customerId ?? run.customers.resolve(s.customer);
+    const customerId = p.customerId ?? (s.customer === null ? null : run.customers.resolve(s.customer));
     const key = p.occurrence === null ? p.key : keyOf(saleContent(customerId, s), p.occurrence);
     let existing: number;
     try {
       const params: unknown[] = [];
-      bind({ s, customerId, key, via: null, occurrence: null }, params);
+      bind({ s, customerId, key, via: null, occurrence: null, refundOf: p.refundOf }, params);
       inserted(Number(insert.run(params).lastInsertRowid), p, line);
       return;
     } catch (error) {
@@ -658,33 +688,39 @@ function salesHandler(run: Run): RowHandler {
     row(reader, line, values) {
       present ??= new Set(reader.plan.index.keys());
       const s = readSale(reader, ctx);
+      const customerText = s.customer?.text ?? null;
       if (s.orderId !== null) {
-        // The lines of one order name one customer (compared as written in the file).
+        // The lines of one order name one customer, or are all guest lines (compared as written in the file).
         const first = orders.get(s.orderId);
-        if (first === undefined) orders.set(s.orderId, { text: s.customer.text, line });
-        else if (first.text !== s.customer.text) {
-          throw new RowError('order_id', `order ${s.orderId} is for customer ${first.text} (line ${first.line}), not ${s.customer.text}`);
+        if (first === undefined) orders.set(s.orderId, { text: customerText, line });
+        else if (first.text !== customerText) {
+          const whose = first.text === null ? 'a guest' : `customer ${first.text}`;
+          throw new RowError('order_id', `order ${s.orderId} is for ${whose} (line ${first.line}), not ${customerText ?? 'a guest'}`);
         }
       }
+      // A refund may name a sale earlier in this file: those rows are written before it is looked up.
+      if (s.refundOf !== null) queue.flush();
+      const refundOf = refundTarget(s);
       // A line of an order without external_id is known by its order and its content.
       let key = s.externalId === null && s.orderId !== null ? contentKey(`o\u001f${s.orderId}\u001f${s.sku ?? s.product}\u001f${s.quantity}\u001f${s.unitPriceCents ?? s.amountCents}`) : null;
       const checkOrder = hasOrders && s.orderId !== null;
-      const via = checkOrder ? null : run.customers.batchKey(s.customer);
+      const via = checkOrder || s.customer === null ? null : run.customers.batchKey(s.customer);
       if (via !== null) {
         // A plain sale (no external_id, no order): its key is computed by the batch, see crm_sale_key.
         const plain = s.externalId === null && key === null;
-        const occurrence = plain ? occurrenceOf(`${s.customer.text.toLowerCase()}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${s.soldOn}\u001f${s.note ?? ''}`) : null;
-        queue.push({ s, customerId: null, key, via, occurrence }, line, values);
+        const occurrence = plain ? occurrenceOf(`${customerText!.toLowerCase()}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${s.soldOn}\u001f${s.note ?? ''}`) : null;
+        queue.push({ s, customerId: null, key, via, occurrence, refundOf }, line, values);
         return;
       }
-      const customerId = run.customers.resolve(s.customer);
+      const customerId = s.customer === null ? null : run.customers.resolve(s.customer);
       if (checkOrder) {
         const owner = orderCustomer.get(s.orderId) as number | null | undefined;
-        if (owner !== undefined && owner !== customerId) throw new RowError('order_id', `order ${s.orderId} belongs to customer #${owner}, not #${customerId}`);
+        const whose = owner === null ? 'a guest' : `customer #${owner}`;
+        if (owner !== undefined && owner !== customerId) throw new RowError('order_id', `order ${s.orderId} belongs to ${whose}, not ${customerId === null ? 'a guest' : `#${customerId}`}`);
       }
       // Identical rows are distinct sales: the identity is the values plus the occurrence number.
       key ??= s.externalId === null ? contentKey(saleContent(customerId, s)) : null;
-      queue.push({ s, customerId, key, via: null, occurrence: null }, line, values);
+      queue.push({ s, customerId, key, via: null, occurrence: null, refundOf }, line, values);
     },
     flush: () => queue.flush(),
   };

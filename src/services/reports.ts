@@ -8,6 +8,7 @@
 import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { customerLabelSql } from '../db/customer-label.js';
+import { lastPurchaseSql, orderCountSql } from '../db/sale-orders.js';
 import { sqliteOf } from '../db/connection.js';
 import type { DB } from '../db/schema.js';
 import { addDays, daysBetween, startOfLocalDay } from '../domain/dates.js';
@@ -67,6 +68,29 @@ function liveSales(asOf: AsOf, alias = ''): { sql: string; params: string[] } {
   return { sql: `${p}created_at < ? AND (${p}voided_at IS NULL OR ${p}voided_at >= ?)`, params: [asOf.cutoff, asOf.cutoff] };
 }
 
+// Refund rows carry a negative amount. Every revenue figure is net of them, and they are no sale of
+// their own. The four aggregates over `sales` rows, each optionally only where `when` holds:
+/** Sales counted: refund rows are not sales. */
+const saleCountSql = (when?: string): string => `sum(CASE WHEN ${when ? `${when} AND ` : ''}amount_cents >= 0 THEN 1 ELSE 0 END)`;
+/** Net revenue: sales less refunds. */
+const netRevenueSql = (when?: string): string => (when ? `sum(CASE WHEN ${when} THEN amount_cents ELSE 0 END)` : 'sum(amount_cents)');
+/** Refunds, as a positive amount. */
+const refundsSql = (when?: string): string => `sum(CASE WHEN ${when ? `${when} AND ` : ''}amount_cents < 0 THEN -amount_cents ELSE 0 END)`;
+/**
+ * Orders (for average order value): lines of one order_id count once. Reading order_id costs a table
+ * lookup per row (no covering index has it), so only when some sale has one; else each sale is an order.
+ * Returns the SQL and how many times `when` (and its parameters) appears in it.
+ */
+function ordersSql(sqlite: Database.Database, when?: string): { sql: string; uses: number } {
+  const hasOrders = sqlite.prepare('SELECT 1 FROM sales WHERE order_id IS NOT NULL LIMIT 1').get() !== undefined;
+  return hasOrders ? { sql: orderCountSql('', when), uses: when ? 2 : 0 } : { sql: saleCountSql(when), uses: when ? 1 : 0 };
+}
+/** Gross revenue: the sales before refunds. */
+const grossRevenue = (agg: { t: number; r: number }): number => agg.t + agg.r;
+
+/** What `--by customer` shows for sales without a customer: guest sales and those of deleted customers. */
+export const NO_CUSTOMER_LABEL = '(no customer)';
+
 /** An extra SQL condition on unaliased `sales` rows with its bound parameters (`--segment`). */
 interface SalesFilter {
   sql: string;
@@ -93,11 +117,18 @@ const TIME_BY: ReadonlySet<SalesBy> = new Set(['day', 'week', 'month', 'quarter'
 export interface SalesRow {
   key: string;
   customer_id?: number | null;
+  /** By customer: the customer's email and external id (null for sales without a customer). */
+  email?: string | null;
+  external_id?: string | null;
   /** By product: the shop's stock code (products with one are keyed by it, named by its latest sale). */
   sku?: string | null;
   /** By product: units sold. */
   units?: number;
+  /** Sales (refund rows are not counted). */
   count: number;
+  gross_revenue: number;
+  refunds: number;
+  /** Net: gross less refunds. */
   revenue: number;
   average_order: number | null;
   previous_revenue: number | null;
@@ -113,7 +144,11 @@ export interface SalesReport {
   rows: SalesRow[];
   total: {
     count: number;
+    gross_revenue: number;
+    refunds: number;
     revenue: number;
+    /** Orders (lines of one order_id count once), behind average_order; not a column of the report. */
+    orders: number;
     average_order: number | null;
     previous_count: number | null;
     previous_revenue: number | null;
@@ -139,10 +174,14 @@ const BUCKETS: Record<'day' | 'week' | 'month' | 'quarter' | 'year', Bucketing> 
 const ratio = (now: number, before: number | null): number | null => (before === null || before === 0 ? null : (now - before) / before);
 const average = (revenue: number, count: number): number | null => (count > 0 ? Math.round(revenue / count) : null);
 
+/** Sales counted, net revenue, refunds, orders. */
 interface Agg {
   n: number;
   t: number;
+  r: number;
+  o: number;
 }
+const NO_SALES: Readonly<Agg> = { n: 0, t: 0, r: 0, o: 0 };
 
 /** First day with a live sale, or null. */
 function firstSaleDay(sqlite: Database.Database, asOf: AsOf, filter: SalesFilter | null = null): string | null {
@@ -156,20 +195,25 @@ function firstSaleDay(sqlite: Database.Database, asOf: AsOf, filter: SalesFilter
 function dailyTotals(sqlite: Database.Database, asOf: AsOf, from: string, to: string, filter: SalesFilter | null = null): Map<string, Agg> {
   const live = liveSales(asOf);
   const rows = sqlite
-    .prepare(`SELECT sold_on AS d, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, { from, to }, 'sales_day')}
+    .prepare(`SELECT sold_on AS d, ${saleCountSql()} AS n, ${netRevenueSql()} AS t, ${refundsSql()} AS r, ${ordersSql(sqlite).sql} AS o FROM ${salesSource(sqlite, asOf, { from, to }, 'sales_day')}
               WHERE ${live.sql} AND sold_on >= ? AND sold_on < ?${andFilter(filter)} GROUP BY sold_on`)
     .raw()
-    .all(...live.params, from, to, ...filterParams(filter)) as [string, number, number][];
-  return new Map(rows.map(([d, n, t]) => [d, { n, t }]));
+    .all(...live.params, from, to, ...filterParams(filter)) as [string, number, number, number, number][];
+  return new Map(rows.map(([d, n, t, r, o]) => [d, { n, t, r, o }]));
+}
+
+function addAgg(sum: Agg, agg: Agg): Agg {
+  sum.n += agg.n;
+  sum.t += agg.t;
+  sum.r += agg.r;
+  sum.o += agg.o;
+  return sum;
 }
 
 function sumDays(daily: Map<string, Agg>, from: string, to: string): Agg {
-  const total = { n: 0, t: 0 };
+  const total = { ...NO_SALES };
   for (const [day, agg] of daily) {
-    if (day >= from && day < to) {
-      total.n += agg.n;
-      total.t += agg.t;
-    }
+    if (day >= from && day < to) addAgg(total, agg);
   }
   return total;
 }
@@ -190,15 +234,19 @@ interface DimensionRow {
   customer_id?: number | null;
   sku?: string | null;
   units?: number;
+  email?: string | null;
+  external_id?: string | null;
   n: number;
   t: number;
+  r: number;
+  o: number;
 }
 
 /** Per customer: live sales and their sum in the range (SQL, to be placed in parentheses). */
 function perCustomerTotals(sqlite: Database.Database, asOf: AsOf, range: DayRange, filter: SalesFilter | null): SalesFilter {
   const live = liveSales(asOf);
   return {
-    sql: `SELECT customer_id, count(*) AS n, sum(amount_cents) AS t FROM ${salesSource(sqlite, asOf, range, 'sales_day', 'sales_customer_day')}
+    sql: `SELECT customer_id, ${saleCountSql()} AS n, ${netRevenueSql()} AS t, ${refundsSql()} AS r, ${ordersSql(sqlite).sql} AS o FROM ${salesSource(sqlite, asOf, range, 'sales_day', 'sales_customer_day')}
           WHERE ${live.sql} AND sold_on >= ? AND sold_on < ?${andFilter(filter)} GROUP BY customer_id`,
     params: [...live.params, range.from, range.to, ...filterParams(filter)],
   };
@@ -214,7 +262,7 @@ function dimensionTotals(sqlite: Database.Database, asOf: AsOf, by: 'product' | 
     return sqlite
       // Keyed by SKU where there is one, named by the product of its latest sale (max(id) makes the
       // bare `product` column come from that row); without a SKU, by the product's name.
-      .prepare(`SELECT product AS key, sku, count(*) AS n, sum(amount_cents) AS t, sum(quantity) AS units, max(id) AS latest
+      .prepare(`SELECT product AS key, sku, ${saleCountSql()} AS n, ${netRevenueSql()} AS t, ${refundsSql()} AS r, ${ordersSql(sqlite).sql} AS o, sum(quantity) AS units, max(id) AS latest
                 FROM ${salesSource(sqlite, asOf, range, null)}
                 WHERE ${live.sql} AND sold_on >= ? AND sold_on < ?${andFilter(filter)} GROUP BY sku, iif(sku IS NULL, product, NULL)`)
       .all(...params)
@@ -225,12 +273,12 @@ function dimensionTotals(sqlite: Database.Database, asOf: AsOf, by: 'product' | 
   }
   if (by === 'city') {
     return sqlite
-      .prepare(`SELECT coalesce(c.city, '(none)') AS key, sum(x.n) AS n, sum(x.t) AS t FROM (${perCustomer}) x
+      .prepare(`SELECT coalesce(c.city, '(none)') AS key, sum(x.n) AS n, sum(x.t) AS t, sum(x.r) AS r, sum(x.o) AS o FROM (${perCustomer}) x
                 LEFT JOIN customers c ON c.id = x.customer_id GROUP BY coalesce(c.city, '(none)')`)
       .all(...params) as DimensionRow[];
   }
   return sqlite
-    .prepare(`SELECT coalesce(${customerLabelSql('c')}, '(deleted customer)') AS key, x.customer_id AS customer_id, x.n AS n, x.t AS t FROM (${perCustomer}) x
+    .prepare(`SELECT coalesce(${customerLabelSql('c')}, '${NO_CUSTOMER_LABEL}') AS key, x.customer_id AS customer_id, c.email AS email, c.external_id AS external_id, x.n AS n, x.t AS t, x.r AS r, x.o AS o FROM (${perCustomer}) x
               LEFT JOIN customers c ON c.id = x.customer_id`)
     .all(...params) as DimensionRow[];
 }
@@ -251,21 +299,22 @@ function segmentTotals(sqlite: Database.Database, asOf: AsOf, ranges: readonly D
   const span = { from: ranges.reduce((a, r) => (r.from < a ? r.from : a), ranges[0]!.from), to: ranges.reduce((a, r) => (r.to > a ? r.to : a), ranges[0]!.to) };
   const live = liveSales(asOf);
   const inRange = 'sold_on >= ? AND sold_on < ?';
-  const perRange = ranges.map((_, j) => `sum(CASE WHEN ${inRange} THEN 1 ELSE 0 END) AS n${j}, sum(CASE WHEN ${inRange} THEN amount_cents ELSE 0 END) AS t${j}`).join(', ');
+  const orders = ordersSql(sqlite, inRange);
+  const perRange = ranges.map((_, j) => `${saleCountSql(inRange)} AS n${j}, ${netRevenueSql(inRange)} AS t${j}, ${refundsSql(inRange)} AS r${j}, ${orders.sql} AS o${j}`).join(', ');
   const perCustomer = `SELECT customer_id, ${perRange} FROM ${salesSource(sqlite, asOf, span, 'sales_day', 'sales_customer_day')}
                        WHERE ${live.sql} AND ${inRange}${andFilter(filter)} GROUP BY customer_id`;
-  const perCustomerParams = [...ranges.flatMap((r) => [r.from, r.to, r.from, r.to]), ...live.params, span.from, span.to, ...filterParams(filter)];
+  const perCustomerParams = [...ranges.flatMap((r) => Array.from({ length: 3 + orders.uses }, () => [r.from, r.to]).flat()), ...live.params, span.from, span.to, ...filterParams(filter)];
   // Sales in the gap between non-adjacent ranges (month-to-date against last month's same days) count in neither.
-  const bought = ranges.map((_, j) => `p.n${j} > 0`).join(' OR ');
+  const bought = ranges.map((_, j) => `p.n${j} > 0 OR p.r${j} > 0`).join(' OR ');
   const flags = segments.map((s, i) => `CASE WHEN ${s.sql} THEN 1 ELSE 0 END AS m${i}`).join(', ');
-  const columns = ranges.map((_, j) => `p.n${j} AS n${j}, p.t${j} AS t${j}`).join(', ');
-  const sums = segments.flatMap((_, i) => ranges.map((_, j) => `sum(x.m${i} * x.n${j}), sum(x.m${i} * x.t${j})`)).join(', ');
+  const columns = ranges.map((_, j) => `p.n${j} AS n${j}, p.t${j} AS t${j}, p.r${j} AS r${j}, p.o${j} AS o${j}`).join(', ');
+  const sums = segments.flatMap((_, i) => ranges.map((_, j) => `sum(x.m${i} * x.n${j}), sum(x.m${i} * x.t${j}), sum(x.m${i} * x.r${j}), sum(x.m${i} * x.o${j})`)).join(', ');
   const row = sqlite
     .prepare(`SELECT ${sums} FROM (SELECT ${columns}, ${flags} FROM (${perCustomer}) p JOIN customers c ON c.id = p.customer_id WHERE ${bought}) x`)
     .raw()
     .get(...segments.flatMap((s) => s.params), ...perCustomerParams) as (number | null)[];
-  const at = (i: number, j: number, k: number) => row[(i * ranges.length + j) * 2 + k] ?? 0;
-  return ranges.map((_, j) => segments.map((s, i) => ({ key: s.name, n: at(i, j, 0), t: at(i, j, 1) })));
+  const at = (i: number, j: number, k: number) => row[(i * ranges.length + j) * 4 + k] ?? 0;
+  return ranges.map((_, j) => segments.map((s, i) => ({ key: s.name, n: at(i, j, 0), t: at(i, j, 1), r: at(i, j, 2), o: at(i, j, 3) })));
 }
 
 export interface SalesReportInput {
@@ -297,8 +346,8 @@ export async function salesReport(db: Kysely<DB>, input: SalesReportInput): Prom
   const last = addDays(period.to, -1);
   const previous = period.previous;
   if (from === null) {
-    const empty = (key: string): SalesRow => ({ key, count: 0, revenue: 0, average_order: null, previous_revenue: null, change: null });
-    return { by, from: null, last, previous, rows: segments.map((s) => empty(s.name)), total: { count: 0, revenue: 0, average_order: null, previous_count: null, previous_revenue: null, change: null } };
+    const empty = (key: string): SalesRow => ({ key, count: 0, gross_revenue: 0, refunds: 0, revenue: 0, average_order: null, previous_revenue: null, change: null });
+    return { by, from: null, last, previous, rows: segments.map((s) => empty(s.name)), total: totals({ ...NO_SALES }, null) };
   }
   const range = { from, to: period.to };
 
@@ -315,20 +364,19 @@ export async function salesReport(db: Kysely<DB>, input: SalesReportInput): Prom
     for (const [day, agg] of daily) {
       if (day < from || day >= period.to) continue;
       const start = bucket.start(day);
-      const sum = buckets.get(start) ?? { n: 0, t: 0 };
-      sum.n += agg.n;
-      sum.t += agg.t;
-      buckets.set(start, sum);
+      buckets.set(start, addAgg(buckets.get(start) ?? { ...NO_SALES }, agg));
     }
     const rows: SalesRow[] = [];
     let previousBucket = sumDays(daily, before, firstStart);
     for (let start = firstStart; start < period.to; start = bucket.next(start)) {
-      const agg = buckets.get(start) ?? { n: 0, t: 0 };
+      const agg = buckets.get(start) ?? NO_SALES;
       rows.push({
         key: bucket.label(start),
         count: agg.n,
+        gross_revenue: grossRevenue(agg),
+        refunds: agg.r,
         revenue: agg.t,
-        average_order: average(agg.t, agg.n),
+        average_order: average(agg.t, agg.o),
         previous_revenue: previousBucket.t,
         change: ratio(agg.t, previousBucket.t),
       });
@@ -353,12 +401,8 @@ export async function salesReport(db: Kysely<DB>, input: SalesReportInput): Prom
   const current = dimensionTotals(sqlite, asOf, dim, range, filter);
   const before = previous ? dimensionTotals(sqlite, asOf, dim, previous, filter) : [];
   const keyOf = (r: DimensionRow) => (dim === 'customer' ? `#${r.customer_id ?? ''}` : dim === 'product' && r.sku ? `sku:${r.sku}` : r.key);
-  const total = { n: 0, t: 0 };
-  for (const r of current) {
-    total.n += r.n;
-    total.t += r.t;
-  }
-  const prevTotal = previous ? before.reduce((acc, r) => ({ n: acc.n + r.n, t: acc.t + r.t }), { n: 0, t: 0 }) : null;
+  const total = current.reduce((acc, row) => addAgg(acc, row), { ...NO_SALES });
+  const prevTotal = previous ? before.reduce((acc, row) => addAgg(acc, row), { ...NO_SALES }) : null;
   return { by, from, last, previous, rows: dimensionRows(current, before, previous !== null, keyOf, dim === 'customer', input.limit), total: totals(total, prevTotal) };
 }
 
@@ -379,11 +423,13 @@ function dimensionRows(
       const p = hasPrevious ? (previousByKey.get(keyOf(r))?.t ?? 0) : null;
       return {
         key: r.key,
-        ...(withCustomerId ? { customer_id: r.customer_id ?? null } : {}),
+        ...(withCustomerId ? { customer_id: r.customer_id ?? null, email: r.email ?? null, external_id: r.external_id ?? null } : {}),
         ...(r.units !== undefined ? { sku: r.sku ?? null, units: r.units } : {}),
         count: r.n,
+        gross_revenue: grossRevenue(r),
+        refunds: r.r,
         revenue: r.t,
-        average_order: average(r.t, r.n),
+        average_order: average(r.t, r.o),
         previous_revenue: p,
         change: ratio(r.t, p),
       };
@@ -393,8 +439,11 @@ function dimensionRows(
 function totals(total: Agg, prev: Agg | null): SalesReport['total'] {
   return {
     count: total.n,
+    gross_revenue: grossRevenue(total),
+    refunds: total.r,
     revenue: total.t,
-    average_order: average(total.t, total.n),
+    orders: total.o,
+    average_order: average(total.t, total.o),
     previous_count: prev ? prev.n : null,
     previous_revenue: prev ? prev.t : null,
     change: prev ? ratio(total.t, prev.t) : null,
@@ -665,7 +714,7 @@ export async function customersReport(db: Kysely<DB>, input: { period: Period; a
   const top = sqlite
     .prepare(
       `SELECT x.customer_id, ${customerLabelSql('c')} AS customer, x.orders, x.lifetime_value, x.last_purchase FROM (
-         SELECT s.customer_id, count(*) AS orders, sum(s.amount_cents) AS lifetime_value, max(s.sold_on) AS last_purchase
+         SELECT s.customer_id, ${orderCountSql('s')} AS orders, sum(s.amount_cents) AS lifetime_value, ${lastPurchaseSql('s')} AS last_purchase
          FROM ${salesSource(sqlite, asOf, null, 'sales_customer_day', 'sales_customer_day', 's')} WHERE ${live.sql} AND s.customer_id IS NOT NULL AND s.sold_on < ? GROUP BY s.customer_id
          ORDER BY lifetime_value DESC, s.customer_id LIMIT ?) x
        LEFT JOIN customers c ON c.id = x.customer_id ORDER BY x.lifetime_value DESC, x.customer_id`,
@@ -728,7 +777,7 @@ export async function summaryReport(db: Kysely<DB>, input: { period: Period; asO
     last: sales.last,
     customers: movement.total,
     new_customers: movement.new,
-    orders: sales.total.count,
+    orders: sales.total.orders,
     revenue: sales.total.revenue,
     average_order: sales.total.average_order,
     previous_from: period.previous?.from ?? null,

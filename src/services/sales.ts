@@ -12,8 +12,8 @@ import { describeCustomer, resolveCustomer } from './customers.js';
 type Db = Kysely<DB> | Transaction<DB>;
 
 export interface SaleInput {
-  /** A customer reference: id, email or unique name. */
-  customer: string;
+  /** A customer reference: id, email or unique name; null for a guest (walk-in) sale. */
+  customer: string | null;
   product: string;
   amountCents: number;
   quantity: number;
@@ -44,7 +44,7 @@ export function describeSale(s: Pick<SaleRow, 'id' | 'amount_cents' | 'product' 
 /** Inserts one sale row and its audit change (used by `sale record` and by winning a deal). */
 export async function insertSale(
   trx: Transaction<DB>,
-  values: { customerId: number; product: string; amountCents: number; quantity: number; soldOn: string; note: string | null; dealId: number | null },
+  values: { customerId: number | null; product: string; amountCents: number; quantity: number; soldOn: string; note: string | null; dealId: number | null },
   meta: WriteMeta,
   action: string,
 ): Promise<SaleRow> {
@@ -69,14 +69,87 @@ export async function insertSale(
 
 export async function recordSale(db: Kysely<DB>, input: SaleInput, meta: WriteMeta): Promise<{ sale: SaleRow; customer: string }> {
   return db.transaction().execute(async (trx) => {
-    const customer = await resolveCustomer(trx, input.customer);
+    const customer = input.customer === null ? null : await resolveCustomer(trx, input.customer);
     const sale = await insertSale(
       trx,
-      { customerId: customer.id, product: input.product, amountCents: input.amountCents, quantity: input.quantity, soldOn: input.soldOn, note: input.note, dealId: null },
+      { customerId: customer?.id ?? null, product: input.product, amountCents: input.amountCents, quantity: input.quantity, soldOn: input.soldOn, note: input.note, dealId: null },
       meta,
       'sale.record',
     );
-    return { sale, customer: describeCustomer(customer) };
+    return { sale, customer: customer ? describeCustomer(customer) : GUEST_LABEL };
+  });
+}
+
+/** How a sale without a customer (a walk-in, a guest checkout) is shown. */
+export const GUEST_LABEL = '(guest)';
+
+export interface RefundInput {
+  saleId: number;
+  /** Cents, more than zero; null: whatever remains refundable. */
+  amountCents: number | null;
+  reason: string | null;
+  /** Local calendar day of the refund. */
+  refundedOn: string;
+}
+
+/** Cents of `saleId` already refunded by live (not voided) refund rows. */
+async function refundedCents(db: Db, saleId: number): Promise<number> {
+  const row = await db
+    .selectFrom('sales')
+    .select((eb) => eb.fn.sum<number | string | null>('amount_cents').as('total'))
+    .where('refund_of', '=', saleId)
+    .where('voided_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return -Number(row.total ?? 0);
+}
+
+/**
+ * Records a refund of a sale: a row of its own with a negative amount, the same customer and
+ * product, and `refund_of` naming the sale. Refuses more than remains refundable, a voided sale and
+ * a refund of a refund.
+ */
+export async function refundSale(db: Kysely<DB>, input: RefundInput, meta: WriteMeta): Promise<{ refund: SaleRow; sale: SaleRow; remainingCents: number }> {
+  return db.transaction().execute(async (trx) => {
+    const sale = await trx.selectFrom('sales').selectAll().where('id', '=', input.saleId).executeTakeFirst();
+    if (!sale) throw new NotFoundError(`no sale with id ${input.saleId}`, { hint: 'find ids with `crm sale list`' });
+    if (sale.voided_at !== null) throw new ValidationError(`sale #${sale.id} is voided; there is nothing to refund`);
+    if (sale.refund_of !== null || sale.amount_cents < 0) {
+      throw new ValidationError(`sale #${sale.id} is itself a refund${sale.refund_of !== null ? ` (of sale #${sale.refund_of})` : ''}`, {
+        hint: sale.refund_of !== null ? `refund the sale instead: crm sale refund ${sale.refund_of}` : undefined,
+      });
+    }
+    const remaining = sale.amount_cents - (await refundedCents(trx, sale.id));
+    if (remaining <= 0) throw new ValidationError(`sale #${sale.id} is already fully refunded`);
+    const amount = input.amountCents ?? remaining;
+    if (amount > remaining) {
+      throw new ValidationError(`a refund of ${centsToDecimal(amount)} is more than the ${centsToDecimal(remaining)} that remains refundable of sale #${sale.id}`);
+    }
+    const row = await trx
+      .insertInto('sales')
+      .values({
+        customer_id: sale.customer_id,
+        product: sale.product,
+        // Units come back with a full refund; a partial one returns money, not a number of units.
+        quantity: amount === sale.amount_cents ? -sale.quantity : 0,
+        amount_cents: -amount,
+        sold_on: input.refundedOn,
+        note: input.reason,
+        order_id: sale.order_id,
+        sku: sale.sku,
+        refund_of: sale.id,
+        created_at: meta.now.toISOString(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const audit = await beginAudit(trx, meta, {
+      action: 'sale.refund',
+      entity: 'sale',
+      entityId: row.id,
+      customerId: sale.customer_id,
+      summary: `refunded ${centsToDecimal(amount)} of ${describeSale(sale)}${input.reason ? `: ${input.reason}` : ''}`,
+    });
+    await audit.inserted('sales', row.id, row);
+    return { refund: row, sale, remainingCents: remaining - amount };
   });
 }
 
@@ -128,6 +201,13 @@ export async function voidSale(db: Kysely<DB>, id: number, reason: string | null
     if (!before) throw new NotFoundError(`no sale with id ${id}`, { hint: 'find ids with `crm sale list`' });
     if (before.voided_at !== null) {
       throw new ValidationError(`sale #${id} was already voided on ${localDay(new Date(before.voided_at))}${before.void_reason ? ` (${before.void_reason})` : ''}`);
+    }
+    const refunds = await trx.selectFrom('sales').select('id').where('refund_of', '=', id).where('voided_at', 'is', null).orderBy('id').execute();
+    if (refunds.length > 0) {
+      const ids = refunds.map((r) => r.id);
+      throw new ValidationError(`sale #${id} has refunds (${ids.map((r) => `#${r}`).join(', ')})`, {
+        hint: `void the refunds first: ${ids.map((r) => `crm sale void ${r}`).join('; ')}`,
+      });
     }
     const deal = await trx.selectFrom('deals').select(['id', 'stage']).where('won_sale_id', '=', id).executeTakeFirst();
     if (deal && deal.stage === 'won') {

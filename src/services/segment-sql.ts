@@ -4,6 +4,7 @@
 // ever travel as parameters, and only fixed text written here is spliced into the SQL.
 import type Database from 'better-sqlite3';
 import { customerLabelSql } from '../db/customer-label.js';
+import { lastPurchaseSql, orderCountSql } from '../db/sale-orders.js';
 import { preferSinglePassReads } from '../db/sqlite.js';
 import { endOfLocalDay, localDay, startOfLocalDay } from '../domain/dates.js';
 import { NotFoundError } from '../domain/errors.js';
@@ -70,10 +71,10 @@ const SALES_FIELDS = new Set(['total_spent', 'orders', 'last_purchase']);
 function salesValue(field: 'total_spent' | 'orders' | 'last_purchase', id: Fragment, mode: SalesMode): Fragment {
   if (mode === 'grouped') {
     if (field === 'total_spent') return sql.raw('coalesce(sum(sl.amount_cents), 0)');
-    return sql.raw(field === 'orders' ? 'count(sl.id)' : 'max(sl.sold_on)');
+    return sql.raw(field === 'orders' ? orderCountSql('sl') : lastPurchaseSql('sl'));
   }
   if (mode === 'none') return sql.raw(field === 'last_purchase' ? 'NULL' : '0');
-  const aggregate = field === 'total_spent' ? 'coalesce(sum(s.amount_cents), 0)' : field === 'orders' ? 'count(*)' : 'max(s.sold_on)';
+  const aggregate = field === 'total_spent' ? 'coalesce(sum(s.amount_cents), 0)' : field === 'orders' ? orderCountSql('s') : lastPurchaseSql('s');
   return sql`(SELECT ${sql.raw(aggregate)} FROM sales s WHERE s.customer_id = ${id} AND s.voided_at IS NULL)`;
 }
 
@@ -482,15 +483,15 @@ export function segmentMembersSql(segment: SegmentInfo, now: Date): { sql: strin
   // when most candidates do not); otherwise they are read for every candidate, for HAVING.
   const withSales =
     plain.length === 0
-      ? sql`SELECT ${MEMBER_FIELDS}, sum(sl.amount_cents) AS total_spent, count(*) AS orders, max(sl.sold_on) AS last_purchase
+      ? sql`SELECT ${MEMBER_FIELDS}, sum(sl.amount_cents) AS total_spent, ${sql.raw(orderCountSql('sl'))} AS orders, ${sql.raw(lastPurchaseSql('sl'))} AS last_purchase
         FROM customers c JOIN sales sl ON sl.customer_id = c.id AND sl.voided_at IS NULL GROUP BY c.id HAVING ${having}`
       : purchase.every(readsOnlySales)
         ? sql`SELECT ${MEMBER_FIELDS}, g.total_spent, g.orders, g.last_purchase
-          FROM (SELECT m.id AS id, sum(sl.amount_cents) AS total_spent, count(*) AS orders, max(sl.sold_on) AS last_purchase
+          FROM (SELECT m.id AS id, sum(sl.amount_cents) AS total_spent, ${sql.raw(orderCountSql('sl'))} AS orders, ${sql.raw(lastPurchaseSql('sl'))} AS last_purchase
                 FROM (${candidates}) AS m CROSS JOIN sales sl
                 WHERE sl.customer_id = m.id AND sl.voided_at IS NULL GROUP BY m.id HAVING ${having}) AS g
           CROSS JOIN customers c WHERE c.id = g.id`
-        : sql`SELECT ${MEMBER_FIELDS}, sum(sl.amount_cents) AS total_spent, count(*) AS orders, max(sl.sold_on) AS last_purchase
+        : sql`SELECT ${MEMBER_FIELDS}, sum(sl.amount_cents) AS total_spent, ${sql.raw(orderCountSql('sl'))} AS orders, ${sql.raw(lastPurchaseSql('sl'))} AS last_purchase
           FROM (${candidates}) AS m CROSS JOIN customers c CROSS JOIN sales sl
           WHERE c.id = m.id AND sl.customer_id = m.id AND sl.voided_at IS NULL GROUP BY m.id HAVING ${having}`;
   return sql`
@@ -520,8 +521,8 @@ export async function segmentMembersOn(sqlite: Database.Database, name: string, 
  * Read in customer order from the covering index sales_customer_day (3-4x faster than the table),
  * pinned so a planner never prefers reading the table.
  */
-export const RFM_AGGREGATE_SQL = `SELECT customer_id, CAST(replace(max(sold_on), '-', '') AS INTEGER) AS last_key, count(*) AS orders, sum(amount_cents) AS spent
-  FROM sales INDEXED BY sales_customer_day WHERE voided_at IS NULL AND customer_id IS NOT NULL GROUP BY customer_id`;
+export const RFM_AGGREGATE_SQL = `SELECT customer_id, CAST(replace(${lastPurchaseSql()}, '-', '') AS INTEGER) AS last_key, ${orderCountSql()} AS orders, sum(amount_cents) AS spent
+  FROM sales INDEXED BY sales_customer_day WHERE voided_at IS NULL AND customer_id IS NOT NULL GROUP BY customer_id HAVING ${lastPurchaseSql()} IS NOT NULL`;
 
 /**
  * Cut points of a quintile score over `values`: with `score = 1 + (number of cut points below v)`,

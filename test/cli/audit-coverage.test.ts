@@ -213,6 +213,12 @@ const CASES: Case[] = [
     touches: ['sales:insert'],
   },
   {
+    name: 'sale refund',
+    args: ['sale', 'refund', '1', '--amount', '20', '--reason', 'chipped', '--date', '2026-03-09'],
+    entry: { action: 'sale.refund', entity: 'sale', entity_id: 6, customer_id: 1 },
+    touches: ['sales:insert'],
+  },
+  {
     name: 'sale void',
     args: ['sale', 'void', '1', '--reason', 'returned'],
     entry: { action: 'sale.void', entity: 'sale', entity_id: 1, customer_id: 1 },

@@ -557,12 +557,12 @@ describe('export', () => {
     expect(result.stdout).toBe('');
     const bytes = readFileSync(out);
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
-    expect(bytes.subarray(3).toString('utf8')).toBe('external_id,customer,product,quantity,amount,date,note,order_id,sku,unit_price\r\nS1,li@example.com,Tea,2,0.00,2025-01-01,\'=1+1,,,\r\n,plain@example.com,Cup,1,5.50,2025-01-02,,,,\r\n');
+    expect(bytes.subarray(3).toString('utf8')).toBe('external_id,customer,product,quantity,amount,date,note,order_id,sku,unit_price,refund_of\r\nS1,li@example.com,Tea,2,0.00,2025-01-01,\'=1+1,,,,\r\n,plain@example.com,Cup,1,5.50,2025-01-02,,,,,\r\n');
   });
 
   it('json and ndjson keep values as they are, with money in cents beside the decimal', () => {
     const json = JSON.parse(box.ok(['export', 'sales', '--format', 'json'], { env }));
-    expect(json[1]).toEqual({ external_id: null, customer: 'plain@example.com', product: 'Cup', quantity: 1, amount: '5.50', amount_cents: 550, date: '2025-01-02', note: null, order_id: null, sku: null, unit_price: null, unit_price_cents: null });
+    expect(json[1]).toEqual({ external_id: null, customer: 'plain@example.com', product: 'Cup', quantity: 1, amount: '5.50', amount_cents: 550, date: '2025-01-02', note: null, order_id: null, sku: null, unit_price: null, unit_price_cents: null, refund_of: null });
     const lines = box.ok(['export', 'customers', '--format', 'ndjson'], { env }).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines[1].name).toBe('=cmd|calc');
     const tickets = box.ok(['export', 'tickets', '--format', 'json'], { env });

@@ -58,11 +58,11 @@ describe('report JSON shapes', () => {
 
   it('csv, tsv and ndjson carry the rows only: report sales has no total', () => {
     const csv = box.ok(['report', 'sales', '--period', 'this-month', '--by', 'day', '--format', 'csv'], { env });
-    expect(csv.split('\r\n')[0]).toBe('period,count,revenue,average_order,previous_revenue,change');
+    expect(csv.split('\r\n')[0]).toBe('period,count,gross_revenue,refunds,revenue,average_order,previous_revenue,change');
     expect(csv).not.toMatch(/previous_from/);
     expect(csv.trimEnd().split('\r\n')).toHaveLength(1 + 10);
     const tsv = box.ok(['report', 'sales', '--period', 'this-month', '--format', 'tsv'], { env });
-    expect(tsv.trimEnd().split(/\r?\n/)).toEqual(['period\tcount\trevenue\taverage_order\tprevious_revenue\tchange', '2026-03\t1\t126.00\t126.00\t125.00\t0.008']);
+    expect(tsv.trimEnd().split(/\r?\n/)).toEqual(['period\tcount\tgross_revenue\trefunds\trevenue\taverage_order\tprevious_revenue\tchange', '2026-03\t1\t126.00\t0.00\t126.00\t126.00\t125.00\t0.008']);
     const ndjson = box.ok(['report', 'sales', '--period', 'this-month', '--format', 'ndjson'], { env }).trimEnd().split('\n');
     expect(ndjson.map((l) => (JSON.parse(l) as { section: string }).section)).toEqual(['sales']);
   });

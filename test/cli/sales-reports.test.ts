@@ -108,6 +108,11 @@ describe('report sales by time', () => {
       [1, 2, 3].map((i) => ({
         period: months[i]![0],
         count: figures[i]!.count,
+        // No refunds in this data: gross and net agree.
+        gross_revenue: (figures[i]!.revenue / 100).toFixed(2),
+        gross_revenue_cents: figures[i]!.revenue,
+        refunds: '0.00',
+        refunds_cents: 0,
         revenue: (figures[i]!.revenue / 100).toFixed(2),
         revenue_cents: figures[i]!.revenue,
         average_order: (Math.round(figures[i]!.revenue / figures[i]!.count) / 100).toFixed(2),
@@ -123,6 +128,10 @@ describe('report sales by time', () => {
       from: '2025-01-01',
       to: '2025-03-31',
       count: quarter.count,
+      gross_revenue: (quarter.revenue / 100).toFixed(2),
+      gross_revenue_cents: quarter.revenue,
+      refunds: '0.00',
+      refunds_cents: 0,
       revenue: (quarter.revenue / 100).toFixed(2),
       revenue_cents: quarter.revenue,
       average_order: (Math.round(quarter.revenue / quarter.count) / 100).toFixed(2),
@@ -235,26 +244,26 @@ describe('report sales formats and mistakes', () => {
     const csv = box.ok(['report', 'sales', '--from', '2020-12-21', '--to', '2021-01-10', '--by', 'week', '--format', 'csv'], { env: NOW });
     expect(csv).toBe(
       [
-        'period,count,revenue,average_order,previous_revenue,change',
-        '2020-W52,1,5.00,5.00,0.00,',
-        '2020-W53,2,30.00,15.00,5.00,5',
-        '2021-W01,1,40.00,40.00,30.00,0.3333333333333333',
+        'period,count,gross_revenue,refunds,revenue,average_order,previous_revenue,change',
+        '2020-W52,1,5.00,0.00,5.00,5.00,0.00,',
+        '2020-W53,2,30.00,0.00,30.00,15.00,5.00,5',
+        '2021-W01,1,40.00,0.00,40.00,40.00,30.00,0.3333333333333333',
         '',
       ].join('\r\n'),
     );
     const md = box.ok(['report', 'sales', '--from', '2020-12-21', '--to', '2021-01-10', '--by', 'week', '--format', 'md'], { env: NOW });
-    expect(md).toContain('| Week | Sales | Revenue | Avg order | Prev week | Change |');
+    expect(md).toContain('| Week | Sales | Gross | Refunds | Net revenue | Avg order | Prev week | Change |');
     expect(md).not.toMatch(/[█▏▎▍▌▋▊▉]/);
     const table = box.ok(['report', 'sales', '--from', '2020-12-21', '--to', '2021-01-10', '--by', 'week'], { env: NOW });
-    expect(table).toContain('│ 2021-W01 │     1 │   40.00 │     40.00 │     30.00 │  33.3% │ ████████████████████████ │');
-    expect(table).toContain('│ 2020-W52 │     1 │    5.00 │      5.00 │      0.00 │        │ ███                      │');
+    expect(table).toContain('│ 2021-W01 │     1 │ 40.00 │    0.00 │       40.00 │     40.00 │     30.00 │  33.3% │ ████████████████████████ │');
+    expect(table).toContain('│ 2020-W52 │     1 │  5.00 │    0.00 │        5.00 │      5.00 │      0.00 │        │ ███                      │');
   });
 
   it('--output writes the file atomically, nothing on stdout', () => {
     const path = join(box.dir, 'sales.csv');
     const result = box.run(['report', 'sales', '--period', '2025-Q1', '--format', 'csv', '--output', path], { env: NOW });
     expect(result).toMatchObject({ code: 0, stdout: '' });
-    expect(readFileSync(path, 'utf8')).toMatch(/^period,count,revenue/);
+    expect(readFileSync(path, 'utf8')).toMatch(/^period,count,gross_revenue,refunds,revenue/);
   });
 
   it('rejects period typos, conflicting flags and unknown groupings with exit 2', () => {

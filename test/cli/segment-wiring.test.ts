@@ -89,6 +89,11 @@ function expectedRows(now: [string, string], before: [string, string] | null, ex
       return {
         segment: name,
         count: current.count,
+        // No refunds in this data: gross and net agree.
+        gross_revenue: money(current.revenue),
+        gross_revenue_cents: current.revenue,
+        refunds: '0.00',
+        refunds_cents: 0,
         revenue: money(current.revenue),
         revenue_cents: current.revenue,
         average_order: current.count ? money(Math.round(current.revenue / current.count)) : null,
@@ -158,6 +163,10 @@ describe('report sales --by segment', () => {
       from: '2025-04-01',
       to: '2025-06-30',
       count: quarter.count,
+      gross_revenue: money(quarter.revenue),
+      gross_revenue_cents: quarter.revenue,
+      refunds: '0.00',
+      refunds_cents: 0,
       revenue: money(quarter.revenue),
       revenue_cents: quarter.revenue,
       average_order: money(Math.round(quarter.revenue / quarter.count)),
@@ -217,14 +226,14 @@ describe('report sales --by segment', () => {
   it('in every format', () => {
     const expected = expectedRows(['2025-04-01', '2025-07-01'], ['2025-01-01', '2025-04-01']);
     const csv = box.ok(['report', 'sales', '--period', '2025-Q2', '--by', 'segment', '--format', 'csv'], { env: NOW }).split(/\r?\n/);
-    expect(csv[0]).toBe('segment,count,revenue,average_order,previous_revenue,change');
-    expect(csv.slice(1, 1 + expected.length).map((l) => l.split(',').slice(0, 5))).toEqual(
-      expected.map((r) => [r.segment, String(r.count), r.revenue, r.average_order ?? '', r.previous_revenue ?? '']),
+    expect(csv[0]).toBe('segment,count,gross_revenue,refunds,revenue,average_order,previous_revenue,change');
+    expect(csv.slice(1, 1 + expected.length).map((l) => l.split(',').slice(0, 7))).toEqual(
+      expected.map((r) => [r.segment, String(r.count), r.gross_revenue, r.refunds, r.revenue, r.average_order ?? '', r.previous_revenue ?? '']),
     );
     // The rows only: no total section after them.
     expect(csv.slice(1 + expected.length)).toEqual(['']);
     const tsv = box.ok(['report', 'sales', '--period', '2025-Q2', '--by', 'segment', '--format', 'tsv'], { env: NOW });
-    expect(tsv.split(/\r?\n/)[0]).toBe('segment\tcount\trevenue\taverage_order\tprevious_revenue\tchange');
+    expect(tsv.split(/\r?\n/)[0]).toBe('segment\tcount\tgross_revenue\trefunds\trevenue\taverage_order\tprevious_revenue\tchange');
     const ndjson = box
       .ok(['report', 'sales', '--period', '2025-Q2', '--by', 'segment', '--format', 'ndjson'], { env: NOW })
       .trim()
@@ -233,7 +242,7 @@ describe('report sales --by segment', () => {
     expect(ndjson.filter((r) => r.section === 'sales').map(({ section: _s, ...r }) => r)).toEqual(expected);
     expect(ndjson.filter((r) => r.section !== 'sales')).toEqual([]);
     const md = box.ok(['report', 'sales', '--period', '2025-Q2', '--by', 'segment', '--format', 'md'], { env: NOW });
-    expect(md).toContain('| Segment | Sales | Revenue | Avg order | Prev period | Change |');
+    expect(md).toContain('| Segment | Sales | Gross | Refunds | Net revenue | Avg order | Prev period | Change |');
     for (const r of expected) expect(md).toContain(`| ${r.segment} | ${r.count} | ${shown(r.revenue_cents)} |`);
     const table = box.ok(['report', 'sales', '--period', '2025-Q2', '--by', 'segment'], { env: NOW });
     expect(table).toContain('Sales by segment, 2025-04-01 to 2025-06-30 (a customer counts in each of their segments)');

@@ -16,7 +16,9 @@ const TOTAL_COLUMNS: readonly Column[] = [
   { key: 'from', kind: 'date' },
   { key: 'to', kind: 'date' },
   { key: 'count', header: 'Sales', kind: 'int' },
-  { key: 'revenue', kind: 'money' },
+  { key: 'gross_revenue', header: 'Gross', kind: 'money' },
+  { key: 'refunds', kind: 'money' },
+  { key: 'revenue', header: 'Net revenue', kind: 'money' },
   { key: 'average_order', header: 'Avg order', kind: 'money' },
   { key: 'previous_from', header: 'Previous from', kind: 'date' },
   { key: 'previous_to', header: 'Previous to', kind: 'date' },
@@ -87,10 +89,14 @@ export function registerReport(program: Command, runtime: Runtime): void {
         const keyColumn: Column = { key: timeBased ? 'period' : by, header: timeBased ? by.charAt(0).toUpperCase() + by.slice(1) : undefined };
         const columns: Column[] = [
           keyColumn,
-          ...(by === 'customer' ? [{ key: 'customer_id', header: 'ID', kind: 'int' } as Column] : []),
+          ...(by === 'customer'
+            ? [{ key: 'customer_id', header: 'ID', kind: 'int' } as Column, { key: 'email' } as Column, { key: 'external_id', header: 'External ID' } as Column]
+            : []),
           ...(by === 'product' ? [{ key: 'sku', header: 'SKU' } as Column, { key: 'units', kind: 'int' } as Column] : []),
           { key: 'count', header: 'Sales', kind: 'int' },
-          { key: 'revenue', kind: 'money' },
+          { key: 'gross_revenue', header: 'Gross', kind: 'money' },
+          { key: 'refunds', kind: 'money' },
+          { key: 'revenue', header: 'Net revenue', kind: 'money' },
           { key: 'average_order', header: 'Avg order', kind: 'money' },
           { key: 'previous_revenue', header: timeBased ? `Prev ${by}` : 'Prev period', kind: 'money' },
           { key: 'change', kind: 'percent' },

@@ -1,5 +1,6 @@
 // `crm sale record|list|void`: recorded sales. A void keeps the row and drops it from every total.
 import type { Command } from 'commander';
+import { parseMoney } from '../../domain/money.js';
 import { parseInteger } from '../../domain/validation.js';
 import type { Column } from '../../io/render.js';
 import { moneyFlag, nonEmpty, parseDayFlag, parseDayRangeFlags, parseLimitFlag } from '../flags.js';
@@ -38,13 +39,13 @@ interface ListFlags {
 }
 
 export function registerSale(program: Command, { run }: Runtime): void {
-  const sale = program.command('sale').description('record, list and void sales')
+  const sale = program.command('sale').description('record, list, refund and void sales')
     .addHelpText('after', examples('crm sale record --customer li.wei@example.com --product "Green tea 250g" --amount 128.00', 'crm sale list --from 2025-01-01 --format csv', 'crm sale void 42 --reason "returned"'));
 
   sale
     .command('record')
     .description('record a sale: the amount is the total of the line, the quantity informational')
-    .option('--customer <customer>', 'customer id, email or unique name (required)')
+    .option('--customer <customer>', 'customer id, email or unique name (leave out for a guest/walk-in sale)')
     .option('--product <product>', 'what was sold (required)')
     .option('--amount <amount>', 'total amount, e.g. 1234.50 or ¥1,234.50 (required)')
     .option('--quantity <n>', 'how many (default 1)')
@@ -56,8 +57,8 @@ export function registerSale(program: Command, { run }: Runtime): void {
     )
     .action(
       run(async (ctx, flags: RecordFlags) => {
-        const [customer, product, amountCents] = await ctx.require(
-          { flag: '--customer', value: flags.customer, message: 'Customer (id, email or name)', parse: nonEmpty('--customer') },
+        const customer = flags.customer !== undefined ? nonEmpty('--customer')(flags.customer) : null;
+        const [product, amountCents] = await ctx.require(
           { flag: '--product', value: flags.product, message: 'Product', parse: nonEmpty('--product') },
           { flag: '--amount', value: flags.amount, message: 'Amount', parse: moneyFlag('--amount') },
         );
@@ -99,6 +100,32 @@ export function registerSale(program: Command, { run }: Runtime): void {
           limit,
         });
         await ctx.printStream(SALE_COLUMNS, rows, { highlight: (row) => (row.voided_at ? 'dim' : undefined) });
+      }),
+    );
+
+  sale
+    .command('refund')
+    .description('refund a sale (all that remains refundable, or --amount): a refund row with a negative amount, netted out of every revenue figure')
+    .argument('<id>', 'id of the sale refunded')
+    .option('--amount <amount>', 'how much to refund (default: all that remains refundable)')
+    .option('--reason <text>', 'why, kept as the refund\'s note')
+    .option('--date <date>', 'day of the refund (default today)')
+    .addHelpText('after', examples('crm sale refund 42', 'crm sale refund 42 --amount 20.00 --reason "chipped lid"'))
+    .action(
+      run(async (ctx, id: string, flags: { amount?: string; reason?: string; date?: string }) => {
+        const saleId = parseInteger(id, 'sale id', 1);
+        const amountCents = flags.amount !== undefined ? parseMoney(flags.amount, { label: '--amount', allowZero: false }) : null;
+        const refundedOn = flags.date !== undefined ? await parseDayFlag(ctx, flags.date, '--date') : undefined;
+        const { refundSale, describeSale } = await import('../../services/sales.js');
+        const { localDay } = await import('../../domain/dates.js');
+        const { centsToDecimal } = await import('../../domain/money.js');
+        const result = await refundSale(
+          await ctx.db(),
+          { saleId, amountCents, reason: flags.reason?.trim() || null, refundedOn: refundedOn ?? localDay(ctx.now()) },
+          ctx.meta(),
+        );
+        ctx.note(`refunded ${centsToDecimal(-result.refund.amount_cents)} of sale ${describeSale(result.sale)} (${centsToDecimal(result.remainingCents)} remains refundable)`);
+        await ctx.printText(String(result.refund.id));
       }),
     );
 
