@@ -54,6 +54,35 @@ export function fragmentOf(compiled: { sql: string; parameters: readonly unknown
   return { sql: compiled.sql.replace(/\$\d+\b/g, '?'), params: compiled.parameters };
 }
 
+/**
+ * SQL written with named parameters (`@name`, outside quotes) as a fragment with `?` placeholders,
+ * the values in the order they appear (a name used twice is bound twice).
+ */
+export function named(text: string, values: Readonly<Record<string, unknown>>): SqlFragment {
+  const params: unknown[] = [];
+  let sql = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "'" || c === '"') {
+      const end = text.indexOf(c, i + 1);
+      const stop = end === -1 ? text.length : end + 1;
+      sql += text.slice(i, stop);
+      i = stop - 1;
+      continue;
+    }
+    const name = c === '@' ? /^@([A-Za-z_]\w*)/.exec(text.slice(i)) : null;
+    if (name) {
+      if (!(name[1]! in values)) throw new Error(`named: no value for @${name[1]}`);
+      params.push(values[name[1]!]);
+      sql += '?';
+      i += name[0].length - 1;
+    } else {
+      sql += c;
+    }
+  }
+  return { sql, params };
+}
+
 function sqliteOrNull(db: AnyDb): Database.Database | undefined {
   return engineOf(db) === 'sqlite' ? sqliteHandleOf(db) : undefined;
 }
@@ -123,7 +152,7 @@ export function yearOf(col: string): string {
 export function msBetween(engine: Engine, a: string, b: string): string {
   return engine === 'postgres'
     ? `round(extract(epoch FROM (CAST(${b} AS timestamptz) - CAST(${a} AS timestamptz))) * 1000)`
-    : `round((julianday(${b}) - julianday(${a})) * 86400000)`;
+    : `CAST(ROUND((julianday(${b}) - julianday(${a})) * 86400000.0) AS INTEGER)`;
 }
 
 /** An ORDER BY term that puts NULLs first ascending (SQLite's default; PostgreSQL's is last). */
