@@ -137,8 +137,6 @@ const ON_POSTGRES = new Set([
   'init',
   'db status',
   'db migrate',
-  'config set',
-  'customer add',
   'sale record',
   'sale list',
   'sale void',
