@@ -30,6 +30,11 @@ export function sqliteOf(db: Kysely<DB>): Database.Database {
   return handle;
 }
 
+/** The better-sqlite3 handle behind a Kysely instance, or undefined (PostgreSQL, a transaction). */
+export function sqliteHandleOf(db: Kysely<DB>): Database.Database | undefined {
+  return handles.get(db);
+}
+
 function kyselyOver(sqlite: Database.Database): Kysely<DB> {
   const db = new Kysely<DB>({ dialect: new CrmSqliteDialect({ database: sqlite }) });
   handles.set(db, sqlite);

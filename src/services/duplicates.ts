@@ -3,7 +3,7 @@
 // names a name token within the same city or company), and only members of one block are compared.
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
-import { sqliteOf } from '../db/connection.js';
+import { duplicateCandidates } from '../db/quality-counts.js';
 import {
   CONFLICT_FACTOR,
   DEFAULT_MIN_SCORE,
@@ -70,14 +70,7 @@ export interface FindDuplicatesOptions {
 
 export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOptions = {}): Promise<DuplicateReport> {
   const methods = new Set(options.by && options.by.length > 0 ? options.by : DUPLICATE_METHODS);
-  const rows = sqliteOf(db).prepare('SELECT id, name, email, phone, company, city FROM customers ORDER BY id').raw().iterate() as Iterable<[
-    number,
-    string,
-    string | null,
-    string | null,
-    string | null,
-    string | null,
-  ]>;
+  const rows = duplicateCandidates(db);
 
   const pairs = new Map<string, { keep: Candidate; other: Candidate; scores: number[]; reasons: string[]; named: boolean }>();
   let skippedBlocks = 0;
@@ -130,7 +123,7 @@ export async function findDuplicates(db: Kysely<DB>, options: FindDuplicatesOpti
     return block;
   };
 
-  for (const [id, name, email, phone, company, city] of rows) {
+  for await (const { id, name, email, phone, company, city } of rows) {
     const folded = methods.has('name') ? normaliseName(name) : '';
     const c: Candidate = { id, name, folded, digits: folded.replace(/\D+/g, ''), paired: false, sorted: undefined, email: emailKey(email), phone: phoneKey(phone) };
     if (methods.has('email') && c.email) push(emailGroups, c.email, c);

@@ -3,7 +3,7 @@
 // rows whose parent is gone, tags nobody uses — each with a count and a hint.
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
-import { sqliteOf } from '../db/connection.js';
+import { customerContacts, customersWithoutContact, orphanedRows, quietCustomers, unusedTags } from '../db/quality-counts.js';
 import { addDays, localDay } from '../domain/dates.js';
 import { parseEmail, parsePhone } from '../domain/validation.js';
 import { findDuplicates } from './duplicates.js';
@@ -14,23 +14,6 @@ export interface QualityFinding {
   count: number | null;
   hint: string;
 }
-
-/** Child rows and the parent they must point at. */
-const PARENTS: readonly [string, string, string][] = [
-  ['activities', 'customer_id', 'customers'],
-  ['sales', 'customer_id', 'customers'],
-  ['deals', 'customer_id', 'customers'],
-  ['tickets', 'customer_id', 'customers'],
-  ['tasks', 'customer_id', 'customers'],
-  ['customer_tags', 'customer_id', 'customers'],
-  ['customer_tags', 'tag_id', 'tags'],
-  ['customer_fields', 'customer_id', 'customers'],
-  ['activity_links', 'from_id', 'activities'],
-  ['activity_links', 'to_id', 'activities'],
-  ['deal_stage_history', 'deal_id', 'deals'],
-  ['ticket_events', 'ticket_id', 'tickets'],
-  ['ticket_ratings', 'ticket_id', 'tickets'],
-];
 
 const valid = (parse: (text: string) => unknown, text: string) => {
   try {
@@ -51,44 +34,24 @@ async function tryCount(run: () => number | Promise<number>): Promise<number | E
 }
 
 export async function dataQualityReport(db: Kysely<DB>, now: Date): Promise<QualityFinding[]> {
-  const sqlite = sqliteOf(db);
-  const count = (text: string, ...params: unknown[]) => (sqlite.prepare(text).pluck().get(...params) as number) ?? 0;
-
-  const missing = await tryCount(() => count('SELECT count(*) FROM customers WHERE (email IS NULL OR email = \'\') AND (phone IS NULL OR phone = \'\')'));
-  const badEmails = await tryCount(() => {
+  const missing = await tryCount(() => customersWithoutContact(db));
+  const badEmails = await tryCount(async () => {
     let bad = 0;
-    for (const email of sqlite.prepare("SELECT email FROM customers WHERE email IS NOT NULL AND email != ''").pluck().iterate() as Iterable<string>) {
-      if (!valid((t) => parseEmail(t), email)) bad++;
-    }
+    for await (const email of customerContacts(db, 'email')) if (!valid((t) => parseEmail(t), email)) bad++;
     return bad;
   });
-  const badPhones = await tryCount(() => {
+  const badPhones = await tryCount(async () => {
     let bad = 0;
-    for (const phone of sqlite.prepare("SELECT phone FROM customers WHERE phone IS NOT NULL AND phone != ''").pluck().iterate() as Iterable<string>) {
-      if (!valid((t) => parsePhone(t), phone)) bad++;
-    }
+    for await (const phone of customerContacts(db, 'phone')) if (!valid((t) => parsePhone(t), phone)) bad++;
     return bad;
   });
   const duplicates = await tryCount(async () => (await findDuplicates(db)).pairs.length);
 
   const cutoffDay = addDays(localDay(now), -365);
   const cutoff = new Date(now.getTime() - 365 * 86_400_000).toISOString();
-  const quiet = await tryCount(() => count(
-    `SELECT count(*) FROM customers c WHERE c.created_at < ?
-       AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.customer_id = c.id AND a.at >= ?)
-       AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.customer_id = c.id AND s.voided_at IS NULL AND s.sold_on >= ?)`,
-    cutoff,
-    cutoff,
-    cutoffDay,
-  ));
-  const orphans = await tryCount(() => {
-    let total = 0;
-    for (const [child, column, parent] of PARENTS) {
-      total += count(`SELECT count(*) FROM ${child} x WHERE x.${column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${parent} p WHERE p.id = x.${column})`);
-    }
-    return total;
-  });
-  const unusedTags = await tryCount(() => count('SELECT count(*) FROM tags t WHERE NOT EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tag_id = t.id)'));
+  const quiet = await tryCount(() => quietCustomers(db, cutoff, cutoffDay));
+  const orphans = await tryCount(() => orphanedRows(db));
+  const unused = await tryCount(() => unusedTags(db));
 
   const finding = (check: string, result: number | Error, hint: string): QualityFinding =>
     result instanceof Error ? { check, count: null, hint: `not checked: ${result.message}` } : { check, count: result, hint };
@@ -99,6 +62,6 @@ export async function dataQualityReport(db: Kysely<DB>, now: Date): Promise<Qual
     finding('likely duplicate pairs', duplicates, 'review with crm customer duplicates, then crm customer merge <keep> <other>'),
     finding('customers without activity for a year', quiet, 'no activity or sale in 365 days: reach out, or tag them with crm customer edit --tag churned'),
     finding('orphaned rows', orphans, 'rows pointing at a customer, deal, ticket or activity that is gone; see crm db check integrity results'),
-    finding('unused tags', unusedTags, 'tags no customer carries; harmless, they come back into use when tagged'),
+    finding('unused tags', unused, 'tags no customer carries; harmless, they come back into use when tagged'),
   ];
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
+import { sandbox, type Sandbox } from '../helpers/cli.js';
 import { rng } from '../helpers/random.js';
 
 const NOW = { CRM_NOW: '2025-07-15T09:00:00Z' };
@@ -82,14 +82,8 @@ let box: Sandbox;
 beforeAll(() => {
   box = sandbox();
   box.ok(['init']);
-  const db = openDb(box.dbPath);
-  const addCustomer = db.prepare('INSERT INTO customers (id, name, city, created_at, updated_at) VALUES (?, ?, ?, ?, ?)');
-  const addSale = db.prepare('INSERT INTO sales (customer_id, product, amount_cents, sold_on, created_at, voided_at) VALUES (?, ?, ?, ?, ?, ?)');
-  db.transaction(() => {
-    for (const c of CUSTOMERS) addCustomer.run(c.id, c.name, c.city, c.created_at, c.created_at);
-    for (const s of SALES) addSale.run(s.customer_id, s.product, s.amount_cents, s.sold_on, s.created_at, s.voided_at);
-  })();
-  db.close();
+  box.insert('customers', CUSTOMERS.map((c) => ({ id: c.id, name: c.name, city: c.city, created_at: c.created_at, updated_at: c.created_at })));
+  box.insert('sales', SALES.map((s) => ({ customer_id: s.customer_id, product: s.product, amount_cents: s.amount_cents, sold_on: s.sold_on, created_at: s.created_at, voided_at: s.voided_at })));
 });
 afterAll(() => box.cleanup());
 
@@ -327,15 +321,10 @@ describe('report customers', () => {
 describe('report summary', () => {
   it('KPIs on one screen, with tickets and CSAT read straight from their tables', () => {
     box.ok(['deal', 'add', '--customer', '1', '--title', 'Office tea', '--value', '10,000', '--stage', 'proposal'], { env: NOW });
-    const db = openDb(box.dbPath);
-    const ticket = db.prepare(
-      `INSERT INTO tickets (customer_id, subject, priority, kind, status, opened_at, updated_at) VALUES (1, 'x', 'normal', 'question', ?, '2025-06-01T00:00:00.000Z', '2025-06-01T00:00:00.000Z')`,
-    );
-    for (const status of ['open', 'pending', 'open', 'resolved']) ticket.run(status);
-    const rate = db.prepare(`INSERT INTO ticket_ratings (ticket_id, score, rated_at, superseded_at) VALUES (4, ?, '2025-06-02T00:00:00.000Z', ?)`);
-    rate.run(1, '2025-06-03T00:00:00.000Z');
-    for (const score of [5, 4, 2]) rate.run(score, null);
-    db.close();
+    const opened = '2025-06-01T00:00:00.000Z';
+    box.insert('tickets', ['open', 'pending', 'open', 'resolved'].map((status) => ({ customer_id: 1, subject: 'x', priority: 'normal', kind: 'question', status, opened_at: opened, updated_at: opened })));
+    const rating = (score: number, superseded_at: string | null) => ({ ticket_id: 4, score, rated_at: '2025-06-02T00:00:00.000Z', superseded_at });
+    box.insert('ticket_ratings', [rating(1, '2025-06-03T00:00:00.000Z'), ...[5, 4, 2].map((score) => rating(score, null))]);
     const summary = (JSON.parse(box.ok(['report', 'summary', '--period', '2025-06', '--format', 'json'], { env: NOW })) as { summary: Record<string, unknown> }).summary;
     const june = sum(inRange('2025-06-01', '2025-07-01'));
     const may = sum(inRange('2025-05-01', '2025-06-01'));
@@ -366,17 +355,16 @@ describe('report forecast', () => {
   beforeAll(() => {
     f = sandbox();
     f.ok(['init']);
-    const db = openDb(f.dbPath);
-    db.prepare(`INSERT INTO customers (id, name, created_at, updated_at) VALUES (1, 'Li Wei', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')`).run();
-    const add = db.prepare(`INSERT INTO sales (customer_id, product, amount_cents, sold_on, created_at) VALUES (1, 'Tea', ?, ?, ?)`);
+    f.insert('customers', [{ id: 1, name: 'Li Wei', created_at: '2024-01-01T00:00:00.000Z', updated_at: '2024-01-01T00:00:00.000Z' }]);
+    const sale = (amount_cents: number, sold_on: string) => ({ customer_id: 1, product: 'Tea', amount_cents, sold_on, created_at: `${sold_on}T10:00:00.000Z` });
     // 2024-07 … 2025-06: 1,000.00, 1,100.00, … 2,100.00 (two sales a month), and a sale in the running month.
+    const sales = [];
     for (let t = 0; t < 12; t++) {
       const month = new Date(Date.UTC(2024, 6 + t, 1)).toISOString().slice(0, 7);
-      add.run(60_000 + 10_000 * t, `${month}-03`, `${month}-03T10:00:00.000Z`);
-      add.run(40_000, `${month}-20`, `${month}-20T10:00:00.000Z`);
+      sales.push(sale(60_000 + 10_000 * t, `${month}-03`), sale(40_000, `${month}-20`));
     }
-    add.run(99_999_00, '2025-07-02', '2025-07-02T10:00:00.000Z');
-    db.close();
+    sales.push(sale(99_999_00, '2025-07-02'));
+    f.insert('sales', sales);
   });
   afterAll(() => f.cleanup());
 

@@ -89,7 +89,45 @@ export interface Sandbox {
   query<T = Record<string, unknown>>(sql: string, ...params: unknown[]): T[];
   /** Every row of every table, to compare before and after a failed command. */
   dump(): string;
+  /** Writes rows straight into a table (test data crm has no command for), on either engine. */
+  insert(table: string, rows: readonly Record<string, unknown>[]): void;
+  /** Runs writing SQL (`?` placeholders) straight on the database, on either engine. */
+  exec(sql: string, ...params: unknown[]): void;
   cleanup(): void;
+}
+
+/** Literal SQL for a value, for the psql-based PostgreSQL helpers. */
+function pgLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  return `'${String(value).replace(/'/g, "''")}'`;
+}
+
+/** Rows into a PostgreSQL table in one statement; the table's id sequence is moved past them. */
+function pgInsert(database: string, table: string, rows: readonly Record<string, unknown>[]): void {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0]!);
+  const values = rows.map((row) => `(${columns.map((c) => pgLiteral(row[c])).join(', ')})`).join(',\n');
+  let statement = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}`;
+  if (columns.includes('id')) {
+    statement += `; SELECT setval(pg_get_serial_sequence('crm.${table}', 'id'), (SELECT max(id) FROM ${table}))`;
+  }
+  pgQuery(database, statement);
+}
+
+function sqliteInsert(path: string, table: string, rows: readonly Record<string, unknown>[]): void {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0]!);
+  const db = openDb(path);
+  try {
+    const statement = db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+    db.transaction(() => {
+      for (const row of rows) statement.run(...columns.map((c) => (typeof row[c] === 'boolean' ? (row[c] ? 1 : 0) : row[c])));
+    })();
+  } finally {
+    db.close();
+  }
 }
 
 /** A stable environment: no colour, UTC unless a test says otherwise, no inherited CRM_* vars. */
@@ -211,7 +249,7 @@ export function pgUrl(database: string, base = PG_TEST_URL!): string {
  */
 export function pgQuery<T = Record<string, unknown>>(database: string, sql: string, ...params: unknown[]): T[] {
   let i = 0;
-  const text = sql.replace(/\?/g, () => {
+  const text = params.length === 0 ? sql : sql.replace(/\?/g, () => {
     const value = params[i++];
     if (value === null || value === undefined) return 'NULL';
     if (typeof value === 'number' || typeof value === 'bigint') return String(value);
@@ -267,6 +305,8 @@ function pgSandbox(): Sandbox {
     },
     query: <T>(sql: string, ...params: unknown[]) => pgQuery<T>(database, sql, ...params),
     dump: () => pgDump(database),
+    insert: (table, rows) => pgInsert(database, table, rows),
+    exec: (sql, ...params) => void pgQuery(database, sql, ...params),
     cleanup() {
       rmSync(dir, { recursive: true, force: true });
       dropPgDatabase(database);
@@ -307,6 +347,15 @@ export function sandbox(): Sandbox {
         return tables
           .map(({ name }) => `${name}\n${JSON.stringify(db.prepare(`SELECT * FROM "${name}" ORDER BY 1`).all())}`)
           .join('\n');
+      } finally {
+        db.close();
+      }
+    },
+    insert: (table, rows) => sqliteInsert(dbPath, table, rows),
+    exec(sql, ...params) {
+      const db = openDb(dbPath);
+      try {
+        db.prepare(sql).run(...params);
       } finally {
         db.close();
       }

@@ -146,7 +146,7 @@ export function registerTicket(program: Command, { run }: Runtime): void {
           customerId = (await resolveCustomer(await ctx.db(), flags.customer)).id;
         }
         const { listTickets } = await import('../../services/ticket-list.js');
-        const rows = listTickets(await ctx.sqlite(), { status, priority, overdue: Boolean(flags.overdue), customerId }, ctx.now());
+        const rows = listTickets(await ctx.db(), { status, priority, overdue: Boolean(flags.overdue), customerId }, ctx.now());
         await ctx.printStream(LIST_COLUMNS, rows, { highlight: overdueRed });
       }),
     );
