@@ -132,7 +132,12 @@ function currentUser(env: NodeJS.ProcessEnv): string {
  * postgres:// database stops before touching it; CRM_PG_UNVERIFIED=1 lets it run anyway, for the
  * developers measuring which ones work.
  */
-const ON_POSTGRES = new Set(['init', 'db status', 'db migrate']);
+const ON_POSTGRES = new Set([
+  'init',
+  'db status',
+  'db migrate',
+  'export',
+]);
 
 function commandName(command: Command): string {
   const names: string[] = [];

@@ -150,7 +150,7 @@ export async function connectPostgres(url: string, options: PostgresOpenOptions)
     await pool.end().catch(() => undefined);
     throw describeConnectFailure(error, target);
   }
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool, cursor: requireHere('pg-cursor') }) });
   targets.set(db, target);
   return db;
 }
