@@ -68,7 +68,7 @@ spreadsheet would run as a formula (= + - @ tab) get a leading '.
         ctx.format(formats);
         const customerIds = flags.segment === undefined ? undefined : await segmentMembers(ctx, flags.segment);
         const { exportRows } = await import('../../services/exports.js');
-        const result = exportRows(await ctx.db(), { kind, customerIds });
+        const result = await exportRows(await ctx.db(), { kind, customerIds });
         await ctx.printStream(exportColumns(kind, result.fieldKeys), result.rows, { formats, bom: Boolean(flags.bom) });
       }),
     );

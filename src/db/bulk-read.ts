@@ -1,0 +1,303 @@
+// Bulk reads for `crm export`: every row of a table (or of a set of customers) in the import's
+// column layout, in constant memory, the same bytes on both engines. SQLite reads a page of ids at a
+// time through prepared statements inside one read transaction; PostgreSQL reads one statement
+// through a server-side cursor in batches, inside one read-only REPEATABLE READ transaction, so the
+// field keys, the tags and every row come from the same snapshot on both.
+//
+// What could make the engines differ is settled here, not in SQL: tag names are put in order in
+// JavaScript (ASCII case folded, then byte order: SQLite's NOCASE), ints come back as numbers
+// (src/db/postgres.ts parses bigint), instants and days are stored as text on both.
+import type Database from 'better-sqlite3';
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { ExportKind } from '../domain/imports.js';
+import { sqliteOf } from './connection.js';
+import { engineOf } from './engine.js';
+import type { DB } from './schema.js';
+
+export type ExportRow = Record<string, unknown>;
+
+export interface ExportStream {
+  /** Custom field keys present (customers only): their columns are `field.KEY`. */
+  fieldKeys: string[];
+  /** Synchronous on SQLite (a promise per row would cost more than the row), async on PostgreSQL. */
+  rows: Iterable<ExportRow> | AsyncIterable<ExportRow>;
+}
+
+/** How an exported row names its customer so `import` finds it again: email, else external id, else phone, else id. */
+const CUSTOMER_REF = `coalesce(CAST(c.email AS TEXT), c.external_id, c.phone, CAST(c.id AS TEXT))`;
+
+interface KindQuery {
+  columns: string[];
+  from: string;
+  customerColumn: string;
+  order: string;
+  where?: string;
+}
+
+const QUERIES: Record<ExportKind, KindQuery> = {
+  customers: {
+    columns: [
+      'c.name',
+      'CAST(c.email AS TEXT) AS email',
+      'c.phone',
+      'c.age',
+      'c.gender',
+      'c.company',
+      'c.city',
+      'c.source',
+      // Filled in from the tag links; c.id (the last column) is what the two are merged on.
+      'NULL AS tags',
+      'c.created_at AS created',
+      'c.external_id',
+      'c.id AS id',
+    ],
+    from: 'customers c',
+    customerColumn: 'c.id',
+    order: 'c.id',
+  },
+  sales: {
+    columns: ['s.external_id', `${CUSTOMER_REF} AS customer`, 's.product', 's.quantity', 's.amount_cents AS amount', 's.sold_on AS date', 's.note', 's.order_id', 's.sku', 's.unit_price_cents AS unit_price',
+      // The refunded sale as a later import names it: its external id, else its id.
+      "(SELECT coalesce(r.external_id, CAST(r.id AS TEXT)) FROM sales r WHERE r.id = s.refund_of) AS refund_of"],
+    from: 'sales s LEFT JOIN customers c ON c.id = s.customer_id',
+    customerColumn: 's.customer_id',
+    order: 's.id',
+    where: 's.voided_at IS NULL',
+  },
+  activities: {
+    columns: [`${CUSTOMER_REF} AS customer`, 'a.type', 'a.at AS at', 'a.direction', 'a.summary'],
+    from: 'activities a JOIN customers c ON c.id = a.customer_id',
+    customerColumn: 'a.customer_id',
+    order: 'a.id',
+  },
+  tickets: {
+    columns: [
+      't.external_id',
+      `${CUSTOMER_REF} AS customer`,
+      't.subject',
+      't.description',
+      't.priority',
+      't.kind',
+      't.status',
+      't.opened_at AS opened',
+      't.resolved_at AS resolved',
+      '(SELECT r.score FROM ticket_ratings r WHERE r.ticket_id = t.id AND r.superseded_at IS NULL ORDER BY r.id DESC LIMIT 1) AS score',
+    ],
+    from: 'tickets t JOIN customers c ON c.id = t.customer_id',
+    customerColumn: 't.customer_id',
+    order: 't.id',
+  },
+  deals: {
+    columns: [
+      'd.id',
+      `${CUSTOMER_REF} AS customer`,
+      'd.title',
+      'd.value_cents AS value',
+      'd.stage',
+      'd.probability',
+      'd.close_date',
+      'd.lost_reason',
+      'd.won_sale_id',
+      'd.created_at AS created',
+      'd.updated_at AS updated',
+    ],
+    from: 'deals d JOIN customers c ON c.id = d.customer_id',
+    customerColumn: 'd.customer_id',
+    order: 'd.id',
+  },
+};
+
+const FIELD_KEYS_SQL = 'SELECT DISTINCT key FROM customer_fields ORDER BY key';
+const TAGS_SQL = 'SELECT id, name FROM tags';
+
+/** SQLite's NOCASE order: ASCII letters folded, then byte (code point) order. */
+function nocaseKey(name: string): Buffer {
+  return Buffer.from(name.replace(/[A-Z]+/g, (s) => s.toLowerCase()), 'utf8');
+}
+
+/** Tag id → its place in name order, and the names in that order. */
+function tagOrder(tags: ReadonlyArray<readonly [number, string]>): { rank: Map<number, number>; names: string[] } {
+  const sorted = tags.map(([id, name]) => ({ id: Number(id), name, key: nocaseKey(name) })).sort((a, b) => Buffer.compare(a.key, b.key));
+  return { rank: new Map(sorted.map((t, i) => [t.id, i])), names: sorted.map((t) => t.name) };
+}
+
+/** `a;b`: the names of a customer's tag ids, in tag order. */
+function tagCell(order: { rank: Map<number, number>; names: string[] }, tagIds: readonly number[]): string | null {
+  if (tagIds.length === 0) return null;
+  if (tagIds.length === 1) return order.names[order.rank.get(tagIds[0]!)!]!;
+  return tagIds
+    .map((id) => order.rank.get(id)!)
+    .sort((a, b) => a - b)
+    .map((r) => order.names[r]!)
+    .join(';');
+}
+
+/** Column names as the export writes them: custom field columns f0, f1… are `field.KEY`. */
+function exportNames(columns: readonly string[], fieldKeys: readonly string[]): string[] {
+  const fieldsAt = columns.length - fieldKeys.length;
+  return columns.map((name, i) => (i >= fieldsAt ? `field.${fieldKeys[i - fieldsAt]}` : name));
+}
+
+function fieldColumns(count: number, placeholder: (i: number) => string): string[] {
+  return Array.from({ length: count }, (_, i) => `(SELECT value FROM customer_fields f WHERE f.customer_id = c.id AND f.key = ${placeholder(i)}) AS f${i}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite: pages of ids through prepared statements, one read transaction.
+
+/**
+ * Tag links of a window of customer ids: one range of customer_tags' primary key, already in
+ * (customer, tag id) order, so SQLite neither sorts nor joins. Read beside the customers and merged
+ * by id: a correlated subquery per customer costs a million small sorts, and stepping a cursor a
+ * native call per link.
+ */
+const TAG_LINKS_SQL = (scoped: boolean) =>
+  `SELECT customer_id, tag_id FROM customer_tags
+   WHERE customer_id >= ? AND customer_id < ?${scoped ? ' AND customer_id IN (SELECT id FROM temp.export_scope)' : ''}
+   ORDER BY customer_id, tag_id`;
+/** Customer ids per window of tag links. */
+const TAG_WINDOW = 8192;
+
+/** `tags` cells for customers asked for in ascending id order, read a window of links at a time. */
+function sqliteTagCells(sqlite: Database.Database, scoped: boolean): (customerId: number) => string | null {
+  const window = sqlite.prepare(TAG_LINKS_SQL(scoped)).raw(true);
+  let order: ReturnType<typeof tagOrder> | undefined;
+  let end = -Infinity;
+  let links: Array<[number, number]> = [];
+  let at = 0;
+  const ids: number[] = [];
+  return (customerId) => {
+    order ??= tagOrder(sqlite.prepare(TAGS_SQL).raw(true).all() as Array<[number, string]>);
+    if (customerId >= end) {
+      end = customerId + TAG_WINDOW;
+      links = window.all(customerId, end) as Array<[number, number]>;
+      at = 0;
+    }
+    while (at < links.length && links[at]![0] < customerId) at++;
+    ids.length = 0;
+    for (; at < links.length && links[at]![0] === customerId; at++) ids.push(links[at]![1]);
+    return tagCell(order, ids);
+  };
+}
+
+/**
+ * Rows per page. An export reads its rows a page at a time, each page the next PAGE_ROWS ids after
+ * the last one read (`id > ?`, the table's own order), all inside one read transaction: one native
+ * call per page costs less than one per row with iterate() (1M customers: 1.49 s → 1.28 s).
+ */
+const PAGE_ROWS = 1024;
+
+/** The SELECT of one page: the export's columns, custom field values, then the key the next page starts after. */
+function sqlitePageSql(kind: ExportKind, fieldCount: number, scoped: boolean): string {
+  const q = QUERIES[kind];
+  const where = [q.where ?? '', scoped ? `${q.customerColumn} IN (SELECT id FROM temp.export_scope)` : '', `${q.order} > ?`].filter(Boolean);
+  return `SELECT ${[...q.columns, ...fieldColumns(fieldCount, () => '?'), `${q.order} AS page_key`].join(', ')} FROM ${q.from} WHERE ${where.join(' AND ')} ORDER BY ${q.order} LIMIT ${PAGE_ROWS}`;
+}
+
+function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: Iterable<number> | undefined): ExportStream {
+  const fieldKeys = kind === 'customers' ? (sqlite.prepare(FIELD_KEYS_SQL).pluck().all() as string[]) : [];
+  const scoped = customerIds !== undefined;
+  if (scoped) {
+    sqlite.exec('CREATE TEMP TABLE IF NOT EXISTS export_scope (id INTEGER PRIMARY KEY)');
+    sqlite.exec('DELETE FROM temp.export_scope');
+    const add = sqlite.prepare('INSERT OR IGNORE INTO temp.export_scope (id) VALUES (?)');
+    sqlite.transaction(() => {
+      for (const id of customerIds) add.run(id);
+    })();
+  }
+  const page = sqlite.prepare(sqlitePageSql(kind, fieldKeys.length, scoped)).raw(true);
+  // Rows come from SQLite as arrays (cheaper than objects built through the driver) and become
+  // objects keyed by the export's column names here.
+  const columns = page.columns().map((c) => c.name);
+  const keyAt = columns.length - 1;
+  const names = exportNames(columns.slice(0, keyAt), fieldKeys);
+  const tagsAt = kind === 'customers' ? names.indexOf('tags') : -1;
+  const idAt = names.indexOf('id');
+  function* rows(): IterableIterator<ExportRow> {
+    const tags = tagsAt >= 0 ? sqliteTagCells(sqlite, scoped) : undefined;
+    // One read transaction: every page (and every window of tags) sees the same snapshot.
+    const own = !sqlite.inTransaction;
+    if (own) sqlite.exec('BEGIN');
+    try {
+      let after: unknown = Number.MIN_SAFE_INTEGER;
+      for (;;) {
+        const values = page.all(...fieldKeys, after) as unknown[][];
+        for (const cells of values) {
+          if (tags) cells[tagsAt] = tags(cells[idAt] as number);
+          const row: ExportRow = {};
+          for (let i = 0; i < names.length; i++) row[names[i]!] = cells[i];
+          yield row;
+        }
+        if (values.length < PAGE_ROWS) return;
+        after = values[values.length - 1]![keyAt];
+      }
+    } finally {
+      if (own && sqlite.inTransaction) sqlite.exec('COMMIT');
+    }
+  }
+  return { fieldKeys, rows: rows() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL: one statement, read through a cursor in batches.
+
+/** Rows fetched per round trip of the cursor. */
+const CURSOR_BATCH = 2000;
+
+function postgresSql(kind: ExportKind, fieldCount: number, scoped: boolean): string {
+  const q = QUERIES[kind];
+  const columns = q.columns.map((column) =>
+    column === 'NULL AS tags' ? '(SELECT array_agg(l.tag_id) FROM customer_tags l WHERE l.customer_id = c.id) AS tags' : column,
+  );
+  const where = [q.where ?? '', scoped ? `${q.customerColumn} = ANY($${fieldCount + 1}::bigint[])` : ''].filter(Boolean);
+  return `SELECT ${[...columns, ...fieldColumns(fieldCount, (i) => `$${i + 1}`)].join(', ')} FROM ${q.from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${q.order}`;
+}
+
+async function postgresExport(db: Kysely<DB>, kind: ExportKind, customerIds: Iterable<number> | undefined): Promise<ExportStream> {
+  const trx = await db.startTransaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute();
+  try {
+    const run = async <R>(text: string) => (await trx.executeQuery<R>(CompiledQuery.raw(text, []))).rows;
+    const fieldKeys = kind === 'customers' ? (await run<{ key: string }>(FIELD_KEYS_SQL)).map((r) => r.key) : [];
+    const order = kind === 'customers' ? tagOrder((await run<{ id: number; name: string }>(TAGS_SQL)).map((t) => [t.id, t.name] as const)) : undefined;
+    const params: unknown[] = [...fieldKeys];
+    if (customerIds !== undefined) params.push([...new Set(customerIds)]);
+    const query = CompiledQuery.raw(postgresSql(kind, fieldKeys.length, customerIds !== undefined), params);
+    const fieldNames = exportNames(
+      fieldKeys.map((_, i) => `f${i}`),
+      fieldKeys,
+    );
+    async function* rows(): AsyncGenerator<ExportRow> {
+      let done = false;
+      try {
+        for await (const batch of trx.getExecutor().stream<ExportRow>(query, CURSOR_BATCH)) {
+          for (const row of batch.rows) {
+            if (order) row.tags = row.tags === null ? null : tagCell(order, (row.tags as string[]).map(Number));
+            for (let i = 0; i < fieldNames.length; i++) {
+              row[fieldNames[i]!] = row[`f${i}`];
+              delete row[`f${i}`];
+            }
+            yield row;
+          }
+        }
+        await trx.commit().execute();
+        done = true;
+      } finally {
+        // Stopped early (the output failed) or failed: the connection goes back to the pool.
+        if (!done) await trx.rollback().execute().catch(() => undefined);
+      }
+    }
+    return { fieldKeys, rows: rows() };
+  } catch (error) {
+    await trx.rollback().execute().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The rows of an export, in the table's id order. `customerIds` limits it to those customers (and
+ * their sales, activities, tickets, deals); undefined: everyone.
+ */
+export async function readExport(db: Kysely<DB>, kind: ExportKind, customerIds?: Iterable<number>): Promise<ExportStream> {
+  if (engineOf(db) === 'postgres') return postgresExport(db, kind, customerIds);
+  return sqliteExport(sqliteOf(db), kind, customerIds);
+}
