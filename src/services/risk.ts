@@ -7,9 +7,8 @@
 // procedure one horizon earlier, scored against what then happened, is the backtest (AUC and
 // Brier score, beside a model that knows recency only). Deterministic: the same data and as-of day
 // give the same scores; the clock is never read here.
-import { sql, type Kysely } from 'kysely';
-import { sqliteOf } from '../db/connection.js';
-import { readCustomerNames, readRiskHistory } from '../db/risk-history.js';
+import type { Kysely } from 'kysely';
+import { readAtRiskScores, readCustomerNames, readRiskHistory } from '../db/risk-history.js';
 import type { DB } from '../db/schema.js';
 import { addDays, endOfLocalDay } from '../domain/dates.js';
 import { ValidationError } from '../domain/errors.js';
@@ -107,8 +106,8 @@ const DONE_STATUSES = new Set(['resolved', 'closed']);
 const OPEN_STAGES = new Set(['lead', 'qualified', 'proposal', 'negotiation']);
 
 /** Every customer with a purchase up to the as-of day, with their whole history up to then. */
-function histories(sqlite: ReturnType<typeof sqliteOf>, asOf: string): CustomerHistory[] {
-  const rows = readRiskHistory(sqlite, asOf, endOfLocalDay(asOf).toISOString());
+async function histories(db: Kysely<DB>, asOf: string): Promise<CustomerHistory[]> {
+  const rows = await readRiskHistory(db, asOf, endOfLocalDay(asOf).toISOString());
   const byId = new Map<number, CustomerHistory>();
   const out: CustomerHistory[] = [];
   for (const { customer, days, cents } of rows.sales) {
@@ -250,7 +249,7 @@ export async function customerRisk(db: Kysely<DB>, options: RiskOptions, clock: 
   // An unknown segment is reported before any work is done.
   const members = options.segment !== undefined ? new Set(await customerIdsInSegment(db, options.segment, options.now)) : null;
   const started = clock();
-  const all = histories(sqliteOf(db), asOf);
+  const all = await histories(db, asOf);
   const readMs = clock() - started;
   const day = dayNumber(asOf);
   if (all.length === 0) {
@@ -293,7 +292,7 @@ export async function customerRisk(db: Kysely<DB>, options: RiskOptions, clock: 
   const current = modelAt(all, day, horizon, firstDay, `before ${asOf}`);
   let scored = scoreAt(current.model, all, day, true);
   if (members) scored = scored.filter((s) => members.has(s.history.id));
-  const names = readCustomerNames(sqliteOf(db), new Set(scored.map((s) => s.history.id)));
+  const names = await readCustomerNames(db, new Set(scored.map((s) => s.history.id)));
   const rows: RiskRow[] = scored.map(({ history, facts, probability, reasons }) => {
     const spend = Math.round(facts.spend365);
     const customer = names.get(history.id);
@@ -343,17 +342,15 @@ export async function saveRiskScores(db: Kysely<DB>, result: RiskResult, rows: r
       entity: 'risk_score',
       summary: `saved churn-risk scores of ${rows.length} customers as of ${result.asOf} (horizon ${result.horizonDays} days)`,
     });
-    const last = await trx.selectFrom('risk_scores').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
-    const { rows: seq } = await sql<{ seq: number }>`SELECT seq FROM sqlite_sequence WHERE name = 'risk_scores'`.execute(trx);
-    const first = Math.max(Number(last?.id ?? 0), Number(seq[0]?.seq ?? 0)) + 1;
     const at = meta.now.toISOString();
+    // Ids come from the table (never reused on either engine); the audit entry records them as runs.
+    const ids: number[] = [];
     const CHUNK = 500;
     for (let i = 0; i < rows.length; i += CHUNK) {
-      await trx
+      const inserted = await trx
         .insertInto('risk_scores')
         .values(
-          rows.slice(i, i + CHUNK).map((r, k) => ({
-            id: first + i + k,
+          rows.slice(i, i + CHUNK).map((r) => ({
             customer_id: r.id,
             probability: r.probability,
             spend_12m_cents: r.spend12mCents,
@@ -365,9 +362,17 @@ export async function saveRiskScores(db: Kysely<DB>, result: RiskResult, rows: r
             saved_at: at,
           })),
         )
+        .returning('id')
         .execute();
+      for (const { id } of inserted) ids.push(Number(id));
     }
-    await audit.insertedRange('risk_scores', first, first + rows.length - 1);
+    ids.sort((a, b) => a - b);
+    for (let start = 0; start < ids.length; ) {
+      let end = start;
+      while (end + 1 < ids.length && ids[end + 1] === ids[end]! + 1) end++;
+      await audit.insertedRange('risk_scores', ids[start]!, ids[end]!);
+      start = end + 1;
+    }
     return rows.length;
   });
 }
@@ -397,36 +402,11 @@ export interface AtRiskCustomer {
 export async function atRiskCustomers(db: Kysely<DB>, input: { day: string; quietDays: number; threshold: number; limit: number }): Promise<{ customers: AtRiskCustomer[]; total: number }> {
   const end = endOfLocalDay(input.day).toISOString();
   const cutoff = endOfLocalDay(addDays(input.day, -input.quietDays - 1)).toISOString();
-  const { rows } = await sql<{
-    id: number;
-    name: string;
-    email: string | null;
-    phone: string | null;
-    probability: number;
-    spend_12m_cents: number;
-    revenue_at_risk_cents: number;
-    reasons: string;
-    action: string;
-    last_contact: string | null;
-    saved_at: string;
-    total: number;
-  }>`
-    WITH latest AS (
-      SELECT rs.* FROM risk_scores rs
-      WHERE rs.id = (SELECT max(r2.id) FROM risk_scores r2 WHERE r2.customer_id = rs.customer_id)
-    )
-    SELECT c.id, c.name, c.email, c.phone, l.probability, l.spend_12m_cents, l.revenue_at_risk_cents, l.reasons, l.action, l.saved_at,
-      (SELECT max(a.at) FROM activities a WHERE a.customer_id = c.id AND a.at < ${end}) AS last_contact,
-      count(*) OVER () AS total
-    FROM latest l JOIN customers c ON c.id = l.customer_id
-    WHERE l.probability >= ${input.threshold} AND l.revenue_at_risk_cents > 0
-      AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.customer_id = c.id AND a.at >= ${cutoff} AND a.at < ${end})
-    ORDER BY l.revenue_at_risk_cents DESC, c.id
-    LIMIT ${input.limit}`.execute(db);
+  const rows = await readAtRiskScores(db, { end, cutoff, threshold: input.threshold, limit: input.limit });
   return {
     total: Number(rows[0]?.total ?? 0),
     customers: rows.map((r) => ({
-      id: r.id,
+      id: Number(r.id),
       name: r.name,
       email: r.email,
       phone: r.phone,
