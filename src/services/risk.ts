@@ -21,10 +21,8 @@ import {
   reasonsFor,
   writeFeatures,
   type CustomerHistory,
-  type DealHistory,
   type Facts,
   type Reason,
-  type TicketHistory,
 } from '../domain/churn-features.js';
 import { auc, brier, fitLogistic, predictOne, standardise, type LogisticModel, type Matrix } from '../domain/churn-model.js';
 import { beginAudit, type WriteMeta } from './audit.js';
@@ -110,12 +108,21 @@ async function histories(db: Kysely<DB>, asOf: string): Promise<CustomerHistory[
   const rows = await readRiskHistory(db, asOf, endOfLocalDay(asOf).toISOString());
   const byId = new Map<number, CustomerHistory>();
   const out: CustomerHistory[] = [];
+  // Most customers have no tickets, ratings or deals: they share one empty list until they do.
+  const NONE: readonly never[] = Object.freeze([]);
   for (const { customer, days, cents } of rows.sales) {
-    const h: CustomerHistory = { id: customer, saleDays: days, saleCents: cents, contactDays: [], tickets: [], ratings: [], deals: [] };
+    const h: CustomerHistory = { id: customer, saleDays: days, saleCents: cents, contactDays: NONE, tickets: NONE, ratings: NONE, deals: NONE };
     byId.set(h.id, h);
     out.push(h);
   }
-  for (const [id, at] of rows.activities) (byId.get(id)?.contactDays as number[] | undefined)?.push(localDayNumber(at));
+  const own = <K extends 'contactDays' | 'tickets' | 'ratings' | 'deals'>(h: CustomerHistory, key: K) => {
+    if (h[key] === NONE) (h as Record<K, unknown>)[key] = [];
+    return h[key] as unknown as Array<CustomerHistory[K] extends ReadonlyArray<infer T> ? T : never>;
+  };
+  for (const [id, at] of rows.activities) {
+    const h = byId.get(id);
+    if (h) own(h, 'contactDays').push(localDayNumber(at));
+  }
   const changes = new Map<number, Array<{ day: number; done: boolean }>>();
   for (const [ticketId, at, to] of rows.ticketChanges) {
     let list = changes.get(ticketId);
@@ -128,9 +135,12 @@ async function histories(db: Kysely<DB>, asOf: string): Promise<CustomerHistory[
     // Imported tickets have no status history: their resolution (or closing) time is the change.
     const doneAt = resolvedAt ?? closedAt;
     const list = hasHistory ? (changes.get(id) ?? []) : doneAt ? [{ day: localDayNumber(doneAt), done: true }] : [];
-    (h.tickets as TicketHistory[]).push({ openedDay: localDayNumber(openedAt), changes: list });
+    own(h, 'tickets').push({ openedDay: localDayNumber(openedAt), changes: list });
   }
-  for (const [customerId, ratedAt, score] of rows.ratings) (byId.get(customerId)?.ratings as Array<{ day: number; score: number }> | undefined)?.push({ day: localDayNumber(ratedAt), score });
+  for (const [customerId, ratedAt, score] of rows.ratings) {
+    const h = byId.get(customerId);
+    if (h) own(h, 'ratings').push({ day: localDayNumber(ratedAt), score });
+  }
   const moves = new Map<number, Array<{ day: number; open: boolean }>>();
   for (const [dealId, at, stage] of rows.dealMoves) {
     let list = moves.get(dealId);
@@ -141,7 +151,7 @@ async function histories(db: Kysely<DB>, asOf: string): Promise<CustomerHistory[
     const h = byId.get(customerId);
     if (!h) continue;
     const created = localDayNumber(createdAt);
-    (h.deals as DealHistory[]).push({ createdDay: created, moves: moves.get(id) ?? [{ day: created, open: OPEN_STAGES.has(stage) }] });
+    own(h, 'deals').push({ createdDay: created, moves: moves.get(id) ?? [{ day: created, open: OPEN_STAGES.has(stage) }] });
   }
   return out;
 }
