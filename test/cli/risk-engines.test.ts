@@ -142,7 +142,7 @@ describe('crm customer risk on either engine', () => {
     expect(result.customers.some((r) => r.reasons.includes('open ticket') && r.action === 'fix their open ticket')).toBe(true);
   });
 
-  it('as of an earlier day, later sales, tickets, ratings and contacts do not move the scores', async () => {
+  it('as of an earlier day, later sales, tickets, ratings, deals and contacts do not move the scores', async () => {
     await pause();
     const before = risk(box, '--as-of', '2025-03-01', '--horizon', '60d', '--explain');
     const targets = before.customers.slice(0, 20).map((r) => r.id);
@@ -151,7 +151,9 @@ describe('crm customer risk on either engine', () => {
     try {
       seed(scratch, shop);
       insertAll(scratch, 'sales', targets.map((id, i) => ({ customer_id: id, product: 'Tea', quantity: 1, amount_cents: 10_000 + i, sold_on: `2025-03-${String(2 + (i % 20)).padStart(2, '0')}`, created_at: later('2025-03-02') })));
-      insertAll(scratch, 'tickets', targets.map((id) => ({ customer_id: id, subject: 'Again', priority: 'normal', kind: 'complaint', status: 'open', opened_at: later('2025-03-02'), updated_at: later('2025-03-02') })));
+      insertAll(scratch, 'tickets', targets.map((id, i) => ({ id: 10_001 + i, customer_id: id, subject: 'Again', priority: 'normal', kind: 'complaint', status: i % 2 ? 'open' : 'resolved', opened_at: later('2025-03-02'), resolved_at: i % 2 ? null : later('2025-03-03'), updated_at: later('2025-03-03') })));
+      insertAll(scratch, 'deals', targets.map((id) => ({ customer_id: id, title: 'Refill', value_cents: 50_000, stage: 'proposal', created_at: later('2025-03-02'), updated_at: later('2025-03-02') })));
+      insertAll(scratch, 'ticket_ratings', targets.flatMap((_, i) => (i % 2 ? [] : [{ ticket_id: 10_001 + i, score: 1, rated_at: later('2025-03-03') }])));
       insertAll(scratch, 'activities', targets.map((id) => ({ customer_id: id, type: 'call', at: later('2025-03-02'), summary: 'Called', created_at: later('2025-03-02') })));
       const after = risk(scratch, '--as-of', '2025-03-01', '--horizon', '60d', '--explain');
       expect(after).toEqual(before);
