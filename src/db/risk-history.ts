@@ -75,13 +75,19 @@ class SalesArena {
   private cents = new Float64Array(0);
   private used = 0;
 
-  take(n: number): { days: Int32Array; cents: Float64Array } {
+  /** Room for at least `n` more sales at `start` in `days` and `cents`. */
+  reserve(n: number): { days: Int32Array; cents: Float64Array; start: number } {
     if (this.used + n > this.days.length) {
       const size = Math.max(n, SalesArena.BLOCK);
       this.days = new Int32Array(size);
       this.cents = new Float64Array(size);
       this.used = 0;
     }
+    return { days: this.days, cents: this.cents, start: this.used };
+  }
+
+  /** Hands out the `n` sales written at the reserved start. */
+  commit(n: number): { days: Int32Array; cents: Float64Array } {
     const out = { days: this.days.subarray(this.used, this.used + n), cents: this.cents.subarray(this.used, this.used + n) };
     this.used += n;
     return out;
@@ -93,17 +99,15 @@ class SalesArena {
  * character codes: SQLite's date functions cost more per sale than this does.
  */
 function unpackSales(text: string, arena: SalesArena): { days: Int32Array; cents: Float64Array } {
-  let count = 1;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 32) count++;
-  const n = count >> 1;
-  const { days, cents } = arena.take(n);
+  // One pass, straight into the arena: a sale takes at least 13 characters (`YYYY-MM-DD c `).
+  const room = arena.reserve(Math.ceil((text.length + 1) / 13));
   const digit = (i: number) => text.charCodeAt(i) - 48;
-  let i = 0;
-  for (let k = 0; k < n; k++) {
+  let n = 0;
+  for (let i = 0, at = room.start; i < text.length; n++, at++) {
     const y = digit(i) * 1000 + digit(i + 1) * 100 + digit(i + 2) * 10 + digit(i + 3);
     const m = digit(i + 5) * 10 + digit(i + 6);
     const d = digit(i + 8) * 10 + digit(i + 9);
-    days[k] = dayNumber(y, m, d);
+    room.days[at] = dayNumber(y, m, d);
     i += 11;
     let negative = false;
     if (text.charCodeAt(i) === 45) {
@@ -112,9 +116,10 @@ function unpackSales(text: string, arena: SalesArena): { days: Int32Array; cents
     }
     let value = 0;
     for (; i < text.length && text.charCodeAt(i) !== 32; i++) value = value * 10 + digit(i);
-    cents[k] = negative ? -value : value;
+    room.cents[at] = negative ? -value : value;
     i++;
   }
+  const { days, cents } = arena.commit(n);
   // group_concat keeps the index's order in practice; sort should a planner ever read otherwise.
   for (let i = 1; i < n; i++) {
     if (days[i]! < days[i - 1]!) {
