@@ -227,3 +227,34 @@ describe('crm customer risk on either engine', () => {
     }
   }, LONG);
 });
+
+describe('crm customer risk refuses on either engine, changing nothing', () => {
+  it.each([
+    ['no sales at all', [] as string[], /^error: no purchases up to 2025-06-01: there is no history to learn from\n/],
+    ['a history shorter than two horizons', ['--horizon', '1y'], /^error: the history is shorter than two horizons: the first purchase is on 2023-\d\d-\d\d, and a 365-day horizon as of 2025-06-01 needs purchases from 2023-06-02 or earlier\n/],
+  ])('%s: exit 1, the reason named', async (_name, args, error) => {
+    await pause();
+    const box = sandbox();
+    try {
+      box.ok(['init'], { env });
+      if (args.length) {
+        // Bought from July 2023 on, but a one-year horizon needs 730 days before the as-of day (2024 is a leap year).
+        const shop = generateShop({ seed: 3, customers: 30, from: '2023-07-01', to: TODAY });
+        insertAll(box, 'customers', shop.customers.map((c) => ({ id: c.id, name: `Shopper ${c.id}`, email: c.email, created_at: '2023-01-01T00:00:00.000Z', updated_at: '2023-01-01T00:00:00.000Z' })));
+        insertAll(box, 'sales', shop.customers.flatMap((c) => c.sales.map((s) => ({ customer_id: c.id, product: 'Tea', quantity: 1, amount_cents: s.cents, sold_on: s.day, created_at: '2023-01-01T00:00:00.000Z' }))));
+      } else {
+        box.ok(['customer', 'add', '--name', 'Ann'], { env });
+      }
+      const before = box.dump();
+      for (const command of [['customer', 'risk', '--save'], ['report', 'risk']]) {
+        const result = box.run([...command, ...args], { env });
+        expect(result.stderr).toMatch(error);
+        expect(result.code).toBe(1);
+        expect(result.stdout).toBe('');
+      }
+      expect(box.dump()).toBe(before);
+    } finally {
+      box.cleanup();
+    }
+  }, LONG);
+});
