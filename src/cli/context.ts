@@ -154,6 +154,8 @@ const ON_POSTGRES = new Set([
   'report customers',
   'report summary',
   'report forecast',
+  'customer risk',
+  'report risk',
   'report tickets',
   'export',
 ]);
