@@ -2,7 +2,7 @@
 // required text a person types goes through here, so the same input means the same thing in every
 // command. Dates honour `crm config set date_format dmy|mdy|ymd`; the setting is read only when a
 // slashed date is ambiguous without it, so an ISO date never opens the database early.
-import { endOfLocalDay, localDay, parseDate, parseDateTime, type DateFormat } from '../domain/dates.js';
+import { endOfLocalDay, localDay, parseDate, parseDateTime, parseDayAndTime, type DateFormat, type DayAndTime } from '../domain/dates.js';
 import { UsageError } from '../domain/errors.js';
 import { parseMoney } from '../domain/money.js';
 import { resolvePeriod, type Period, type RangeFlags } from '../domain/periods.js';
@@ -35,6 +35,11 @@ async function dateOptions(ctx: Context, value: string, label: string) {
 /** A day flag (`--date`, `--from`, `--close-date`, `--for`) as a local day `YYYY-MM-DD`. */
 export async function parseDayFlag(ctx: Context, value: string, label: string): Promise<string> {
   return parseDate(value, await dateOptions(ctx, value, label));
+}
+
+/** A day flag that may carry a time (`sale record --date 2025-03-01 16:20`): the day, and the instant when timed. */
+export async function parseDayAndTimeFlag(ctx: Context, value: string, label: string): Promise<DayAndTime> {
+  return parseDayAndTime(value, await dateOptions(ctx, value, label));
 }
 
 /** A point-in-time flag (`--at`, `--since`, `--opened`): a day (its start), a day with a time, or ISO. */

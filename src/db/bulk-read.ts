@@ -56,7 +56,9 @@ const QUERIES: Record<ExportKind, KindQuery> = {
     order: 'c.id',
   },
   sales: {
-    columns: ['s.external_id', `${CUSTOMER_REF} AS customer`, 's.product', 's.quantity', 's.amount_cents AS amount', 's.sold_on AS date', 's.note', 's.order_id', 's.sku', 's.unit_price_cents AS unit_price',
+    columns: ['s.external_id', `${CUSTOMER_REF} AS customer`, 's.product', 's.quantity', 's.amount_cents AS amount',
+      // A sale with a time exports its instant (`2011-10-06T16:20:00Z`), which imports back as that instant and its day.
+      "coalesce(substr(s.sold_at, 1, 19) || 'Z', s.sold_on) AS date", 's.note', 's.order_id', 's.sku', 's.unit_price_cents AS unit_price',
       // The refunded sale as a later import names it: its external id, else its id.
       "(SELECT coalesce(r.external_id, CAST(r.id AS TEXT)) FROM sales r WHERE r.id = s.refund_of) AS refund_of"],
     from: 'sales s LEFT JOIN customers c ON c.id = s.customer_id',

@@ -66,7 +66,10 @@ export interface SalesTable {
   product: string;
   quantity: Generated<number>;
   amount_cents: number;
+  /** The local calendar day of the sale: what every report groups by. */
   sold_on: string;
+  /** The instant of the sale (ISO 8601 UTC) when its time is known; null when only the day is. */
+  sold_at: string | null;
   note: string | null;
   external_id: string | null;
   import_key: string | null;

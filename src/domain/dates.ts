@@ -136,6 +136,32 @@ export function parseDate(input: string, options: ParseDateOptions): string {
   return formatDay(y, m, d);
 }
 
+/** An ISO 8601 date and time with a zone: `T` or a space between, `Z` or an offset `+08:00`, `+0800`, `+08`. */
+const ZONED = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
+/** A date followed by a local time `HH:MM[:SS[.fff]]`. */
+const LOCAL_TIME = /^(.*?)[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?$/;
+
+const millisOf = (fraction: string | undefined) => (fraction === undefined ? 0 : Math.floor(Number(`0.${fraction}`) * 1000));
+
+/** The instant a text with a time of day names, or null when the text has no time (a plain date). */
+function parseTimed(raw: string, options: ParseDateOptions, label: string): Date | null {
+  const zoned = ZONED.exec(raw);
+  if (zoned) {
+    const [y, m, d, hh, mm, ss] = [1, 2, 3, 4, 5, 6].map((i) => Number(zoned[i] ?? 0)) as [number, number, number, number, number, number];
+    if (!isValidDay(y, m, d)) throw new UsageError(`${label} "${raw}" is not a real calendar day`);
+    const offsetMinutes = zoned[8] ? 0 : (zoned[9] === '-' ? -1 : 1) * (Number(zoned[10]) * 60 + Number(zoned[11] ?? 0));
+    if (hh > 23 || mm > 59 || ss > 59 || Number(zoned[11] ?? 0) > 59 || Math.abs(offsetMinutes) > 18 * 60) throw new UsageError(`${label} "${raw}" has an impossible time`);
+    return new Date(Date.UTC(y, m - 1, d, hh, mm, ss, millisOf(zoned[7])) - offsetMinutes * 60_000);
+  }
+  const timeMatch = LOCAL_TIME.exec(raw);
+  if (!timeMatch) return null;
+  const day = parseDate(timeMatch[1]!, { ...options, label });
+  const [hh, mm, ss] = [Number(timeMatch[2]), Number(timeMatch[3]), Number(timeMatch[4] ?? 0)];
+  if (hh > 23 || mm > 59 || ss > 59) throw new UsageError(`${label} "${raw}" has an impossible time`);
+  const [y, m, d] = splitDay(day);
+  return new Date(y, m - 1, d, hh, mm, ss, millisOf(timeMatch[5]));
+}
+
 /**
  * Parses a point in time: a date (see parseDate; it means the start of that local day unless
  * `endOfDay`), optionally followed by `HH:MM[:SS]` local time, or a full ISO timestamp with zone.
@@ -144,23 +170,31 @@ export function parseDateTime(input: string, options: ParseDateOptions & { endOf
   const label = options.label ?? 'time';
   const raw = input.trim();
   if (/^now$/i.test(raw)) return new Date(options.now.getTime());
-  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(raw)) {
-    const t = new Date(raw);
-    if (Number.isNaN(t.getTime())) throw invalidDate(raw, label);
-    const [y, m, d] = raw.slice(0, 10).split('-').map(Number);
-    if (!isValidDay(y!, m!, d!)) throw new UsageError(`${label} "${raw}" is not a real calendar day`);
-    return t;
-  }
-  const timeMatch = /^(.*?)[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(raw);
-  if (timeMatch) {
-    const day = parseDate(timeMatch[1]!, { ...options, label });
-    const [hh, mm, ss] = [Number(timeMatch[2]), Number(timeMatch[3]), Number(timeMatch[4] ?? 0)];
-    if (hh > 23 || mm > 59 || ss > 59) throw new UsageError(`${label} "${raw}" has an impossible time`);
-    const [y, m, d] = splitDay(day);
-    return new Date(y, m - 1, d, hh, mm, ss);
-  }
+  const timed = parseTimed(raw, options, label);
+  if (timed) return timed;
   const day = parseDate(raw, { ...options, label });
   return options.endOfDay ? endOfLocalDay(day) : startOfLocalDay(day);
+}
+
+/** A day that may carry a time: the local calendar day, and the instant (ISO UTC) when a time was given. */
+export interface DayAndTime {
+  day: string;
+  /** `Date#toISOString` of the instant; null for a plain date. */
+  at: string | null;
+}
+
+/**
+ * Parses a sale's date: a plain date (see parseDate), or a date with a time — local wall-clock time
+ * (`2011-10-06 16:20:00`, `2011-10-06T16:20`) or ISO 8601 with `Z` or an offset. A timed value's day
+ * is the local calendar day of its instant, the day reports count it in.
+ */
+export function parseDayAndTime(input: string, options: ParseDateOptions): DayAndTime {
+  const label = options.label ?? 'date';
+  const raw = input.trim();
+  const timed = parseTimed(raw, options, label);
+  if (timed === null) return { day: parseDate(raw, { ...options, label }), at: null };
+  if (Number.isNaN(timed.getTime())) throw invalidDate(raw, label);
+  return { day: localDay(timed), at: timed.toISOString() };
 }
 
 /** A duration such as `4h`, `30m`, `90d`, `2w` in milliseconds. */

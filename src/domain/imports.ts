@@ -2,7 +2,7 @@
 // (case-insensitively, `--map` renames, `field.KEY` for custom fields), and how one row's cells
 // become typed values with the same parsers the commands use. Pure: no I/O, the clock is passed in.
 import { IDENTIFYING_FIELDS } from './customers.js';
-import { parseDate, parseDateTime, type DateFormat } from './dates.js';
+import { parseDate, parseDateTime, parseDayAndTime, type DateFormat, type DayAndTime } from './dates.js';
 import { UsageError, ValidationError } from './errors.js';
 import { MAX_CENTS, centsToDecimal, parseMoney } from './money.js';
 import { restoreCell } from './spreadsheet.js';
@@ -163,6 +163,8 @@ export interface RowContext {
   instants?: Map<string, string>;
   /** Parsed dates by text. */
   days?: Map<string, string>;
+  /** Parsed sale dates (a day, perhaps with a time) by text. */
+  moments?: Map<string, DayAndTime>;
 }
 
 const MEMO_LIMIT = 100_000;
@@ -183,6 +185,18 @@ function isoInstant(text: string, ctx: RowContext, label: string): string {
 function isoDay(text: string, ctx: RowContext, label: string): string {
   const memo = (ctx.days ??= new Map());
   return memo.get(text) ?? remember(memo, text, parseDate(text, { now: ctx.now, dateFormat: ctx.dateFormat, label }));
+}
+
+/** A sale's date cell: its day, and its instant when the cell has a time. */
+function dayAndTime(text: string, ctx: RowContext, label: string): DayAndTime {
+  const memo = (ctx.moments ??= new Map());
+  let value = memo.get(text);
+  if (value === undefined) {
+    value = parseDayAndTime(text, { now: ctx.now, dateFormat: ctx.dateFormat, label });
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(text, value);
+  }
+  return value;
 }
 
 /** Reads the cells of one row by column name: restored (`'=x` → `=x`) and trimmed unless free text. */
@@ -370,7 +384,10 @@ export interface SaleRecord {
   product: string;
   quantity: number;
   amountCents: number;
+  /** The local day of the sale. */
   soldOn: string;
+  /** The instant of the sale (ISO UTC) when the date cell has a time; null for a plain date. */
+  soldAt: string | null;
   note: string | null;
   /** The shop's order (invoice) this line belongs to. */
   orderId: string | null;
@@ -415,12 +432,12 @@ export function readSale(r: RowReader, ctx: RowContext): SaleRecord {
       throw new RowError('amount', `${centsToDecimal(amountCents)} and quantity ${quantity} disagree: a refund has both negative`);
     }
     const dateText = r.optional('date');
-    const soldOn = isoDay(dateText ?? 'today', ctx, 'date');
+    const { day: soldOn, at: soldAt } = dayAndTime(dateText ?? 'today', ctx, 'date');
     const note = r.optional('note');
     const orderId = r.optional('order_id');
     const refundOf = r.optional('refund_of');
     if (refundOf !== null && amountCents >= 0) throw new RowError('refund_of', 'is given but the row is not a refund (its amount is not negative)');
-    return { externalId, customer, product, quantity, amountCents, soldOn, note, orderId, sku, unitPriceCents, refundOf };
+    return { externalId, customer, product, quantity, amountCents, soldOn, soldAt, note, orderId, sku, unitPriceCents, refundOf };
   } catch (error) {
     return r.fail(error);
   }

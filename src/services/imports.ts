@@ -541,8 +541,8 @@ function salesHandler(run: Run): RowHandler {
   const { sqlite, counts, nowIso, ctx, pending } = run;
   const mode = run.input.onDuplicate;
   const insertHead =
-    'INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, external_id, import_key, created_at, order_id, sku, unit_price_cents, refund_of)';
-  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    'INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, external_id, import_key, created_at, order_id, sku, unit_price_cents, refund_of, sold_at)';
+  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   // A refund naming the sale it refunds: by the sale's external id, else by its crm id; never more
   // than remains refundable (refunds earlier in this file count, written by then), never of a voided sale or a refund.
   const saleByExternalId = sqlite.prepare('SELECT id, amount_cents, voided_at, refund_of FROM sales WHERE external_id = ?');
@@ -579,7 +579,7 @@ function salesHandler(run: Run): RowHandler {
   const byExternalId = sqlite.prepare('SELECT id FROM sales WHERE external_id = ?').pluck();
   const byImportKey = sqlite.prepare('SELECT id FROM sales WHERE import_key = ?').pluck();
   const selectRow = sqlite.prepare('SELECT * FROM sales WHERE id = ?');
-  const update = sqlite.prepare('UPDATE sales SET customer_id = ?, product = ?, quantity = ?, amount_cents = ?, sold_on = ?, note = ? WHERE id = ?');
+  const update = sqlite.prepare('UPDATE sales SET customer_id = ?, product = ?, quantity = ?, amount_cents = ?, sold_on = ?, sold_at = ?, note = ? WHERE id = ?');
   const lines = new LineIndex(highestIdIssued(sqlite, 'sales') + 1);
   // Occurrences of identical rows without external_id, so the 2nd identical row is a 2nd sale.
   const occurrences = new OccurrenceCounter();
@@ -587,8 +587,10 @@ function salesHandler(run: Run): RowHandler {
   /** The import key of a row known by its content: the content's hash and its occurrence in the file. */
   const keyOf = (content: string, occurrence: number): string => sha1(`${sha1(content, 'base64')}#${occurrence}`, 'base64url');
   const contentKey = (content: string): string => keyOf(content, occurrenceOf(content));
+  /** When a sale happened as its content says it: the instant when the file gave a time, else the day (the key's form before times). */
+  const whenOf = (s: SaleRecord): string => s.soldAt ?? s.soldOn;
   /** A plain sale's content: its customer's id and its values (the key's form since the first import). */
-  const saleContent = (customerId: number | null, s: SaleRecord) => `${customerId ?? ''}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${s.soldOn}\u001f${s.note ?? ''}`;
+  const saleContent = (customerId: number | null, s: SaleRecord) => `${customerId ?? ''}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${whenOf(s)}\u001f${s.note ?? ''}`;
   // A plain sale's key needs its customer's id, which a batch looks up itself: the batch computes the
   // key with this function once it has the id. The occurrence is counted by the customer cell as
   // written (a file names each customer one way), so the key is the one the one-row path computes.
@@ -606,21 +608,21 @@ function salesHandler(run: Run): RowHandler {
   /** The columns the file has. */
   let present: ReadonlySet<string> | undefined;
   const bind = ({ s, customerId, key, refundOf }: Pending, params: unknown[]) => {
-    params.push(customerId, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso, s.orderId, s.sku, s.unitPriceCents, refundOf);
+    params.push(customerId, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso, s.orderId, s.sku, s.unitPriceCents, refundOf, s.soldAt);
   };
   // A batch finds the customers its rows name by email or external id in the same statement that inserts them,
   // which saves a statement per row (1M sales: 1.8 s of lookups). A row whose customer is not found
   // gets a NULL product, which the NOT NULL constraint refuses: the statement fails as a whole and
   // the batch takes the one-row path, which reports the row. The row number (a constant of the
   // statement, not data) keeps the file's order.
-  // A guest sale (column18) has no customer to find.
-  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  // A guest sale (column18) has no customer to find. column19 is the sale's instant (null: a day only).
+  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
   const batchInsert = sqlite.prepare(
     `${insertHead}
      SELECT coalesce(v.column2, c.id, e.id), iif(coalesce(v.column2, c.id, e.id) IS NULL AND v.column18 IS NULL, NULL, v.column5),
             v.column6, v.column7, v.column8, v.column9, v.column10,
-            iif(v.column16 IS NULL, v.column11, crm_sale_key(coalesce(v.column2, c.id, e.id), v.column5, v.column6, v.column7, v.column8, v.column9, v.column16)),
-            v.column12, v.column13, v.column14, v.column15, v.column17
+            iif(v.column16 IS NULL, v.column11, crm_sale_key(coalesce(v.column2, c.id, e.id), v.column5, v.column6, v.column7, coalesce(v.column19, v.column8), v.column9, v.column16)),
+            v.column12, v.column13, v.column14, v.column15, v.column17, v.column19
      FROM (VALUES ${Array.from({ length: INSERT_BATCH }, (_, i) => batchRow(i)).join(', ')}) AS v
      LEFT JOIN customers AS c ON c.email = v.column3
      LEFT JOIN customers AS e ON e.external_id = v.column4
@@ -628,7 +630,7 @@ function salesHandler(run: Run): RowHandler {
   );
   const bindBatch = ({ s, customerId, key, via, occurrence, refundOf }: Pending, params: unknown[]) => {
     params.push(customerId, via?.email ?? null, via?.externalId ?? null, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
-    params.push(s.orderId, s.sku, s.unitPriceCents, occurrence, refundOf, s.customer === null ? 1 : null);
+    params.push(s.orderId, s.sku, s.unitPriceCents, occurrence, refundOf, s.customer === null ? 1 : null, s.soldAt);
   };
   const inserted = (id: number, { s }: Pending, line: number) => {
     if (s.externalId !== null) lines.set(id, line);
@@ -665,13 +667,14 @@ function salesHandler(run: Run): RowHandler {
         quantity: has('quantity') ? s.quantity : before.quantity,
         amount_cents: s.amountCents,
         sold_on: has('date') ? s.soldOn : before.sold_on,
+        sold_at: has('date') ? s.soldAt : before.sold_at,
         note: has('note') ? s.note : before.note,
       };
       if (!changed(before, after)) {
         counts.skipped++;
         return;
       }
-      update.run(after.customer_id, after.product, after.quantity, after.amount_cents, after.sold_on, after.note, existing);
+      update.run(after.customer_id, after.product, after.quantity, after.amount_cents, after.sold_on, after.sold_at, after.note, existing);
       if (!inFile) pending.push(['updated', 'sales', existing, before, after]);
       counts.updated++;
     } else if (inFile && mode !== 'skip') {
@@ -708,7 +711,7 @@ function salesHandler(run: Run): RowHandler {
       if (via !== null) {
         // A plain sale (no external_id, no order): its key is computed by the batch, see crm_sale_key.
         const plain = s.externalId === null && key === null;
-        const occurrence = plain ? occurrenceOf(`${customerText!.toLowerCase()}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${s.soldOn}\u001f${s.note ?? ''}`) : null;
+        const occurrence = plain ? occurrenceOf(`${customerText!.toLowerCase()}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${whenOf(s)}\u001f${s.note ?? ''}`) : null;
         queue.push({ s, customerId: null, key, via, occurrence, refundOf }, line, values);
         return;
       }

@@ -434,7 +434,19 @@ export interface ForecastReport {
   naiveMape: number | null;
   forecast: { month: string; forecast: number }[];
   backtest: { month: string; actual: number; forecast: number; naive: number }[];
+  /**
+   * Set when the last sale is STALE_MONTHS or more complete months before the as-of day: the history
+   * then ends at the last month with sales and the forecast runs on from it, and this says so.
+   */
+  warning: string | null;
 }
+
+/**
+ * Complete months without a sale after the last one that make the history stale. One empty month can
+ * be a real month of a shop; several at the end mean the data stops there (an old export, back-filled
+ * history), and forecasting from today would be that many zeros fed to the model.
+ */
+export const STALE_MONTHS = 2;
 
 export async function forecastReport(db: Kysely<DB>, input: { months: number; asOf: AsOf }): Promise<ForecastReport> {
   const { asOf } = input;
@@ -445,6 +457,20 @@ export async function forecastReport(db: Kysely<DB>, input: { months: number; as
   const byMonth = new Map(rows);
   const months: string[] = [];
   if (rows.length > 0) for (let m = `${rows[0]![0]}-01`; m < end; m = addMonths(m, 1)) months.push(m.slice(0, 7));
+  let warning: string | null = null;
+  const lastSaleMonth = rows.at(-1)?.[0];
+  const lastComplete = months.at(-1);
+  if (lastSaleMonth !== undefined && lastComplete !== undefined && lastSaleMonth < lastComplete) {
+    const empty = months.length - 1 - months.indexOf(lastSaleMonth);
+    if (empty >= STALE_MONTHS) {
+      months.splice(months.indexOf(lastSaleMonth) + 1);
+      warning =
+        `the last sale is in ${lastSaleMonth}, ${empty} complete months before ${asOf.today} with no sales since; ` +
+        `forecasting the ${input.months} month${input.months === 1 ? '' : 's'} after ${lastSaleMonth} from the history up to it, not the months ahead of ${asOf.today}`;
+    } else {
+      warning = `no sales in ${lastComplete}, the last complete month: the forecast takes it as a month of zero sales`;
+    }
+  }
   if (months.length < MIN_HISTORY) {
     const span = months.length > 0 ? ` (${months[0]} to ${months.at(-1)})` : '';
     throw new ValidationError(`not enough history for a forecast: ${months.length} complete month${months.length === 1 ? '' : 's'} of sales${span}; at least ${MIN_HISTORY} are needed`, {
@@ -467,6 +493,7 @@ export async function forecastReport(db: Kysely<DB>, input: { months: number; as
     naiveMape: result.mapeNaive,
     forecast: result.forecast.map((v, i) => ({ month: after(i + 1), forecast: Math.round(v) })),
     backtest: result.backtest.map((b) => ({ month: months[b.index]!, actual: b.actual, forecast: Math.round(b.method), naive: b.naive })),
+    warning,
   };
 }
 

@@ -19,12 +19,15 @@ export interface SaleInput {
   quantity: number;
   /** Local calendar day `YYYY-MM-DD`. */
   soldOn: string;
+  /** The instant (ISO UTC) when the time of the sale is known; its local day is soldOn. */
+  soldAt?: string | null;
   note: string | null;
 }
 
 export type SaleView = {
   id: number;
   sold_on: string;
+  sold_at: string | null;
   customer_id: number | null;
   customer: string | null;
   product: string;
@@ -44,7 +47,7 @@ export function describeSale(s: Pick<SaleRow, 'id' | 'amount_cents' | 'product' 
 /** Inserts one sale row and its audit change (used by `sale record` and by winning a deal). */
 export async function insertSale(
   trx: Transaction<DB>,
-  values: { customerId: number | null; product: string; amountCents: number; quantity: number; soldOn: string; note: string | null; dealId: number | null },
+  values: { customerId: number | null; product: string; amountCents: number; quantity: number; soldOn: string; soldAt?: string | null; note: string | null; dealId: number | null },
   meta: WriteMeta,
   action: string,
 ): Promise<SaleRow> {
@@ -56,6 +59,7 @@ export async function insertSale(
       quantity: values.quantity,
       amount_cents: values.amountCents,
       sold_on: values.soldOn,
+      sold_at: values.soldAt ?? null,
       note: values.note,
       deal_id: values.dealId,
       created_at: meta.now.toISOString(),
@@ -72,7 +76,7 @@ export async function recordSale(db: Kysely<DB>, input: SaleInput, meta: WriteMe
     const customer = input.customer === null ? null : await resolveCustomer(trx, input.customer);
     const sale = await insertSale(
       trx,
-      { customerId: customer?.id ?? null, product: input.product, amountCents: input.amountCents, quantity: input.quantity, soldOn: input.soldOn, note: input.note, dealId: null },
+      { customerId: customer?.id ?? null, product: input.product, amountCents: input.amountCents, quantity: input.quantity, soldOn: input.soldOn, soldAt: input.soldAt, note: input.note, dealId: null },
       meta,
       'sale.record',
     );
@@ -172,6 +176,7 @@ export async function listSales(db: Db, filter: SaleFilter): Promise<AsyncIterab
     .select([
       's.id',
       's.sold_on',
+      's.sold_at',
       's.customer_id',
       sql<string | null>`${sql.raw(customerLabelSql('c'))}`.as('customer'),
       's.product',
@@ -193,6 +198,46 @@ export async function listSales(db: Db, filter: SaleFilter): Promise<AsyncIterab
   query = query.orderBy('s.sold_on').orderBy('s.id');
   if (filter.limit !== undefined) query = query.limit(filter.limit);
   return query.stream();
+}
+
+export type SaleDetail = SaleView & {
+  external_id: string | null;
+  order_id: string | null;
+  sku: string | null;
+  unit_price: number | null;
+  refund_of: number | null;
+  created_at: string;
+};
+
+/** One sale with everything crm keeps about it, and the refunds recorded against it (oldest first). */
+export async function showSale(db: Db, id: number): Promise<{ sale: SaleDetail; refunds: SaleDetail[] }> {
+  const query = db
+    .selectFrom('sales as s')
+    .leftJoin('customers as c', 'c.id', 's.customer_id')
+    .select([
+      's.id',
+      's.sold_on',
+      's.sold_at',
+      's.customer_id',
+      sql<string | null>`${sql.raw(customerLabelSql('c'))}`.as('customer'),
+      's.product',
+      's.quantity',
+      's.amount_cents as amount',
+      's.note',
+      's.deal_id',
+      's.voided_at',
+      's.void_reason',
+      's.external_id',
+      's.order_id',
+      's.sku',
+      's.unit_price_cents as unit_price',
+      's.refund_of',
+      's.created_at',
+    ]);
+  const sale = await query.where('s.id', '=', id).executeTakeFirst();
+  if (!sale) throw new NotFoundError(`no sale with id ${id}`, { hint: 'find ids with `crm sale list`' });
+  const refunds = await query.where('s.refund_of', '=', id).orderBy('s.sold_on').orderBy('s.id').execute();
+  return { sale, refunds };
 }
 
 export async function voidSale(db: Kysely<DB>, id: number, reason: string | null, meta: WriteMeta): Promise<SaleRow> {

@@ -7,7 +7,7 @@ import { customerLabelSql } from '../db/customer-label.js';
 import { lastPurchaseSql, orderCountSql } from '../db/sale-orders.js';
 import { preferSinglePassReads } from '../db/sqlite.js';
 import { endOfLocalDay, localDay, startOfLocalDay } from '../domain/dates.js';
-import { NotFoundError } from '../domain/errors.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { parseSegmentExpression, resolveDay, type CompareOp, type FieldRef, type SegmentExpr, type Value } from '../domain/segment-expression.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -66,16 +66,32 @@ type Condition = Fragment;
  */
 export type SalesMode = 'subquery' | 'grouped' | 'none';
 
+/**
+ * `--as-of`: history by the dates events carry. Purchases count when sold by the end of `day` (and
+ * not voided); a customer is there when created by `cutoff` (the end of that day) or when they had
+ * bought by then (back-filled history: customers loaded today with sales from years ago).
+ */
+export interface SegmentAsOf {
+  day: string;
+  /** The first instant after `day` (ISO UTC). */
+  cutoff: string;
+}
+
+/** ` AND <alias>.sold_on <= day` when reading as of a day, else nothing. */
+function soldBy(alias: string, asOf: SegmentAsOf | null): Fragment {
+  return asOf === null ? sql.raw('') : sql` AND ${sql.ref(`${alias}.sold_on`)} <= ${asOf.day}`;
+}
+
 const SALES_FIELDS = new Set(['total_spent', 'orders', 'last_purchase']);
 
-function salesValue(field: 'total_spent' | 'orders' | 'last_purchase', id: Fragment, mode: SalesMode): Fragment {
+function salesValue(field: 'total_spent' | 'orders' | 'last_purchase', id: Fragment, mode: SalesMode, asOf: SegmentAsOf | null = null): Fragment {
   if (mode === 'grouped') {
     if (field === 'total_spent') return sql.raw('coalesce(sum(sl.amount_cents), 0)');
     return sql.raw(field === 'orders' ? orderCountSql('sl') : lastPurchaseSql('sl'));
   }
   if (mode === 'none') return sql.raw(field === 'last_purchase' ? 'NULL' : '0');
   const aggregate = field === 'total_spent' ? 'coalesce(sum(s.amount_cents), 0)' : field === 'orders' ? orderCountSql('s') : lastPurchaseSql('s');
-  return sql`(SELECT ${sql.raw(aggregate)} FROM sales s WHERE s.customer_id = ${id} AND s.voided_at IS NULL)`;
+  return sql`(SELECT ${sql.raw(aggregate)} FROM sales s WHERE s.customer_id = ${id} AND s.voided_at IS NULL${soldBy('s', asOf)})`;
 }
 
 /** True when the expression reads a purchase field anywhere. */
@@ -274,7 +290,7 @@ function customValueLeaf(column: Fragment): Leaf {
   };
 }
 
-function leafFor(field: FieldRef, alias: string, today: string, sales: SalesMode): Leaf {
+function leafFor(field: FieldRef, alias: string, today: string, sales: SalesMode, asOf: SegmentAsOf | null): Leaf {
   const col = (name: string) => sql.ref(`${alias}.${name}`);
   const id = col('id');
   if (field.name === 'field') {
@@ -309,7 +325,7 @@ function leafFor(field: FieldRef, alias: string, today: string, sales: SalesMode
     case 'total_spent':
     case 'orders':
     case 'last_purchase': {
-      const value = salesValue(field.name, id, sales);
+      const value = salesValue(field.name, id, sales, asOf);
       return field.name === 'last_purchase' ? dayLeaf(value, today) : numberLeaf(value);
     }
     case 'open_tickets':
@@ -325,7 +341,7 @@ function leafFor(field: FieldRef, alias: string, today: string, sales: SalesMode
  * `now` fixes what `today` and ages such as `90d` mean; `sales` says how spend, orders and the last
  * purchase are read (see SalesMode).
  */
-export function compileSegmentFragment(expr: SegmentExpr, now: Date, alias = 'customers', sales: SalesMode = 'subquery'): Fragment {
+export function compileSegmentFragment(expr: SegmentExpr, now: Date, alias = 'customers', sales: SalesMode = 'subquery', asOf: SegmentAsOf | null = null): Fragment {
   const today = localDay(now);
   const compile = (node: SegmentExpr): Condition => {
     switch (node.type) {
@@ -336,19 +352,19 @@ export function compileSegmentFragment(expr: SegmentExpr, now: Date, alias = 'cu
       case 'not':
         return negate(compile(node.operand));
       case 'compare': {
-        const leaf = leafFor(node.field, alias, today, sales);
+        const leaf = leafFor(node.field, alias, today, sales, asOf);
         return node.op === '!=' ? negate(leaf.compare('=', node.value)) : leaf.compare(node.op, node.value);
       }
       case 'in': {
-        const condition = leafFor(node.field, alias, today, sales).within(node.values);
+        const condition = leafFor(node.field, alias, today, sales, asOf).within(node.values);
         return node.negated ? negate(condition) : condition;
       }
       case 'between': {
-        const condition = leafFor(node.field, alias, today, sales).between(node.low, node.high);
+        const condition = leafFor(node.field, alias, today, sales, asOf).between(node.low, node.high);
         return node.negated ? negate(condition) : condition;
       }
       case 'empty': {
-        const condition = leafFor(node.field, alias, today, sales).empty();
+        const condition = leafFor(node.field, alias, today, sales, asOf).empty();
         return node.negated ? negate(condition) : condition;
       }
     }
@@ -421,11 +437,12 @@ export function sqliteSegmentStore(sqlite: Database.Database): SegmentStore {
 }
 
 /** "customer is in the segment" on the customers row `alias`. */
-export function segmentFragment(segment: SegmentInfo, now: Date, alias: string): Fragment {
+export function segmentFragment(segment: SegmentInfo, now: Date, alias: string, asOf: SegmentAsOf | null = null): Fragment {
   if (segment.kind === 'saved-group') {
+    if (asOf !== null) throw new ValidationError(`${segment.name} is a stored RFM group (${segment.description}); it has no --as-of`, { hint: 'score the groups as of a day with `crm segment rfm --as-of DAY`' });
     return sql`${sql.ref(`${alias}.id`)} IN (SELECT sm.customer_id FROM segment_members sm WHERE sm.segment = ${segment.name})`;
   }
-  return compileSegmentFragment(parseSegmentExpression(segment.expression ?? ''), now, alias);
+  return compileSegmentFragment(parseSegmentExpression(segment.expression ?? ''), now, alias, 'subquery', asOf);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -444,7 +461,12 @@ export interface SegmentMember {
 }
 
 const MEMBER_FIELDS = sql.raw(`c.id AS id, ${customerLabelSql('c')} AS name, c.email AS email, c.phone AS phone, c.city AS city, c.age AS age`);
-const LIVE_SALES = sql.raw('SELECT 1 FROM sales s WHERE s.customer_id = c.id AND s.voided_at IS NULL');
+const liveSales = (asOf: SegmentAsOf | null) => sql`SELECT 1 FROM sales s WHERE s.customer_id = c.id AND s.voided_at IS NULL${soldBy('s', asOf)}`;
+
+/** Customers `c` there as of the day: created by then, or with a purchase by then. */
+function customersThen(asOf: SegmentAsOf | null): Fragment {
+  return asOf === null ? sql.raw('1') : sql`(c.created_at < ${asOf.cutoff} OR EXISTS (${liveSales(asOf)}))`;
+}
 
 /**
  * One statement listing the members of a segment with their spend, orders and last purchase,
@@ -458,23 +480,24 @@ const LIVE_SALES = sql.raw('SELECT 1 FROM sales s WHERE s.customer_id = c.id AND
  * JOIN would do it in one part but must read each sale's row to check voided_at (10x slower).
  * Otherwise one pass filters the customers and looks their purchases up per member.
  */
-export function segmentMembersSql(segment: SegmentInfo, now: Date): { sql: string; params: unknown[] } {
+export function segmentMembersSql(segment: SegmentInfo, now: Date, asOf: SegmentAsOf | null = null): { sql: string; params: unknown[] } {
   const expr = segment.kind === 'expression' ? parseSegmentExpression(segment.expression ?? '') : null;
   if (!expr || !readsSales(expr)) {
     const id = sql.raw('c.id');
     return sql`
       SELECT ${MEMBER_FIELDS},
-        ${salesValue('total_spent', id, 'subquery')} AS total_spent,
-        ${salesValue('orders', id, 'subquery')} AS orders,
-        ${salesValue('last_purchase', id, 'subquery')} AS last_purchase
-      FROM customers c WHERE ${segmentFragment(segment, now, 'c')} ORDER BY c.id`.toSql();
+        ${salesValue('total_spent', id, 'subquery', asOf)} AS total_spent,
+        ${salesValue('orders', id, 'subquery', asOf)} AS orders,
+        ${salesValue('last_purchase', id, 'subquery', asOf)} AS last_purchase
+      FROM customers c WHERE ${segmentFragment(segment, now, 'c', asOf)} AND ${customersThen(asOf)} ORDER BY c.id`.toSql();
   }
   const parts = conjuncts(expr);
   const and = (conditions: Fragment[]) => (conditions.length === 0 ? sql.raw('1') : sql.join(conditions, sql.raw(' AND ')));
   const plain = parts.filter((p) => !readsSales(p));
   const purchase = parts.filter((p) => readsSales(p));
-  const having = and(purchase.map((p) => compileSegmentFragment(p, now, 'c', 'grouped')));
-  const candidates = sql`SELECT c.id FROM customers c WHERE ${and(plain.map((p) => compileSegmentFragment(p, now, 'c')))} ORDER BY c.id`;
+  const having = and(purchase.map((p) => compileSegmentFragment(p, now, 'c', 'grouped', asOf)));
+  const candidates = sql`SELECT c.id FROM customers c WHERE ${and(plain.map((p) => compileSegmentFragment(p, now, 'c', 'subquery', asOf)))} ORDER BY c.id`;
+  const joined = soldBy('sl', asOf);
   // With conditions on the customer, the candidates' ids are found first (from an index alone when
   // one covers the conditions, as customers_city_age covers city and age) and sorted, so their
   // sales are then read in id order and grouped without a sort: a third faster on 1M customers than
@@ -484,29 +507,34 @@ export function segmentMembersSql(segment: SegmentInfo, now: Date): { sql: strin
   const withSales =
     plain.length === 0
       ? sql`SELECT ${MEMBER_FIELDS}, sum(sl.amount_cents) AS total_spent, ${sql.raw(orderCountSql('sl'))} AS orders, ${sql.raw(lastPurchaseSql('sl'))} AS last_purchase
-        FROM customers c JOIN sales sl ON sl.customer_id = c.id AND sl.voided_at IS NULL GROUP BY c.id HAVING ${having}`
+        FROM customers c JOIN sales sl ON sl.customer_id = c.id AND sl.voided_at IS NULL${joined} GROUP BY c.id HAVING ${having}`
       : purchase.every(readsOnlySales)
         ? sql`SELECT ${MEMBER_FIELDS}, g.total_spent, g.orders, g.last_purchase
           FROM (SELECT m.id AS id, sum(sl.amount_cents) AS total_spent, ${sql.raw(orderCountSql('sl'))} AS orders, ${sql.raw(lastPurchaseSql('sl'))} AS last_purchase
                 FROM (${candidates}) AS m CROSS JOIN sales sl
-                WHERE sl.customer_id = m.id AND sl.voided_at IS NULL GROUP BY m.id HAVING ${having}) AS g
+                WHERE sl.customer_id = m.id AND sl.voided_at IS NULL${joined} GROUP BY m.id HAVING ${having}) AS g
           CROSS JOIN customers c WHERE c.id = g.id`
         : sql`SELECT ${MEMBER_FIELDS}, sum(sl.amount_cents) AS total_spent, ${sql.raw(orderCountSql('sl'))} AS orders, ${sql.raw(lastPurchaseSql('sl'))} AS last_purchase
           FROM (${candidates}) AS m CROSS JOIN customers c CROSS JOIN sales sl
-          WHERE c.id = m.id AND sl.customer_id = m.id AND sl.voided_at IS NULL GROUP BY m.id HAVING ${having}`;
+          WHERE c.id = m.id AND sl.customer_id = m.id AND sl.voided_at IS NULL${joined} GROUP BY m.id HAVING ${having}`;
   return sql`
     ${withSales}
     UNION ALL
     SELECT ${MEMBER_FIELDS}, 0, 0, NULL
     FROM customers c
-    WHERE ${compileSegmentFragment(expr, now, 'c', 'none')} AND NOT EXISTS (${LIVE_SALES})
+    WHERE ${compileSegmentFragment(expr, now, 'c', 'none', asOf)} AND NOT EXISTS (${liveSales(asOf)})${asOf === null ? sql.raw('') : sql` AND c.created_at < ${asOf.cutoff}`}
     ORDER BY 1`.toSql();
 }
 
 /** The members of segment NAME on a raw handle: the segment, and its members streamed by id. */
-export async function segmentMembersOn(sqlite: Database.Database, name: string, now: Date): Promise<{ segment: SegmentInfo; members: IterableIterator<SegmentMember> }> {
+export async function segmentMembersOn(
+  sqlite: Database.Database,
+  name: string,
+  now: Date,
+  asOf: SegmentAsOf | null = null,
+): Promise<{ segment: SegmentInfo; members: IterableIterator<SegmentMember> }> {
   const segment = await lookUpSegment(sqliteSegmentStore(sqlite), name);
-  const query = segmentMembersSql(segment, now);
+  const query = segmentMembersSql(segment, now, asOf);
   // The members query may read a good part of a large file, once.
   preferSinglePassReads(sqlite);
   return { segment, members: sqlite.prepare(query.sql).iterate(...query.params) as IterableIterator<SegmentMember> };
@@ -543,12 +571,16 @@ export function quintileScore(value: number, cuts: readonly number[]): number {
   return score;
 }
 
-/** R, F and M of every customer with live purchases, in customer order. */
-function rfmValues(sqlite: Database.Database): { recency: number[]; frequency: number[]; monetary: number[] } {
+/** RFM_AGGREGATE_SQL over the purchases sold by the end of a day (`--as-of`). */
+const RFM_AGGREGATE_AS_OF_SQL = RFM_AGGREGATE_SQL.replace('WHERE voided_at IS NULL', 'WHERE voided_at IS NULL AND sold_on <= ?');
+
+/** R, F and M of every customer with live purchases (by the end of asOf.day when given), in customer order. */
+function rfmValues(sqlite: Database.Database, asOf: SegmentAsOf | null = null): { recency: number[]; frequency: number[]; monetary: number[] } {
   const recency: number[] = [];
   const frequency: number[] = [];
   const monetary: number[] = [];
-  for (const row of sqlite.prepare(RFM_AGGREGATE_SQL).raw().iterate() as IterableIterator<[number, number, number, number]>) {
+  const rows = asOf === null ? sqlite.prepare(RFM_AGGREGATE_SQL).raw().iterate() : sqlite.prepare(RFM_AGGREGATE_AS_OF_SQL).raw().iterate(asOf.day);
+  for (const row of rows as IterableIterator<[number, number, number, number]>) {
     recency.push(row[1]);
     frequency.push(row[2]);
     monetary.push(row[3]);
@@ -588,9 +620,9 @@ export function rfmResult(byGroup: ReadonlyMap<string, { customers: number; reve
  * arrays, the quintile cut points from sorted copies, then each customer's group in one pass: the
  * rank() windows of the SQL form sort every customer's row three times and cost 2-3x as much.
  */
-export function rfmGroupsOn(sqlite: Database.Database): RfmResult {
+export function rfmGroupsOn(sqlite: Database.Database, asOf: SegmentAsOf | null = null): RfmResult {
   preferSinglePassReads(sqlite);
-  const { recency, frequency, monetary } = rfmValues(sqlite);
+  const { recency, frequency, monetary } = rfmValues(sqlite, asOf);
   const [rc, fc, mc] = [quintileCuts(recency), quintileCuts(frequency), quintileCuts(monetary)];
   const counts = new Array<number>(RFM_GROUPS.length).fill(0);
   const revenue = new Array<number>(RFM_GROUPS.length).fill(0);
@@ -602,6 +634,7 @@ export function rfmGroupsOn(sqlite: Database.Database): RfmResult {
     counts[g]!++;
     revenue[g]! += monetary[i]!;
   }
-  const customers = sqlite.prepare('SELECT count(*) FROM customers').pluck().get() as number;
+  const then = customersThen(asOf).toSql();
+  const customers = sqlite.prepare(`SELECT count(*) FROM customers c WHERE ${then.sql}`).pluck().get(...then.params) as number;
   return rfmResult(new Map(RFM_GROUPS.map((g, i) => [g.group, { customers: counts[i]!, revenue: revenue[i]! }])), customers);
 }

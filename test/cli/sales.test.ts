@@ -96,11 +96,11 @@ describe('sale list and void', () => {
     const csv = box.ok(['sale', 'list', '--format', 'csv'], { env });
     expect(csv).toBe(
       [
-        'id,sold_on,customer_id,customer,product,quantity,amount,note,deal_id,voided_at,void_reason',
-        '1,2025-03-01,1,Li Wei,Tea set,2,1280.50,gift wrap,,,',
-        '4,2025-04-10,2,Anna Schmidt,Teapot,1,300.00,,,,',
-        '2,2025-06-15,1,Li Wei,Teapot,1,199.00,,,,',
-        '3,2025-06-15,1,Li Wei,Cups,1,20.50,,,,',
+        'id,sold_on,sold_at,customer_id,customer,product,quantity,amount,note,deal_id,voided_at,void_reason',
+        '1,2025-03-01,,1,Li Wei,Tea set,2,1280.50,gift wrap,,,',
+        '4,2025-04-10,,2,Anna Schmidt,Teapot,1,300.00,,,,',
+        '2,2025-06-15,,1,Li Wei,Teapot,1,199.00,,,,',
+        '3,2025-06-15,,1,Li Wei,Cups,1,20.50,,,,',
         '',
       ].join('\r\n'),
     );

@@ -204,6 +204,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
         const asOf = await parseAsOfFlag(ctx, flags.asOf);
         const { forecastReport } = await import('../../services/reports.js');
         const result = await forecastReport(await ctx.db(), { months, asOf });
+        if (result.warning !== null) ctx.warn(result.warning);
         await ctx.printDocument([
           {
             key: 'method',

@@ -3,12 +3,14 @@ import type { Command } from 'commander';
 import { parseMoney } from '../../domain/money.js';
 import { parseInteger } from '../../domain/validation.js';
 import type { Column } from '../../io/render.js';
-import { moneyFlag, nonEmpty, parseDayFlag, parseDayRangeFlags, parseLimitFlag } from '../flags.js';
+import { moneyFlag, nonEmpty, parseDayAndTimeFlag, parseDayFlag, parseDayRangeFlags, parseLimitFlag } from '../flags.js';
 import { examples, type Runtime } from '../program.js';
 
 export const SALE_COLUMNS: readonly Column[] = [
   { key: 'id', kind: 'int' },
   { key: 'sold_on', header: 'Date', kind: 'date' },
+  // The instant when the sale's time is known (tables: local time; CSV/JSON: ISO 8601 UTC).
+  { key: 'sold_at', header: 'Time', kind: 'timestamp' },
   { key: 'customer_id', header: 'Cust', kind: 'int' },
   { key: 'customer' },
   { key: 'product' },
@@ -18,6 +20,38 @@ export const SALE_COLUMNS: readonly Column[] = [
   { key: 'deal_id', header: 'Deal', kind: 'int' },
   { key: 'voided_at', header: 'Voided', kind: 'timestamp' },
   { key: 'void_reason' },
+];
+
+/** `sale show`: every field of one sale. */
+const SALE_DETAIL_COLUMNS: readonly Column[] = [
+  { key: 'id', kind: 'int' },
+  { key: 'sold_on', header: 'Date', kind: 'date' },
+  { key: 'sold_at', header: 'Time', kind: 'timestamp' },
+  { key: 'customer_id', header: 'Customer ID', kind: 'int' },
+  { key: 'customer' },
+  { key: 'product' },
+  { key: 'sku', header: 'SKU' },
+  { key: 'order_id', header: 'Order' },
+  { key: 'quantity', kind: 'int' },
+  { key: 'unit_price', kind: 'money' },
+  { key: 'amount', kind: 'money' },
+  { key: 'note' },
+  { key: 'external_id', header: 'External ID' },
+  { key: 'refund_of', header: 'Refund of', kind: 'int' },
+  { key: 'deal_id', header: 'Deal', kind: 'int' },
+  { key: 'created_at', header: 'Recorded', kind: 'timestamp' },
+  { key: 'voided_at', header: 'Voided', kind: 'timestamp' },
+  { key: 'void_reason' },
+];
+
+const REFUND_COLUMNS: readonly Column[] = [
+  { key: 'id', kind: 'int' },
+  { key: 'sold_on', header: 'Date', kind: 'date' },
+  { key: 'sold_at', header: 'Time', kind: 'timestamp' },
+  { key: 'quantity', header: 'Qty', kind: 'int' },
+  { key: 'amount', kind: 'money' },
+  { key: 'note' },
+  { key: 'voided_at', header: 'Voided', kind: 'timestamp' },
 ];
 
 interface RecordFlags {
@@ -39,8 +73,8 @@ interface ListFlags {
 }
 
 export function registerSale(program: Command, { run }: Runtime): void {
-  const sale = program.command('sale').description('record, list, refund and void sales')
-    .addHelpText('after', examples('crm sale record --customer li.wei@example.com --product "Green tea 250g" --amount 128.00', 'crm sale list --from 2025-01-01 --format csv', 'crm sale void 42 --reason "returned"'));
+  const sale = program.command('sale').description('record, list, show, refund and void sales')
+    .addHelpText('after', examples('crm sale record --customer li.wei@example.com --product "Green tea 250g" --amount 128.00', 'crm sale list --from 2025-01-01 --format csv', 'crm sale show 42', 'crm sale void 42 --reason "returned"'));
 
   sale
     .command('record')
@@ -49,11 +83,11 @@ export function registerSale(program: Command, { run }: Runtime): void {
     .option('--product <product>', 'what was sold (required)')
     .option('--amount <amount>', 'total amount, e.g. 1234.50 or ¥1,234.50 (required)')
     .option('--quantity <n>', 'how many (default 1)')
-    .option('--date <date>', 'day of the sale (default today): YYYY-MM-DD, yesterday, 7d-ago')
+    .option('--date <date>', 'day of the sale (default today): YYYY-MM-DD, yesterday, 7d-ago; with a time: "2025-03-01 16:20" (local) or ISO 8601 with an offset')
     .option('--note <text>', 'free text')
     .addHelpText(
       'after',
-      examples('crm sale record --customer li.wei@example.com --product "Tea set" --amount 1,280.00', 'crm sale record --customer 12 --product Teapot --amount 199 --quantity 2 --date 2025-03-01 --note "gift wrap"'),
+      examples('crm sale record --customer li.wei@example.com --product "Tea set" --amount 1,280.00', 'crm sale record --customer 12 --product Teapot --amount 199 --quantity 2 --date 2025-03-01 --note "gift wrap"', 'crm sale record --product Teapot --amount 199 --date "2025-03-01 16:20"'),
     )
     .action(
       run(async (ctx, flags: RecordFlags) => {
@@ -63,12 +97,12 @@ export function registerSale(program: Command, { run }: Runtime): void {
           { flag: '--amount', value: flags.amount, message: 'Amount', parse: moneyFlag('--amount') },
         );
         const quantity = flags.quantity !== undefined ? parseInteger(flags.quantity, '--quantity', 1, 1_000_000_000) : 1;
-        const soldOn = flags.date !== undefined ? await parseDayFlag(ctx, flags.date, '--date') : undefined;
+        const when = flags.date !== undefined ? await parseDayAndTimeFlag(ctx, flags.date, '--date') : undefined;
         const { recordSale, describeSale } = await import('../../services/sales.js');
         const { localDay } = await import('../../domain/dates.js');
         const result = await recordSale(
           await ctx.db(),
-          { customer, product, amountCents, quantity, soldOn: soldOn ?? localDay(ctx.now()), note: flags.note ?? null },
+          { customer, product, amountCents, quantity, soldOn: when?.day ?? localDay(ctx.now()), soldAt: when?.at ?? null, note: flags.note ?? null },
           ctx.meta(),
         );
         ctx.note(`recorded sale ${describeSale(result.sale)} for ${result.customer}`);
@@ -100,6 +134,23 @@ export function registerSale(program: Command, { run }: Runtime): void {
           limit,
         });
         await ctx.printStream(SALE_COLUMNS, rows, { highlight: (row) => (row.voided_at ? 'dim' : undefined) });
+      }),
+    );
+
+  sale
+    .command('show')
+    .description('one sale: its date and time, customer, order line, amounts, refunds and void')
+    .argument('<id>', 'sale id')
+    .addHelpText('after', examples('crm sale show 42', 'crm sale show 42 --format json'))
+    .action(
+      run(async (ctx, id: string) => {
+        const saleId = parseInteger(id, 'sale id', 1);
+        const { showSale } = await import('../../services/sales.js');
+        const { sale: row, refunds } = await showSale(await ctx.db(), saleId);
+        await ctx.printDocument([
+          { key: 'sale', title: `Sale #${row.id}`, columns: SALE_DETAIL_COLUMNS, record: row },
+          { key: 'refunds', title: 'Refunds', columns: REFUND_COLUMNS, rows: refunds },
+        ]);
       }),
     );
 

@@ -1,8 +1,22 @@
 // `crm segment …`: saved `--where` expressions (create, list, show, rm), RFM groups and breakdowns.
 import type { Command } from 'commander';
 import type { Column, Row } from '../../io/render.js';
-import type { RfmResult } from '../../services/segment-sql.js';
+import type { RfmResult, SegmentAsOf } from '../../services/segment-sql.js';
+import { UsageError } from '../../domain/errors.js';
+import type { Context } from '../context.js';
+import { parseAsOfFlag } from '../flags.js';
 import { examples, type Runtime } from '../program.js';
+
+/**
+ * `--as-of DAY` on segments: history by the dates sales carry (sold by the end of that day), and
+ * ages such as `90d` counted back from that day. Null without the flag: now.
+ */
+async function segmentAsOf(ctx: Context, value: string | undefined): Promise<{ now: Date; asOf: SegmentAsOf | null }> {
+  if (value === undefined) return { now: ctx.now(), asOf: null };
+  const flag = await parseAsOfFlag(ctx, value);
+  // The last moment of the day, so that "today" in the expression is that day.
+  return { now: new Date(Date.parse(flag.cutoff!) - 1), asOf: { day: flag.today, cutoff: flag.cutoff! } };
+}
 
 const MEMBER_COLUMNS: Column[] = [
   { key: 'id', kind: 'int', header: 'ID' },
@@ -106,14 +120,16 @@ export function registerSegment(program: Command, { run }: Runtime): void {
 
   segment
     .command('show')
-    .description('list the customers in a segment now (a saved segment, or a stored RFM group such as rfm:at-risk)')
+    .description('list the customers in a segment now, or --as-of a day (a saved segment, or a stored RFM group such as rfm:at-risk)')
     .argument('<name>', 'segment name')
-    .addHelpText('after', examples('crm segment show shanghai-vip', 'crm segment show lapsed --format csv > lapsed.csv', 'crm segment show rfm:at-risk'))
+    .option('--as-of <date>', 'as it stood at the end of that day, by the dates sales carry')
+    .addHelpText('after', examples('crm segment show shanghai-vip', 'crm segment show lapsed --format csv > lapsed.csv', 'crm segment show rfm:at-risk', 'crm segment show lapsed --as-of 2011-12-31'))
     .action(
-      run(async (ctx, name: string) => {
+      run(async (ctx, name: string, flags: { asOf?: string }) => {
+        const { now, asOf } = await segmentAsOf(ctx, flags.asOf);
         const { segmentMembersOn } = await import('../../services/segment-sql.js');
         ctx.format();
-        const { segment: found, members } = await segmentMembersOn(await ctx.sqlite(), name, ctx.now());
+        const { segment: found, members } = await segmentMembersOn(await ctx.sqlite(), name, now, asOf);
         let count = 0;
         function* counted(): Iterable<Row> {
           for (const member of members) {
@@ -123,7 +139,7 @@ export function registerSegment(program: Command, { run }: Runtime): void {
         }
         await ctx.printStream(MEMBER_COLUMNS, counted());
         const what = found.expression ?? found.description ?? '';
-        ctx.note(`${count} customer${count === 1 ? '' : 's'} in ${found.name}${what ? ` (${what})` : ''}`);
+        ctx.note(`${count} customer${count === 1 ? '' : 's'} in ${found.name}${what ? ` (${what})` : ''}${asOf ? ` as of ${asOf.day}` : ''}`);
       }),
     );
 
@@ -144,10 +160,15 @@ export function registerSegment(program: Command, { run }: Runtime): void {
     .command('rfm')
     .description('score customers on recency, frequency and money spent, and count them per named group')
     .option('--save', 'store each customer\'s group so `--segment rfm:GROUP` can use it')
+    .option('--as-of <date>', 'score the purchases sold by the end of that day (not with --save)')
     .addHelpText('after', RFM_HELP)
     .addHelpText('after', examples('crm segment rfm', 'crm segment rfm --save && crm customer list --segment rfm:at-risk', 'crm segment rfm --format csv'))
     .action(
-      run(async (ctx, flags: { save?: boolean }) => {
+      run(async (ctx, flags: { save?: boolean; asOf?: string }) => {
+        if (flags.save && flags.asOf !== undefined) {
+          throw new UsageError('--as-of cannot be combined with --save', { hint: 'the stored groups are always scored now; look at an earlier day without --save' });
+        }
+        const { asOf } = await segmentAsOf(ctx, flags.asOf);
         ctx.format();
         let result: RfmResult;
         if (flags.save) {
@@ -156,7 +177,7 @@ export function registerSegment(program: Command, { run }: Runtime): void {
         } else {
           // Read-only: the raw handle, without loading Kysely.
           const { rfmGroupsOn } = await import('../../services/segment-sql.js');
-          result = rfmGroupsOn(await ctx.sqlite());
+          result = rfmGroupsOn(await ctx.sqlite(), asOf);
         }
         await ctx.print(
           [{ key: 'group' }, { key: 'rule' }, ...SHARE_COLUMNS],
@@ -170,7 +191,7 @@ export function registerSegment(program: Command, { run }: Runtime): void {
             average_spend: g.customers > 0 ? Math.round(g.revenue / g.customers) : 0,
           })),
         );
-        ctx.note(`scored ${result.scored} customers with purchases; ${result.withoutPurchases} without purchases are not scored`);
+        ctx.note(`scored ${result.scored} customers with purchases${asOf ? ` by ${asOf.day}` : ''}; ${result.withoutPurchases} without purchases are not scored`);
         if (flags.save) ctx.note(`saved the groups: use them as --segment rfm:GROUP, e.g. crm customer list --segment rfm:at-risk`);
       }),
     );
