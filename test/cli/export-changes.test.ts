@@ -217,6 +217,19 @@ describe('export --changed-since', () => {
   });
 });
 
+describe('export deals --changed-since', () => {
+  it('a deal moved to won is edited, and the sale it records is added', () => {
+    const box = fresh();
+    customers(box, ['Ann Lee', 'ann@example.com']);
+    box.ok(['deal', 'add', '--customer', '1', '--title', 'Annual tea', '--value', '500'], { env });
+    box.ok(['deal', 'add', '--customer', '1', '--title', 'Cups', '--value', '80'], { env });
+    const { cursor } = exportOf(box, ['deals']);
+    box.ok(['deal', 'move', '1', 'won'], { env });
+    expect(pick(changesOf(box, 'deals', cursor).rows, ['change', 'id', 'title', 'stage'])).toEqual([{ change: 'edited', id: 1, title: 'Annual tea', stage: 'won' }]);
+    expect(pick(changesOf(box, 'sales', cursor).rows, ['change', 'id', 'amount'])).toEqual([{ change: 'added', id: 1, amount: '500.00' }]);
+  });
+});
+
 describe('export --changed-since refuses a cursor it cannot continue from', () => {
   function refused(box: Sandbox, args: readonly string[], code: number, message: RegExp): void {
     const before = box.dump();
