@@ -254,8 +254,10 @@ function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: 
 
   /** Rows edited or removed since the cursor, among the ids it had seen, in id order. */
   function* changed(from: ChangePosition): IterableIterator<ExportRow> {
+    // The log's tail, read by sequence (the primary key): `+` keeps SQLite off the (table, row)
+    // index, which would read the table's whole history to find the few recent entries.
     const logged = sqlite
-      .prepare('SELECT row_id, external_id FROM row_changes WHERE seq > ? AND table_name = ? AND row_id <= ? ORDER BY seq')
+      .prepare('SELECT row_id, external_id FROM row_changes WHERE seq > ? AND +table_name = ? AND +row_id <= ? ORDER BY seq')
       .raw(true)
       .all(from.seq, kind, from.highestIds[kind]) as Array<[number, string | null]>;
     // The latest entry of a row has the external id it was last known by.
