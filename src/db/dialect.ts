@@ -10,6 +10,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type Database from 'better-sqlite3';
 import { sqliteHandleOf } from './connection.js';
 import { engineOf, type Engine } from './engine.js';
+import { sqliteRowSource, type RowSource } from './row-source.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
@@ -130,6 +131,17 @@ export async function* rawIterate<R>(db: AnyDb, sql: string, params: readonly un
   }
 }
 
+/** A row source (row-source.ts) over a Kysely instance of either engine. */
+export function rowSourceOf(db: AnyDb): RowSource {
+  const sqlite = sqliteOrNull(db);
+  if (sqlite) return sqliteRowSource(sqlite);
+  return {
+    engine: engineOf(db),
+    iterate: <R>(sql: string, params: readonly unknown[] = []) => rawIterate<R>(db, sql, params),
+    all: <R>(sql: string, params: readonly unknown[] = []) => rawRows<R>(db, sql, params),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Expressions whose spelling differs by engine.
 
@@ -191,3 +203,4 @@ export function latestIn(engine: Engine, col: string, by: string): { value: stri
 }
 
 export { engineOf, type Engine };
+export { containsText, groupConcatOrdered, nocase } from './engine-sql.js';

@@ -11,6 +11,7 @@ import { NotFoundError, UsageError, ValidationError } from '../domain/errors.js'
 import { ExpressionError, parseSegmentExpression, type SegmentExpr } from '../domain/segment-expression.js';
 import { beginAudit, type WriteMeta } from './audit.js';
 import { sqliteOf } from '../db/connection.js';
+import { fragmentOf } from '../db/dialect.js';
 import { highestIdIssued } from '../db/sqlite.js';
 import {
   compileSegmentFragment,
@@ -92,8 +93,8 @@ export async function customerIdsInSegment(db: Db, name: string, now: Date): Pro
  */
 export async function segmentSqlFilter(db: Db, name: string, now: Date): Promise<{ sql: string; params: unknown[] }> {
   const condition = await segmentCondition(db, name, now);
-  const compiled = db.selectFrom('customers').select('customers.id').where(condition).compile();
-  return { sql: `c.id IN (${compiled.sql})`, params: [...compiled.parameters] };
+  const compiled = fragmentOf(db.selectFrom('customers').select('customers.id').where(condition).compile());
+  return { sql: `c.id IN (${compiled.sql})`, params: [...compiled.params] };
 }
 
 /** Every saved segment with its condition, e.g. for `report sales --by segment`. */
