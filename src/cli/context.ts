@@ -170,6 +170,8 @@ const ON_POSTGRES = new Set([
   'task list',
   'task done',
   'task edit',
+  'task rm',
+  'agenda',
   'ticket open',
   'ticket update',
   'ticket resolve',

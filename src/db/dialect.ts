@@ -6,7 +6,7 @@
 // helpers below, never written inline in a service.
 // On SQLite the rows come from better-sqlite3 prepared statements (as fast as before this seam); on
 // PostgreSQL from Kysely's executor, and `rawIterate` reads through a pg-cursor in batches.
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type Database from 'better-sqlite3';
 import { sqliteHandleOf } from './connection.js';
 import { engineOf, type Engine } from './engine.js';
@@ -187,6 +187,17 @@ export function nullsLast(engine: Engine, expr: string, direction: 'ASC' | 'DESC
 /** `a = b` ignoring ASCII case (SQLite NOCASE). */
 export function equalsIgnoringCase(engine: Engine, a: string, b: string): string {
   return engine === 'postgres' ? `lower(${a}) = lower(${b})` : `${a} = ${b} COLLATE NOCASE`;
+}
+
+/**
+ * `column = value` ignoring ASCII case, as a Kysely condition for `db`'s engine: SQLite's NOCASE;
+ * on PostgreSQL the column's lower() (its collation is "C", so ASCII only) against the value folded
+ * the same way here (a parameter's lower() would follow the database's locale and fold more).
+ */
+export function columnEqualsIgnoringCase(db: AnyDb, column: string, value: string): RawBuilder<SqlBool> {
+  return engineOf(db) === 'postgres'
+    ? sql<SqlBool>`lower(${sql.ref(column)}) = ${value.replace(/[A-Z]+/g, (letters) => letters.toLowerCase())}`
+    : sql<SqlBool>`${sql.ref(column)} = ${value} COLLATE NOCASE`;
 }
 
 /** `a LIKE pattern` ignoring ASCII case (SQLite's LIKE already does; PostgreSQL needs ILIKE). */
