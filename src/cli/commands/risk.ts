@@ -156,8 +156,8 @@ export function registerRisk(program: Command, { run }: Runtime): void {
           last_purchase: r.lastPurchase,
           days_since: r.daysSincePurchase,
           usual_gap_days: r.usualGapDays,
-          reasons: r.reasons.join('; '),
-          action: r.action,
+          // Only --explain shows them: no joining 100k customers' reasons for nothing.
+          ...(flags.explain ? { reasons: r.reasons.join('; '), action: r.action } : {}),
         }));
         if (format === 'csv' || format === 'tsv' || format === 'ndjson') {
           ctx.note(backtestLine(result));
