@@ -12,6 +12,8 @@ import * as m20261204_churn_0001 from './20261204_churn_0001_risk_scores.js';
 import * as m20261204_shop_0001 from './20261204_shop_0001_customer_external_ids.js';
 import * as m20261204_shop_0002 from './20261204_shop_0002_order_lines.js';
 import * as m20261205_shop_0001 from './20261205_shop_0001_refunds.js';
+import * as m20261206_changes_0001 from './20261206_changes_0001_change_log.js';
+import * as m20261206_changes_0002 from './20261206_changes_0002_change_triggers.js';
 import * as m20261206_times_0001 from './20261206_times_0001_sale_times.js';
 
 export const migrations: Record<string, Migration> = {
@@ -26,5 +28,7 @@ export const migrations: Record<string, Migration> = {
   '20261204_shop_0001_customer_external_ids': m20261204_shop_0001,
   '20261204_shop_0002_order_lines': m20261204_shop_0002,
   '20261205_shop_0001_refunds': m20261205_shop_0001,
+  '20261206_changes_0001_change_log': m20261206_changes_0001,
+  '20261206_changes_0002_change_triggers': m20261206_changes_0002,
   '20261206_times_0001_sale_times': m20261206_times_0001,
 };

@@ -5,6 +5,7 @@ import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { userInfo } from 'node:os';
 import * as privateFiles from '../db/private-files.js';
+import type { RowSource } from '../db/row-source.js';
 import type { DB } from '../db/schema.js';
 import { checkDatabaseTarget, isPostgresUrl, urlHasPassword } from '../db/postgres-url.js';
 import { UsageError, ValidationError } from '../domain/errors.js';
@@ -90,6 +91,11 @@ export interface Context {
    * db() (create, migrate, or a clear error) and returns the handle behind it.
    */
   sqlite(): Promise<SqliteHandle>;
+  /**
+   * Rows for the hot read paths on either engine: the raw SQLite handle (see sqlite()), or the
+   * PostgreSQL connection through the raw-SQL seam.
+   */
+  rowSource(): Promise<RowSource>;
   now(): Date;
   meta(): WriteMeta;
   prompter(): Prompter;
@@ -137,13 +143,38 @@ const ON_POSTGRES = new Set([
   'init',
   'db status',
   'db migrate',
+  'customer add',
+  'customer list',
+  'customer show',
+  'customer edit',
+  'customer rm',
+  'activity add',
+  'activity list',
+  'activity thread',
+  'segment create',
+  'segment list',
+  'segment show',
+  'segment rm',
+  'segment rfm',
+  'segment breakdown',
+  'customer duplicates',
+  'customer merge',
+  'audit list',
+  'undo',
+  'config get',
+  'config set',
   'sale record',
   'sale list',
   'sale void',
+  'deal add',
+  'deal move',
+  'deal list',
   'task add',
   'task list',
   'task done',
   'task edit',
+  'task rm',
+  'agenda',
   'ticket open',
   'ticket update',
   'ticket resolve',
@@ -154,6 +185,8 @@ const ON_POSTGRES = new Set([
   'report customers',
   'report summary',
   'report forecast',
+  'customer risk',
+  'report risk',
   'report tickets',
   'export',
 ]);
@@ -285,6 +318,16 @@ export function createContext(deps: Deps, command: Command): Context {
       const db = await context.db();
       const { sqliteOf } = await import('../db/connection.js');
       return sqliteOf(db);
+    },
+    async rowSource() {
+      if (isPostgresUrl(context.dbPath())) {
+        const db = await context.db();
+        const { rowSourceOf } = await import('../db/dialect.js');
+        return rowSourceOf(db);
+      }
+      const sqlite = await context.sqlite();
+      const { sqliteRowSource } = await import('../db/row-source.js');
+      return sqliteRowSource(sqlite);
     },
     now() {
       // CRM_NOW pins the clock; the test suite uses it to check due times and periods.

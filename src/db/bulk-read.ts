@@ -9,10 +9,12 @@
 // (src/db/postgres.ts parses bigint), instants and days are stored as text on both.
 import type Database from 'better-sqlite3';
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { ExportKind } from '../domain/imports.js';
+import type { ChangePosition } from '../domain/change-cursor.js';
+import { EXPORT_KINDS, type ExportKind } from '../domain/imports.js';
 import { sqliteOf } from './connection.js';
 import { engineOf } from './engine.js';
 import type { DB } from './schema.js';
+import { highestIdIssued } from './sqlite.js';
 
 export type ExportRow = Record<string, unknown>;
 
@@ -21,7 +23,15 @@ export interface ExportStream {
   fieldKeys: string[];
   /** Synchronous on SQLite (a promise per row would cost more than the row), async on PostgreSQL. */
   rows: Iterable<ExportRow> | AsyncIterable<ExportRow>;
+  /**
+   * Once the rows have been read: where the database stood in the snapshot they came from (the
+   * next cursor). Undefined where the database keeps no change log (PostgreSQL, for now).
+   */
+  position(): ChangePosition | undefined;
 }
+
+/** The kinds whose rows carry an external id: a removed row keeps it beside its id. */
+const EXTERNAL_ID_KINDS: ReadonlySet<ExportKind> = new Set(['sales', 'tickets']);
 
 /** How an exported row names its customer so `import` finds it again: email, else external id, else phone, else id. */
 const CUSTOMER_REF = `coalesce(CAST(c.email AS TEXT), c.external_id, c.phone, CAST(c.id AS TEXT))`;
@@ -182,6 +192,26 @@ function sqliteTagCells(sqlite: Database.Database, scoped: boolean): (customerId
   };
 }
 
+/** `tags` cells for customers asked for one by one (the few rows a change export reads). */
+function sqliteTagCellsByCustomer(sqlite: Database.Database): (customerId: number) => string | null {
+  const links = sqlite.prepare('SELECT tag_id FROM customer_tags WHERE customer_id = ?').pluck();
+  let order: ReturnType<typeof tagOrder> | undefined;
+  return (customerId) => {
+    order ??= tagOrder(sqlite.prepare(TAGS_SQL).raw(true).all() as Array<[number, string]>);
+    return tagCell(order, links.all(customerId) as number[]);
+  };
+}
+
+/** Where the database stands now; null when it has no change log. Read it inside the export's transaction. */
+export function sqliteChangePosition(sqlite: Database.Database): ChangePosition | null {
+  const hasLog = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'database_identity'").pluck().get() !== undefined;
+  const database = hasLog ? (sqlite.prepare('SELECT id FROM database_identity LIMIT 1').pluck().get() as string | undefined) : undefined;
+  if (database === undefined) return null;
+  const highestIds = Object.fromEntries(EXPORT_KINDS.map((kind) => [kind, highestIdIssued(sqlite, kind)])) as Record<ExportKind, number>;
+  const seq = sqlite.prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'row_changes'), 0)").pluck().get() as number;
+  return { database, seq: Number(seq), highestIds };
+}
+
 /**
  * Rows per page. An export reads its rows a page at a time, each page the next PAGE_ROWS ids after
  * the last one read (`id > ?`, the table's own order), all inside one read transaction: one native
@@ -196,7 +226,14 @@ function sqlitePageSql(kind: ExportKind, fieldCount: number, scoped: boolean): s
   return `SELECT ${[...q.columns, ...fieldColumns(fieldCount, () => '?'), `${q.order} AS page_key`].join(', ')} FROM ${q.from} WHERE ${where.join(' AND ')} ORDER BY ${q.order} LIMIT ${PAGE_ROWS}`;
 }
 
-function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: Iterable<number> | undefined): ExportStream {
+/** The SELECT of the rows among a list of ids (a JSON array) that the export shows, in id order. */
+function sqlitePickSql(kind: ExportKind, fieldCount: number): string {
+  const q = QUERIES[kind];
+  const where = [q.where ?? '', `${q.order} IN (SELECT value FROM json_each(?))`].filter(Boolean);
+  return `SELECT ${[...q.columns, ...fieldColumns(fieldCount, () => '?'), `${q.order} AS page_key`].join(', ')} FROM ${q.from} WHERE ${where.join(' AND ')} ORDER BY ${q.order}`;
+}
+
+function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: Iterable<number> | undefined, since: ChangePosition | undefined): ExportStream {
   const fieldKeys = kind === 'customers' ? (sqlite.prepare(FIELD_KEYS_SQL).pluck().all() as string[]) : [];
   const scoped = customerIds !== undefined;
   if (scoped) {
@@ -215,18 +252,70 @@ function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: 
   const names = exportNames(columns.slice(0, keyAt), fieldKeys);
   const tagsAt = kind === 'customers' ? names.indexOf('tags') : -1;
   const idAt = names.indexOf('id');
+  let position: ChangePosition | undefined;
+
+  /** Rows edited or removed since the cursor, among the ids it had seen, in id order. */
+  function* changed(from: ChangePosition): IterableIterator<ExportRow> {
+    // The log's tail, read by sequence (the primary key): `+` keeps SQLite off the (table, row)
+    // index, which would read the table's whole history to find the few recent entries.
+    const logged = sqlite
+      .prepare('SELECT row_id, external_id FROM row_changes WHERE seq > ? AND +table_name = ? AND +row_id <= ? ORDER BY seq')
+      .raw(true)
+      .all(from.seq, kind, from.highestIds[kind]) as Array<[number, string | null]>;
+    // The latest entry of a row has the external id it was last known by.
+    const externalIds = new Map<number, string | null>();
+    for (const [id, externalId] of logged) externalIds.set(Number(id), externalId);
+    const ids = [...externalIds.keys()].sort((a, b) => a - b);
+    const pick = sqlite.prepare(sqlitePickSql(kind, fieldKeys.length)).raw(true);
+    const tags = tagsAt >= 0 ? sqliteTagCellsByCustomer(sqlite) : undefined;
+    const withExternalId = EXTERNAL_ID_KINDS.has(kind);
+    for (let start = 0; start < ids.length; start += PAGE_ROWS) {
+      const chunk = ids.slice(start, start + PAGE_ROWS);
+      const found = pick.all(...fieldKeys, JSON.stringify(chunk)) as unknown[][];
+      let at = 0;
+      for (const id of chunk) {
+        const row: ExportRow = {};
+        if (at < found.length && found[at]![keyAt] === id) {
+          const cells = found[at++]!;
+          if (tags) cells[tagsAt] = tags(id);
+          row.change = 'edited';
+          row.id = id;
+          for (let i = 0; i < names.length; i++) row[names[i]!] = cells[i];
+        } else {
+          // Gone (deleted, or a voided sale): only its keys.
+          row.change = 'removed';
+          row.id = id;
+          for (const name of names) if (name !== 'id') row[name] = null;
+          if (withExternalId) row.external_id = externalIds.get(id) ?? null;
+        }
+        yield row;
+      }
+    }
+  }
+
   function* rows(): IterableIterator<ExportRow> {
     const tags = tagsAt >= 0 ? sqliteTagCells(sqlite, scoped) : undefined;
-    // One read transaction: every page (and every window of tags) sees the same snapshot.
+    // One read transaction: every page (and every window of tags) sees the same snapshot, and so
+    // does the position the next cursor is made from.
     const own = !sqlite.inTransaction;
     if (own) sqlite.exec('BEGIN');
     try {
+      position = sqliteChangePosition(sqlite) ?? undefined;
       let after: unknown = Number.MIN_SAFE_INTEGER;
+      if (since) {
+        yield* changed(since);
+        // Then every row added since: ids above the highest the cursor saw.
+        after = since.highestIds[kind];
+      }
       for (;;) {
         const values = page.all(...fieldKeys, after) as unknown[][];
         for (const cells of values) {
           if (tags) cells[tagsAt] = tags(cells[idAt] as number);
           const row: ExportRow = {};
+          if (since) {
+            row.change = 'added';
+            row.id = cells[keyAt];
+          }
           for (let i = 0; i < names.length; i++) row[names[i]!] = cells[i];
           yield row;
         }
@@ -237,7 +326,7 @@ function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: 
       if (own && sqlite.inTransaction) sqlite.exec('COMMIT');
     }
   }
-  return { fieldKeys, rows: rows() };
+  return { fieldKeys, rows: rows(), position: () => position };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,7 +377,7 @@ async function postgresExport(db: Kysely<DB>, kind: ExportKind, customerIds: Ite
         if (!done) await trx.rollback().execute().catch(() => undefined);
       }
     }
-    return { fieldKeys, rows: rows() };
+    return { fieldKeys, rows: rows(), position: () => undefined };
   } catch (error) {
     await trx.rollback().execute().catch(() => undefined);
     throw error;
@@ -297,9 +386,17 @@ async function postgresExport(db: Kysely<DB>, kind: ExportKind, customerIds: Ite
 
 /**
  * The rows of an export, in the table's id order. `customerIds` limits it to those customers (and
- * their sales, activities, tickets, deals); undefined: everyone.
+ * their sales, activities, tickets, deals); undefined: everyone. With `since` (SQLite only), only
+ * the rows edited or removed since that position, then those added, each with a `change` of
+ * added, edited or removed and its `id`; a removed row carries only its keys.
  */
-export async function readExport(db: Kysely<DB>, kind: ExportKind, customerIds?: Iterable<number>): Promise<ExportStream> {
+export async function readExport(db: Kysely<DB>, kind: ExportKind, customerIds?: Iterable<number>, since?: ChangePosition): Promise<ExportStream> {
   if (engineOf(db) === 'postgres') return postgresExport(db, kind, customerIds);
-  return sqliteExport(sqliteOf(db), kind, customerIds);
+  return sqliteExport(sqliteOf(db), kind, customerIds, since);
+}
+
+/** Where the database stands now, for checking a cursor; null when it keeps no change log (PostgreSQL, for now). */
+export async function currentChangePosition(db: Kysely<DB>): Promise<ChangePosition | null> {
+  if (engineOf(db) === 'postgres') return null;
+  return sqliteChangePosition(sqliteOf(db));
 }

@@ -6,10 +6,12 @@
 // helpers below, never written inline in a service.
 // On SQLite the rows come from better-sqlite3 prepared statements (as fast as before this seam); on
 // PostgreSQL from Kysely's executor, and `rawIterate` reads through a pg-cursor in batches.
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type Database from 'better-sqlite3';
 import { sqliteHandleOf } from './connection.js';
 import { engineOf, type Engine } from './engine.js';
+import { sqliteRowSource, type RowSource } from './row-source.js';
+import { PG_SCHEMA } from './postgres-ddl.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
@@ -130,6 +132,23 @@ export async function* rawIterate<R>(db: AnyDb, sql: string, params: readonly un
   }
 }
 
+async function* rawValues<R extends unknown[]>(db: AnyDb, sql: string, params: readonly unknown[]): AsyncGenerator<R> {
+  for await (const row of rawIterate<Record<string, unknown>>(db, sql, params)) yield Object.values(row) as R;
+}
+
+/** A row source (row-source.ts) over a Kysely instance of either engine. */
+export function rowSourceOf(db: AnyDb): RowSource {
+  const sqlite = sqliteOrNull(db);
+  if (sqlite) return sqliteRowSource(sqlite);
+  return {
+    engine: engineOf(db),
+    iterate: <R>(sql: string, params: readonly unknown[] = []) => rawIterate<R>(db, sql, params),
+    iterateRaw: <R extends unknown[]>(sql: string, params: readonly unknown[] = []) => rawValues<R>(db, sql, params),
+    all: <R>(sql: string, params: readonly unknown[] = []) => rawRows<R>(db, sql, params),
+    readingOnce: () => undefined,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Expressions whose spelling differs by engine.
 
@@ -170,6 +189,17 @@ export function equalsIgnoringCase(engine: Engine, a: string, b: string): string
   return engine === 'postgres' ? `lower(${a}) = lower(${b})` : `${a} = ${b} COLLATE NOCASE`;
 }
 
+/**
+ * `column = value` ignoring ASCII case, as a Kysely condition for `db`'s engine: SQLite's NOCASE;
+ * on PostgreSQL the column's lower() (its collation is "C", so ASCII only) against the value folded
+ * the same way here (a parameter's lower() would follow the database's locale and fold more).
+ */
+export function columnEqualsIgnoringCase(db: AnyDb, column: string, value: string): RawBuilder<SqlBool> {
+  return engineOf(db) === 'postgres'
+    ? sql<SqlBool>`lower(${sql.ref(column)}) = ${value.replace(/[A-Z]+/g, (letters) => letters.toLowerCase())}`
+    : sql<SqlBool>`${sql.ref(column)} = ${value} COLLATE NOCASE`;
+}
+
 /** `a LIKE pattern` ignoring ASCII case (SQLite's LIKE already does; PostgreSQL needs ILIKE). */
 export function likeIgnoringCase(engine: Engine, a: string, pattern: string): string {
   return engine === 'postgres' ? `${a} ILIKE ${pattern}` : `${a} LIKE ${pattern}`;
@@ -191,3 +221,54 @@ export function latestIn(engine: Engine, col: string, by: string): { value: stri
 }
 
 export { engineOf, type Engine };
+export { containsText, groupConcatOrdered, nocase } from './engine-sql.js';
+
+// ---------------------------------------------------------------------------------------------
+// Row ids that code numbers itself.
+
+function quoted(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The highest id `table` has handed out, deleted rows included (SQLite's AUTOINCREMENT keeps it in
+ * sqlite_sequence, PostgreSQL's identity in its sequence): for code that numbers rows itself, so it
+ * never reuses an id either. Runs on `db` as given (a transaction reads its own writes).
+ */
+export async function highestIdIssued(db: AnyDb, table: string): Promise<number> {
+  const text =
+    engineOf(db) === 'postgres'
+      ? `SELECT greatest(coalesce((SELECT max(id) FROM ${quoted(table)}), 0),
+           coalesce(pg_sequence_last_value(pg_get_serial_sequence(?, 'id')::regclass), 0)) AS n`
+      : `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0), coalesce((SELECT max(id) FROM ${quoted(table)}), 0)) AS n`;
+  const row = await db.executeQuery<{ n: number | bigint }>(compiled(db, text, [engineOf(db) === 'postgres' ? `${PG_SCHEMA}.${table}` : table]));
+  return Number(row.rows[0]?.n ?? 0);
+}
+
+/**
+ * After rows of `table` were inserted with ids given by the code, up to `lastId`: the engine's own
+ * numbering moves past them (SQLite's AUTOINCREMENT does so by itself; a PostgreSQL identity does not).
+ */
+export async function idsIssuedThrough(db: AnyDb, table: string, lastId: number): Promise<void> {
+  if (engineOf(db) !== 'postgres' || lastId < 1) return;
+  await db.executeQuery(
+    compiled(
+      db,
+      `SELECT setval(s.seq, greatest(?, coalesce(pg_sequence_last_value(s.seq), 0)))
+         FROM (SELECT pg_get_serial_sequence(?, 'id')::regclass AS seq) s`,
+      [lastId, `${PG_SCHEMA}.${table}`],
+    ),
+  );
+}
+
+/**
+ * SQL for a row's columns as a compact JSON object text, `{"a":1,"b":"x"}`, the same bytes on both
+ * engines (SQLite's json_object; PostgreSQL's own json builders put spaces in).
+ */
+export function jsonObjectSql(engine: Engine, columns: readonly string[]): string {
+  if (engine === 'postgres') {
+    const parts = columns.map((c, i) => `'${i === 0 ? '{' : ','}${JSON.stringify(c).replace(/'/g, "''")}:' || coalesce(to_json(${quoted(c)})::text, 'null')`);
+    return `(${parts.join(' || ')} || '}')`;
+  }
+  return `json_object(${columns.map((c) => `'${c.replace(/'/g, "''")}', ${quoted(c)}`).join(', ')})`;
+}

@@ -1,10 +1,20 @@
 // Every query the churn-risk score reads, in one place: the history of purchases, contacts, tickets
 // (with their status changes and ratings) and deals (with their stage moves) up to an as-of day,
-// by the dates the events carry. Raw prepared statements on the SQLite handle, streamed in
-// customer order from covering indexes where there is one (a million sales in well under a
-// second); `test/bench/risk.bench.mjs` runs the same text in the sqlite3 shell. Purchases are the
-// live (unvoided) sales; when sales gain refunds or guest orders, this is the one file to adapt.
-import type Database from 'better-sqlite3';
+// by the dates the events carry, and the saved scores the agenda lists. One SQL text for SQLite and
+// PostgreSQL through the seam in dialect.ts (only the aggregate that packs a customer's sales into
+// one text is spelt per engine). On SQLite the sales stream in customer order from the covering
+// index (a million sales in well under a second); `test/bench/risk.bench.mjs` runs the same text in
+// the sqlite3 shell. Purchases are the live (unvoided) sales; when sales gain guest orders, this is
+// the one file to adapt.
+import type { Kysely } from 'kysely';
+import { engineOf, named, rawIterate, rawRows, type Engine } from './dialect.js';
+import type { DB } from './schema.js';
+
+/** A customer's live sales packed as `YYYY-MM-DD cents …` in day order, per engine. */
+const packedSales = (engine: Engine) =>
+  engine === 'postgres'
+    ? `string_agg(sold_on || ' ' || amount_cents, ' ' ORDER BY sold_on, id)`
+    : `group_concat(sold_on || ' ' || amount_cents, ' ')`;
 
 export const RISK_SQL = {
   /**
@@ -12,7 +22,7 @@ export const RISK_SQL = {
    * from the covering index by customer, so each group's rows come in sold_on order). Packing a
    * customer's sales into one text keeps the per-row cost of the driver to one row per customer.
    */
-  sales: `SELECT customer_id, group_concat(sold_on || ' ' || amount_cents, ' ') AS sales
+  sales: (engine: Engine) => `SELECT customer_id, ${packedSales(engine)} AS sales
     FROM sales INDEXED BY sales_customer_day
     WHERE customer_id IS NOT NULL AND voided_at IS NULL AND sold_on <= @day GROUP BY customer_id ORDER BY customer_id`,
   /** Activities before @end (an ISO instant), by customer then time. */
@@ -55,22 +65,49 @@ function dayNumber(y: number, m: number, d: number): number {
 }
 
 /**
+ * Hands out each customer's sale days and cents as views into shared blocks: one allocation per
+ * block of sales instead of two typed arrays (and their buffers) per customer, which on 100k
+ * customers is most of the memory and the garbage-collection time the history costs.
+ */
+class SalesArena {
+  private static readonly BLOCK = 1 << 18;
+  private days = new Int32Array(0);
+  private cents = new Float64Array(0);
+  private used = 0;
+
+  /** Room for at least `n` more sales at `start` in `days` and `cents`. */
+  reserve(n: number): { days: Int32Array; cents: Float64Array; start: number } {
+    if (this.used + n > this.days.length) {
+      const size = Math.max(n, SalesArena.BLOCK);
+      this.days = new Int32Array(size);
+      this.cents = new Float64Array(size);
+      this.used = 0;
+    }
+    return { days: this.days, cents: this.cents, start: this.used };
+  }
+
+  /** Hands out the `n` sales written at the reserved start. */
+  commit(n: number): { days: Int32Array; cents: Float64Array } {
+    const out = { days: this.days.subarray(this.used, this.used + n), cents: this.cents.subarray(this.used, this.used + n) };
+    this.used += n;
+    return out;
+  }
+}
+
+/**
  * Parses `YYYY-MM-DD cents YYYY-MM-DD cents …` (one space apart) into day numbers and cents, reading
  * character codes: SQLite's date functions cost more per sale than this does.
  */
-function unpackSales(text: string): { days: Int32Array; cents: Float64Array } {
-  let count = 1;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 32) count++;
-  const n = count >> 1;
-  const days = new Int32Array(n);
-  const cents = new Float64Array(n);
+function unpackSales(text: string, arena: SalesArena): { days: Int32Array; cents: Float64Array } {
+  // One pass, straight into the arena: a sale takes at least 13 characters (`YYYY-MM-DD c `).
+  const room = arena.reserve(Math.ceil((text.length + 1) / 13));
   const digit = (i: number) => text.charCodeAt(i) - 48;
-  let i = 0;
-  for (let k = 0; k < n; k++) {
+  let n = 0;
+  for (let i = 0, at = room.start; i < text.length; n++, at++) {
     const y = digit(i) * 1000 + digit(i + 1) * 100 + digit(i + 2) * 10 + digit(i + 3);
     const m = digit(i + 5) * 10 + digit(i + 6);
     const d = digit(i + 8) * 10 + digit(i + 9);
-    days[k] = dayNumber(y, m, d);
+    room.days[at] = dayNumber(y, m, d);
     i += 11;
     let negative = false;
     if (text.charCodeAt(i) === 45) {
@@ -79,14 +116,19 @@ function unpackSales(text: string): { days: Int32Array; cents: Float64Array } {
     }
     let value = 0;
     for (; i < text.length && text.charCodeAt(i) !== 32; i++) value = value * 10 + digit(i);
-    cents[k] = negative ? -value : value;
+    room.cents[at] = negative ? -value : value;
     i++;
   }
+  const { days, cents } = arena.commit(n);
   // group_concat keeps the index's order in practice; sort should a planner ever read otherwise.
   for (let i = 1; i < n; i++) {
     if (days[i]! < days[i - 1]!) {
       const order = Array.from({ length: n }, (_, j) => j).sort((a, b) => days[a]! - days[b]! || a - b);
-      return { days: Int32Array.from(order, (j) => days[j]!), cents: Float64Array.from(order, (j) => cents[j]!) };
+      const sortedDays = Int32Array.from(order, (j) => days[j]!);
+      const sortedCents = Float64Array.from(order, (j) => cents[j]!);
+      days.set(sortedDays);
+      cents.set(sortedCents);
+      break;
     }
   }
   return { days, cents };
@@ -96,28 +138,83 @@ function unpackSales(text: string): { days: Int32Array; cents: Float64Array } {
  * Reads the history as it stood at the end of local day `day` (`YYYY-MM-DD`, whose end is the
  * instant `end`): sales dated up to that day, other events timed before that instant.
  */
-export function readRiskHistory(sqlite: Database.Database, day: string, end: string): RiskHistoryRows {
+export async function readRiskHistory(db: Kysely<DB>, day: string, end: string): Promise<RiskHistoryRows> {
   const sales: RiskHistoryRows['sales'] = [];
-  for (const [customer, packed] of sqlite.prepare(RISK_SQL.sales).raw().iterate({ day }) as IterableIterator<[number, string]>) {
-    sales.push({ customer, ...unpackSales(packed) });
+  const salesQuery = named(RISK_SQL.sales(engineOf(db)), { day });
+  const arena = new SalesArena();
+  for await (const row of rawIterate<{ customer_id: number; sales: string }>(db, salesQuery.sql, salesQuery.params)) {
+    const { days, cents } = unpackSales(row.sales, arena);
+    sales.push({ customer: Number(row.customer_id), days, cents });
   }
-  const all = <T>(text: string) => sqlite.prepare(text).raw().all({ end }) as T[];
+  const all = async <R>(text: string) => {
+    const query = named(text, { end });
+    return rawRows<R>(db, query.sql, query.params);
+  };
+  const bit = (value: unknown) => (value === true || Number(value) === 1 ? 1 : 0);
   return {
     sales,
-    activities: all(RISK_SQL.activities),
-    tickets: all(RISK_SQL.tickets),
-    ticketChanges: all(RISK_SQL.ticketChanges),
-    ratings: all(RISK_SQL.ratings),
-    deals: all(RISK_SQL.deals),
-    dealMoves: all(RISK_SQL.dealMoves),
+    activities: (await all<{ customer_id: number; at: string }>(RISK_SQL.activities)).map((r) => [Number(r.customer_id), r.at]),
+    tickets: (await all<{ id: number; customer_id: number; opened_at: string; resolved_at: string | null; closed_at: string | null; has_history: unknown }>(RISK_SQL.tickets)).map((r) => [
+      Number(r.id),
+      Number(r.customer_id),
+      r.opened_at,
+      r.resolved_at,
+      r.closed_at,
+      bit(r.has_history),
+    ]),
+    ticketChanges: (await all<{ ticket_id: number; at: string; to_value: string }>(RISK_SQL.ticketChanges)).map((r) => [Number(r.ticket_id), r.at, r.to_value]),
+    ratings: (await all<{ customer_id: number; rated_at: string; score: number }>(RISK_SQL.ratings)).map((r) => [Number(r.customer_id), r.rated_at, Number(r.score)]),
+    deals: (await all<{ id: number; customer_id: number; created_at: string; stage: string }>(RISK_SQL.deals)).map((r) => [Number(r.id), Number(r.customer_id), r.created_at, r.stage]),
+    dealMoves: (await all<{ deal_id: number; at: string; to_stage: string }>(RISK_SQL.dealMoves)).map((r) => [Number(r.deal_id), r.at, r.to_stage]),
   };
 }
 
 /** Name and email by customer id, for the customers in `wanted`. */
-export function readCustomerNames(sqlite: Database.Database, wanted: ReadonlySet<number>): Map<number, { name: string; email: string | null }> {
+export async function readCustomerNames(db: Kysely<DB>, wanted: ReadonlySet<number>): Promise<Map<number, { name: string; email: string | null }>> {
   const out = new Map<number, { name: string; email: string | null }>();
-  for (const [id, name, email] of sqlite.prepare(RISK_SQL.customers).raw().iterate() as IterableIterator<[number, string, string | null]>) {
-    if (wanted.has(id)) out.set(id, { name, email });
+  for await (const row of rawIterate<{ id: number; name: string; email: string | null }>(db, RISK_SQL.customers)) {
+    const id = Number(row.id);
+    if (wanted.has(id)) out.set(id, { name: row.name, email: row.email });
   }
   return out;
+}
+
+/** A customer's latest saved score, as the agenda lists it. */
+export interface AtRiskRow {
+  id: number;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  probability: number;
+  spend_12m_cents: number;
+  revenue_at_risk_cents: number;
+  reasons: string;
+  action: string;
+  last_contact: string | null;
+  saved_at: string;
+  total: number;
+}
+
+/**
+ * Customers whose latest saved score is at least @threshold with revenue at risk, and with no
+ * activity from @cutoff to @end (ISO instants), biggest revenue at risk first; `total` is how many
+ * there are before @limit. Activities from @end on are ignored, so a past agenda reads as it was.
+ */
+const AT_RISK_SQL = `
+  WITH latest AS (
+    SELECT rs.* FROM risk_scores rs
+    WHERE rs.id = (SELECT max(r2.id) FROM risk_scores r2 WHERE r2.customer_id = rs.customer_id)
+  )
+  SELECT c.id, c.name, c.email, c.phone, l.probability, l.spend_12m_cents, l.revenue_at_risk_cents, l.reasons, l.action, l.saved_at,
+    (SELECT max(a.at) FROM activities a WHERE a.customer_id = c.id AND a.at < @end) AS last_contact,
+    count(*) OVER () AS total
+  FROM latest l JOIN customers c ON c.id = l.customer_id
+  WHERE l.probability >= @threshold AND l.revenue_at_risk_cents > 0
+    AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.customer_id = c.id AND a.at >= @cutoff AND a.at < @end)
+  ORDER BY l.revenue_at_risk_cents DESC, c.id
+  LIMIT @limit`;
+
+export async function readAtRiskScores(db: Kysely<DB>, input: { end: string; cutoff: string; threshold: number; limit: number }): Promise<AtRiskRow[]> {
+  const query = named(AT_RISK_SQL, input);
+  return rawRows<AtRiskRow>(db, query.sql, query.params);
 }

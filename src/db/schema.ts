@@ -243,6 +243,26 @@ export interface AuditRangeTable {
   last_id: number;
 }
 
+/** An edit or removal of an exported row, in the order it happened (written by triggers). */
+export interface RowChangesTable {
+  seq: Generated<number>;
+  table_name: string;
+  row_id: number;
+  removed: Generated<number>;
+  external_id: string | null;
+}
+
+/** During a bulk import only: the table's rows from first_id on are the import's new rows. */
+export interface ChangeFreshRowsTable {
+  table_name: string;
+  first_id: number;
+}
+
+/** One row: the database's own id, which export cursors carry. */
+export interface DatabaseIdentityTable {
+  id: string;
+}
+
 export interface DB {
   config: ConfigTable;
   customers: CustomersTable;
@@ -264,6 +284,9 @@ export interface DB {
   audit_log: AuditLogTable;
   audit_change: AuditChangeTable;
   audit_range: AuditRangeTable;
+  row_changes: RowChangesTable;
+  change_fresh_rows: ChangeFreshRowsTable;
+  database_identity: DatabaseIdentityTable;
 }
 
 export type CustomerRow = Selectable<CustomersTable>;

@@ -133,12 +133,13 @@ export interface Thread {
 export async function activityThread(db: Db, id: number): Promise<Thread> {
   const start = await db.selectFrom('activities').selectAll().where('id', '=', id).executeTakeFirst();
   if (!start) throw new NotFoundError(`no activity with id ${id}`, { hint: 'find ids with `crm activity list`' });
-  // Walk links both ways; UNION (not UNION ALL) drops ids already seen, so the walk ends.
+  // Walk links both ways; UNION (not UNION ALL) drops ids already seen, so the walk ends. One
+  // recursive term (PostgreSQL allows no more), started from the row so its type is the ids' own.
   const component = await sql<{ id: number }>`
     WITH RECURSIVE thread(id) AS (
-      SELECT ${id}
-      UNION SELECT l.to_id FROM activity_links l JOIN thread t ON l.from_id = t.id
-      UNION SELECT l.from_id FROM activity_links l JOIN thread t ON l.to_id = t.id
+      SELECT a.id FROM activities a WHERE a.id = ${id}
+      UNION SELECT CASE WHEN l.from_id = t.id THEN l.to_id ELSE l.from_id END
+        FROM activity_links l JOIN thread t ON l.from_id = t.id OR l.to_id = t.id
     )
     SELECT id FROM thread`.execute(db);
   const ids = component.rows.map((r) => r.id);

@@ -2,6 +2,7 @@
 // their due time or urgent, open deals closing in that ISO week, and customers going quiet.
 // Read-only; tickets and deals are read straight from their tables.
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { columnEqualsIgnoringCase } from '../db/dialect.js';
 import { customerLabelSql } from '../db/customer-label.js';
 import type { DB, DealStage, Priority, TicketStatus } from '../db/schema.js';
 import { addDays, daysBetween, endOfLocalDay, localDay, startOfLocalDay } from '../domain/dates.js';
@@ -96,7 +97,7 @@ export async function buildAgenda(db: Db, input: AgendaInput, now: Date): Promis
     ])
     .where('tickets.status', 'in', [...ACTIVE_STATUSES])
     .where((eb) => eb.or([eb('tickets.due_at', '<', asOfIso), eb('tickets.priority', '=', 'urgent')]));
-  if (assignee !== undefined) ticketQuery = ticketQuery.where(sql<boolean>`tickets.assignee = ${assignee} COLLATE NOCASE`);
+  if (assignee !== undefined) ticketQuery = ticketQuery.where(columnEqualsIgnoringCase(db, 'tickets.assignee', assignee));
   const tickets = (await ticketQuery.execute())
     .map((t) => ({
       id: t.id,

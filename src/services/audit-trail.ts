@@ -6,8 +6,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { AuditLogRow, DB } from '../db/schema.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
-import type Database from 'better-sqlite3';
-import { sqliteOf } from '../db/connection.js';
+import { deferForeignKeys, isForeignKeyViolation, isStatementError, rowStoreOf, tableColumns, type RowStore } from '../db/row-store.js';
 import { beginAudit, type WriteMeta } from './audit.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -139,57 +138,16 @@ function describeKey(table: string, key: Values): string {
 async function columnsOf(db: Db, table: string, cache: Map<string, Set<string>>): Promise<Set<string>> {
   let cols = cache.get(table);
   if (!cols) {
-    const info = await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table})`.execute(db);
-    if (info.rows.length === 0 || AUDIT_TABLES.has(table)) throw new ValidationError(`the audit entry names an unknown table ${table}`);
-    cols = new Set(info.rows.map((r) => r.name));
+    const names = await tableColumns(db, table);
+    if (names.length === 0 || AUDIT_TABLES.has(table)) throw new ValidationError(`the audit entry names an unknown table ${table}`);
+    cols = new Set(names);
     cache.set(table, cols);
   }
   return cols;
 }
 
-type Bindable = string | number | bigint | Buffer | null;
-const bind = (values: Values) => Object.values(values).map((v) => (v === undefined ? null : v) as Bindable);
-
-/**
- * Row reads and writes for undo as prepared statements on the raw connection (thousands of rows
- * take milliseconds, not seconds). They run inside the caller's transaction, on the same
- * connection. Table and column names reaching the SQL text were checked against the schema.
- */
-function rowStore(sqlite: Database.Database) {
-  const statements = new Map<string, Database.Statement>();
-  const prepare = (text: string) => {
-    let stmt = statements.get(text);
-    if (!stmt) {
-      stmt = sqlite.prepare(text);
-      statements.set(text, stmt);
-    }
-    return stmt;
-  };
-  const q = (name: string) => `"${name}"`;
-  const where = (key: Values) => Object.keys(key).map((c) => `${q(c)} = ?`).join(' AND ');
-  return {
-    read: (table: string, key: Values) => prepare(`SELECT * FROM ${q(table)} WHERE ${where(key)}`).get(...bind(key)) as Values | undefined,
-    remove: (table: string, key: Values) => prepare(`DELETE FROM ${q(table)} WHERE ${where(key)}`).run(...bind(key)).changes,
-    insert: (table: string, values: Values) =>
-      prepare(`INSERT INTO ${q(table)} (${Object.keys(values).map(q).join(', ')}) VALUES (${Object.keys(values).map(() => '?').join(', ')})`).run(...bind(values)),
-    update: (table: string, key: Values, values: Values) =>
-      prepare(`UPDATE ${q(table)} SET ${Object.keys(values).map((c) => `${q(c)} = ?`).join(', ')} WHERE ${where(key)}`).run(...bind(values), ...bind(key)),
-    removeRange: (table: string, first: number, last: number) => prepare(`DELETE FROM ${q(table)} WHERE id BETWEEN ? AND ?`).run(first, last).changes,
-    record: (logId: number, table: string, rowId: number, op: AuditChange['op'], before: Values | null, after: Values | null) =>
-      prepare('INSERT INTO audit_change (log_id, table_name, row_id, op, before, after) VALUES (?, ?, ?, ?, ?, ?)').run(
-        logId,
-        table,
-        rowId,
-        op,
-        before ? JSON.stringify(before) : null,
-        after ? JSON.stringify(after) : null,
-      ),
-  };
-}
-type RowStore = ReturnType<typeof rowStore>;
-
 /** Throws a ValidationError saying why `entry` cannot be undone now. */
-async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache: Map<string, Set<string>>, store: RowStore): Promise<void> {
+async function checkUndoable(db: Db, entry: AuditEntry, cache: Map<string, Set<string>>, store: RowStore): Promise<void> {
   const changes = entry.changes ?? [];
   const ranges = entry.ranges ?? [];
   const refuse = (why: string, hint?: string) => {
@@ -218,11 +176,12 @@ async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache:
 
   // 1. Later entries (not themselves undone) that touched the same rows.
   const laterFilter = sql`ac.log_id > ${entry.id} AND l.undone_by IS NULL AND l.undoes IS NULL`;
-  // One indexed join: for each row this entry changed, later changes of a row with the same id.
+  // One indexed join: for each row this entry changed, later changes of a row with the same id
+  // (ac.id is selected so DISTINCT may order by it, as PostgreSQL requires).
   const mineByRow = new Map<string, Values>();
   for (const c of changes) mineByRow.set(`${c.table}:${c.rowId}:${keyText(c.table, rowKey(c))}`, rowKey(c));
   const later = await sql<{ log_id: number; action: string; table_name: string; row_id: number; op: string; before: string | null; after: string | null }>`
-    SELECT DISTINCT ac.log_id, l.action, ac.table_name, ac.row_id, ac.op, ac.before, ac.after
+    SELECT DISTINCT ac.id, ac.log_id, l.action, ac.table_name, ac.row_id, ac.op, ac.before, ac.after
     FROM audit_change mine
     JOIN audit_change ac ON ac.table_name = mine.table_name AND ac.row_id = mine.row_id AND ac.log_id > mine.log_id
     JOIN audit_log l ON l.id = ac.log_id
@@ -257,7 +216,7 @@ async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache:
     }
   }
   for (const { table, key, state } of finalState.values()) {
-    const row = store.read(table, key);
+    const row = await store.read(table, key);
     if (state === 'absent') {
       if (row) refuse(`${describeKey(table, key)} exists again; putting the deleted row back would clash with it`);
       continue;
@@ -271,8 +230,6 @@ async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache:
   }
 
   // 3. Rows elsewhere that reference rows the undo would delete.
-  // Raw statements on the same connection run inside the caller's transaction.
-  const sqlite = sqliteOf(root);
   const insertedIds = new Map<string, Set<number>>();
   for (const f of finalState.values()) {
     if (!f.inserted || f.state === 'absent' || keyColumns(f.table)[0] !== 'id') continue;
@@ -294,12 +251,12 @@ async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache:
   for (const f of finalState.values()) {
     if (f.inserted && f.state !== 'absent' && keyColumns(f.table)[0] !== 'id') ownComposite.add(keyText(f.table, f.key));
   }
-  const checkRefs = (parent: string, condition: string, params: number[], describeParent: string) => {
+  const checkRefs = async (parent: string, condition: string, params: number[], describeParent: string) => {
     for (const [child, column] of REFERENCES[parent] ?? []) {
       if (child === 'customer_tags') {
         // A tag link goes with its customer when the customer is this entry's too.
-        const stmt = sqlite.prepare(`SELECT customer_id AS owner, tag_id AS ref FROM customer_tags WHERE tag_id ${condition}`);
-        for (const row of stmt.iterate(...params) as Iterable<{ owner: number; ref: number }>) {
+        const rows = await store.query<{ owner: number; ref: number }>(`SELECT customer_id AS owner, tag_id AS ref FROM customer_tags WHERE tag_id ${condition}`, params);
+        for (const row of rows) {
           if (isOwn('customers', row.owner) || ownComposite.has(keyText('customer_tags', { customer_id: row.owner, tag_id: row.ref }))) continue;
           refuse(`customer #${row.owner} is tagged with tags #${row.ref}, which ${describeParent}`, 'remove the tag from that customer first');
         }
@@ -308,16 +265,16 @@ async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache:
       if (child === 'activity_links') {
         // A link to an older or own activity was made with this one; a link from a later activity is a reply to it.
         const other = column === 'from_id' ? 'to_id' : 'from_id';
-        const stmt = sqlite.prepare(`SELECT ${other} AS other, ${column} AS ref, kind FROM activity_links WHERE ${column} ${condition}`);
-        for (const row of stmt.iterate(...params) as Iterable<{ other: number; ref: number; kind: string }>) {
+        const rows = await store.query<{ other: number; ref: number; kind: string }>(`SELECT ${other} AS other, ${column} AS ref, kind FROM activity_links WHERE ${column} ${condition}`, params);
+        for (const row of rows) {
           if (isOwn('activities', row.other) || row.other < row.ref) continue;
           if (ownComposite.has(keyText('activity_links', column === 'from_id' ? { from_id: row.ref, to_id: row.other, kind: row.kind } : { from_id: row.other, to_id: row.ref, kind: row.kind }))) continue;
           refuse(`activity #${row.other} is linked to activities #${row.ref}, which ${describeParent}`, 'undo the later entry that added it first');
         }
         continue;
       }
-      const stmt = sqlite.prepare(`SELECT id, ${column} AS ref FROM ${child} WHERE ${column} ${condition}`);
-      for (const row of stmt.iterate(...params) as Iterable<{ id: number; ref: number }>) {
+      const rows = await store.query<{ id: number; ref: number }>(`SELECT id, ${column} AS ref FROM ${child} WHERE ${column} ${condition} ORDER BY id`, params);
+      for (const row of rows) {
         if (isOwn(child, row.id)) continue;
         const restored = reverted.get(`${child}:${row.id}`);
         if (restored && column in restored && restored[column] !== row.ref) continue;
@@ -329,16 +286,16 @@ async function checkUndoable(root: Kysely<DB>, db: Db, entry: AuditEntry, cache:
     const list = [...ids];
     for (let i = 0; i < list.length; i += 500) {
       const chunk = list.slice(i, i + 500);
-      checkRefs(table, `IN (${chunk.map(() => '?').join(',')})`, chunk, 'this entry added');
+      await checkRefs(table, `IN (${chunk.map(() => '?').join(',')})`, chunk, 'this entry added');
     }
   }
-  for (const r of ranges) checkRefs(r.table, 'BETWEEN ? AND ?', [r.firstId, r.lastId], 'this entry imported');
+  for (const r of ranges) await checkRefs(r.table, 'BETWEEN ? AND ?', [r.firstId, r.lastId], 'this entry imported');
 }
 
 /** Checks, without writing, that an entry can be undone; throws the reason when not. */
 export async function assertUndoable(db: Kysely<DB>, entryId: number): Promise<AuditEntry> {
   const entry = await getAuditEntry(db, entryId);
-  await checkUndoable(db, db, entry, new Map(), rowStore(sqliteOf(db)));
+  await checkUndoable(db, entry, new Map(), rowStoreOf(db));
   return entry;
 }
 
@@ -355,7 +312,7 @@ export async function undoEntry(db: Kysely<DB>, entryId: number, meta: WriteMeta
     return await reverseEntry(db, entryId, meta);
   } catch (error) {
     // A foreign key still unsatisfied at commit (deferred, see below): nothing was changed.
-    if (error instanceof Error && error.name === 'SqliteError' && /FOREIGN KEY/.test(error.message)) {
+    if (isForeignKeyViolation(error)) {
       const entry = await getAuditEntry(db, entryId);
       throw new ValidationError(`cannot undo entry ${entryId} (${entry.action}): rows it would put back refer to rows that no longer exist (removed or erased since)`);
     }
@@ -369,11 +326,11 @@ async function reverseEntry(db: Kysely<DB>, entryId: number, meta: WriteMeta): P
     // their references need (a task restored before the deal it points at, a recurring task
     // before the one it came from): foreign keys are checked at commit instead. SQLite switches
     // this off again at the end of the transaction.
-    await sql`PRAGMA defer_foreign_keys = ON`.execute(trx);
+    await deferForeignKeys(trx);
     const entry = await getAuditEntry(trx, entryId);
     const cache = new Map<string, Set<string>>();
-    const store = rowStore(sqliteOf(db));
-    await checkUndoable(db, trx, entry, cache, store);
+    const store = rowStoreOf(db, trx);
+    await checkUndoable(trx, entry, cache, store);
     const audit = await beginAudit(trx, meta, {
       action: 'undo',
       entity: entry.entity,
@@ -386,41 +343,44 @@ async function reverseEntry(db: Kysely<DB>, entryId: number, meta: WriteMeta): P
     try {
       // Bulk-inserted rows go first: they may have replaced rows the changes put back (an RFM
       // snapshot replacing the previous one would otherwise clash on its unique key).
-      for (const r of [...(entry.ranges ?? [])].reverse()) deleted += store.removeRange(r.table, r.firstId, r.lastId);
+      for (const r of [...(entry.ranges ?? [])].reverse()) deleted += await store.removeRange(r.table, r.firstId, r.lastId);
       for (const c of [...(entry.changes ?? [])].reverse()) {
         const table = c.table;
         const columns = cache.get(table)!;
         const key = rowKey(c);
         const pick = (values: Values | null) => Object.fromEntries(Object.entries(values ?? {}).filter(([k]) => columns.has(k)));
         if (c.op === 'insert') {
-          const current = store.read(table, key);
-          store.remove(table, key);
-          store.record(audit.logId, table, c.rowId, 'delete', current ?? key, null);
+          const current = await store.read(table, key);
+          await store.remove(table, key);
+          await store.record(audit.logId, table, c.rowId, 'delete', current ?? key, null);
           deleted++;
         } else if (c.op === 'delete') {
           const values = { ...pick(c.before), ...key };
-          store.insert(table, values);
-          store.record(audit.logId, table, c.rowId, 'insert', null, values);
+          await store.insert(table, values);
+          await store.record(audit.logId, table, c.rowId, 'insert', null, values);
           restored++;
         } else if (table === 'config' && c.before?.value === null) {
           // config.set on a key that had no row: the row goes again.
-          const current = store.read(table, key);
-          store.remove(table, key);
-          store.record(audit.logId, table, c.rowId, 'update', current ?? key, { ...key, value: null });
+          const current = await store.read(table, key);
+          await store.remove(table, key);
+          await store.record(audit.logId, table, c.rowId, 'update', current ?? key, { ...key, value: null });
           restored++;
         } else {
           const before = pick(c.before);
           for (const k of Object.keys(key)) delete before[k];
-          const current = store.read(table, key) ?? {};
+          const current = (await store.read(table, key)) ?? {};
           const was: Values = {};
           for (const k of Object.keys(before)) was[k] = current[k];
-          if (Object.keys(before).length > 0) store.update(table, key, before);
-          store.record(audit.logId, table, c.rowId, 'update', { ...key, ...was }, { ...key, ...before });
+          if (Object.keys(before).length > 0) await store.update(table, key, before);
+          await store.record(audit.logId, table, c.rowId, 'update', { ...key, ...was }, { ...key, ...before });
           restored++;
         }
       }
     } catch (error) {
-      if (error instanceof Error && error.name === 'SqliteError') {
+      if (isForeignKeyViolation(error)) {
+        throw new ValidationError(`cannot undo entry ${entry.id} (${entry.action}): rows it would put back refer to rows that no longer exist (removed or erased since)`);
+      }
+      if (isStatementError(error)) {
         throw new ValidationError(`cannot undo entry ${entry.id} (${entry.action}): ${error.message}`);
       }
       throw error;

@@ -2,6 +2,7 @@
 // and its row changes (table, id, before/after as JSON) in the same transaction as the write, so
 // the trail can never disagree with the data, and `crm undo` can reverse an entry exactly.
 import { sql, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { engineOf, jsonObjectSql } from '../db/dialect.js';
 import type { DB } from '../db/schema.js';
 
 /** Who is writing: the OS user and the command line, supplied by the CLI. */
@@ -83,10 +84,10 @@ export async function beginAudit(db: Db, meta: WriteMeta, entry: AuditEntryInput
     updated: (table, rowId, before, after) => change(table, rowId, 'update', before, after),
     deleted: (table, rowId, before) => change(table, rowId, 'delete', before, null),
     async deletedWhere(table, columns, where) {
-      const values = sql.join(columns.flatMap((c) => [sql`${c}`, sql.ref(c)]));
+      const before = sql.raw(jsonObjectSql(engineOf(db), columns));
       const result = await sql`
         INSERT INTO audit_change (log_id, table_name, row_id, op, before, after)
-        SELECT ${logId}, ${table}, id, 'delete', json_object(${values}), NULL FROM ${sql.table(table)} WHERE ${where} ORDER BY id`.execute(db);
+        SELECT ${logId}, ${table}, id, 'delete', ${before}, NULL FROM ${sql.table(table)} WHERE ${where} ORDER BY id`.execute(db);
       return Number(result.numAffectedRows ?? 0n);
     },
     async insertedRange(table, firstId, lastId) {

@@ -1,26 +1,13 @@
-// `customer list`: filtering, searching and sorting customers. Written on the raw better-sqlite3
-// handle with one prepared statement (no Kysely), because it is the command people and scripts run
-// most, and start-up time is most of its cost. Every value is a bound parameter; only whitelisted
-// column names are spliced into the SQL.
-import type Database from 'better-sqlite3';
-import { customerLabelSql } from '../db/customer-label.js';
+// `customer list`: filtering, searching and sorting customers. One statement (src/db/customer-list.ts)
+// streamed from a row source: a prepared statement on the raw SQLite handle (no Kysely, because it
+// is the command people and scripts run most, and start-up time is most of its cost), a cursor on
+// PostgreSQL.
+import { customerListSql, CUSTOMER_SORT_FIELDS, type CustomerSortField } from '../db/customer-list.js';
+import type { RowSource } from '../db/row-source.js';
 import type { CustomerRow } from '../db/schema.js';
 import { phoneDigits } from '../domain/validation.js';
 
-/** Fields `customer list --sort` accepts; a leading `-` sorts descending. */
-export const CUSTOMER_SORT_FIELDS = ['id', 'name', 'email', 'city', 'company', 'age', 'created', 'updated'] as const;
-export type CustomerSortField = (typeof CUSTOMER_SORT_FIELDS)[number];
-
-const SORT_COLUMNS: Record<CustomerSortField, string> = {
-  id: 'c.id',
-  name: 'c.name COLLATE NOCASE',
-  email: 'c.email',
-  city: 'c.city COLLATE NOCASE',
-  company: 'c.company COLLATE NOCASE',
-  age: 'c.age',
-  created: 'c.created_at',
-  updated: 'c.updated_at',
-};
+export { CUSTOMER_SORT_FIELDS, type CustomerSortField };
 
 export interface CustomerFilter {
   /** Every tag must be on the customer (any case). */
@@ -51,56 +38,20 @@ export type CustomerListRow = CustomerRow & {
   last_contact?: string | null;
 };
 
-/** The customers a filter selects, streamed from SQLite in the order asked for. */
-export function listCustomers(sqlite: Database.Database, filter: CustomerFilter = {}): IterableIterator<CustomerListRow> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const tag of filter.tags ?? []) {
-    where.push(`EXISTS (SELECT 1 FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = c.id AND t.name = ?)`);
-    params.push(tag.trim());
-  }
-  if (filter.city !== undefined) {
-    where.push('c.city = ? COLLATE NOCASE');
-    params.push(filter.city.trim());
-  }
+/** The customers a filter selects, streamed in the order asked for (synchronously on SQLite). */
+export function listCustomers(source: RowSource, filter: CustomerFilter = {}): Iterable<CustomerListRow> | AsyncIterable<CustomerListRow> {
   const search = filter.search?.trim();
-  if (search) {
-    const needle = search.toLowerCase();
-    const columns = ['c.name', 'c.email', 'c.phone', 'c.company', 'c.city', 'c.external_id'];
-    const clauses = columns.map((column) => `instr(lower(coalesce(${column}, '')), ?) > 0`);
-    params.push(...columns.map(() => needle));
-    const digits = phoneDigits(needle);
-    if (/^[\d\s+\-().]+$/.test(needle) && digits.length >= 3) {
-      clauses.push(`instr(coalesce(c.phone_digits, ''), ?) > 0`);
-      params.push(digits);
-    }
-    where.push(`(${clauses.join(' OR ')})`);
-  }
-  if (filter.where) {
-    where.push(`(${filter.where.sql})`);
-    params.push(...filter.where.params);
-  }
-  // One pass: the last contact is both the condition and a column.
-  const LAST_CONTACT = '(SELECT max(a.at) FROM activities a WHERE a.customer_id = c.id)';
-  const lastContact = filter.quietSince === undefined ? '' : `, ${LAST_CONTACT} AS last_contact`;
-  if (filter.quietSince !== undefined) {
-    where.push(`coalesce(${LAST_CONTACT}, c.created_at) < ?`);
-    params.push(filter.quietSince);
-  }
-  const sort = filter.sort ?? { field: 'id', descending: false };
-  const column = SORT_COLUMNS[sort.field];
-  // Blank values sort last either way; ties keep id order. Ids are never blank, and in id order
-  // SQLite reads the table as it is stored, with no sort.
-  const order = column === 'c.id' ? `c.id ${sort.descending ? 'DESC' : 'ASC'}` : `${column} IS NULL, ${column} ${sort.descending ? 'DESC' : 'ASC'}, c.id`;
-  let sql = `SELECT c.*, ${customerLabelSql('c')} AS name, coalesce((SELECT group_concat(name, ';') FROM (
-      SELECT t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
-      WHERE ct.customer_id = c.id ORDER BY t.name COLLATE NOCASE)), '') AS tags${lastContact}
-    FROM customers c
-    ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY ${order}`;
-  if (filter.limit !== undefined) {
-    sql += ' LIMIT ?';
-    params.push(filter.limit);
-  }
-  return sqlite.prepare(sql).iterate(...params) as IterableIterator<CustomerListRow>;
+  const needle = search ? search.toLowerCase() : undefined;
+  const digits = needle !== undefined && /^[\d\s+\-().]+$/.test(needle) ? phoneDigits(needle) : '';
+  const { sql, params } = customerListSql(source.engine, {
+    tags: (filter.tags ?? []).map((t) => t.trim()),
+    city: filter.city?.trim(),
+    search: needle,
+    searchDigits: digits.length >= 3 ? digits : undefined,
+    where: filter.where,
+    quietSince: filter.quietSince,
+    sort: filter.sort,
+    limit: filter.limit,
+  });
+  return source.iterate<CustomerListRow>(sql, params);
 }

@@ -217,7 +217,8 @@ async function tagsOf(db: Db, customerId: number): Promise<{ id: number; name: s
     .innerJoin('tags as t', 't.id', 'ct.tag_id')
     .select(['t.id', 't.name'])
     .where('ct.customer_id', '=', customerId)
-    .orderBy(sql`t.name COLLATE NOCASE`)
+    // tags.name is NOCASE on SQLite and citext ("C" folding) on PostgreSQL: ordered ignoring case on both.
+    .orderBy('t.name')
     .execute();
 }
 

@@ -1,10 +1,14 @@
 // `crm export`: every customer, sale, activity, ticket or deal as rows in the import's column
 // layout, so an export imports back losslessly. The rows stream from the database in constant memory
 // (src/db/bulk-read.ts), so exporting millions of rows needs no more memory than exporting a thousand.
+// Each export ends at a position in the database's change log (the next cursor); given an earlier
+// one (`--changed-since`), only what was added, edited or removed since is exported.
 import type { Kysely } from 'kysely';
-import { readExport, type ExportStream } from '../db/bulk-read.js';
+import { currentChangePosition, readExport, type ExportStream } from '../db/bulk-read.js';
 import type { DB } from '../db/schema.js';
-import type { ExportKind } from '../domain/imports.js';
+import { EXPORT_KINDS, type ExportKind } from '../domain/imports.js';
+import type { ChangePosition } from '../domain/change-cursor.js';
+import { ValidationError } from '../domain/errors.js';
 
 export interface ExportInput {
   kind: ExportKind;
@@ -13,10 +17,32 @@ export interface ExportInput {
    * `--segment NAME`, whose members the segments engine resolves. Undefined: everyone.
    */
   customerIds?: Iterable<number>;
+  /** Only what changed since this position (a cursor an earlier export printed). */
+  since?: ChangePosition;
 }
 
 export type ExportResult = ExportStream;
 
-export function exportRows(db: Kysely<DB>, input: ExportInput): Promise<ExportResult> {
-  return readExport(db, input.kind, input.customerIds);
+/** Refuses a cursor this database cannot continue from: another database's, or one from its future. */
+async function checkCursor(db: Kysely<DB>, kind: ExportKind, since: ChangePosition): Promise<void> {
+  const now = await currentChangePosition(db);
+  if (now === null) {
+    throw new ValidationError('--changed-since is not available on PostgreSQL yet: this database keeps no change log', {
+      hint: `export everything: crm export ${kind}`,
+    });
+  }
+  const fresh = { hint: `export everything once (crm export ${kind}) and keep the cursor it prints` };
+  if (since.database !== now.database) {
+    throw new ValidationError(`the cursor is from another database (${since.database}), not this one (${now.database})`, fresh);
+  }
+  const ahead = EXPORT_KINDS.filter((k) => since.highestIds[k] > now.highestIds[k]);
+  if (since.seq > now.seq || ahead.length > 0) {
+    const what = since.seq > now.seq ? `change ${since.seq}, this database is at ${now.seq}` : `${ahead[0]} id ${since.highestIds[ahead[0]!]}, the highest here is ${now.highestIds[ahead[0]!]}`;
+    throw new ValidationError(`the cursor is from the future of this database (${what}): was the database restored from an older backup?`, fresh);
+  }
+}
+
+export async function exportRows(db: Kysely<DB>, input: ExportInput): Promise<ExportResult> {
+  if (input.since) await checkCursor(db, input.kind, input.since);
+  return readExport(db, input.kind, input.customerIds, input.since);
 }

@@ -7,6 +7,7 @@
 import * as crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import { clearFreshRows, markFreshRows } from '../db/change-log.js';
 import { sqliteOf } from '../db/connection.js';
 import { highestIdIssued } from '../db/sqlite.js';
 import type { DB } from '../db/schema.js';
@@ -901,6 +902,7 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
   try {
     sqlite.exec('BEGIN IMMEDIATE');
     const firstIds = new Map(TABLES[input.kind].map((t) => [t, highestIdIssued(sqlite, t) + 1]));
+    markFreshRows(sqlite, TABLES[input.kind][0]!, firstIds.get(TABLES[input.kind][0]!)!);
     // The audit entry shares the transaction: Kysely runs on the same connection.
     const audit = await beginAudit(db, meta, { action: `import.${input.kind}`, entity: ENTITY[input.kind], summary: `import ${input.kind} from ${input.source}` });
     let plan: HeaderPlan | undefined;
@@ -989,6 +991,7 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
     const summary = `import ${input.kind} from ${input.source}: imported ${counts.imported}, updated ${counts.updated}, skipped ${counts.skipped}, rejected ${counts.rejected}`;
     if (wrote) sqlite.prepare('UPDATE audit_log SET summary = ? WHERE id = ?').run(summary, audit.logId);
     else sqlite.prepare('DELETE FROM audit_log WHERE id = ?').run(audit.logId);
+    clearFreshRows(sqlite);
     sqlite.exec(input.dryRun ? 'ROLLBACK' : 'COMMIT');
     return { ...counts, dryRun: input.dryRun, stampedNow: run.stampedNow, auditId: wrote && !input.dryRun ? audit.logId : null };
   } finally {

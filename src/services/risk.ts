@@ -7,9 +7,8 @@
 // procedure one horizon earlier, scored against what then happened, is the backtest (AUC and
 // Brier score, beside a model that knows recency only). Deterministic: the same data and as-of day
 // give the same scores; the clock is never read here.
-import { sql, type Kysely } from 'kysely';
-import { sqliteOf } from '../db/connection.js';
-import { readCustomerNames, readRiskHistory } from '../db/risk-history.js';
+import type { Kysely } from 'kysely';
+import { readAtRiskScores, readCustomerNames, readRiskHistory } from '../db/risk-history.js';
 import type { DB } from '../db/schema.js';
 import { addDays, endOfLocalDay } from '../domain/dates.js';
 import { ValidationError } from '../domain/errors.js';
@@ -22,10 +21,8 @@ import {
   reasonsFor,
   writeFeatures,
   type CustomerHistory,
-  type DealHistory,
   type Facts,
   type Reason,
-  type TicketHistory,
 } from '../domain/churn-features.js';
 import { auc, brier, fitLogistic, predictOne, standardise, type LogisticModel, type Matrix } from '../domain/churn-model.js';
 import { beginAudit, type WriteMeta } from './audit.js';
@@ -89,7 +86,8 @@ export interface RiskResult {
   /** Every scored customer (in the segment, if one was given), by revenue at risk; `limit` applied. */
   rows: RiskRow[];
   scored: number;
-  timings: { readMs: number; modelMs: number };
+  /** From the caller's clocks (wall and CPU milliseconds; 0 without them): reading the history, the rest. */
+  timings: { readMs: number; modelMs: number; readCpuMs: number; modelCpuMs: number };
 }
 
 const dayNumber = (day: string) => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / 86_400_000;
@@ -107,16 +105,25 @@ const DONE_STATUSES = new Set(['resolved', 'closed']);
 const OPEN_STAGES = new Set(['lead', 'qualified', 'proposal', 'negotiation']);
 
 /** Every customer with a purchase up to the as-of day, with their whole history up to then. */
-function histories(sqlite: ReturnType<typeof sqliteOf>, asOf: string): CustomerHistory[] {
-  const rows = readRiskHistory(sqlite, asOf, endOfLocalDay(asOf).toISOString());
+async function histories(db: Kysely<DB>, asOf: string): Promise<CustomerHistory[]> {
+  const rows = await readRiskHistory(db, asOf, endOfLocalDay(asOf).toISOString());
   const byId = new Map<number, CustomerHistory>();
   const out: CustomerHistory[] = [];
+  // Most customers have no tickets, ratings or deals: they share one empty list until they do.
+  const NONE: readonly never[] = Object.freeze([]);
   for (const { customer, days, cents } of rows.sales) {
-    const h: CustomerHistory = { id: customer, saleDays: days, saleCents: cents, contactDays: [], tickets: [], ratings: [], deals: [] };
+    const h: CustomerHistory = { id: customer, saleDays: days, saleCents: cents, contactDays: NONE, tickets: NONE, ratings: NONE, deals: NONE };
     byId.set(h.id, h);
     out.push(h);
   }
-  for (const [id, at] of rows.activities) (byId.get(id)?.contactDays as number[] | undefined)?.push(localDayNumber(at));
+  const own = <K extends 'contactDays' | 'tickets' | 'ratings' | 'deals'>(h: CustomerHistory, key: K) => {
+    if (h[key] === NONE) (h as Record<K, unknown>)[key] = [];
+    return h[key] as unknown as Array<CustomerHistory[K] extends ReadonlyArray<infer T> ? T : never>;
+  };
+  for (const [id, at] of rows.activities) {
+    const h = byId.get(id);
+    if (h) own(h, 'contactDays').push(localDayNumber(at));
+  }
   const changes = new Map<number, Array<{ day: number; done: boolean }>>();
   for (const [ticketId, at, to] of rows.ticketChanges) {
     let list = changes.get(ticketId);
@@ -129,9 +136,12 @@ function histories(sqlite: ReturnType<typeof sqliteOf>, asOf: string): CustomerH
     // Imported tickets have no status history: their resolution (or closing) time is the change.
     const doneAt = resolvedAt ?? closedAt;
     const list = hasHistory ? (changes.get(id) ?? []) : doneAt ? [{ day: localDayNumber(doneAt), done: true }] : [];
-    (h.tickets as TicketHistory[]).push({ openedDay: localDayNumber(openedAt), changes: list });
+    own(h, 'tickets').push({ openedDay: localDayNumber(openedAt), changes: list });
   }
-  for (const [customerId, ratedAt, score] of rows.ratings) (byId.get(customerId)?.ratings as Array<{ day: number; score: number }> | undefined)?.push({ day: localDayNumber(ratedAt), score });
+  for (const [customerId, ratedAt, score] of rows.ratings) {
+    const h = byId.get(customerId);
+    if (h) own(h, 'ratings').push({ day: localDayNumber(ratedAt), score });
+  }
   const moves = new Map<number, Array<{ day: number; open: boolean }>>();
   for (const [dealId, at, stage] of rows.dealMoves) {
     let list = moves.get(dealId);
@@ -142,7 +152,7 @@ function histories(sqlite: ReturnType<typeof sqliteOf>, asOf: string): CustomerH
     const h = byId.get(customerId);
     if (!h) continue;
     const created = localDayNumber(createdAt);
-    (h.deals as DealHistory[]).push({ createdDay: created, moves: moves.get(id) ?? [{ day: created, open: OPEN_STAGES.has(stage) }] });
+    own(h, 'deals').push({ createdDay: created, moves: moves.get(id) ?? [{ day: created, open: OPEN_STAGES.has(stage) }] });
   }
   return out;
 }
@@ -245,13 +255,20 @@ function modelAt(all: readonly CustomerHistory[], until: number, horizon: number
   return { training, model };
 }
 
-export async function customerRisk(db: Kysely<DB>, options: RiskOptions, clock: () => number = () => 0): Promise<RiskResult> {
+export async function customerRisk(
+  db: Kysely<DB>,
+  options: RiskOptions,
+  clock: () => number = () => 0,
+  cpuClock: () => number = () => 0,
+): Promise<RiskResult> {
   const { asOf, horizonDays: horizon } = options;
   // An unknown segment is reported before any work is done.
   const members = options.segment !== undefined ? new Set(await customerIdsInSegment(db, options.segment, options.now)) : null;
   const started = clock();
-  const all = histories(sqliteOf(db), asOf);
+  const startedCpu = cpuClock();
+  const all = await histories(db, asOf);
   const readMs = clock() - started;
+  const readCpuMs = cpuClock() - startedCpu;
   const day = dayNumber(asOf);
   if (all.length === 0) {
     throw new ValidationError(`no purchases up to ${asOf}: there is no history to learn from`, { hint: 'record or import sales first, or give a later --as-of' });
@@ -293,7 +310,7 @@ export async function customerRisk(db: Kysely<DB>, options: RiskOptions, clock: 
   const current = modelAt(all, day, horizon, firstDay, `before ${asOf}`);
   let scored = scoreAt(current.model, all, day, true);
   if (members) scored = scored.filter((s) => members.has(s.history.id));
-  const names = readCustomerNames(sqliteOf(db), new Set(scored.map((s) => s.history.id)));
+  const names = await readCustomerNames(db, new Set(scored.map((s) => s.history.id)));
   const rows: RiskRow[] = scored.map(({ history, facts, probability, reasons }) => {
     const spend = Math.round(facts.spend365);
     const customer = names.get(history.id);
@@ -324,7 +341,7 @@ export async function customerRisk(db: Kysely<DB>, options: RiskOptions, clock: 
     backtest,
     rows: options.limit !== undefined ? rows.slice(0, options.limit) : rows,
     scored: rows.length,
-    timings: { readMs, modelMs: clock() - started - readMs },
+    timings: { readMs, modelMs: clock() - started - readMs, readCpuMs, modelCpuMs: cpuClock() - startedCpu - readCpuMs },
   };
 }
 
@@ -343,17 +360,15 @@ export async function saveRiskScores(db: Kysely<DB>, result: RiskResult, rows: r
       entity: 'risk_score',
       summary: `saved churn-risk scores of ${rows.length} customers as of ${result.asOf} (horizon ${result.horizonDays} days)`,
     });
-    const last = await trx.selectFrom('risk_scores').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
-    const { rows: seq } = await sql<{ seq: number }>`SELECT seq FROM sqlite_sequence WHERE name = 'risk_scores'`.execute(trx);
-    const first = Math.max(Number(last?.id ?? 0), Number(seq[0]?.seq ?? 0)) + 1;
     const at = meta.now.toISOString();
+    // Ids come from the table (never reused on either engine); the audit entry records them as runs.
+    const ids: number[] = [];
     const CHUNK = 500;
     for (let i = 0; i < rows.length; i += CHUNK) {
-      await trx
+      const inserted = await trx
         .insertInto('risk_scores')
         .values(
-          rows.slice(i, i + CHUNK).map((r, k) => ({
-            id: first + i + k,
+          rows.slice(i, i + CHUNK).map((r) => ({
             customer_id: r.id,
             probability: r.probability,
             spend_12m_cents: r.spend12mCents,
@@ -365,9 +380,17 @@ export async function saveRiskScores(db: Kysely<DB>, result: RiskResult, rows: r
             saved_at: at,
           })),
         )
+        .returning('id')
         .execute();
+      for (const { id } of inserted) ids.push(Number(id));
     }
-    await audit.insertedRange('risk_scores', first, first + rows.length - 1);
+    ids.sort((a, b) => a - b);
+    for (let start = 0; start < ids.length; ) {
+      let end = start;
+      while (end + 1 < ids.length && ids[end + 1] === ids[end]! + 1) end++;
+      await audit.insertedRange('risk_scores', ids[start]!, ids[end]!);
+      start = end + 1;
+    }
     return rows.length;
   });
 }
@@ -397,36 +420,11 @@ export interface AtRiskCustomer {
 export async function atRiskCustomers(db: Kysely<DB>, input: { day: string; quietDays: number; threshold: number; limit: number }): Promise<{ customers: AtRiskCustomer[]; total: number }> {
   const end = endOfLocalDay(input.day).toISOString();
   const cutoff = endOfLocalDay(addDays(input.day, -input.quietDays - 1)).toISOString();
-  const { rows } = await sql<{
-    id: number;
-    name: string;
-    email: string | null;
-    phone: string | null;
-    probability: number;
-    spend_12m_cents: number;
-    revenue_at_risk_cents: number;
-    reasons: string;
-    action: string;
-    last_contact: string | null;
-    saved_at: string;
-    total: number;
-  }>`
-    WITH latest AS (
-      SELECT rs.* FROM risk_scores rs
-      WHERE rs.id = (SELECT max(r2.id) FROM risk_scores r2 WHERE r2.customer_id = rs.customer_id)
-    )
-    SELECT c.id, c.name, c.email, c.phone, l.probability, l.spend_12m_cents, l.revenue_at_risk_cents, l.reasons, l.action, l.saved_at,
-      (SELECT max(a.at) FROM activities a WHERE a.customer_id = c.id AND a.at < ${end}) AS last_contact,
-      count(*) OVER () AS total
-    FROM latest l JOIN customers c ON c.id = l.customer_id
-    WHERE l.probability >= ${input.threshold} AND l.revenue_at_risk_cents > 0
-      AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.customer_id = c.id AND a.at >= ${cutoff} AND a.at < ${end})
-    ORDER BY l.revenue_at_risk_cents DESC, c.id
-    LIMIT ${input.limit}`.execute(db);
+  const rows = await readAtRiskScores(db, { end, cutoff, threshold: input.threshold, limit: input.limit });
   return {
     total: Number(rows[0]?.total ?? 0),
     customers: rows.map((r) => ({
-      id: r.id,
+      id: Number(r.id),
       name: r.name,
       email: r.email,
       phone: r.phone,

@@ -2,10 +2,10 @@
 // the raw SQLite handle without loading it (services/segments.ts wraps the same fragments for
 // Kysely). A Fragment is SQL text split around its bound parameters: values typed by a user only
 // ever travel as parameters, and only fixed text written here is spliced into the SQL.
-import type Database from 'better-sqlite3';
 import { customerLabelSql } from '../db/customer-label.js';
+import type { Engine } from '../db/engine.js';
+import type { RowSource } from '../db/row-source.js';
 import { lastPurchaseSql, orderCountSql } from '../db/sale-orders.js';
-import { preferSinglePassReads } from '../db/sqlite.js';
 import { endOfLocalDay, localDay, startOfLocalDay } from '../domain/dates.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { parseSegmentExpression, resolveDay, type CompareOp, type FieldRef, type SegmentExpr, type Value } from '../domain/segment-expression.js';
@@ -125,15 +125,34 @@ function conjuncts(expr: SegmentExpr): SegmentExpr[] {
   return expr.type === 'and' ? [...conjuncts(expr.left), ...conjuncts(expr.right)] : [expr];
 }
 
-const FALSE: Condition = sql`0`;
+/** Always false, and always true (PostgreSQL wants booleans where SQLite takes 0 and 1). */
+function falseOn(engine: Engine): Condition {
+  return sql.raw(engine === 'postgres' ? 'FALSE' : '0');
+}
+function trueOn(engine: Engine): Condition {
+  return sql.raw(engine === 'postgres' ? 'TRUE' : '1');
+}
 
 /** `NOT x` that treats an unknown (NULL) x as false, so `not` is always the exact complement. */
-function negate(condition: Condition): Condition {
-  return sql`NOT coalesce(${condition}, 0)`;
+function negate(condition: Condition, engine: Engine): Condition {
+  return sql`NOT coalesce(${condition}, ${falseOn(engine)})`;
 }
 
 function joinValues(values: readonly unknown[]) {
   return sql.join(values.map((v) => sql`${v}`));
+}
+
+/**
+ * A number as a parameter. PostgreSQL types a parameter by what it is compared with, so a fraction
+ * beside an integer column would be refused as an integer: fractions go as numeric there.
+ */
+function numberParam(value: number, engine: Engine): Fragment {
+  return engine === 'postgres' && !Number.isInteger(value) ? sql`CAST(${value} AS numeric)` : sql`${value}`;
+}
+
+/** Lower case for ASCII letters only, as SQLite's lower() and NOCASE (and PostgreSQL's lower() in "C"). */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }
 
 function textOf(value: Value): string {
@@ -161,8 +180,31 @@ interface Leaf {
   empty(): Condition;
 }
 
-/** Case-insensitive text on `column` (ASCII case folding, as SQLite's NOCASE and lower() do). */
-function textLeaf(column: Fragment): Leaf {
+/**
+ * Case-insensitive text on `column` (ASCII case folding, as SQLite's NOCASE and lower() do). On
+ * PostgreSQL the column's lower() folds the same way (its collation is "C"); the value is folded
+ * here, since a parameter's lower() would follow the database's locale and fold more.
+ */
+function textLeaf(column: Fragment, engine: Engine): Leaf {
+  if (engine === 'postgres') {
+    const folded = (value: Value) => asciiLower(textOf(value));
+    return {
+      compare(op, value) {
+        if (op === '=') return sql`lower(${column}) = ${folded(value)}`;
+        if (op === '~') return sql`strpos(lower(${column}), ${folded(value)}) > 0`;
+        return sql`(${column} <> '' AND lower(${column}) ${sql.raw(SQL_OPS[op])} ${folded(value)})`;
+      },
+      within(values) {
+        return sql`lower(${column}) IN (${joinValues(values.map(folded))})`;
+      },
+      between(low, high) {
+        return sql`(${column} <> '' AND lower(${column}) BETWEEN ${folded(low)} AND ${folded(high)})`;
+      },
+      empty() {
+        return sql`(${column} IS NULL OR ${column} = '')`;
+      },
+    };
+  }
   return {
     compare(op, value) {
       const text = textOf(value);
@@ -183,17 +225,18 @@ function textLeaf(column: Fragment): Leaf {
 }
 
 /** Whole numbers and cents: a column or an aggregate that is never NULL except for a missing age. */
-function numberLeaf(column: Fragment): Leaf {
+function numberLeaf(column: Fragment, engine: Engine): Leaf {
+  const param = (value: Value) => numberParam(numberOf(value), engine);
   return {
     compare(op, value) {
       if (op === '~') throw new Error('~ on a number');
-      return sql`${column} ${sql.raw(SQL_OPS[op])} ${numberOf(value)}`;
+      return sql`${column} ${sql.raw(SQL_OPS[op])} ${param(value)}`;
     },
     within(values) {
-      return sql`${column} IN (${joinValues(values.map(numberOf))})`;
+      return sql`${column} IN (${sql.join(values.map(param))})`;
     },
     between(low, high) {
-      return sql`${column} BETWEEN ${numberOf(low)} AND ${numberOf(high)}`;
+      return sql`${column} BETWEEN ${param(low)} AND ${param(high)}`;
     },
     empty() {
       return sql`${column} IS NULL`;
@@ -224,7 +267,7 @@ function dayLeaf(column: Fragment, today: string): Leaf {
 }
 
 /** Instants stored as ISO UTC (created_at), compared by the local calendar day they fall on. */
-function instantLeaf(column: Fragment, today: string): Leaf {
+function instantLeaf(column: Fragment, today: string, engine: Engine): Leaf {
   const start = (day: string) => startOfLocalDay(day).toISOString();
   const end = (day: string) => endOfLocalDay(day).toISOString();
   const onDay = (day: string) => sql`(${column} >= ${start(day)} AND ${column} < ${end(day)})`;
@@ -253,7 +296,7 @@ function instantLeaf(column: Fragment, today: string): Leaf {
       return sql`(${column} >= ${start(from)} AND ${column} < ${end(to)})`;
     },
     empty() {
-      return FALSE;
+      return falseOn(engine);
     },
   };
 }
@@ -268,21 +311,29 @@ function existsLeaf(related: (match: Condition) => Condition, inner: Leaf, none:
   };
 }
 
-/** A custom field value: text, or a number when compared with `<`, `>`, `between` and a number. */
-function customValueLeaf(column: Fragment): Leaf {
-  const text = textLeaf(column);
-  const numeric = sql`(${column} GLOB '[0-9]*' AND ${column} NOT GLOB '*[^0-9.]*')`;
+/**
+ * A custom field value: text, or a number when compared with `<`, `>`, `between` and a number. A
+ * value is a number when it starts with a digit and holds only digits and dots; it reads as its
+ * longest numeric prefix (SQLite's CAST; on PostgreSQL that prefix is cut out first, so the cast
+ * never fails, whatever order the server evaluates the conditions in).
+ */
+function customValueLeaf(column: Fragment, engine: Engine): Leaf {
+  const text = textLeaf(column, engine);
+  const numeric =
+    engine === 'postgres' ? sql`(${column} ~ '^[0-9][0-9.]*$')` : sql`(${column} GLOB '[0-9]*' AND ${column} NOT GLOB '*[^0-9.]*')`;
+  const asNumber =
+    engine === 'postgres' ? sql`CAST(substring(${column} from '^[0-9]+(?:[.][0-9]*)?') AS double precision)` : sql`CAST(${column} AS REAL)`;
   return {
     compare(op, value) {
       if (value.kind === 'number' && op !== '=' && op !== '~') {
-        return sql`(${numeric} AND CAST(${column} AS REAL) ${sql.raw(SQL_OPS[op])} ${value.value})`;
+        return sql`(${numeric} AND ${asNumber} ${sql.raw(SQL_OPS[op])} ${value.value})`;
       }
       return text.compare(op, value);
     },
     within: (values) => text.within(values),
     between(low, high) {
       if (low.kind === 'number' && high.kind === 'number') {
-        return sql`(${numeric} AND CAST(${column} AS REAL) BETWEEN ${low.value} AND ${high.value})`;
+        return sql`(${numeric} AND ${asNumber} BETWEEN ${low.value} AND ${high.value})`;
       }
       return text.between(low, high);
     },
@@ -290,7 +341,7 @@ function customValueLeaf(column: Fragment): Leaf {
   };
 }
 
-function leafFor(field: FieldRef, alias: string, today: string, sales: SalesMode, asOf: SegmentAsOf | null): Leaf {
+function leafFor(field: FieldRef, alias: string, today: string, sales: SalesMode, engine: Engine, asOf: SegmentAsOf | null): Leaf {
   const col = (name: string) => sql.ref(`${alias}.${name}`);
   const id = col('id');
   if (field.name === 'field') {
@@ -298,7 +349,7 @@ function leafFor(field: FieldRef, alias: string, today: string, sales: SalesMode
     const value = sql.ref('cf.value');
     return existsLeaf(
       (match) => sql`EXISTS (SELECT 1 FROM customer_fields cf WHERE cf.customer_id = ${id} AND cf.key = ${key} AND ${match})`,
-      customValueLeaf(value),
+      customValueLeaf(value, engine),
       sql`NOT EXISTS (SELECT 1 FROM customer_fields cf WHERE cf.customer_id = ${id} AND cf.key = ${key} AND cf.value <> '')`,
     );
   }
@@ -309,30 +360,30 @@ function leafFor(field: FieldRef, alias: string, today: string, sales: SalesMode
     case 'city':
     case 'company':
     case 'source':
-      return textLeaf(col(field.name));
+      return textLeaf(col(field.name), engine);
     case 'gender':
-      return textLeaf(col('gender'));
+      return textLeaf(col('gender'), engine);
     case 'age':
-      return numberLeaf(col('age'));
+      return numberLeaf(col('age'), engine);
     case 'created':
-      return instantLeaf(col('created_at'), today);
+      return instantLeaf(col('created_at'), today, engine);
     case 'tag':
       return existsLeaf(
         (match) => sql`EXISTS (SELECT 1 FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = ${id} AND ${match})`,
-        textLeaf(sql.ref('t.name')),
+        textLeaf(sql.ref('t.name'), engine),
         sql`NOT EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.customer_id = ${id})`,
       );
     case 'total_spent':
     case 'orders':
     case 'last_purchase': {
       const value = salesValue(field.name, id, sales, asOf);
-      return field.name === 'last_purchase' ? dayLeaf(value, today) : numberLeaf(value);
+      return field.name === 'last_purchase' ? dayLeaf(value, today) : numberLeaf(value, engine);
     }
     case 'open_tickets':
-      return numberLeaf(sql`(SELECT count(*) FROM tickets tk WHERE tk.customer_id = ${id} AND tk.status IN (${'open'}, ${'pending'}))`);
+      return numberLeaf(sql`(SELECT count(*) FROM tickets tk WHERE tk.customer_id = ${id} AND tk.status IN (${'open'}, ${'pending'}))`, engine);
     case 'churn_risk':
       // The latest score saved by `crm customer risk --save`; none saved is empty (NULL).
-      return numberLeaf(sql`(SELECT rs.probability FROM risk_scores rs WHERE rs.customer_id = ${id} ORDER BY rs.id DESC LIMIT 1)`);
+      return numberLeaf(sql`(SELECT rs.probability FROM risk_scores rs WHERE rs.customer_id = ${id} ORDER BY rs.id DESC LIMIT 1)`, engine);
   }
 }
 
@@ -341,7 +392,7 @@ function leafFor(field: FieldRef, alias: string, today: string, sales: SalesMode
  * `now` fixes what `today` and ages such as `90d` mean; `sales` says how spend, orders and the last
  * purchase are read (see SalesMode).
  */
-export function compileSegmentFragment(expr: SegmentExpr, now: Date, alias = 'customers', sales: SalesMode = 'subquery', asOf: SegmentAsOf | null = null): Fragment {
+export function compileSegmentFragment(expr: SegmentExpr, now: Date, engine: Engine, alias = 'customers', sales: SalesMode = 'subquery', asOf: SegmentAsOf | null = null): Fragment {
   const today = localDay(now);
   const compile = (node: SegmentExpr): Condition => {
     switch (node.type) {
@@ -350,22 +401,22 @@ export function compileSegmentFragment(expr: SegmentExpr, now: Date, alias = 'cu
       case 'or':
         return sql`(${compile(node.left)} OR ${compile(node.right)})`;
       case 'not':
-        return negate(compile(node.operand));
+        return negate(compile(node.operand), engine);
       case 'compare': {
-        const leaf = leafFor(node.field, alias, today, sales, asOf);
-        return node.op === '!=' ? negate(leaf.compare('=', node.value)) : leaf.compare(node.op, node.value);
+        const leaf = leafFor(node.field, alias, today, sales, engine, asOf);
+        return node.op === '!=' ? negate(leaf.compare('=', node.value), engine) : leaf.compare(node.op, node.value);
       }
       case 'in': {
-        const condition = leafFor(node.field, alias, today, sales, asOf).within(node.values);
-        return node.negated ? negate(condition) : condition;
+        const condition = leafFor(node.field, alias, today, sales, engine, asOf).within(node.values);
+        return node.negated ? negate(condition, engine) : condition;
       }
       case 'between': {
-        const condition = leafFor(node.field, alias, today, sales, asOf).between(node.low, node.high);
-        return node.negated ? negate(condition) : condition;
+        const condition = leafFor(node.field, alias, today, sales, engine, asOf).between(node.low, node.high);
+        return node.negated ? negate(condition, engine) : condition;
       }
       case 'empty': {
-        const condition = leafFor(node.field, alias, today, sales, asOf).empty();
-        return node.negated ? negate(condition) : condition;
+        const condition = leafFor(node.field, alias, today, sales, engine, asOf).empty();
+        return node.negated ? negate(condition, engine) : condition;
       }
     }
   };
@@ -390,7 +441,7 @@ export const RFM_GROUPS = [
   { group: 'potential', rule: 'R 3–5, the rest', sql: 'r >= 3', test: (r: number) => r >= 3 },
   { group: 'at-risk', rule: 'R 1–2 and F+M 6–10', sql: 'f + m >= 6', test: (_r: number, f: number, m: number) => f + m >= 6 },
   { group: 'hibernating', rule: 'R 2, the rest', sql: 'r = 2', test: (r: number) => r === 2 },
-  { group: 'lost', rule: 'R 1, the rest', sql: '1', test: () => true },
+  { group: 'lost', rule: 'R 1, the rest', sql: '1 = 1', test: () => true },
 ] as const;
 
 /** A segment as other commands see it: a saved expression, or a stored group (`rfm:at-risk`). */
@@ -428,21 +479,23 @@ export async function lookUpSegment(store: SegmentStore, name: string): Promise<
   return { name: row.name, kind: 'expression', expression: row.expression, description: row.description };
 }
 
-/** The same lookup on a raw better-sqlite3 handle. */
-export function sqliteSegmentStore(sqlite: Database.Database): SegmentStore {
+/** The same lookup on a row source (the raw SQLite handle, or PostgreSQL). */
+export function rowSourceSegmentStore(source: RowSource): SegmentStore {
+  type Saved = { name: string; expression: string; description: string | null };
   return {
-    savedRow: (name) => sqlite.prepare('SELECT name, expression, description FROM segments WHERE name = ?').get(name) as { name: string; expression: string; description: string | null } | undefined,
-    rfmSavedAt: () => sqlite.prepare(`SELECT saved_at FROM segment_members WHERE segment LIKE ? LIMIT 1`).pluck().get(`${RFM_PREFIX}%`) as string | undefined,
+    // segments.name is NOCASE on SQLite, citext on PostgreSQL: found in any case on both.
+    savedRow: async (name) => (await source.all<Saved>('SELECT name, expression, description FROM segments WHERE name = ?', [name]))[0],
+    rfmSavedAt: async () => (await source.all<{ saved_at: string }>(`SELECT saved_at FROM segment_members WHERE segment LIKE ? LIMIT 1`, [`${RFM_PREFIX}%`]))[0]?.saved_at,
   };
 }
 
 /** "customer is in the segment" on the customers row `alias`. */
-export function segmentFragment(segment: SegmentInfo, now: Date, alias: string, asOf: SegmentAsOf | null = null): Fragment {
+export function segmentFragment(segment: SegmentInfo, now: Date, alias: string, engine: Engine, asOf: SegmentAsOf | null = null): Fragment {
   if (segment.kind === 'saved-group') {
     if (asOf !== null) throw new ValidationError(`${segment.name} is a stored RFM group (${segment.description}); it has no --as-of`, { hint: 'score the groups as of a day with `crm segment rfm --as-of DAY`' });
     return sql`${sql.ref(`${alias}.id`)} IN (SELECT sm.customer_id FROM segment_members sm WHERE sm.segment = ${segment.name})`;
   }
-  return compileSegmentFragment(parseSegmentExpression(segment.expression ?? ''), now, alias, 'subquery', asOf);
+  return compileSegmentFragment(parseSegmentExpression(segment.expression ?? ''), now, engine, alias, 'subquery', asOf);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,8 +518,8 @@ const liveSales = (asOf: SegmentAsOf | null, alias = 'c') =>
   sql`SELECT 1 FROM sales s WHERE s.customer_id = ${sql.ref(`${alias}.id`)} AND s.voided_at IS NULL${soldBy('s', asOf)}`;
 
 /** Customers (row `alias`) there as of the day: created by then, or with a purchase by then. */
-export function customersThen(asOf: SegmentAsOf | null, alias = 'c'): Fragment {
-  return asOf === null ? sql.raw('1') : sql`(${sql.ref(`${alias}.created_at`)} < ${asOf.cutoff} OR EXISTS (${liveSales(asOf, alias)}))`;
+export function customersThen(asOf: SegmentAsOf | null, engine: Engine, alias = 'c'): Fragment {
+  return asOf === null ? trueOn(engine) : sql`(${sql.ref(`${alias}.created_at`)} < ${asOf.cutoff} OR EXISTS (${liveSales(asOf, alias)}))`;
 }
 
 /**
@@ -481,7 +534,7 @@ export function customersThen(asOf: SegmentAsOf | null, alias = 'c'): Fragment {
  * JOIN would do it in one part but must read each sale's row to check voided_at (10x slower).
  * Otherwise one pass filters the customers and looks their purchases up per member.
  */
-export function segmentMembersSql(segment: SegmentInfo, now: Date, asOf: SegmentAsOf | null = null): { sql: string; params: unknown[] } {
+export function segmentMembersSql(segment: SegmentInfo, now: Date, engine: Engine, asOf: SegmentAsOf | null = null): { sql: string; params: unknown[] } {
   const expr = segment.kind === 'expression' ? parseSegmentExpression(segment.expression ?? '') : null;
   if (!expr || !readsSales(expr)) {
     const id = sql.raw('c.id');
@@ -490,15 +543,17 @@ export function segmentMembersSql(segment: SegmentInfo, now: Date, asOf: Segment
         ${salesValue('total_spent', id, 'subquery', asOf)} AS total_spent,
         ${salesValue('orders', id, 'subquery', asOf)} AS orders,
         ${salesValue('last_purchase', id, 'subquery', asOf)} AS last_purchase
-      FROM customers c WHERE ${segmentFragment(segment, now, 'c', asOf)} AND ${customersThen(asOf)} ORDER BY c.id`.toSql();
+      FROM customers c WHERE ${segmentFragment(segment, now, 'c', engine, asOf)} AND ${customersThen(asOf, engine)} ORDER BY c.id`.toSql();
   }
   const parts = conjuncts(expr);
-  const and = (conditions: Fragment[]) => (conditions.length === 0 ? sql.raw('1') : sql.join(conditions, sql.raw(' AND ')));
+  const and = (conditions: Fragment[]) => (conditions.length === 0 ? trueOn(engine) : sql.join(conditions, sql.raw(' AND ')));
   const plain = parts.filter((p) => !readsSales(p));
   const purchase = parts.filter((p) => readsSales(p));
-  const having = and(purchase.map((p) => compileSegmentFragment(p, now, 'c', 'grouped', asOf)));
-  const candidates = sql`SELECT c.id FROM customers c WHERE ${and(plain.map((p) => compileSegmentFragment(p, now, 'c', 'subquery', asOf)))} ORDER BY c.id`;
+  const having = and(purchase.map((p) => compileSegmentFragment(p, now, engine, 'c', 'grouped', asOf)));
+  const candidates = sql`SELECT c.id FROM customers c WHERE ${and(plain.map((p) => compileSegmentFragment(p, now, engine, 'c', 'subquery', asOf)))} ORDER BY c.id`;
   const joined = soldBy('sl', asOf);
+  // PostgreSQL takes the customer's columns beside an aggregate only when grouped by its key.
+  const groupKey = sql.raw(engine === 'postgres' ? 'c.id' : 'm.id');
   // With conditions on the customer, the candidates' ids are found first (from an index alone when
   // one covers the conditions, as customers_city_age covers city and age) and sorted, so their
   // sales are then read in id order and grouped without a sort: a third faster on 1M customers than
@@ -517,28 +572,28 @@ export function segmentMembersSql(segment: SegmentInfo, now: Date, asOf: Segment
           CROSS JOIN customers c WHERE c.id = g.id`
         : sql`SELECT ${MEMBER_FIELDS}, sum(sl.amount_cents) AS total_spent, ${sql.raw(orderCountSql('sl'))} AS orders, ${sql.raw(lastPurchaseSql('sl'))} AS last_purchase
           FROM (${candidates}) AS m CROSS JOIN customers c CROSS JOIN sales sl
-          WHERE c.id = m.id AND sl.customer_id = m.id AND sl.voided_at IS NULL${joined} GROUP BY m.id HAVING ${having}`;
+          WHERE c.id = m.id AND sl.customer_id = m.id AND sl.voided_at IS NULL${joined} GROUP BY ${groupKey} HAVING ${having}`;
   return sql`
     ${withSales}
     UNION ALL
     SELECT ${MEMBER_FIELDS}, 0, 0, NULL
     FROM customers c
-    WHERE ${compileSegmentFragment(expr, now, 'c', 'none', asOf)} AND NOT EXISTS (${liveSales(asOf)})${asOf === null ? sql.raw('') : sql` AND c.created_at < ${asOf.cutoff}`}
+    WHERE ${compileSegmentFragment(expr, now, engine, 'c', 'none', asOf)} AND NOT EXISTS (${liveSales(asOf)})${asOf === null ? sql.raw('') : sql` AND c.created_at < ${asOf.cutoff}`}
     ORDER BY 1`.toSql();
 }
 
-/** The members of segment NAME on a raw handle: the segment, and its members streamed by id. */
+/** The members of segment NAME from a row source: the segment, and its members streamed by id. */
 export async function segmentMembersOn(
-  sqlite: Database.Database,
+  source: RowSource,
   name: string,
   now: Date,
   asOf: SegmentAsOf | null = null,
-): Promise<{ segment: SegmentInfo; members: IterableIterator<SegmentMember> }> {
-  const segment = await lookUpSegment(sqliteSegmentStore(sqlite), name);
-  const query = segmentMembersSql(segment, now, asOf);
+): Promise<{ segment: SegmentInfo; members: Iterable<SegmentMember> | AsyncIterable<SegmentMember> }> {
+  const segment = await lookUpSegment(rowSourceSegmentStore(source), name);
+  const query = segmentMembersSql(segment, now, source.engine, asOf);
   // The members query may read a good part of a large file, once.
-  preferSinglePassReads(sqlite);
-  return { segment, members: sqlite.prepare(query.sql).iterate(...query.params) as IterableIterator<SegmentMember> };
+  source.readingOnce();
+  return { segment, members: source.iterate<SegmentMember>(query.sql, query.params) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -576,22 +631,25 @@ export function quintileScore(value: number, cuts: readonly number[]): number {
 const RFM_AGGREGATE_AS_OF_SQL = RFM_AGGREGATE_SQL.replace('WHERE voided_at IS NULL', 'WHERE voided_at IS NULL AND sold_on <= ?');
 
 /** R, F and M of every customer with live purchases (by the end of asOf.day when given), in customer order. */
-function rfmValues(sqlite: Database.Database, asOf: SegmentAsOf | null = null): { recency: number[]; frequency: number[]; monetary: number[] } {
+async function rfmValues(source: RowSource, asOf: SegmentAsOf | null = null): Promise<{ recency: number[]; frequency: number[]; monetary: number[] }> {
   const recency: number[] = [];
   const frequency: number[] = [];
   const monetary: number[] = [];
-  const rows = asOf === null ? sqlite.prepare(RFM_AGGREGATE_SQL).raw().iterate() : sqlite.prepare(RFM_AGGREGATE_AS_OF_SQL).raw().iterate(asOf.day);
-  for (const row of rows as IterableIterator<[number, number, number, number]>) {
+  const rows = asOf === null ? source.iterateRaw<[number, number, number, number]>(RFM_AGGREGATE_SQL) : source.iterateRaw<[number, number, number, number]>(RFM_AGGREGATE_AS_OF_SQL, [asOf.day]);
+  // A plain loop for SQLite's synchronous rows: for-await would cost a promise per customer.
+  const add = (row: [number, number, number, number]) => {
     recency.push(row[1]);
     frequency.push(row[2]);
     monetary.push(row[3]);
-  }
+  };
+  if (Symbol.iterator in rows) for (const row of rows) add(row);
+  else for await (const row of rows) add(row);
   return { recency, frequency, monetary };
 }
 
 /** The cut points of R, F and M over every customer with live purchases (for `--save`). */
-export function rfmCuts(sqlite: Database.Database): { recency: number[]; frequency: number[]; monetary: number[] } {
-  const { recency, frequency, monetary } = rfmValues(sqlite);
+export async function rfmCuts(source: RowSource): Promise<{ recency: number[]; frequency: number[]; monetary: number[] }> {
+  const { recency, frequency, monetary } = await rfmValues(source);
   return { recency: quintileCuts(recency), frequency: quintileCuts(frequency), monetary: quintileCuts(monetary) };
 }
 
@@ -621,9 +679,9 @@ export function rfmResult(byGroup: ReadonlyMap<string, { customers: number; reve
  * arrays, the quintile cut points from sorted copies, then each customer's group in one pass: the
  * rank() windows of the SQL form sort every customer's row three times and cost 2-3x as much.
  */
-export function rfmGroupsOn(sqlite: Database.Database, asOf: SegmentAsOf | null = null): RfmResult {
-  preferSinglePassReads(sqlite);
-  const { recency, frequency, monetary } = rfmValues(sqlite, asOf);
+export async function rfmGroupsOn(source: RowSource, asOf: SegmentAsOf | null = null): Promise<RfmResult> {
+  source.readingOnce();
+  const { recency, frequency, monetary } = await rfmValues(source, asOf);
   const [rc, fc, mc] = [quintileCuts(recency), quintileCuts(frequency), quintileCuts(monetary)];
   const counts = new Array<number>(RFM_GROUPS.length).fill(0);
   const revenue = new Array<number>(RFM_GROUPS.length).fill(0);
@@ -635,7 +693,7 @@ export function rfmGroupsOn(sqlite: Database.Database, asOf: SegmentAsOf | null 
     counts[g]!++;
     revenue[g]! += monetary[i]!;
   }
-  const then = customersThen(asOf).toSql();
-  const customers = sqlite.prepare(`SELECT count(*) FROM customers c WHERE ${then.sql}`).pluck().get(...then.params) as number;
+  const then = customersThen(asOf, source.engine).toSql();
+  const customers = Number((await source.all<{ n: number }>(`SELECT count(*) AS n FROM customers c WHERE ${then.sql}`, then.params))[0]!.n);
   return rfmResult(new Map(RFM_GROUPS.map((g, i) => [g.group, { customers: counts[i]!, revenue: revenue[i]! }])), customers);
 }

@@ -10,8 +10,7 @@ import type { DB, SegmentRow } from '../db/schema.js';
 import { NotFoundError, UsageError, ValidationError } from '../domain/errors.js';
 import { ExpressionError, parseSegmentExpression, type SegmentExpr } from '../domain/segment-expression.js';
 import { beginAudit, type WriteMeta } from './audit.js';
-import { sqliteOf } from '../db/connection.js';
-import { highestIdIssued } from '../db/sqlite.js';
+import { engineOf, fragmentOf, highestIdIssued, idsIssuedThrough, rowSourceOf, toPostgres as toPostgresHints, type Engine } from '../db/dialect.js';
 import {
   compileSegmentFragment,
   customersThen,
@@ -46,13 +45,16 @@ function toKysely(fragment: Fragment): Condition {
  * Compiles a parsed expression into a condition on `customers` (or the given alias of it).
  * `now` fixes what `today` and ages such as `90d` mean.
  */
-export function compileSegmentExpression(expr: SegmentExpr, now: Date, alias = 'customers', asOf: SegmentAsOf | null = null): Condition {
-  return toKysely(compileSegmentFragment(expr, now, alias, 'subquery', asOf));
+export function compileSegmentExpression(db: Db, expr: SegmentExpr, now: Date, alias = 'customers', asOf: SegmentAsOf | null = null): Condition {
+  return toKysely(compileSegmentFragment(expr, now, engineOf(db), alias, 'subquery', asOf));
 }
 
-/** Parses and compiles a `--where` expression (an ExpressionError, exit 2, when it is malformed). */
-export function whereCondition(expression: string, now: Date, alias = 'customers', asOf: SegmentAsOf | null = null): Condition {
-  return compileSegmentExpression(parseSegmentExpression(expression), now, alias, asOf);
+/**
+ * Parses and compiles a `--where` expression for `db`'s engine (an ExpressionError, exit 2, when
+ * it is malformed).
+ */
+export function whereCondition(db: Db, expression: string, now: Date, alias = 'customers', asOf: SegmentAsOf | null = null): Condition {
+  return compileSegmentExpression(db, parseSegmentExpression(expression), now, alias, asOf);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -68,8 +70,8 @@ export async function findSegment(db: Db, name: string): Promise<SegmentInfo> {
   );
 }
 
-function conditionFor(segment: SegmentInfo, now: Date, alias: string): Condition {
-  return toKysely(segmentFragment(segment, now, alias));
+function conditionFor(segment: SegmentInfo, now: Date, alias: string, engine: Engine): Condition {
+  return toKysely(segmentFragment(segment, now, alias, engine));
 }
 
 /**
@@ -78,7 +80,7 @@ function conditionFor(segment: SegmentInfo, now: Date, alias: string): Condition
  * Throws NotFoundError (exit 1) for an unknown segment.
  */
 export async function segmentCondition(db: Db, name: string, now: Date, alias = 'customers'): Promise<Condition> {
-  return conditionFor(await findSegment(db, name), now, alias);
+  return conditionFor(await findSegment(db, name), now, alias, engineOf(db));
 }
 
 /** Ids of the customers in segment NAME, ascending. */
@@ -94,14 +96,14 @@ export async function customerIdsInSegment(db: Db, name: string, now: Date): Pro
  */
 export async function segmentSqlFilter(db: Db, name: string, now: Date): Promise<{ sql: string; params: unknown[] }> {
   const condition = await segmentCondition(db, name, now);
-  const compiled = db.selectFrom('customers').select('customers.id').where(condition).compile();
-  return { sql: `c.id IN (${compiled.sql})`, params: [...compiled.parameters] };
+  const compiled = fragmentOf(db.selectFrom('customers').select('customers.id').where(condition).compile());
+  return { sql: `c.id IN (${compiled.sql})`, params: [...compiled.params] };
 }
 
 /** Every saved segment with its condition, e.g. for `report sales --by segment`. */
 export async function allSegmentConditions(db: Db, now: Date, alias = 'customers'): Promise<Array<{ name: string; condition: Condition }>> {
   const rows = await db.selectFrom('segments').select(['name', 'expression']).orderBy('name').execute();
-  return rows.map((r) => ({ name: r.name, condition: whereCondition(r.expression, now, alias) }));
+  return rows.map((r) => ({ name: r.name, condition: whereCondition(db, r.expression, now, alias) }));
 }
 
 const SEGMENT_NAME = /^[\p{L}\p{N}][\p{L}\p{N}_.\- ]{0,63}$/u;
@@ -132,7 +134,7 @@ async function countWhere(db: Db, condition: Condition): Promise<number> {
 export async function createSegment(db: Kysely<DB>, input: SegmentInput, meta: WriteMeta): Promise<{ segment: SegmentRow; size: number }> {
   const name = parseSegmentName(input.name);
   const expression = input.expression.trim();
-  const condition = whereCondition(expression, meta.now);
+  const condition = whereCondition(db, expression, meta.now);
   return db.transaction().execute(async (trx) => {
     const existing = await trx.selectFrom('segments').select(['name', 'expression']).where('name', '=', name).executeTakeFirst();
     if (existing) {
@@ -186,8 +188,8 @@ export async function listSegments(db: Db, now: Date, asOf: SegmentAsOf | null =
   for (const row of rows) {
     let customers: number | null = null;
     try {
-      const condition = whereCondition(row.expression, now, 'customers', asOf);
-      customers = await countWhere(db, asOf === null ? condition : sql<SqlBool>`${condition} AND ${toKysely(customersThen(asOf, 'customers'))}`);
+      const condition = whereCondition(db, row.expression, now, 'customers', asOf);
+      customers = await countWhere(db, asOf === null ? condition : sql<SqlBool>`${condition} AND ${toKysely(customersThen(asOf, engineOf(db), 'customers'))}`);
     } catch (error) {
       // A saved expression this version cannot read is listed without a size, not fatal to the list.
       if (!(error instanceof ExpressionError)) throw error;
@@ -222,10 +224,11 @@ export async function listSegments(db: Db, now: Date, asOf: SegmentAsOf | null =
 // Scores for `--save`: the quintile cut points come from segment-sql.ts (rfmCuts), and each
 // customer's scores are the number of cut points below their values (see quintileCuts). The CASE
 // text is fixed by RFM_GROUPS, never user input; the cut points are bound parameters.
-function rfmScoredSql(cuts: ReturnType<typeof rfmCuts>) {
-  const above = (column: string, points: number[]) => sql.join((points.length ? points : [0, 0, 0, 0]).map((p) => sql`(${sql.raw(column)} > ${p})`), sql` + `);
+function rfmScoredSql(cuts: Awaited<ReturnType<typeof rfmCuts>>, engine: Engine) {
+  const above = (column: string, points: number[]) =>
+    sql.join((points.length ? points : [0, 0, 0, 0]).map((p) => sql`CASE WHEN ${sql.raw(column)} > ${p} THEN 1 ELSE 0 END`), sql` + `);
   return sql`
-    WITH agg AS (${sql.raw(RFM_AGGREGATE_SQL)}),
+    WITH agg AS (${sql.raw(engine === 'postgres' ? toPostgresHints(RFM_AGGREGATE_SQL) : RFM_AGGREGATE_SQL)}),
     scored AS (
       SELECT customer_id, spent,
         1 + ${above('last_key', cuts.recency)} AS r,
@@ -238,14 +241,17 @@ function rfmScoredSql(cuts: ReturnType<typeof rfmCuts>) {
 
 /** Scores and stores every customer's RFM group (`rfm:<group>`), replacing the previous snapshot. */
 export async function saveRfmGroups(db: Kysely<DB>, meta: WriteMeta): Promise<RfmResult> {
+  const engine = engineOf(db);
+  // The temporary schema's name: SQLite's temp, PostgreSQL's pg_temp.
+  const scored = sql.raw(engine === 'postgres' ? 'pg_temp.segments_rfm_scored' : 'temp.segments_rfm_scored');
   return db.transaction().execute(async (trx) => {
     // Score once into a temporary table, then both store and summarise from it.
-    await sql`DROP TABLE IF EXISTS temp.segments_rfm_scored`.execute(trx);
-    // The raw handle behind db reads inside this same transaction (one connection).
-    const cuts = rfmCuts(sqliteOf(db));
-    await sql`CREATE TEMP TABLE segments_rfm_scored AS ${rfmScoredSql(cuts)}`.execute(trx);
+    await sql`DROP TABLE IF EXISTS ${scored}`.execute(trx);
+    // On SQLite the raw handle behind db reads inside this same transaction (one connection).
+    const cuts = await rfmCuts(rowSourceOf(engine === 'sqlite' ? db : trx));
+    await sql`CREATE TEMP TABLE segments_rfm_scored AS ${rfmScoredSql(cuts, engine)}`.execute(trx);
     const { rows } = await sql<{ grp: string; customers: number; revenue: number | null }>`
-      SELECT grp, count(*) AS customers, sum(spent) AS revenue FROM temp.segments_rfm_scored GROUP BY grp`.execute(trx);
+      SELECT grp, count(*) AS customers, sum(spent) AS revenue FROM ${scored} GROUP BY grp`.execute(trx);
     const total = await trx.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const result = rfmResult(new Map(rows.map((r) => [r.grp, { customers: Number(r.customers), revenue: Number(r.revenue ?? 0) }])), Number(total.n));
     const stored = sql<SqlBool>`segment LIKE ${`${RFM_PREFIX}%`}`;
@@ -258,15 +264,17 @@ export async function saveRfmGroups(db: Kysely<DB>, meta: WriteMeta): Promise<Rf
     // The replaced snapshot is recorded row by row (one statement), so undo can put it back.
     await audit.deletedWhere('segment_members', ['id', 'segment', 'customer_id', 'recency', 'frequency', 'monetary', 'saved_at'], stored);
     // New rows never take the ids of the rows they replace: the trail names each row once.
-    const first = highestIdIssued(sqliteOf(db), 'segment_members') + 1;
+    const first = (await highestIdIssued(trx, 'segment_members')) + 1;
     await trx.deleteFrom('segment_members').where(stored).execute();
     const at = meta.now.toISOString();
     const inserted = await sql`
       INSERT INTO segment_members (id, segment, customer_id, recency, frequency, monetary, saved_at)
       SELECT ${first - 1} + row_number() OVER (ORDER BY customer_id), ${RFM_PREFIX} || grp, customer_id, r, f, m, ${at}
-      FROM temp.segments_rfm_scored ORDER BY customer_id`.execute(trx);
-    await sql`DROP TABLE temp.segments_rfm_scored`.execute(trx);
-    await audit.insertedRange('segment_members', first, first + Number(inserted.numAffectedRows ?? 0n) - 1);
+      FROM ${scored} ORDER BY customer_id`.execute(trx);
+    await sql`DROP TABLE ${scored}`.execute(trx);
+    const last = first + Number(inserted.numAffectedRows ?? 0n) - 1;
+    await idsIssuedThrough(trx, 'segment_members', last);
+    await audit.insertedRange('segment_members', first, last);
     return { ...result, saved: result.scored };
   });
 }
@@ -327,11 +335,14 @@ export interface Breakdown {
 }
 
 // Spend per customer over every live sale, read in customer order from the covering index
-// sales_customer_day (3-4x faster than the table), pinned so a planner never prefers the table.
-const SPEND = sql`spend AS (
-  SELECT customer_id, sum(amount_cents) AS spent FROM sales INDEXED BY sales_customer_day
+// sales_customer_day (3-4x faster than the table), pinned on SQLite so its planner never prefers
+// the table (PostgreSQL has no such hint and plans by itself).
+function spendCte(engine: Engine) {
+  return sql`spend AS (
+  SELECT customer_id, sum(amount_cents) AS spent FROM sales${sql.raw(engine === 'postgres' ? '' : ' INDEXED BY sales_customer_day')}
   WHERE voided_at IS NULL AND customer_id IS NOT NULL GROUP BY customer_id
 )`;
+}
 
 /**
  * Customers per class with their share, revenue (non-voided sales) and average spend per customer.
@@ -339,7 +350,9 @@ const SPEND = sql`spend AS (
  * once per tag and customers without tags form `(untagged)`.
  */
 export async function breakdown(db: Db, by: BreakdownBy, now: Date, segment?: string): Promise<Breakdown> {
-  const filter = segment ? await segmentCondition(db, segment, now, 'c') : sql<SqlBool>`1`;
+  const engine = engineOf(db);
+  const SPEND = spendCte(engine);
+  const filter = segment ? await segmentCondition(db, segment, now, 'c') : sql<SqlBool>`${sql.raw(engine === 'postgres' ? 'TRUE' : '1')}`;
   let classes: Array<{ label: string; customers: number; revenue: number }>;
 
   if (by.kind === 'age') {
@@ -378,7 +391,7 @@ export async function breakdown(db: Db, by: BreakdownBy, now: Date, segment?: st
     const column = sql.ref(`c.${by.kind}`);
     const { rows } = await sql<{ label: string | null; customers: number; revenue: number | null }>`
       WITH ${SPEND}
-      SELECT CASE WHEN ${column} IS NULL OR trim(${column}) = '' THEN NULL ELSE min(${column}) END AS label,
+      SELECT min(CASE WHEN trim(${column}) <> '' THEN ${column} END) AS label,
              count(*) AS customers, sum(spend.spent) AS revenue
       FROM customers c LEFT JOIN spend ON spend.customer_id = c.id
       WHERE ${filter}

@@ -4,6 +4,7 @@
 // `customer list --not-contacted` and `task add --after-last-contact` rest on.
 // Every write records an audit entry in its transaction.
 import { sql, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { columnEqualsIgnoringCase } from '../db/dialect.js';
 import type { DB, TaskRow } from '../db/schema.js';
 import { NotFoundError, UsageError, ValidationError } from '../domain/errors.js';
 import { localDay, splitDay, startOfLocalDay } from '../domain/dates.js';
@@ -276,7 +277,7 @@ export async function listTasks(db: Db, filter: TaskFilter, now: Date): Promise<
   let query = selectTasks(db);
   const status = filter.due === 'overdue' ? 'open' : (filter.status ?? 'open');
   if (status !== 'all') query = query.where('tasks.status', '=', status);
-  if (filter.assignee !== undefined) query = query.where(sql<SqlBool>`tasks.assignee = ${filter.assignee} COLLATE NOCASE`);
+  if (filter.assignee !== undefined) query = query.where(columnEqualsIgnoringCase(db, 'tasks.assignee', filter.assignee));
   if (filter.customerId !== undefined) query = query.where('tasks.customer_id', '=', filter.customerId);
   const today = localDay(now);
   if (filter.due === 'overdue') query = query.where(overdueAt(now));
@@ -297,7 +298,7 @@ export async function getTask(db: Db, id: number): Promise<Task> {
 /** Open tasks due before a local day starts (the agenda's "overdue"). */
 export async function openTasksBefore(db: Db, day: string, assignee?: string): Promise<Task[]> {
   let query = selectTasks(db).where('tasks.status', '=', 'open').where(dueBeforeDay(day));
-  if (assignee !== undefined) query = query.where(sql<SqlBool>`tasks.assignee = ${assignee} COLLATE NOCASE`);
+  if (assignee !== undefined) query = query.where(columnEqualsIgnoringCase(db, 'tasks.assignee', assignee));
   return sortTasks((await query.execute()).map(toTask));
 }
 

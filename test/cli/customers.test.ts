@@ -1,6 +1,6 @@
 // `crm customer add/list/show/edit/rm` end to end on a temp database, with the clock pinned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
+import { sandbox, type Sandbox } from '../helpers/cli.js';
 
 const NOW = { CRM_NOW: '2025-06-01T09:00:00Z' };
 
@@ -157,20 +157,21 @@ describe('customer add, list, show, edit and rm', () => {
 
   it('show prints profile, tags, fields, totals and a merged timeline (voided sales marked)', () => {
     ok(['activity', 'add', '1', '--type', 'call', '--direction', 'in', '--at', '2025-05-02 10:00', '--summary', 'Asked about oolong']);
-    const db = openDb(box.dbPath);
-    try {
-      const sale = db.prepare('INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, created_at, voided_at, void_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-      sale.run(1, 'Oolong 250g', 2, 12800, '2025-05-03', null, '2025-05-03T08:00:00Z', null, null);
-      sale.run(1, 'Teapot', 1, 45000, '2025-05-10', 'gift wrap', '2025-05-10T08:00:00Z', null, null);
-      sale.run(1, 'Cups x6', 1, 9900, '2025-05-11', null, '2025-05-11T08:00:00Z', '2025-05-12T08:00:00Z', 'wrong item');
-      sale.run(2, 'Teapot', 1, 45000, '2025-05-10', null, '2025-05-10T08:00:00Z', null, null);
-      const ticket = db.prepare("INSERT INTO tickets (customer_id, subject, priority, kind, status, opened_at, updated_at) VALUES (?, ?, ?, 'problem', ?, ?, ?)");
-      ticket.run(1, 'Teapot lid chipped', 'high', 'open', '2025-05-12T09:30:00Z', '2025-05-12T09:30:00Z');
-      ticket.run(1, 'Invoice address', 'low', 'closed', '2025-05-04T09:30:00Z', '2025-05-05T09:30:00Z');
-      db.prepare("INSERT INTO tasks (customer_id, title, due_at, created_at, updated_at) VALUES (1, 'Send replacement lid', '2025-06-03T00:00:00Z', '2025-05-12T10:00:00Z', '2025-05-12T10:00:00Z')").run();
-    } finally {
-      db.close();
-    }
+    const sale = (customer_id: number, product: string, quantity: number, amount_cents: number, sold_on: string, note: string | null, created_at: string, voided_at: string | null, void_reason: string | null) =>
+      ({ customer_id, product, quantity, amount_cents, sold_on, note, created_at, voided_at, void_reason });
+    box.insert('sales', [
+      sale(1, 'Oolong 250g', 2, 12800, '2025-05-03', null, '2025-05-03T08:00:00Z', null, null),
+      sale(1, 'Teapot', 1, 45000, '2025-05-10', 'gift wrap', '2025-05-10T08:00:00Z', null, null),
+      sale(1, 'Cups x6', 1, 9900, '2025-05-11', null, '2025-05-11T08:00:00Z', '2025-05-12T08:00:00Z', 'wrong item'),
+      sale(2, 'Teapot', 1, 45000, '2025-05-10', null, '2025-05-10T08:00:00Z', null, null),
+    ]);
+    const ticket = (customer_id: number, subject: string, priority: string, status: string, opened_at: string, updated_at: string) =>
+      ({ customer_id, subject, priority, kind: 'problem', status, opened_at, updated_at });
+    box.insert('tickets', [
+      ticket(1, 'Teapot lid chipped', 'high', 'open', '2025-05-12T09:30:00Z', '2025-05-12T09:30:00Z'),
+      ticket(1, 'Invoice address', 'low', 'closed', '2025-05-04T09:30:00Z', '2025-05-05T09:30:00Z'),
+    ]);
+    box.insert('tasks', [{ customer_id: 1, title: 'Send replacement lid', due_at: '2025-06-03T00:00:00Z', created_at: '2025-05-12T10:00:00Z', updated_at: '2025-05-12T10:00:00Z' }]);
     const doc = JSON.parse(ok(['customer', 'show', '1', '--format', 'json']));
     expect(doc.customer).toMatchObject({ id: 1, name: 'Li Wei', tags: 'b2b;vip', gender: 'male', created_at: '2025-06-01T09:00:00Z' });
     expect(doc.fields).toEqual([{ key: 'plan', value: 'gold' }]);

@@ -263,7 +263,7 @@ describe('reopening', () => {
       { voided_at: '2025-03-20T09:00:00.000Z', void_reason: 'deal #1 reopened: scope changed' },
     ]);
     expect(box.run(['deal', 'move', '1', 'won'], at('2025-03-25T09:00:00Z')).code).toBe(0);
-    expect(box.query('SELECT id, amount_cents, sold_on, voided_at IS NULL AS live FROM sales ORDER BY id')).toEqual([
+    expect(box.query('SELECT id, amount_cents, sold_on, CASE WHEN voided_at IS NULL THEN 1 ELSE 0 END AS live FROM sales ORDER BY id')).toEqual([
       { id: 1, amount_cents: 1000000, sold_on: '2025-03-10', live: 0 },
       { id: 2, amount_cents: 1000000, sold_on: '2025-03-25', live: 1 },
     ]);

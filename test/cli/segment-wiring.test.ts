@@ -2,7 +2,7 @@
 // and date-only tasks on their own local day in `customer show`. Expected figures are computed here
 // from this test's own data (inserted straight into a migrated database), never by the code under test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
+import { sandbox, type Sandbox } from '../helpers/cli.js';
 import { rng } from '../helpers/random.js';
 
 const NOW = { CRM_NOW: '2025-07-15T09:00:00Z' };
@@ -111,24 +111,13 @@ let box: Sandbox;
 beforeAll(() => {
   box = sandbox();
   box.ok(['init']);
-  const db = openDb(box.dbPath);
   const at = '2024-12-01T08:00:00.000Z';
-  const addCustomer = db.prepare('INSERT INTO customers (id, name, email, city, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
-  const addTag = db.prepare('INSERT INTO tags (name) VALUES (?)');
-  const tagOf = db.prepare('SELECT id FROM tags WHERE name = ?');
-  const link = db.prepare('INSERT INTO customer_tags (customer_id, tag_id) VALUES (?, ?)');
-  const addSale = db.prepare('INSERT INTO sales (customer_id, product, amount_cents, sold_on, created_at, voided_at) VALUES (?, ?, ?, ?, ?, ?)');
-  db.transaction(() => {
-    for (const c of CUSTOMERS) {
-      addCustomer.run(c.id, c.name, `c${c.id}@example.com`, c.city, at, at);
-      for (const tag of c.tags) {
-        const existing = tagOf.get(tag) as { id: number } | undefined;
-        link.run(c.id, existing?.id ?? Number(addTag.run(tag).lastInsertRowid));
-      }
-    }
-    for (const s of SALES) addSale.run(s.customer_id, s.product, s.amount_cents, s.sold_on, s.created_at, s.voided_at);
-  })();
-  db.close();
+  const tagIds = new Map<string, number>();
+  for (const c of CUSTOMERS) for (const tag of c.tags) if (!tagIds.has(tag)) tagIds.set(tag, tagIds.size + 1);
+  box.insert('customers', CUSTOMERS.map((c) => ({ id: c.id, name: c.name, email: `c${c.id}@example.com`, city: c.city, created_at: at, updated_at: at })));
+  box.insert('tags', [...tagIds].map(([name, id]) => ({ id, name })));
+  box.insert('customer_tags', CUSTOMERS.flatMap((c) => c.tags.map((tag) => ({ customer_id: c.id, tag_id: tagIds.get(tag) }))));
+  box.insert('sales', SALES.map((s) => ({ customer_id: s.customer_id, product: s.product, amount_cents: s.amount_cents, sold_on: s.sold_on, created_at: s.created_at, voided_at: s.voided_at })));
   // Before any segment exists: no rows, a note saying how to make one.
   const none = box.run(['report', 'sales', '--by', 'segment', '--format', 'json'], { env: NOW });
   expect(none.code).toBe(0);
@@ -366,9 +355,7 @@ describe('customer show: a date-only task on its own local day', () => {
       ny.ok(['task', 'add', '1', '--title', 'Renewal', '--due', '2025-07-20'], { env });
       ny.ok(['task', 'add', '1', '--title', 'Timed call', '--due', '2025-07-20 09:30'], { env });
       // 2025-07-20T02:00Z is 22:00 on 19 July in New York: before the task's day begins.
-      const db = openDb(ny.dbPath);
-      db.prepare("INSERT INTO activities (customer_id, type, at, summary, created_at) VALUES (1, 'call', '2025-07-20T02:00:00.000Z', 'Late call', '2025-07-15T09:00:00.000Z')").run();
-      db.close();
+      ny.insert('activities', [{ customer_id: 1, type: 'call', at: '2025-07-20T02:00:00.000Z', summary: 'Late call', created_at: '2025-07-15T09:00:00.000Z' }]);
       expect(ny.query<{ due_at: string }>("SELECT due_at FROM tasks WHERE title = 'Renewal'")).toEqual([{ due_at: '2025-07-20T00:00:00.000Z' }]);
 
       const json = JSON.parse(ny.ok(['customer', 'show', '1', '--format', 'json'], { env })) as { timeline: { at: string; kind: string; summary: string }[] };

@@ -25,7 +25,7 @@ function setup(count: number, seed: number): { box: Sandbox; customers: RefCusto
   const box = sandbox();
   box.ok(['init']);
   const customers = generateCustomers(count, seed);
-  insertCustomers(box.dbPath, customers);
+  insertCustomers(box, customers);
   return { box, customers };
 }
 

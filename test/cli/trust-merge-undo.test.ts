@@ -1,20 +1,31 @@
 // Issue 8: duplicates, merge and undo through the real CLI, checked against full table dumps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
+import { ON_POSTGRES, sandbox, type Sandbox, openDb } from '../helpers/cli.js';
 
 const NOW = '2026-03-01T10:00:00.000Z';
-const AUDIT = new Set(['audit_log', 'audit_change', 'audit_range']);
+/** The audit trail, and the export change log (an undo adds entries to it rather than removing them). */
+const AUDIT = new Set(['audit_log', 'audit_change', 'audit_range', 'row_changes']);
 
-/** Every row of every table except the audit trail's. */
+/** Every row of every table except the audit trail's and the change log's. */
 function dataDump(box: Sandbox): string {
   return box
     .dump()
-    .split(/\n(?=[a-z_]+\n)/)
-    .filter((section) => !AUDIT.has(section.split('\n')[0]!))
+    // A table's section starts with its name: `name\nrows` on SQLite, `name:rows` on PostgreSQL.
+    .split(/\n(?=[a-z_]+[\n:])/)
+    .filter((section) => !AUDIT.has(/^[a-z_]+/.exec(section)![0]))
     .join('\n');
 }
 
+/** Runs SQL statements (ids given) on either engine; on PostgreSQL the tables' identities move past them. */
 function write(box: Sandbox, statements: string): void {
+  if (ON_POSTGRES) {
+    // json_object is SQLite's; PostgreSQL's builder gives the same JSON values (spacing aside).
+    box.exec(statements.replace(/\bjson_object\(/g, 'json_build_object('));
+    for (const table of new Set([...statements.matchAll(/INSERT INTO (\w+) \(id\b/g)].map((m) => m[1]!))) {
+      box.exec(`SELECT setval(pg_get_serial_sequence('crm.${table}', 'id'), (SELECT max(id) FROM ${table}))`);
+    }
+    return;
+  }
   const db = openDb(box.dbPath);
   try {
     db.exec(statements);

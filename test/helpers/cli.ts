@@ -267,10 +267,14 @@ export function pgQuery<T = Record<string, unknown>>(database: string, sql: stri
   return /^\s*(SELECT|WITH|VALUES)\b/i.test(text) ? (JSON.parse(out || '[]') as T[]) : [];
 }
 
-/** Every crm table of a database on the test server, rows ordered by the first column, in one psql run. */
+/**
+ * Every crm table of a database on the test server, rows ordered by the first column (ties by the
+ * rest, so rows keyed by several columns come in key order, whatever order they were written in),
+ * in one psql run.
+ */
 export function pgDump(database: string): string {
   const script = `SET search_path = crm, public;
-SELECT format('SELECT %L || '':'' || coalesce((SELECT json_agg(t)::text FROM (SELECT * FROM crm.%I ORDER BY 1) t), ''[]'')', tablename, tablename)
+SELECT format('SELECT %L || '':'' || coalesce((SELECT json_agg(t)::text FROM (SELECT r.* FROM crm.%I r ORDER BY 1, r) t), ''[]'')', tablename, tablename)
 FROM pg_tables WHERE schemaname = 'crm' ORDER BY tablename COLLATE "C" \\gexec
 `;
   const result = spawnSync('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', pgUrl(database)], { input: script, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });

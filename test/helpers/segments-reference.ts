@@ -88,39 +88,58 @@ export function generateCustomers(count: number, seed: number): RefCustomer[] {
 }
 
 /** Writes the customers (and their tags, fields, sales, tickets) into a migrated crm database. */
-export function insertCustomers(dbPath: string, customers: readonly RefCustomer[]): void {
-  const db = openDb(dbPath);
+/** Where generated customers go: a SQLite file's path, or a sandbox (either engine). */
+export type CustomerTarget = string | { insert(table: string, rows: readonly Record<string, unknown>[]): void };
+
+/** The rows of every table for `customers`, in insertion order (ids implied by order where not given). */
+function customerRows(customers: readonly RefCustomer[]): Array<[string, Record<string, unknown>[]]> {
+  const tagIds = new Map<string, number>(TAGS.map((tag, i) => [tag, i + 1]));
+  const people: Record<string, unknown>[] = [];
+  const links: Record<string, unknown>[] = [];
+  const fields: Record<string, unknown>[] = [];
+  const sales: Record<string, unknown>[] = [];
+  const tickets: Record<string, unknown>[] = [];
+  const risks: Record<string, unknown>[] = [];
+  for (const c of customers) {
+    people.push({ id: c.id, name: c.name, email: c.email, phone: c.phone, phone_digits: c.phone ? c.phone.replace(/\D/g, '') : null, age: c.age, gender: c.gender, company: c.company, city: c.city, source: c.source, created_at: c.created_at, updated_at: c.created_at });
+    for (const tag of c.tags) links.push({ customer_id: c.id, tag_id: tagIds.get(tag) });
+    for (const [key, value] of Object.entries(c.fields)) fields.push({ customer_id: c.id, key, value });
+    for (const s of c.sales) sales.push({ customer_id: c.id, product: 'Tea', amount_cents: s.amount_cents, sold_on: s.sold_on, created_at: `${s.sold_on}T10:00:00.000Z`, voided_at: s.voided ? '2025-05-01T00:00:00.000Z' : null });
+    for (const status of c.tickets) tickets.push({ customer_id: c.id, subject: 'Help', priority: 'normal', kind: 'question', status, opened_at: '2025-01-01T00:00:00.000Z', updated_at: '2025-01-01T00:00:00.000Z' });
+  }
+  // Saved in rounds, as repeated `customer risk --save` runs would: each customer's last is latest.
+  for (let round = 0; round < 2; round++) {
+    for (const c of customers) {
+      if (c.risks[round] === undefined) continue;
+      risks.push({ customer_id: c.id, probability: c.risks[round], spend_12m_cents: 0, revenue_at_risk_cents: 0, reasons: '', action: 'call', as_of: '2025-05-01', horizon_days: 90, saved_at: '2025-05-01T00:00:00.000Z' });
+    }
+  }
+  return [
+    ['tags', TAGS.map((name, i) => ({ id: i + 1, name }))],
+    ['customers', people],
+    ['customer_tags', links],
+    ['customer_fields', fields],
+    ['sales', sales],
+    ['tickets', tickets],
+    ['risk_scores', risks],
+  ];
+}
+
+export function insertCustomers(target: CustomerTarget, customers: readonly RefCustomer[]): void {
+  const tables = customerRows(customers);
+  if (typeof target !== 'string') {
+    for (const [table, rows] of tables) target.insert(table, rows);
+    return;
+  }
+  const db = openDb(target);
   try {
-    const tagIds = new Map<string, number>();
-    const insertTag = db.prepare('INSERT INTO tags (name) VALUES (?)');
     db.transaction(() => {
-      for (const tag of TAGS) tagIds.set(tag, Number(insertTag.run(tag).lastInsertRowid));
-      const customer = db.prepare(
-        `INSERT INTO customers (id, name, email, phone, phone_digits, age, gender, company, city, source, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      const link = db.prepare('INSERT INTO customer_tags (customer_id, tag_id) VALUES (?, ?)');
-      const field = db.prepare('INSERT INTO customer_fields (customer_id, key, value) VALUES (?, ?, ?)');
-      const sale = db.prepare(
-        `INSERT INTO sales (customer_id, product, amount_cents, sold_on, created_at, voided_at) VALUES (?, 'Tea', ?, ?, ?, ?)`,
-      );
-      const ticket = db.prepare(
-        `INSERT INTO tickets (customer_id, subject, priority, kind, status, opened_at, updated_at)
-         VALUES (?, 'Help', 'normal', 'question', ?, '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z')`,
-      );
-      const risk = db.prepare(
-        `INSERT INTO risk_scores (customer_id, probability, spend_12m_cents, revenue_at_risk_cents, reasons, action, as_of, horizon_days, saved_at)
-         VALUES (?, ?, 0, 0, '', 'call', '2025-05-01', 90, '2025-05-01T00:00:00.000Z')`,
-      );
-      for (const c of customers) {
-        customer.run(c.id, c.name, c.email, c.phone, c.phone ? c.phone.replace(/\D/g, '') : null, c.age, c.gender, c.company, c.city, c.source, c.created_at, c.created_at);
-        for (const tag of c.tags) link.run(c.id, tagIds.get(tag));
-        for (const [key, value] of Object.entries(c.fields)) field.run(c.id, key, value);
-        for (const s of c.sales) sale.run(c.id, s.amount_cents, s.sold_on, `${s.sold_on}T10:00:00.000Z`, s.voided ? '2025-05-01T00:00:00.000Z' : null);
-        for (const status of c.tickets) ticket.run(c.id, status);
+      for (const [table, rows] of tables) {
+        if (rows.length === 0) continue;
+        const columns = Object.keys(rows[0]!);
+        const insert = db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+        for (const row of rows) insert.run(...columns.map((c) => row[c]));
       }
-      // Saved in rounds, as repeated `customer risk --save` runs would: each customer's last is latest.
-      for (let round = 0; round < 2; round++) for (const c of customers) if (c.risks[round] !== undefined) risk.run(c.id, c.risks[round]);
     })();
   } finally {
     db.close();

@@ -1,9 +1,19 @@
 // Helpers for the task and agenda tests: write rows other issues' commands would create (tickets,
 // deals, activities) straight into a sandbox database, and read tasks back.
-import { openDb, type Sandbox } from './cli.js';
+import { ON_POSTGRES, openDb, type Sandbox } from './cli.js';
 
-/** Runs statements on a writable connection to the sandbox database. */
+/**
+ * Runs statements on a writable connection to the sandbox database, on either engine; on
+ * PostgreSQL a table given ids here has its identity moved past them, as SQLite's would be.
+ */
 export function write(box: Sandbox, statements: Array<[string, ...unknown[]]>): void {
+  if (ON_POSTGRES) {
+    for (const [text, ...params] of statements) box.exec(text, ...params);
+    for (const table of new Set(statements.map(([text]) => /^\s*INSERT INTO (\w+) \(id\b/.exec(text)?.[1]).filter((t): t is string => t !== undefined))) {
+      box.exec(`SELECT setval(pg_get_serial_sequence('crm.${table}', 'id'), (SELECT max(id) FROM ${table}))`);
+    }
+    return;
+  }
   const db = openDb(box.dbPath, { fileMustExist: true });
   try {
     db.transaction(() => {

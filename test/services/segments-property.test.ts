@@ -45,7 +45,7 @@ afterAll(async () => {
 });
 
 async function members(expression: string): Promise<number[]> {
-  const rows = await db.selectFrom('customers').select('customers.id').where(whereCondition(expression, new Date(NOW))).orderBy('customers.id').execute();
+  const rows = await db.selectFrom('customers').select('customers.id').where(whereCondition(db, expression, new Date(NOW))).orderBy('customers.id').execute();
   return rows.map((r) => r.id);
 }
 
@@ -93,7 +93,7 @@ describe('segment show members query against the reference', () => {
   afterAll(() => raw?.close());
 
   function shown(expression: string): SegmentMember[] {
-    const query = segmentMembersSql({ name: 'x', kind: 'expression', expression, description: null }, new Date(NOW));
+    const query = segmentMembersSql({ name: 'x', kind: 'expression', expression, description: null }, new Date(NOW), 'sqlite');
     return raw.prepare(query.sql).all(...query.params) as SegmentMember[];
   }
   const expected = (tree: RefExpr) =>
@@ -192,10 +192,10 @@ describe('the contract\'s finer points, on four hand-made customers', () => {
   for (const [expression, ids] of examples) {
     it(`${expression} → ${JSON.stringify(ids)}`, async () => {
       if (expression === 'created < 1y') {
-        await expect(async () => whereCondition(expression, new Date(NOW))).rejects.toThrow(/date or an age/);
+        await expect(async () => whereCondition(db, expression, new Date(NOW))).rejects.toThrow(/date or an age/);
         return;
       }
-      const rows = await small.selectFrom('customers').select('customers.id').where(whereCondition(expression, new Date(NOW))).orderBy('customers.id').execute();
+      const rows = await small.selectFrom('customers').select('customers.id').where(whereCondition(small, expression, new Date(NOW))).orderBy('customers.id').execute();
       expect(rows.map((r) => r.id)).toEqual(ids);
     });
   }
@@ -205,7 +205,7 @@ describe('compiled SQL', () => {
   it('carries every value as a bound parameter and none in the SQL text', () => {
     const expression = `name = "Robert'); DROP TABLE customers;--" or city in ("Xq1", 'Xq2') or field.zzkey ~ "Xq3" or tag = "Xq4"
       or total_spent between 1234 and 5678 or last_purchase < 77d or created >= 2024-02-03 or age != 61 or company is empty`;
-    const query = db.selectFrom('customers').select('customers.id').where(whereCondition(expression, new Date(NOW))).compile();
+    const query = db.selectFrom('customers').select('customers.id').where(whereCondition(db, expression, new Date(NOW))).compile();
     for (const text of ['Robert', 'DROP', 'Xq1', 'Xq2', 'Xq3', 'Xq4', 'zzkey', '1234', '123400', '5678', '567800', '77', '2024-02-03', '61']) {
       expect(query.sql, text).not.toContain(text);
     }

@@ -264,14 +264,14 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         const where = conditions.length
           ? { sql: conditions.map((c) => `(${c.sql})`).join(' AND '), params: conditions.flatMap((c) => c.params) }
           : undefined;
-        const rows = listCustomers(await ctx.sqlite(), { tags: flags.tag ?? [], city: flags.city, search: flags.search, sort, limit, where, quietSince });
+        const rows = listCustomers(await ctx.rowSource(), { tags: flags.tag ?? [], city: flags.city, search: flags.search, sort, limit, where, quietSince });
         const columns = format === 'table' ? LIST_TABLE_COLUMNS : LIST_DATA_COLUMNS;
         if (tasks) {
           // Whole local days since the last contact, or since the customer was added.
           const { localDayNumber } = tasks;
           const today = localDayNumber(ctx.now());
-          function* withDays() {
-            for (const r of rows) yield Object.assign(r, { days_since: today - localDayNumber(new Date(r.last_contact ?? r.created_at)) });
+          async function* withDays() {
+            for await (const r of rows) yield Object.assign(r, { days_since: today - localDayNumber(new Date(r.last_contact ?? r.created_at)) });
           }
           await ctx.printStream([...columns, { key: 'last_contact', kind: 'timestamp' }, { key: 'days_since', kind: 'int' }], withDays());
           return;

@@ -131,15 +131,22 @@ export function registerSegment(program: Command, { run }: Runtime): void {
         const { now, asOf } = await segmentAsOf(ctx, flags.asOf);
         const { segmentMembersOn } = await import('../../services/segment-sql.js');
         ctx.format();
-        const { segment: found, members } = await segmentMembersOn(await ctx.sqlite(), name, now, asOf);
+        const { segment: found, members } = await segmentMembersOn(await ctx.rowSource(), name, now, asOf);
         let count = 0;
-        function* counted(): Iterable<Row> {
-          for (const member of members) {
+        // Synchronous rows (SQLite) stay synchronous: for-await would cost a promise per member.
+        function* counted(rows: Iterable<unknown>): Iterable<Row> {
+          for (const member of rows) {
             count++;
-            yield member as unknown as Row;
+            yield member as Row;
           }
         }
-        await ctx.printStream(MEMBER_COLUMNS, counted());
+        async function* countedAsync(rows: AsyncIterable<unknown>): AsyncIterable<Row> {
+          for await (const member of rows) {
+            count++;
+            yield member as Row;
+          }
+        }
+        await ctx.printStream(MEMBER_COLUMNS, Symbol.iterator in members ? counted(members) : countedAsync(members));
         const what = found.expression ?? found.description ?? '';
         ctx.note(`${count} customer${count === 1 ? '' : 's'} in ${found.name}${what ? ` (${what})` : ''}${asOf ? ` as of ${asOf.day}` : ''}`);
       }),
@@ -179,7 +186,7 @@ export function registerSegment(program: Command, { run }: Runtime): void {
         } else {
           // Read-only: the raw handle, without loading Kysely.
           const { rfmGroupsOn } = await import('../../services/segment-sql.js');
-          result = rfmGroupsOn(await ctx.sqlite(), asOf);
+          result = await rfmGroupsOn(await ctx.rowSource(), asOf);
         }
         await ctx.print(
           [{ key: 'group' }, { key: 'rule' }, ...SHARE_COLUMNS],
