@@ -514,11 +514,12 @@ export interface SegmentMember {
 }
 
 const MEMBER_FIELDS = sql.raw(`c.id AS id, ${customerLabelSql('c')} AS name, c.email AS email, c.phone AS phone, c.city AS city, c.age AS age`);
-const liveSales = (asOf: SegmentAsOf | null) => sql`SELECT 1 FROM sales s WHERE s.customer_id = c.id AND s.voided_at IS NULL${soldBy('s', asOf)}`;
+const liveSales = (asOf: SegmentAsOf | null, alias = 'c') =>
+  sql`SELECT 1 FROM sales s WHERE s.customer_id = ${sql.ref(`${alias}.id`)} AND s.voided_at IS NULL${soldBy('s', asOf)}`;
 
-/** Customers `c` there as of the day: created by then, or with a purchase by then. */
-function customersThen(asOf: SegmentAsOf | null, engine: Engine): Fragment {
-  return asOf === null ? trueOn(engine) : sql`(c.created_at < ${asOf.cutoff} OR EXISTS (${liveSales(asOf)}))`;
+/** Customers (row `alias`) there as of the day: created by then, or with a purchase by then. */
+export function customersThen(asOf: SegmentAsOf | null, engine: Engine, alias = 'c'): Fragment {
+  return asOf === null ? trueOn(engine) : sql`(${sql.ref(`${alias}.created_at`)} < ${asOf.cutoff} OR EXISTS (${liveSales(asOf, alias)}))`;
 }
 
 /**

@@ -13,6 +13,7 @@ import { beginAudit, type WriteMeta } from './audit.js';
 import { engineOf, fragmentOf, highestIdIssued, idsIssuedThrough, rowSourceOf, toPostgres as toPostgresHints, type Engine } from '../db/dialect.js';
 import {
   compileSegmentFragment,
+  customersThen,
   lookUpSegment,
   RFM_AGGREGATE_SQL,
   RFM_GROUPS,
@@ -22,6 +23,7 @@ import {
   segmentFragment,
   type Fragment,
   type RfmResult,
+  type SegmentAsOf,
   type SegmentInfo,
 } from './segment-sql.js';
 
@@ -43,16 +45,16 @@ function toKysely(fragment: Fragment): Condition {
  * Compiles a parsed expression into a condition on `customers` (or the given alias of it).
  * `now` fixes what `today` and ages such as `90d` mean.
  */
-export function compileSegmentExpression(db: Db, expr: SegmentExpr, now: Date, alias = 'customers'): Condition {
-  return toKysely(compileSegmentFragment(expr, now, engineOf(db), alias));
+export function compileSegmentExpression(db: Db, expr: SegmentExpr, now: Date, alias = 'customers', asOf: SegmentAsOf | null = null): Condition {
+  return toKysely(compileSegmentFragment(expr, now, engineOf(db), alias, 'subquery', asOf));
 }
 
 /**
  * Parses and compiles a `--where` expression for `db`'s engine (an ExpressionError, exit 2, when
  * it is malformed).
  */
-export function whereCondition(db: Db, expression: string, now: Date, alias = 'customers'): Condition {
-  return compileSegmentExpression(db, parseSegmentExpression(expression), now, alias);
+export function whereCondition(db: Db, expression: string, now: Date, alias = 'customers', asOf: SegmentAsOf | null = null): Condition {
+  return compileSegmentExpression(db, parseSegmentExpression(expression), now, alias, asOf);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,20 +178,25 @@ export interface SegmentSummary {
   createdAt: string | null;
 }
 
-/** Saved segments with their current sizes, then the stored RFM groups if any. */
-export async function listSegments(db: Db, now: Date): Promise<SegmentSummary[]> {
+/**
+ * Saved segments with their current sizes, then the stored RFM groups if any. With `asOf`, the sizes
+ * as of that day (see SegmentAsOf), and no stored RFM groups: they are a snapshot of when they were saved.
+ */
+export async function listSegments(db: Db, now: Date, asOf: SegmentAsOf | null = null): Promise<SegmentSummary[]> {
   const rows = await db.selectFrom('segments').selectAll().orderBy('name').execute();
   const out: SegmentSummary[] = [];
   for (const row of rows) {
     let customers: number | null = null;
     try {
-      customers = await countWhere(db, whereCondition(db, row.expression, now));
+      const condition = whereCondition(db, row.expression, now, 'customers', asOf);
+      customers = await countWhere(db, asOf === null ? condition : sql<SqlBool>`${condition} AND ${toKysely(customersThen(asOf, engineOf(db), 'customers'))}`);
     } catch (error) {
       // A saved expression this version cannot read is listed without a size, not fatal to the list.
       if (!(error instanceof ExpressionError)) throw error;
     }
     out.push({ name: row.name, expression: row.expression, description: row.description, customers, createdAt: row.created_at });
   }
+  if (asOf !== null) return out;
   const groups = await db
     .selectFrom('segment_members')
     .select(['segment', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('saved_at').as('saved_at')])

@@ -108,6 +108,14 @@ describe('segments --as-of: history by the dates sales carry', () => {
     expect(members('none-yet', '--as-of', '2010-12-01').rows).toEqual([]);
   });
 
+  it("segment list --as-of gives each saved segment's size as of that day", () => {
+    const sizes = (...args: string[]) =>
+      (JSON.parse(box.ok(['segment', 'list', '--format', 'json', ...args], { env })) as { name: string; customers: number }[]).map((s) => [s.name, s.customers]);
+    expect(sizes()).toEqual([['none-yet', 1], ['recent', 0], ['repeat', 1]]);
+    expect(sizes('--as-of', '2010-12-01')).toEqual([['none-yet', 0], ['recent', 2], ['repeat', 0]]);
+    expect(sizes('--as-of', '2010-12-02')).toEqual([['none-yet', 0], ['recent', 3], ['repeat', 1]]);
+  });
+
   it('segment rfm --as-of scores the purchases by then; --save and a future day are refused (exit 2)', () => {
     const rfm = box.run(['segment', 'rfm', '--as-of', '2010-12-01', '--format', 'json'], { env });
     expect(rfm.code, rfm.stderr).toBe(0);

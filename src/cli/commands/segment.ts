@@ -104,12 +104,14 @@ export function registerSegment(program: Command, { run }: Runtime): void {
 
   segment
     .command('list')
-    .description('list saved segments with the number of customers in each now')
-    .addHelpText('after', examples('crm segment list', 'crm segment list --format json'))
+    .description('list saved segments with the number of customers in each now, or --as-of a day')
+    .option('--as-of <date>', 'sizes as they stood at the end of that day, by the dates sales carry (stored RFM groups are left out)')
+    .addHelpText('after', examples('crm segment list', 'crm segment list --format json', 'crm segment list --as-of 2010-12-31'))
     .action(
-      run(async (ctx) => {
+      run(async (ctx, flags: { asOf?: string }) => {
+        const { now, asOf } = await segmentAsOf(ctx, flags.asOf);
         const { listSegments } = await import('../../services/segments.js');
-        const segments = await listSegments(await ctx.db(), ctx.now());
+        const segments = await listSegments(await ctx.db(), now, asOf);
         for (const s of segments) if (s.customers === null) ctx.warn(`segment "${s.name}" has an expression this crm cannot read; see crm segment show "${s.name}"`);
         await ctx.print(
           [{ key: 'name' }, { key: 'customers', kind: 'int' }, { key: 'expression' }, { key: 'description' }, { key: 'created_at', header: 'Created', kind: 'timestamp' }],
