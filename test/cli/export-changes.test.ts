@@ -286,6 +286,23 @@ describe('export --changed-since refuses a cursor it cannot continue from', () =
     expect(result.stdout).toBe('');
   });
 
+  it('after `db restore` every earlier cursor is from another database: the restored history parted from it', () => {
+    const box = fresh();
+    customers(box, ['Ann Lee', 'ann@example.com']);
+    const early = exportOf(box, ['customers']).cursor;
+    const backup = join(box.dir, 'backup.db');
+    box.ok(['db', 'backup', backup], { env });
+    customers(box, ['Bob Ray', 'bob@example.com']);
+    const late = exportOf(box, ['customers']).cursor;
+    box.ok(['db', 'restore', backup, '--yes'], { env });
+    for (const cursor of [early, late]) refused(box, ['customers', '--changed-since', cursor], 1, /^error: the cursor is from another database \([0-9a-f]{32}\), not this one/m);
+    // A full export gives the restored database's own cursor, which works.
+    const { stdout, cursor } = exportOf(box, ['customers']);
+    expect(stdout).toMatch(/^Ann Lee,ann@example\.com,/m);
+    expect(stdout).not.toMatch(/bob@example\.com/);
+    expect(changesOf(box, 'customers', cursor).rows).toEqual([]);
+  });
+
   it('--changed-since with --segment is a usage error (exit 2)', () => {
     const box = fresh();
     customers(box, ['Ann Lee', 'ann@example.com']);
