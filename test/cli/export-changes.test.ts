@@ -13,8 +13,11 @@ const CREATED = '2025-06-01T09:00:00Z';
 const CURSOR = /^cursor: (crm1\.[0-9a-f]{32}(?:\.\d+){6})$/m;
 
 const boxes: Sandbox[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const box of boxes.splice(0)) box.cleanup();
+  // The tests block on child processes; a turn of the event loop between them lets vitest's worker
+  // answer its runner (on a loaded machine it otherwise times out calling onTaskUpdate).
+  await new Promise((resolve) => setTimeout(resolve, 50));
 });
 function fresh(): Sandbox {
   const box = sandbox();
