@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { looksLikeSqlite, sqliteOf } from '../db/connection.js';
 import { appliedMigrations } from '../db/applied-migrations.js';
@@ -310,6 +311,9 @@ export async function recordFileEvent(db: Kysely<DB>, action: string, summary: s
 /**
  * Notes a restore in the restored database's own trail (who, when, from which file, where the
  * replaced file was kept). It records no row changes: `crm undo` refuses it and points at the kept file.
+ * The restored database takes a new identity: its history has parted from the one export cursors
+ * were taken from (rows added after the backup are gone, new ones will reuse their positions), so
+ * every earlier cursor is refused and the next sync starts from a full export.
  */
 export async function recordRestore(db: Kysely<DB>, input: { source: string; keptAt?: string | undefined }, meta: WriteMeta): Promise<number> {
   return db.transaction().execute(async (trx) => {
@@ -318,6 +322,7 @@ export async function recordRestore(db: Kysely<DB>, input: { source: string; kep
       entity: 'database',
       summary: `restored from ${input.source}${input.keptAt ? `; the replaced file is ${input.keptAt}` : ''}`,
     });
+    await trx.updateTable('database_identity').set({ id: randomUUID().replace(/-/g, '') }).execute();
     return audit.logId;
   });
 }

@@ -11,10 +11,11 @@ const NOW = '2026-03-10T10:00:00.000Z';
 const env = { CRM_NOW: NOW };
 const AUDIT = new Set(['audit_log', 'audit_change', 'audit_range']);
 /**
- * Tables the trail never covers: the migrator's bookkeeping, and the export change log (a log like
- * the trail: an undo adds entries to it rather than removing them).
+ * Tables the trail never covers: the migrator's bookkeeping, the export change log (a log like the
+ * trail: an undo adds entries to it rather than removing them), and the database's identity (which a
+ * restore renews, so export cursors from before it are refused).
  */
-const SKIP = (table: string) => AUDIT.has(table) || table.startsWith('kysely_') || table === 'row_changes';
+const SKIP = (table: string) => AUDIT.has(table) || table.startsWith('kysely_') || table === 'row_changes' || table === 'database_identity';
 /** Rows of these tables are identified by their key columns, not an `id`. */
 const KEYS: Record<string, string[]> = {
   config: ['key'],

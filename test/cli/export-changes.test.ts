@@ -13,8 +13,11 @@ const CREATED = '2025-06-01T09:00:00Z';
 const CURSOR = /^cursor: (crm1\.[0-9a-f]{32}(?:\.\d+){6})$/m;
 
 const boxes: Sandbox[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const box of boxes.splice(0)) box.cleanup();
+  // The tests block on child processes; a turn of the event loop between them lets vitest's worker
+  // answer its runner (on a loaded machine it otherwise times out calling onTaskUpdate).
+  await new Promise((resolve) => setTimeout(resolve, 50));
 });
 function fresh(): Sandbox {
   const box = sandbox();
@@ -284,6 +287,23 @@ describe('export --changed-since refuses a cursor it cannot continue from', () =
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: the cursor is from the future of this database \(customers id 2, the highest here is 1\)/m);
     expect(result.stdout).toBe('');
+  });
+
+  it('after `db restore` every earlier cursor is from another database: the restored history parted from it', () => {
+    const box = fresh();
+    customers(box, ['Ann Lee', 'ann@example.com']);
+    const early = exportOf(box, ['customers']).cursor;
+    const backup = join(box.dir, 'backup.db');
+    box.ok(['db', 'backup', backup], { env });
+    customers(box, ['Bob Ray', 'bob@example.com']);
+    const late = exportOf(box, ['customers']).cursor;
+    box.ok(['db', 'restore', backup, '--yes'], { env });
+    for (const cursor of [early, late]) refused(box, ['customers', '--changed-since', cursor], 1, /^error: the cursor is from another database \([0-9a-f]{32}\), not this one/m);
+    // A full export gives the restored database's own cursor, which works.
+    const { stdout, cursor } = exportOf(box, ['customers']);
+    expect(stdout).toMatch(/^Ann Lee,ann@example\.com,/m);
+    expect(stdout).not.toMatch(/bob@example\.com/);
+    expect(changesOf(box, 'customers', cursor).rows).toEqual([]);
   });
 
   it('--changed-since with --segment is a usage error (exit 2)', () => {
