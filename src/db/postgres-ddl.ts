@@ -10,6 +10,10 @@
 //                                          equality, UNIQUE, LIKE and ORDER BY all ignore case)
 //   (col COLLATE NOCASE) in an index     → (lower(col))
 //   WITHOUT ROWID, STRICT                → dropped (every PostgreSQL table is organised the same way)
+//   REFERENCES … (a column's last clause) → the same, DEFERRABLE INITIALLY IMMEDIATE: checked per
+//                                          statement as on SQLite, and at commit where a
+//                                          transaction asks (undo puts rows back in any order,
+//                                          as SQLite's defer_foreign_keys lets it)
 //   partial indexes (… WHERE …)          → kept as they are
 //   dates                                → stay text, so every output is byte for byte the same
 //
@@ -104,7 +108,15 @@ function translateColumn(definition: string, statement: string): string {
     if (NOCASE.test(rest)) throw new UntranslatableStatementError(`COLLATE NOCASE on a column of type ${type}`, statement);
     pgType = { INTEGER: 'bigint', INT: 'bigint', REAL: 'double precision', BLOB: 'bytea', NUMERIC: 'numeric' }[upper]!;
   }
-  return `${lead}${name} ${pgType}${rest}`;
+  return `${lead}${name} ${pgType}${deferrable(rest, statement)}`;
+}
+
+/** A column's REFERENCES clause made deferrable; it must be the column's last clause. */
+function deferrable(rest: string, statement: string): string {
+  if (!/\bREFERENCES\b/i.test(rest) || /\bDEFERRABLE\b/i.test(rest)) return rest;
+  const after = /\bREFERENCES\s+("[^"]+"|\w+)\s*(\([^)]*\))?((?:\s+ON\s+(?:DELETE|UPDATE)\s+(?:CASCADE|RESTRICT|NO\s+ACTION|SET\s+NULL|SET\s+DEFAULT))*)(\s*)$/i.exec(rest);
+  if (!after) throw new UntranslatableStatementError('REFERENCES that is not the last clause of its column', statement);
+  return `${rest.slice(0, rest.length - after[4]!.length)} DEFERRABLE INITIALLY IMMEDIATE${after[4]}`;
 }
 
 function translateCreateTable(statement: string): string {

@@ -104,13 +104,13 @@ export async function tableColumns(db: AnyDb, table: string): Promise<string[]> 
 }
 
 /**
- * Foreign keys checked when the transaction commits rather than per statement (SQLite switches
- * this off again at its end). PostgreSQL checks crm's foreign keys per statement (they are not
- * declared deferrable), so there rows must come back in an order their references allow.
+ * Foreign keys checked when the transaction commits rather than per statement, for the rest of the
+ * transaction (SQLite's defer_foreign_keys; on PostgreSQL crm's foreign keys are declared
+ * DEFERRABLE, see postgres-ddl.ts).
  */
 export async function deferForeignKeys(trx: AnyDb): Promise<void> {
-  if (engineOf(trx) === 'postgres') return;
-  await trx.executeQuery(CompiledQuery.raw('PRAGMA defer_foreign_keys = ON', []));
+  const text = engineOf(trx) === 'postgres' ? 'SET CONSTRAINTS ALL DEFERRED' : 'PRAGMA defer_foreign_keys = ON';
+  await trx.executeQuery(CompiledQuery.raw(text, []));
 }
 
 /** True for the engine's "a foreign key is not satisfied" error. */

@@ -2,10 +2,10 @@
 // account for every row the command inserted, updated or deleted (side rows included), and
 // `crm undo <entry> --yes` puts every table back exactly — or refuses, saying why, and changes
 // nothing. One deterministic base database is built once through the CLI; each case runs on a copy.
-import { copyFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
+import { copySandbox, sandbox, tableNames, type Sandbox } from '../helpers/cli.js';
 
 const NOW = '2026-03-10T10:00:00.000Z';
 const env = { CRM_NOW: NOW };
@@ -30,27 +30,20 @@ type Snapshot = Map<string, Map<string, Row>>;
 
 /** The data tables of `box.dump()` (audit tables left out), for exact before/after comparison. */
 function dataDump(box: Sandbox): string {
-  const lines = box.dump().split('\n');
-  const out: string[] = [];
-  for (let i = 0; i < lines.length; i += 2) if (!SKIP(lines[i]!)) out.push(lines[i]!, lines[i + 1]!);
-  return out.join('\n');
+  // A table's section starts with its name: `name\nrows` on SQLite, `name:rows` on PostgreSQL.
+  const sections = box.dump().split(/\n(?=[a-z_]+[\n:])/);
+  return sections.filter((section) => !SKIP(/^[a-z_]+/.exec(section)![0])).join('\n');
 }
 
 /** Every data row by table and row key. */
 function snapshot(box: Sandbox): Snapshot {
-  const db = openDb(box.dbPath, { readonly: true, fileMustExist: true });
-  try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
-    const snap: Snapshot = new Map();
-    for (const { name } of tables) {
-      if (SKIP(name)) continue;
-      const rows = db.prepare(`SELECT * FROM "${name}"`).all() as Row[];
-      snap.set(name, new Map(rows.map((r) => [keyOf(name, r), r])));
-    }
-    return snap;
-  } finally {
-    db.close();
+  const snap: Snapshot = new Map();
+  for (const name of tableNames(box)) {
+    if (SKIP(name)) continue;
+    const rows = box.query<Row>(`SELECT * FROM "${name}"`);
+    snap.set(name, new Map(rows.map((r) => [keyOf(name, r), r])));
   }
+  return snap;
 }
 
 interface Change {
@@ -427,12 +420,7 @@ describe('every writing command is audited and undone exactly', () => {
   });
   afterAll(() => base.cleanup());
 
-  function copyOfBase(): Sandbox {
-    const box = sandbox();
-    copyFileSync(base.dbPath, box.dbPath);
-    if (existsSync(`${base.dbPath}-wal`)) copyFileSync(`${base.dbPath}-wal`, `${box.dbPath}-wal`);
-    return box;
-  }
+  const copyOfBase = (): Sandbox => copySandbox(base);
 
   for (const c of CASES) {
     it(c.name, () => {

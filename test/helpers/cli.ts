@@ -6,7 +6,7 @@
 // PostgreSQL are let through (CRM_PG_UNVERIFIED=1), so the suite shows which ones work there.
 import { spawnSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -282,10 +282,10 @@ FROM pg_tables WHERE schemaname = 'crm' ORDER BY tablename COLLATE "C" \\gexec
   return result.stdout;
 }
 
-/** Creates an empty database on the test server and returns its name. */
-export function createPgDatabase(prefix = 'crm_test'): string {
+/** Creates an empty database on the test server (or a copy of `template`) and returns its name. */
+export function createPgDatabase(prefix = 'crm_test', template?: string): string {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  pgQuery('postgres', `CREATE DATABASE ${name}`);
+  pgQuery('postgres', `CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
   return name;
 }
 
@@ -293,9 +293,9 @@ export function dropPgDatabase(name: string): void {
   pgQuery('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
 
-function pgSandbox(): Sandbox {
+function pgSandbox(template?: string): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'crm-test-'));
-  const database = createPgDatabase();
+  const database = createPgDatabase('crm_test', template);
   const dbPath = pgUrl(database);
   const unverified = { CRM_PG_UNVERIFIED: '1' };
   const box: Sandbox = {
@@ -317,6 +317,23 @@ function pgSandbox(): Sandbox {
     },
   };
   return box;
+}
+
+/** A new sandbox holding a copy of `base`'s database as it is now (no crm may be using base). */
+export function copySandbox(base: Sandbox): Sandbox {
+  if (ON_POSTGRES) return pgSandbox(new URL(base.dbPath).pathname.slice(1));
+  const box = sandbox();
+  copyFileSync(base.dbPath, box.dbPath);
+  if (existsSync(`${base.dbPath}-wal`)) copyFileSync(`${base.dbPath}-wal`, `${box.dbPath}-wal`);
+  return box;
+}
+
+/** The names of crm's tables in the sandbox's database (its own, not the engine's). */
+export function tableNames(box: Sandbox): string[] {
+  const rows = ON_POSTGRES
+    ? box.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'crm' AND tablename NOT LIKE 'kysely_%' ORDER BY tablename COLLATE \"C\"")
+    : box.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+  return rows.map((r) => r.name);
 }
 
 export function sandbox(): Sandbox {
