@@ -6,7 +6,7 @@
 // PostgreSQL are let through (CRM_PG_UNVERIFIED=1), so the suite shows which ones work there.
 import { spawnSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +93,12 @@ export interface Sandbox {
   insert(table: string, rows: readonly Record<string, unknown>[]): void;
   /** Runs writing SQL (`?` placeholders) straight on the database, on either engine. */
   exec(sql: string, ...params: unknown[]): void;
+  /**
+   * A new sandbox holding a copy of this one's database as it is now (a file copy on SQLite, a
+   * template copy on PostgreSQL): a test that writes starts from a shared fixture without replaying
+   * the commands that built it, and leaves the fixture as it was for the other tests.
+   */
+  clone(): Sandbox;
   cleanup(): void;
 }
 
@@ -278,10 +284,10 @@ FROM pg_tables WHERE schemaname = 'crm' ORDER BY tablename COLLATE "C" \\gexec
   return result.stdout;
 }
 
-/** Creates an empty database on the test server and returns its name. */
-export function createPgDatabase(prefix = 'crm_test'): string {
+/** Creates a database on the test server (empty, or a copy of `template`) and returns its name. */
+export function createPgDatabase(prefix = 'crm_test', template?: string): string {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  pgQuery('postgres', `CREATE DATABASE ${name}`);
+  pgQuery('postgres', template ? `CREATE DATABASE ${name} TEMPLATE ${template}` : `CREATE DATABASE ${name}`);
   return name;
 }
 
@@ -289,9 +295,9 @@ export function dropPgDatabase(name: string): void {
   pgQuery('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
 
-function pgSandbox(): Sandbox {
+function pgSandbox(template?: string): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'crm-test-'));
-  const database = createPgDatabase();
+  const database = createPgDatabase('crm_test', template);
   const dbPath = pgUrl(database);
   const unverified = { CRM_PG_UNVERIFIED: '1' };
   const box: Sandbox = {
@@ -307,6 +313,7 @@ function pgSandbox(): Sandbox {
     dump: () => pgDump(database),
     insert: (table, rows) => pgInsert(database, table, rows),
     exec: (sql, ...params) => void pgQuery(database, sql, ...params),
+    clone: () => pgSandbox(database),
     cleanup() {
       rmSync(dir, { recursive: true, force: true });
       dropPgDatabase(database);
@@ -317,8 +324,16 @@ function pgSandbox(): Sandbox {
 
 export function sandbox(): Sandbox {
   if (ON_POSTGRES) return pgSandbox();
+  return sqliteSandbox();
+}
+
+/** A SQLite sandbox: a fresh folder, with a copy of the database file at `from` when given. */
+function sqliteSandbox(from?: string): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'crm-test-'));
   const dbPath = join(dir, 'crm.db');
+  if (from && existsSync(from)) {
+    for (const suffix of ['', '-wal']) if (existsSync(from + suffix)) copyFileSync(from + suffix, dbPath + suffix);
+  }
   const box: Sandbox = {
     dir,
     dbPath,
@@ -360,6 +375,7 @@ export function sandbox(): Sandbox {
         db.close();
       }
     },
+    clone: () => sqliteSandbox(dbPath),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
   return box;
