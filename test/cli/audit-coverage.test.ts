@@ -2,7 +2,7 @@
 // account for every row the command inserted, updated or deleted (side rows included), and
 // `crm undo <entry> --yes` puts every table back exactly — or refuses, saying why, and changes
 // nothing. One deterministic base database is built once through the CLI; each case runs on a copy.
-import { copyFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox, openDb } from '../helpers/cli.js';
@@ -423,12 +423,7 @@ describe('every writing command is audited and undone exactly', () => {
   });
   afterAll(() => base.cleanup());
 
-  function copyOfBase(): Sandbox {
-    const box = sandbox();
-    copyFileSync(base.dbPath, box.dbPath);
-    if (existsSync(`${base.dbPath}-wal`)) copyFileSync(`${base.dbPath}-wal`, `${box.dbPath}-wal`);
-    return box;
-  }
+  const copyOfBase = (): Sandbox => base.clone();
 
   for (const c of CASES) {
     it(c.name, () => {
