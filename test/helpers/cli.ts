@@ -287,7 +287,21 @@ FROM pg_tables WHERE schemaname = 'crm' ORDER BY tablename COLLATE "C" \\gexec
 /** Creates a database on the test server (empty, or a copy of `template`) and returns its name. */
 export function createPgDatabase(prefix = 'crm_test', template?: string): string {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  pgQuery('postgres', template ? `CREATE DATABASE ${name} TEMPLATE ${template}` : `CREATE DATABASE ${name}`);
+  if (!template) {
+    pgQuery('postgres', `CREATE DATABASE ${name}`);
+    return name;
+  }
+  // A template must have no other sessions; the server may still be closing those of a crm that
+  // has just exited, so a busy template is tried again for a little while.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      pgQuery('postgres', `CREATE DATABASE ${name} TEMPLATE ${template}`);
+      break;
+    } catch (error) {
+      if (attempt >= 50 || !/is being accessed by other users/.test(String(error))) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
   return name;
 }
 
