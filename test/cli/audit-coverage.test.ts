@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copySandbox, sandbox, tableNames, type Sandbox } from '../helpers/cli.js';
+import { sandbox, tableNames, type Sandbox } from '../helpers/cli.js';
 
 const NOW = '2026-03-10T10:00:00.000Z';
 const env = { CRM_NOW: NOW };
@@ -420,7 +420,7 @@ describe('every writing command is audited and undone exactly', () => {
   });
   afterAll(() => base.cleanup());
 
-  const copyOfBase = (): Sandbox => copySandbox(base);
+  const copyOfBase = (): Sandbox => base.clone();
 
   for (const c of CASES) {
     it(c.name, () => {

@@ -1,18 +1,24 @@
 // Writers wait their turn: a write that meets another process's write transaction waits for it
 // (up to the busy timeout) instead of failing with "database is busy", and many crm processes
 // writing at once all succeed, each write stored exactly once.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { holdWriteLock, runCrmAsync, sandbox, type RunResult, type Sandbox } from '../helpers/cli.js';
 
 const env = { CRM_NOW: '2025-06-01T09:00:00Z' };
 
 describe('a write while another process holds the write lock', () => {
+  // Each test takes the lock on its own copy of a database with one customer.
+  let base: Sandbox;
   let box: Sandbox;
   beforeAll(() => {
-    box = sandbox();
-    box.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com'], { env });
+    base = sandbox();
+    base.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com'], { env });
   });
-  afterAll(() => box.cleanup());
+  beforeEach(() => {
+    box = base.clone();
+  });
+  afterEach(() => box?.cleanup());
+  afterAll(() => base?.cleanup());
 
   // The holder inserts a marker row in its transaction; a command that waited for it writes after
   // it, so its rows get higher ids than the marker's.
@@ -56,7 +62,7 @@ describe('a write while another process holds the write lock', () => {
       const result = await runCrmAsync(['--db', box.dbPath, 'customer', 'list', '--format', 'csv'], { env });
       expect(result.code).toBe(0);
       // The holder's uncommitted row is not visible; everything committed is.
-      expect(result.stdout).toMatch(/Anna Waits/);
+      expect(result.stdout).toMatch(/Li Wei/);
       expect(result.stdout).not.toMatch(/Holder C/);
     } finally {
       await lock.release();

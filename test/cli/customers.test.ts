@@ -18,9 +18,35 @@ interface CustomerDbRow {
 }
 
 describe('customer add, list, show, edit and rm', () => {
+  // Four customers, built once and only read; a test that writes works on its own copy.
   let box: Sandbox;
-  const ok = (args: string[]) => box.ok(args, { env: NOW });
-  const run = (args: string[]) => box.run(args, { env: NOW });
+  const copies: Sandbox[] = [];
+  const copyOf = (from: Sandbox) => {
+    const copy = from.clone();
+    copies.push(copy);
+    return copy;
+  };
+  const ok = (args: string[], on = box) => on.ok(args, { env: NOW });
+  const run = (args: string[], on = box) => on.run(args, { env: NOW });
+  /** Li Wei's history: an activity, three sales (one voided), two tickets and a task; Wang Fang's sale. */
+  const addHistory = (on: Sandbox) => {
+    ok(['activity', 'add', '1', '--type', 'call', '--direction', 'in', '--at', '2025-05-02 10:00', '--summary', 'Asked about oolong'], on);
+    const sale = (customer_id: number, product: string, quantity: number, amount_cents: number, sold_on: string, note: string | null, created_at: string, voided_at: string | null, void_reason: string | null) =>
+      ({ customer_id, product, quantity, amount_cents, sold_on, note, created_at, voided_at, void_reason });
+    on.insert('sales', [
+      sale(1, 'Oolong 250g', 2, 12800, '2025-05-03', null, '2025-05-03T08:00:00Z', null, null),
+      sale(1, 'Teapot', 1, 45000, '2025-05-10', 'gift wrap', '2025-05-10T08:00:00Z', null, null),
+      sale(1, 'Cups x6', 1, 9900, '2025-05-11', null, '2025-05-11T08:00:00Z', '2025-05-12T08:00:00Z', 'wrong item'),
+      sale(2, 'Teapot', 1, 45000, '2025-05-10', null, '2025-05-10T08:00:00Z', null, null),
+    ]);
+    const ticket = (customer_id: number, subject: string, priority: string, status: string, opened_at: string, updated_at: string) =>
+      ({ customer_id, subject, priority, kind: 'problem', status, opened_at, updated_at });
+    on.insert('tickets', [
+      ticket(1, 'Teapot lid chipped', 'high', 'open', '2025-05-12T09:30:00Z', '2025-05-12T09:30:00Z'),
+      ticket(1, 'Invoice address', 'low', 'closed', '2025-05-04T09:30:00Z', '2025-05-05T09:30:00Z'),
+    ]);
+    on.insert('tasks', [{ customer_id: 1, title: 'Send replacement lid', due_at: '2025-06-03T00:00:00Z', created_at: '2025-05-12T10:00:00Z', updated_at: '2025-05-12T10:00:00Z' }]);
+  };
 
   beforeAll(() => {
     box = sandbox();
@@ -29,20 +55,23 @@ describe('customer add, list, show, edit and rm', () => {
     ok(['customer', 'add', '--name', 'Anna Schmidt', '--email', 'anna@example.de', '--city', 'Berlin', '--company', 'Schmidt GmbH']);
     ok(['customer', 'add', '--name', 'Li Wei', '--city', 'shanghai', '--phone', '010-6552 9988']);
   });
-  afterAll(() => box.cleanup());
+  afterAll(() => {
+    for (const sandbox of [box, ...copies]) sandbox?.cleanup();
+  });
 
   it('add prints the new id, stores the profile, tags (case-insensitive) and fields, and audits it', () => {
-    const out = ok(['customer', 'add', '--name', 'Tom Brown', '--tag', 'vip']);
+    const own = copyOf(box);
+    const out = ok(['customer', 'add', '--name', 'Tom Brown', '--tag', 'vip'], own);
     expect(out).toBe('5\n');
-    const [li] = box.query<CustomerDbRow>('SELECT * FROM customers WHERE id = 1');
+    const [li] = own.query<CustomerDbRow>('SELECT * FROM customers WHERE id = 1');
     expect(li).toMatchObject({ name: 'Li Wei', email: 'li.wei@example.com', phone: '+86 138 0013 8000', phone_digits: '8613800138000', age: 34, gender: 'male', company: 'Tea House', city: 'Shanghai', source: 'referral' });
-    expect(box.query('SELECT name FROM tags ORDER BY id')).toEqual([{ name: 'vip' }, { name: 'b2b' }]);
-    expect(box.query('SELECT customer_id, tag_id FROM customer_tags WHERE customer_id IN (2, 5) ORDER BY customer_id')).toEqual([
+    expect(own.query('SELECT name FROM tags ORDER BY id')).toEqual([{ name: 'vip' }, { name: 'b2b' }]);
+    expect(own.query('SELECT customer_id, tag_id FROM customer_tags WHERE customer_id IN (2, 5) ORDER BY customer_id')).toEqual([
       { customer_id: 2, tag_id: 1 },
       { customer_id: 5, tag_id: 1 },
     ]);
-    expect(box.query('SELECT key, value FROM customer_fields WHERE customer_id = 1')).toEqual([{ key: 'plan', value: 'gold' }]);
-    const changes = box.query<{ table_name: string; op: string }>(
+    expect(own.query('SELECT key, value FROM customer_fields WHERE customer_id = 1')).toEqual([{ key: 'plan', value: 'gold' }]);
+    const changes = own.query<{ table_name: string; op: string }>(
       "SELECT c.table_name, c.op FROM audit_change c JOIN audit_log l ON l.id = c.log_id WHERE l.action = 'customer.add' AND l.entity_id = 1 ORDER BY c.id",
     );
     expect(changes).toEqual([
@@ -53,7 +82,6 @@ describe('customer add, list, show, edit and rm', () => {
       { table_name: 'customer_tags', op: 'insert' },
       { table_name: 'customer_fields', op: 'insert' },
     ]);
-    ok(['customer', 'rm', '5', '--yes']);
   });
 
   it('list prints a table without a TTY and without ANSI codes', () => {
@@ -156,23 +184,9 @@ describe('customer add, list, show, edit and rm', () => {
   });
 
   it('show prints profile, tags, fields, totals and a merged timeline (voided sales marked)', () => {
-    ok(['activity', 'add', '1', '--type', 'call', '--direction', 'in', '--at', '2025-05-02 10:00', '--summary', 'Asked about oolong']);
-    const sale = (customer_id: number, product: string, quantity: number, amount_cents: number, sold_on: string, note: string | null, created_at: string, voided_at: string | null, void_reason: string | null) =>
-      ({ customer_id, product, quantity, amount_cents, sold_on, note, created_at, voided_at, void_reason });
-    box.insert('sales', [
-      sale(1, 'Oolong 250g', 2, 12800, '2025-05-03', null, '2025-05-03T08:00:00Z', null, null),
-      sale(1, 'Teapot', 1, 45000, '2025-05-10', 'gift wrap', '2025-05-10T08:00:00Z', null, null),
-      sale(1, 'Cups x6', 1, 9900, '2025-05-11', null, '2025-05-11T08:00:00Z', '2025-05-12T08:00:00Z', 'wrong item'),
-      sale(2, 'Teapot', 1, 45000, '2025-05-10', null, '2025-05-10T08:00:00Z', null, null),
-    ]);
-    const ticket = (customer_id: number, subject: string, priority: string, status: string, opened_at: string, updated_at: string) =>
-      ({ customer_id, subject, priority, kind: 'problem', status, opened_at, updated_at });
-    box.insert('tickets', [
-      ticket(1, 'Teapot lid chipped', 'high', 'open', '2025-05-12T09:30:00Z', '2025-05-12T09:30:00Z'),
-      ticket(1, 'Invoice address', 'low', 'closed', '2025-05-04T09:30:00Z', '2025-05-05T09:30:00Z'),
-    ]);
-    box.insert('tasks', [{ customer_id: 1, title: 'Send replacement lid', due_at: '2025-06-03T00:00:00Z', created_at: '2025-05-12T10:00:00Z', updated_at: '2025-05-12T10:00:00Z' }]);
-    const doc = JSON.parse(ok(['customer', 'show', '1', '--format', 'json']));
+    const own = copyOf(box);
+    addHistory(own);
+    const doc = JSON.parse(ok(['customer', 'show', '1', '--format', 'json'], own));
     expect(doc.customer).toMatchObject({ id: 1, name: 'Li Wei', tags: 'b2b;vip', gender: 'male', created_at: '2025-06-01T09:00:00Z' });
     expect(doc.fields).toEqual([{ key: 'plan', value: 'gold' }]);
     expect(doc.totals).toEqual({
@@ -197,25 +211,26 @@ describe('customer add, list, show, edit and rm', () => {
     expect(doc.timeline[2]).toMatchObject({ amount: '99.00', amount_cents: 9900, summary: 'Cups x6 — voided: wrong item', at: '2025-05-11T00:00:00Z' });
     expect(doc.timeline[5]).toMatchObject({ summary: 'Oolong 250g ×2' });
 
-    const table = ok(['customer', 'show', '1']);
+    const table = ok(['customer', 'show', '1'], own);
     expect(table).toMatch(/^Customer #1\nID {7}1\nName {5}Li Wei\n/);
     expect(table).toMatch(/^Total spent {4}578\.00$/m);
     expect(table).toMatch(/│ 2025-05-11 00:00 │ sale {5}│ {2}3 │ voided +│ +99\.00 │ Cups x6 — voided: wrong item +│/);
-    // A customer without custom fields gets no empty box in the table, but a stable JSON key.
-    expect(ok(['customer', 'show', '3'])).not.toMatch(/Custom fields/);
-    expect(JSON.parse(ok(['customer', 'show', '3', '--format', 'json'])).fields).toEqual([]);
+    // A customer without custom fields gets no empty own in the table, but a stable JSON key.
+    expect(ok(['customer', 'show', '3'], own)).not.toMatch(/Custom fields/);
+    expect(JSON.parse(ok(['customer', 'show', '3', '--format', 'json'], own)).fields).toEqual([]);
   });
 
   it('edit changes the profile, tags and fields, clears with empty values, and audits before/after', () => {
-    const result = run(['customer', 'edit', '4', '--name', 'Li Wei (Beijing)', '--city', 'Beijing', '--phone', '', '--tag', 'wholesale', '--field', 'plan=silver', '--field', 'region=north']);
+    const own = copyOf(box);
+    const result = run(['customer', 'edit', '4', '--name', 'Li Wei (Beijing)', '--city', 'Beijing', '--phone', '', '--tag', 'wholesale', '--field', 'plan=silver', '--field', 'region=north'], own);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('updated customer #4 Li Wei (Beijing): name, phone, city, +tag wholesale, field plan, field region\n');
-    expect(box.query('SELECT name, phone, phone_digits, city, updated_at FROM customers WHERE id = 4')).toEqual([
+    expect(own.query('SELECT name, phone, phone_digits, city, updated_at FROM customers WHERE id = 4')).toEqual([
       { name: 'Li Wei (Beijing)', phone: null, phone_digits: null, city: 'Beijing', updated_at: '2025-06-01T09:00:00.000Z' },
     ]);
-    const log = box.query<{ id: number; action: string; entity_id: number }>("SELECT id, action, entity_id FROM audit_log WHERE action = 'customer.edit' ORDER BY id DESC LIMIT 1")[0]!;
+    const log = own.query<{ id: number; action: string; entity_id: number }>("SELECT id, action, entity_id FROM audit_log WHERE action = 'customer.edit' ORDER BY id DESC LIMIT 1")[0]!;
     expect(log).toMatchObject({ action: 'customer.edit', entity_id: 4 });
-    const changes = box.query<{ table_name: string; op: string; before: string | null; after: string | null }>('SELECT table_name, op, before, after FROM audit_change WHERE log_id = ? ORDER BY id', log.id);
+    const changes = own.query<{ table_name: string; op: string; before: string | null; after: string | null }>('SELECT table_name, op, before, after FROM audit_change WHERE log_id = ? ORDER BY id', log.id);
     const customerChange = changes.find((c) => c.table_name === 'customers')!;
     expect(customerChange.op).toBe('update');
     expect(JSON.parse(customerChange.before!)).toMatchObject({ name: 'Li Wei', city: 'shanghai', phone: '010-6552 9988' });
@@ -225,47 +240,49 @@ describe('customer add, list, show, edit and rm', () => {
       ['insert', { customer_id: 4, key: 'region', value: 'north' }],
     ]);
 
-    const second = run(['customer', 'edit', '4', '--untag', 'wholesale', '--field', 'plan=', '--field', 'region=south']);
+    const second = run(['customer', 'edit', '4', '--untag', 'wholesale', '--field', 'plan=', '--field', 'region=south'], own);
     expect(second.stderr).toBe('updated customer #4 Li Wei (Beijing): -tag wholesale, -field plan, field region\n');
-    expect(box.query('SELECT key, value FROM customer_fields WHERE customer_id = 4')).toEqual([{ key: 'region', value: 'south' }]);
-    expect(box.query('SELECT count(*) AS n FROM customer_tags WHERE customer_id = 4')).toEqual([{ n: 0 }]);
+    expect(own.query('SELECT key, value FROM customer_fields WHERE customer_id = 4')).toEqual([{ key: 'region', value: 'south' }]);
+    expect(own.query('SELECT count(*) AS n FROM customer_tags WHERE customer_id = 4')).toEqual([{ n: 0 }]);
 
-    const before = box.dump();
-    const same = run(['customer', 'edit', '4', '--city', 'Beijing', '--untag', 'never-had-it']);
+    const before = own.dump();
+    const same = run(['customer', 'edit', '4', '--city', 'Beijing', '--untag', 'never-had-it'], own);
     expect(same).toMatchObject({ code: 0, stderr: 'customer #4 Li Wei (Beijing) already had those values; nothing changed\n' });
-    expect(box.dump()).toBe(before);
-    const nothing = run(['customer', 'edit', '4']);
+    expect(own.dump()).toBe(before);
+    const nothing = run(['customer', 'edit', '4'], own);
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toMatch(/^error: nothing to change$/m);
-    const clash = run(['customer', 'edit', '4', '--tag', 'x', '--untag', 'X']);
+    const clash = run(['customer', 'edit', '4', '--tag', 'x', '--untag', 'X'], own);
     expect(clash.code).toBe(2);
-    expect(box.dump()).toBe(before);
+    expect(own.dump()).toBe(before);
   });
 
   it('rm refuses without --yes when not on a TTY, then removes with everything that cascades; sales stay', () => {
-    const before = box.dump();
-    const refused = run(['customer', 'rm', 'li.wei@example.com']);
+    const own = copyOf(box);
+    addHistory(own);
+    const before = own.dump();
+    const refused = run(['customer', 'rm', 'li.wei@example.com'], own);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toBe(
       'error: remove customer #1 Li Wei <li.wei@example.com> with 1 activity, 2 tickets, 1 task (their 3 sales stay, without a customer): refusing without --yes\n' +
         'hint: add --yes to confirm when not running in a terminal\n',
     );
-    expect(box.dump()).toBe(before);
+    expect(own.dump()).toBe(before);
 
-    const removed = run(['customer', 'rm', 'li.wei@example.com', '--yes']);
+    const removed = run(['customer', 'rm', 'li.wei@example.com', '--yes'], own);
     expect(removed).toMatchObject({ code: 0, stdout: '', stderr: 'removed customer #1 Li Wei <li.wei@example.com>\n' });
-    expect(box.query('SELECT id FROM customers ORDER BY id')).toEqual([{ id: 2 }, { id: 3 }, { id: 4 }]);
+    expect(own.query('SELECT id FROM customers ORDER BY id')).toEqual([{ id: 2 }, { id: 3 }, { id: 4 }]);
     for (const table of ['activities', 'tickets', 'tasks', 'customer_tags', 'customer_fields']) {
-      expect(box.query(`SELECT count(*) AS n FROM ${table} WHERE customer_id = 1`), table).toEqual([{ n: 0 }]);
+      expect(own.query(`SELECT count(*) AS n FROM ${table} WHERE customer_id = 1`), table).toEqual([{ n: 0 }]);
     }
-    expect(box.query('SELECT id, customer_id FROM sales ORDER BY id')).toEqual([
+    expect(own.query('SELECT id, customer_id FROM sales ORDER BY id')).toEqual([
       { id: 1, customer_id: null },
       { id: 2, customer_id: null },
       { id: 3, customer_id: null },
       { id: 4, customer_id: 2 },
     ]);
-    const log = box.query<{ id: number }>("SELECT id FROM audit_log WHERE action = 'customer.rm' ORDER BY id DESC LIMIT 1")[0]!;
-    const ops = box.query<{ table_name: string; op: string; n: number }>('SELECT table_name, op, count(*) AS n FROM audit_change WHERE log_id = ? GROUP BY table_name, op ORDER BY table_name', log.id);
+    const log = own.query<{ id: number }>("SELECT id FROM audit_log WHERE action = 'customer.rm' ORDER BY id DESC LIMIT 1")[0]!;
+    const ops = own.query<{ table_name: string; op: string; n: number }>('SELECT table_name, op, count(*) AS n FROM audit_change WHERE log_id = ? GROUP BY table_name, op ORDER BY table_name', log.id);
     expect(ops).toEqual([
       { table_name: 'activities', op: 'delete', n: 1 },
       { table_name: 'customer_fields', op: 'delete', n: 1 },
@@ -275,7 +292,7 @@ describe('customer add, list, show, edit and rm', () => {
       { table_name: 'tasks', op: 'delete', n: 1 },
       { table_name: 'tickets', op: 'delete', n: 2 },
     ]);
-    const gone = run(['customer', 'rm', '1', '--yes']);
+    const gone = run(['customer', 'rm', '1', '--yes'], own);
     expect(gone.code).toBe(1);
   });
 });
@@ -319,8 +336,13 @@ describe('text that must round-trip verbatim', () => {
     expect(md).toContain('O\'Brien "The Boss"; --drop table\\\\nsecond line 😀 \\\\x1b[31mred\\\\x07');
     const shown = box.ok(['customer', 'show', '1']);
     expect(shown).not.toMatch(/\x1b/);
-    const noted = box.run(['customer', 'edit', '1', '--city', 'Beijing']);
-    expect(noted.stderr).not.toMatch(/\x1b|\x07/);
-    expect(noted.stderr).toContain('\\x1b[31mred\\x07');
+    const own = box.clone();
+    try {
+      const noted = own.run(['customer', 'edit', '1', '--city', 'Beijing']);
+      expect(noted.stderr).not.toMatch(/\x1b|\x07/);
+      expect(noted.stderr).toContain('\\x1b[31mred\\x07');
+    } finally {
+      own.cleanup();
+    }
   });
 });

@@ -1,5 +1,5 @@
 // `crm db status/migrate/backup/restore/check/optimize` on temp databases.
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENCRYPTED, sandbox, type Sandbox, openDb } from '../helpers/cli.js';
@@ -12,6 +12,17 @@ const LATEST = MIGRATIONS.at(-1)!;
 // The migration the pending/migrate test takes away and brings back.
 const AUDIT_RANGES = '20261124_0002_audit_ranges';
 
+/** Copies of fixtures for tests that write; removed after the file. */
+const copies: Sandbox[] = [];
+function copyOf(from: Sandbox): Sandbox {
+  const copy = from.clone();
+  copies.push(copy);
+  return copy;
+}
+afterAll(() => {
+  for (const copy of copies) copy.cleanup();
+});
+
 function write(path: string, statements: string): void {
   const db = openDb(path);
   try {
@@ -22,11 +33,18 @@ function write(path: string, statements: string): void {
 }
 
 describe('db status and migrate', () => {
-  let box: Sandbox;
+  let box: Sandbox; // no database file yet
+  let populated: Sandbox; // two customers, one tagged
   beforeAll(() => {
     box = sandbox();
+    populated = sandbox();
+    populated.ok(['customer', 'add', '--name', 'A', '--tag', 'x'], { env });
+    populated.ok(['customer', 'add', '--name', 'B'], { env });
   });
-  afterAll(() => box.cleanup());
+  afterAll(() => {
+    box?.cleanup();
+    populated?.cleanup();
+  });
 
   it('status on a missing database is exit 1 and creates nothing', () => {
     const result = box.run(['db', 'status']);
@@ -36,8 +54,7 @@ describe('db status and migrate', () => {
   });
 
   it('status reports path, size, schema version and row counts', () => {
-    box.ok(['customer', 'add', '--name', 'A', '--tag', 'x'], { env });
-    box.ok(['customer', 'add', '--name', 'B'], { env });
+    const box = populated;
     const doc = JSON.parse(box.ok(['db', 'status', '--format', 'json']));
     expect(doc.database).toMatchObject({ path: box.dbPath, schema_version: LATEST, migrations_applied: MIGRATIONS.length, migrations_pending: 'none', journal_mode: 'wal' });
     expect(doc.database.size_bytes).toBeGreaterThanOrEqual(statSync(box.dbPath).size);
@@ -50,6 +67,7 @@ describe('db status and migrate', () => {
   });
 
   it('status shows pending migrations without applying them; migrate applies them', () => {
+    const box = copyOf(populated);
     write(box.dbPath, `DROP TABLE audit_range; DELETE FROM kysely_migration WHERE name = '${AUDIT_RANGES}';`);
     const doc = JSON.parse(box.ok(['db', 'status', '--format', 'json']));
     expect(doc.database).toMatchObject({ migrations_applied: MIGRATIONS.length - 1, migrations_pending: AUDIT_RANGES });
@@ -62,21 +80,32 @@ describe('db status and migrate', () => {
 });
 
 describe('db backup and restore', () => {
+  // One customer (`box`); `backedUp` is the same backed up to backups/crm-20250601-090000.db, then
+  // given a second customer. The tests read these, and write on their own copies.
   let box: Sandbox;
+  let backedUp: Sandbox;
+  const BACKUP = join('backups', 'crm-20250601-090000.db');
   beforeAll(() => {
     box = sandbox();
     box.ok(['customer', 'add', '--name', 'Before Backup', '--email', 'before@example.com'], { env });
+    backedUp = box.clone();
+    backedUp.ok(['db', 'backup'], { env });
+    backedUp.ok(['customer', 'add', '--name', 'After Backup'], { env });
   });
-  afterAll(() => box.cleanup());
+  afterAll(() => {
+    box?.cleanup();
+    backedUp?.cleanup();
+  });
 
   it('backup without FILE writes backups/crm-YYYYMMDD-HHMMSS.db beside the database, mode 0600', () => {
-    const result = box.run(['db', 'backup'], { env });
-    const expected = join(box.dir, 'backups', 'crm-20250601-090000.db');
+    const own = copyOf(box);
+    const result = own.run(['db', 'backup'], { env });
+    const expected = join(own.dir, 'backups', 'crm-20250601-090000.db');
     expect(result).toMatchObject({ code: 0, stdout: `${expected}\n` });
     // An encrypted database (the encrypted test pass) is backed up encrypted, and says so.
     expect(result.stderr).toMatch(new RegExp(`^backed up .* to .*crm-20250601-090000\\.db${ENCRYPTED ? ' \\(encrypted\\)' : ''}$`, 'm'));
     expect(statSync(expected).mode & 0o777).toBe(0o600);
-    expect(statSync(join(box.dir, 'backups')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(own.dir, 'backups')).mode & 0o777).toBe(0o700);
     const copy = openDb(expected, { readonly: true });
     try {
       expect(copy.prepare('SELECT name FROM customers').pluck().all()).toEqual(['Before Backup']);
@@ -85,17 +114,18 @@ describe('db backup and restore', () => {
       copy.close();
     }
     // One self-contained file: no temp, -wal or -shm left beside it.
-    expect(readdirSync(join(box.dir, 'backups'))).toEqual(['crm-20250601-090000.db']);
+    expect(readdirSync(join(own.dir, 'backups'))).toEqual(['crm-20250601-090000.db']);
   });
 
   it('backup to an existing FILE needs --yes; the file is left alone without it', () => {
-    const target = join(box.dir, 'mine.db');
+    const own = copyOf(box);
+    const target = join(own.dir, 'mine.db');
     writeFileSync(target, 'keep me');
-    const refused = box.run(['db', 'backup', target]);
+    const refused = own.run(['db', 'backup', target]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^error: overwrite .*mine\.db: refusing without --yes$/m);
     expect(readFileSync(target, 'utf8')).toBe('keep me');
-    expect(box.run(['db', 'backup', target, '--yes']).code).toBe(0);
+    expect(own.run(['db', 'backup', target, '--yes']).code).toBe(0);
     // A database now: plain, or encrypted under the database's key on the encrypted pass.
     expect(readFileSync(target).subarray(0, 15).toString() === 'SQLite format 3').toBe(!ENCRYPTED);
     const copy = openDb(target, { readonly: true });
@@ -104,11 +134,11 @@ describe('db backup and restore', () => {
     } finally {
       copy.close();
     }
-    expect(box.run(['db', 'backup', box.dbPath, '--yes']).code).toBe(1);
+    expect(own.run(['db', 'backup', own.dbPath, '--yes']).code).toBe(1);
   });
 
   it('restore refuses files that are not crm databases, or from a newer crm, and changes nothing', () => {
-    box.ok(['customer', 'add', '--name', 'After Backup'], { env });
+    const box = backedUp;
     const before = box.dump();
     const text = join(box.dir, 'notes.txt');
     writeFileSync(text, 'not a database at all');
@@ -136,6 +166,9 @@ describe('db backup and restore', () => {
   });
 
   it('restore --yes swaps the backup in, keeps the old file, and leaves no stray WAL', () => {
+    const box = copyOf(backedUp);
+    mkdirSync(join(box.dir, 'backups'), { mode: 0o700 });
+    copyFileSync(join(backedUp.dir, BACKUP), join(box.dir, BACKUP));
     const result = box.run(['db', 'restore', join('backups', 'crm-20250601-090000.db'), '--yes'], { env: { CRM_NOW: '2025-06-02T10:00:00Z' } });
     expect(result.code).toBe(0);
     const kept = join(box.dir, 'backups', 'crm-before-restore-20250602-100000.db');
@@ -173,15 +206,15 @@ describe('db check and optimize', () => {
   });
 
   it('check reports a broken reference and exits 1', () => {
-    write(box.dbPath, "PRAGMA foreign_keys = OFF; INSERT INTO activities (customer_id, type, at, summary, created_at) VALUES (999, 'call', '2025-01-01T00:00:00Z', 'orphan', '2025-01-01T00:00:00Z');");
-    const result = box.run(['db', 'check', '--format', 'json']);
+    const own = copyOf(box);
+    write(own.dbPath, "PRAGMA foreign_keys = OFF; INSERT INTO activities (customer_id, type, at, summary, created_at) VALUES (999, 'call', '2025-01-01T00:00:00Z', 'orphan', '2025-01-01T00:00:00Z');");
+    const result = own.run(['db', 'check', '--format', 'json']);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout).integrity).toEqual([
       { check: 'integrity', status: 'ok', detail: 'the file is intact' },
       { check: 'foreign_keys', status: 'problem', detail: 'activities row 1 points at a missing customers row' },
     ]);
     expect(result.stderr).toMatch(/^error: the database check found 1 problem$/m);
-    write(box.dbPath, 'DELETE FROM activities;');
   });
 
   it('optimize runs and keeps the data', () => {

@@ -10,23 +10,42 @@ beforeAll(() => {
   box = sandbox();
   box.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com'], { env });
   box.ok(['config', 'set', 'date_format', 'dmy'], { env });
+  // Something on 3 February for the reports below to read (the write tests work on copies).
+  const at = '2025-02-03T10:00:00.000Z';
+  box.insert('sales', [{ customer_id: 1, product: 'Oolong', amount_cents: 1200, sold_on: '2025-02-03', created_at: at }]);
+  box.insert('deals', [{ customer_id: 1, title: 'Spring order', value_cents: 10000, stage: 'proposal', close_date: '2025-02-03', created_at: at, updated_at: at }]);
+  box.insert('tasks', [{ customer_id: 1, title: 'Ring back', due_at: '2025-02-03T00:00:00.000Z', created_at: at, updated_at: at }]);
+  box.insert('tickets', [{ customer_id: 1, subject: 'Lost parcel', priority: 'normal', kind: 'question', status: 'open', opened_at: at, due_at: '2025-02-04T10:00:00.000Z', updated_at: at }]);
 });
 afterAll(() => box?.cleanup());
+
+/** Copies of the shared database for tests that write; removed after the file. */
+const copies: Sandbox[] = [];
+function copyOf(from: Sandbox): Sandbox {
+  const copy = from.clone();
+  copies.push(copy);
+  return copy;
+}
+afterAll(() => {
+  for (const copy of copies) copy.cleanup();
+});
 
 describe('date_format dmy applies to every date flag', () => {
   // 03/02/2025 read day first is 3 February 2025; month first it would be 2 March.
   const DMY = '03/02/2025';
 
   it('activity add --at and activity list --since', () => {
-    box.ok(['activity', 'add', '1', '--type', 'call', '--summary', 'called', '--at', `${DMY} 09:30`], { env });
-    expect(box.query<{ at: string }>("SELECT at FROM activities WHERE summary = 'called'")).toEqual([{ at: '2025-02-03T09:30:00.000Z' }]);
-    const since = JSON.parse(box.ok(['activity', 'list', '--since', DMY, '--format', 'json'], { env })) as { summary: string }[];
+    const own = copyOf(box);
+    own.ok(['activity', 'add', '1', '--type', 'call', '--summary', 'called', '--at', `${DMY} 09:30`], { env });
+    expect(own.query<{ at: string }>("SELECT at FROM activities WHERE summary = 'called'")).toEqual([{ at: '2025-02-03T09:30:00.000Z' }]);
+    const since = JSON.parse(own.ok(['activity', 'list', '--since', DMY, '--format', 'json'], { env })) as { summary: string }[];
     expect(since.map((a) => a.summary)).toContain('called');
   });
 
   it('ticket open --opened', () => {
-    box.ok(['ticket', 'open', '--customer', '1', '--subject', 'Late parcel', '--opened', DMY], { env });
-    expect(box.query<{ opened_at: string }>("SELECT opened_at FROM tickets WHERE subject = 'Late parcel'")).toEqual([{ opened_at: '2025-02-03T00:00:00.000Z' }]);
+    const own = copyOf(box);
+    own.ok(['ticket', 'open', '--customer', '1', '--subject', 'Late parcel', '--opened', DMY], { env });
+    expect(own.query<{ opened_at: string }>("SELECT opened_at FROM tickets WHERE subject = 'Late parcel'")).toEqual([{ opened_at: '2025-02-03T00:00:00.000Z' }]);
   });
 
   it('audit list --since', () => {
@@ -37,14 +56,15 @@ describe('date_format dmy applies to every date flag', () => {
   });
 
   it('sale record --date, sale list --from/--to, deal add --close-date, task add --due', () => {
-    box.ok(['sale', 'record', '--customer', '1', '--product', 'Tea', '--amount', '12', '--date', DMY], { env });
-    expect(box.query("SELECT sold_on FROM sales WHERE product = 'Tea'")).toEqual([{ sold_on: '2025-02-03' }]);
-    const listed = JSON.parse(box.ok(['sale', 'list', '--from', DMY, '--to', '03/02/2025', '--format', 'json'], { env })) as { product: string }[];
-    expect(listed.map((s) => s.product)).toEqual(['Tea']);
-    box.ok(['deal', 'add', '--customer', '1', '--title', 'Order', '--value', '100', '--close-date', DMY], { env });
-    expect(box.query("SELECT close_date FROM deals WHERE title = 'Order'")).toEqual([{ close_date: '2025-02-03' }]);
-    box.ok(['task', 'add', '1', '--title', 'Call back', '--due', DMY], { env });
-    expect(box.query<{ due_at: string }>("SELECT due_at FROM tasks WHERE title = 'Call back'")[0]!.due_at.slice(0, 10)).toBe('2025-02-03');
+    const own = copyOf(box);
+    own.ok(['sale', 'record', '--customer', '1', '--product', 'Tea', '--amount', '12', '--date', DMY], { env });
+    expect(own.query("SELECT sold_on FROM sales WHERE product = 'Tea'")).toEqual([{ sold_on: '2025-02-03' }]);
+    const listed = JSON.parse(own.ok(['sale', 'list', '--from', DMY, '--to', '03/02/2025', '--format', 'json'], { env })) as { product: string }[];
+    expect(listed.map((s) => s.product)).toEqual(['Oolong', 'Tea']); // the fixture's sale and this one, both on 3 February
+    own.ok(['deal', 'add', '--customer', '1', '--title', 'Order', '--value', '100', '--close-date', DMY], { env });
+    expect(own.query("SELECT close_date FROM deals WHERE title = 'Order'")).toEqual([{ close_date: '2025-02-03' }]);
+    own.ok(['task', 'add', '1', '--title', 'Call back', '--due', DMY], { env });
+    expect(own.query<{ due_at: string }>("SELECT due_at FROM tasks WHERE title = 'Call back'")[0]!.due_at.slice(0, 10)).toBe('2025-02-03');
   });
 
   const READS = [

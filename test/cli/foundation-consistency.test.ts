@@ -6,7 +6,7 @@ import { runCrm, sandbox, type Sandbox } from '../helpers/cli.js';
 // Monday 2025-06-02, 17:00 in Shanghai.
 const env = { CRM_NOW: '2025-06-02T09:00:00Z', TZ: 'Asia/Shanghai' };
 let box: Sandbox;
-const json = <T = Record<string, unknown>[]>(args: string[]): T => JSON.parse(box.ok([...args, '--format', 'json'], { env })) as T;
+const json = <T = Record<string, unknown>[]>(args: string[], on = box): T => JSON.parse(on.ok([...args, '--format', 'json'], { env })) as T;
 
 beforeAll(() => {
   box = sandbox();
@@ -20,6 +20,17 @@ beforeAll(() => {
   box.ok(['segment', 'create', 'hangzhou', '--where', 'city = "杭州"'], { env });
 });
 afterAll(() => box?.cleanup());
+
+/** Copies of the shared database for tests that write; removed after the file. */
+const copies: Sandbox[] = [];
+function copyOf(from: Sandbox): Sandbox {
+  const copy = from.clone();
+  copies.push(copy);
+  return copy;
+}
+afterAll(() => {
+  for (const copy of copies) copy.cleanup();
+});
 
 describe('help', () => {
   it('ends every noun\'s help with examples', () => {
@@ -60,13 +71,14 @@ describe('one vocabulary across commands', () => {
   });
 
   it('spells ID the same in every header', () => {
-    expect(box.ok(['customer', 'list', '--format', 'md'], { env }).split('\n')[0]).toMatch(/^\| ID \| Name \|/);
-    expect(box.ok(['audit', 'list', '--format', 'md'], { env }).split('\n')[0]).toMatch(/\| Entity ID \|/);
-    const top = box.ok(['report', 'customers', '--format', 'md'], { env });
+    const own = copyOf(box);
+    expect(own.ok(['customer', 'list', '--format', 'md'], { env }).split('\n')[0]).toMatch(/^\| ID \| Name \|/);
+    expect(own.ok(['audit', 'list', '--format', 'md'], { env }).split('\n')[0]).toMatch(/\| Entity ID \|/);
+    const top = own.ok(['report', 'customers', '--format', 'md'], { env });
     expect(top).toMatch(/\| Rank \| ID \| Customer \|/);
-    box.ok(['ticket', 'open', '--customer', '2', '--subject', 'Invoice'], { env });
-    expect(box.ok(['ticket', 'show', '1'], { env })).toMatch(/^Customer ID +2$/m);
-    for (const text of [box.ok(['sale', 'list'], { env }), box.ok(['deal', 'list'], { env }), top]) expect(text).not.toMatch(/\bId\b/);
+    own.ok(['ticket', 'open', '--customer', '2', '--subject', 'Invoice'], { env });
+    expect(own.ok(['ticket', 'show', '1'], { env })).toMatch(/^Customer ID +2$/m);
+    for (const text of [own.ok(['sale', 'list'], { env }), own.ok(['deal', 'list'], { env }), top]) expect(text).not.toMatch(/\bId\b/);
   });
 
   it('leaves audit status null, not an empty string, when nothing was undone', () => {
@@ -84,16 +96,16 @@ describe('one vocabulary across commands', () => {
   });
 
   it('points an ambiguous date at a setting that exists, and the setting then decides', () => {
-    const ambiguous = box.run(['sale', 'list', '--from', '01/02/2025'], { env });
+    const own = copyOf(box);
+    const ambiguous = own.run(['sale', 'list', '--from', '01/02/2025'], { env });
     expect(ambiguous.code).toBe(2);
     expect(ambiguous.stderr).toBe(
       'error: --from "01/02/2025" is ambiguous: day/month or month/day?\n' +
         'hint: write it as YYYY-MM-DD, or say how slashed dates read: crm config set date_format dmy (or mdy)\n',
     );
-    box.ok(['config', 'set', 'date_format', 'dmy'], { env });
-    const listed = json<Array<{ sold_on: string }>>(['sale', 'list', '--from', '01/05/2025', '--to', '01/06/2025']);
+    own.ok(['config', 'set', 'date_format', 'dmy'], { env });
+    const listed = json<Array<{ sold_on: string }>>(['sale', 'list', '--from', '01/05/2025', '--to', '01/06/2025'], own);
     expect(listed.map((s) => s.sold_on)).toEqual(['2025-05-20']);
-    box.ok(['config', 'set', 'date_format', ''], { env });
   });
 
   it('says where to look when a reference finds nothing', () => {
@@ -143,12 +155,13 @@ describe('values shown as the user means them', () => {
   });
 
   it('names the local day in messages about a past moment', () => {
-    const id = box.ok(['sale', 'record', '--customer', '2', '--product', 'Oolong', '--amount', '89.50', '--date', '2025-06-02'], { env }).trim();
+    const own = copyOf(box);
+    const id = own.ok(['sale', 'record', '--customer', '2', '--product', 'Oolong', '--amount', '89.50', '--date', '2025-06-02'], { env }).trim();
     // 17:00 UTC on the 2nd is 01:00 on the 3rd in Shanghai.
     const late = { ...env, CRM_NOW: '2025-06-02T17:00:00Z' };
-    box.ok(['sale', 'void', id, '--reason', 'returned'], { env: late });
-    const again = box.run(['sale', 'void', id], { env: late });
+    own.ok(['sale', 'void', id, '--reason', 'returned'], { env: late });
+    const again = own.run(['sale', 'void', id], { env: late });
     expect(again).toMatchObject({ code: 1, stderr: 'error: sale #' + id + ' was already voided on 2025-06-03 (returned)\n' });
-    expect(box.ok(['sale', 'list', '--include-voided'], { env })).toMatch(/│ 2025-06-03 01:00 │ returned +│/);
+    expect(own.ok(['sale', 'list', '--include-voided'], { env })).toMatch(/│ 2025-06-03 01:00 │ returned +│/);
   });
 });

@@ -1,6 +1,6 @@
 // Ids are never reused: after the newest record of a kind is removed, the next one gets a new id,
 // so the audit trail and `customer export-data` never mix two people or two records.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../helpers/cli.js';
 import { asBeforeIdsMigration, ID_TABLES, IDS_MIGRATION } from '../helpers/legacy-schema.js';
 
@@ -63,11 +63,12 @@ describe('ids after the newest record is removed', () => {
 });
 
 describe('a person added after the newest customer was removed', () => {
+  // Each test adds and removes Bob on a database of its own.
   let box: Sandbox;
-  beforeAll(() => {
+  beforeEach(() => {
     box = sandbox();
   });
-  afterAll(() => box.cleanup());
+  afterEach(() => box?.cleanup());
 
   function addBobAndRemoveHim(): number {
     box.ok(['customer', 'add', '--name', 'Ann Early', '--email', 'ann@example.com'], { env });
@@ -99,8 +100,6 @@ describe('a person added after the newest customer was removed', () => {
   });
 
   it('gets a new id in a database upgraded from an older crm, where Bob was removed before the upgrade', () => {
-    box.cleanup();
-    box = sandbox();
     const bob = addBobAndRemoveHim();
     asBeforeIdsMigration(box.dbPath);
     expect(box.query("SELECT sql FROM sqlite_master WHERE name = 'customers'")).toEqual([{ sql: expect.not.stringMatching(/AUTOINCREMENT/) }]);

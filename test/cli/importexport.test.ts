@@ -26,23 +26,41 @@ function write(box: Sandbox, name: string, content: string | Buffer): string {
 
 const CUSTOMERS_HEADER = 'name,email,phone,age,gender,company,city,source,tags,created';
 
+/** Copies of fixtures for tests that write; removed after the file. */
+const copies: Sandbox[] = [];
+function copyOf(from: Sandbox): Sandbox {
+  const copy = from.clone();
+  copies.push(copy);
+  return copy;
+}
+afterAll(() => {
+  for (const copy of copies) copy.cleanup();
+});
+
 describe('import customers', () => {
+  // An empty database (`base`) and the same after importing c.csv (`box`): the tests read these,
+  // and a test that writes works on its own copy.
+  let base: Sandbox;
   let box: Sandbox;
+  const C_CSV =
+    '\uFEFF Name ,EMAIL,Phone,age,Gender,company,CITY,source,tags,created\r\n' +
+    'Li Wei,li.wei@example.com,+86 138 0013 8000,34,m,"Tea, Ltd",Shanghai,web,vip; b2b,2024-01-02\r\n' +
+    '"Anna\r\nSchmidt",anna@example.com,,29,F,,Berlin,,vip,2024-02-03T10:00:00Z\r\n' +
+    "'=SUM(A1),formula@example.com,,,,,,,,\r\n";
   beforeAll(() => {
-    box = sandbox();
-    box.ok(['init']);
+    base = sandbox();
+    base.ok(['init']);
+    box = base.clone();
+    box.ok(['import', 'customers', write(box, 'c.csv', C_CSV)], { env });
   });
-  afterAll(() => box.cleanup());
+  afterAll(() => {
+    base?.cleanup();
+    box?.cleanup();
+  });
 
   it('reads a BOM, CRLF, quoted newlines and headers in any case, and prints the summary on stderr only', () => {
-    const file = write(
-      box,
-      'c.csv',
-      '\uFEFF Name ,EMAIL,Phone,age,Gender,company,CITY,source,tags,created\r\n' +
-        'Li Wei,li.wei@example.com,+86 138 0013 8000,34,m,"Tea, Ltd",Shanghai,web,vip; b2b,2024-01-02\r\n' +
-        '"Anna\r\nSchmidt",anna@example.com,,29,F,,Berlin,,vip,2024-02-03T10:00:00Z\r\n' +
-        "'=SUM(A1),formula@example.com,,,,,,,,\r\n",
-    );
+    const box = copyOf(base);
+    const file = write(box, 'c.csv', C_CSV);
     const result = box.run(['import', 'customers', file], { env });
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('');
@@ -83,14 +101,15 @@ describe('import customers', () => {
   });
 
   it('--on-duplicate update overwrites the given cells, adds tags and audits each change', () => {
-    const file = write(box, 'update.csv', 'email,city,tags,field.plan\nli.wei@example.com,Hangzhou,wholesale,gold\nANNA@example.com,,,\n');
-    const result = box.run(['import', 'customers', file, '--on-duplicate', 'update'], { env });
+    const own = copyOf(box);
+    const file = write(own, 'update.csv', 'email,city,tags,field.plan\nli.wei@example.com,Hangzhou,wholesale,gold\nANNA@example.com,,,\n');
+    const result = own.run(['import', 'customers', file, '--on-duplicate', 'update'], { env });
     expect(result.code).toBe(0);
     // Anna's row gives nothing new: it counts as skipped.
     expect(summary(result.stderr)).toEqual({ imported: 0, updated: 1, skipped: 1, rejected: 0 });
-    expect(box.query('SELECT name, city FROM customers WHERE id = 1')).toEqual([{ name: 'Li Wei', city: 'Hangzhou' }]);
-    expect(box.query("SELECT value FROM customer_fields WHERE customer_id = 1 AND key = 'plan'")).toEqual([{ value: 'gold' }]);
-    const changes = box.query<{ table_name: string; op: string; before: string | null; after: string }>(
+    expect(own.query('SELECT name, city FROM customers WHERE id = 1')).toEqual([{ name: 'Li Wei', city: 'Hangzhou' }]);
+    expect(own.query("SELECT value FROM customer_fields WHERE customer_id = 1 AND key = 'plan'")).toEqual([{ value: 'gold' }]);
+    const changes = own.query<{ table_name: string; op: string; before: string | null; after: string }>(
       "SELECT table_name, op, before, after FROM audit_change WHERE log_id = (SELECT max(id) FROM audit_log) ORDER BY id",
     );
     expect(changes.map((c) => `${c.table_name} ${c.op}`)).toEqual(['customers update', 'customer_tags insert', 'customer_fields insert']);
@@ -108,19 +127,21 @@ describe('import customers', () => {
   });
 
   it('matches a row without email on the phone digits', () => {
-    const file = write(box, 'phone.csv', 'name,phone,city\nLi W.,+86-138-0013-8000,Suzhou\n');
-    const result = box.run(['import', 'customers', file, '--on-duplicate', 'update'], { env });
+    const own = copyOf(box);
+    const file = write(own, 'phone.csv', 'name,phone,city\nLi W.,+86-138-0013-8000,Suzhou\n');
+    const result = own.run(['import', 'customers', file, '--on-duplicate', 'update'], { env });
     expect(summary(result.stderr)).toMatchObject({ imported: 0, updated: 1 });
-    expect(box.query('SELECT name, city FROM customers WHERE id = 1')).toEqual([{ name: 'Li W.', city: 'Suzhou' }]);
+    expect(own.query('SELECT name, city FROM customers WHERE id = 1')).toEqual([{ name: 'Li W.', city: 'Suzhou' }]);
   });
 
   it('shows progress on stderr only when it is a terminal', () => {
+    const own = copyOf(box);
     const lines = ['name,email'];
     for (let i = 0; i < 30_000; i++) lines.push(`Tty ${i},tty${i}@example.com`);
-    const file = write(box, 'tty.csv', lines.join('\n') + '\n');
+    const file = write(own, 'tty.csv', lines.join('\n') + '\n');
     const hasScript = spawnSync('script', ['--version']).status === 0;
     if (!hasScript) return; // util-linux `script` gives the child a terminal; without it, nothing to check
-    const command = `${process.execPath} ${CRM_BIN} --db ${box.dbPath} import customers ${file}`;
+    const command = `${process.execPath} ${CRM_BIN} --db ${own.dbPath} import customers ${file}`;
     const tty = spawnSync('script', ['-qfec', command, '/dev/null'], { encoding: 'utf8', env: baseEnv({ CRM_NOW: NOW }) });
     expect(tty.status).toBe(0);
     expect(tty.stdout).toMatch(/\r\u001b\[Kimporting: [\d,]+ rows (· [\d,]+ rows\/s · \d+%|read; writing the database…)/);
@@ -128,32 +149,35 @@ describe('import customers', () => {
   });
 
   it('knows a customer without email or phone by name, so re-imports stay idempotent', () => {
-    const file = write(box, 'names.csv', 'name,city\nZhao Haoran,Chengdu\n');
-    expect(summary(box.run(['import', 'customers', file], { env }).stderr)).toMatchObject({ imported: 1 });
-    expect(summary(box.run(['import', 'customers', file], { env }).stderr)).toMatchObject({ imported: 0, skipped: 1 });
-    const twice = write(box, 'names2.csv', 'name,city\nXu Ming,Wuhan\nxu ming,Wuhan\n');
-    const result = box.run(['import', 'customers', twice], { env });
+    const own = copyOf(box);
+    const file = write(own, 'names.csv', 'name,city\nZhao Haoran,Chengdu\n');
+    expect(summary(own.run(['import', 'customers', file], { env }).stderr)).toMatchObject({ imported: 1 });
+    expect(summary(own.run(['import', 'customers', file], { env }).stderr)).toMatchObject({ imported: 0, skipped: 1 });
+    const twice = write(own, 'names2.csv', 'name,city\nXu Ming,Wuhan\nxu ming,Wuhan\n');
+    const result = own.run(['import', 'customers', twice], { env });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^line 3: name: duplicate of line 2$/m);
   });
 
   it('--map renames columns, field.KEY fills custom fields, and --format json prints a summary on stdout', () => {
-    const file = write(box, 'erp.csv', 'Kunde,E-Mail,Stufe\nKarl,karl@example.com,silver\n');
-    const result = box.run(['import', 'customers', file, '--map', 'kunde=name', '--map', 'E-MAIL=email', '--map', 'Stufe=field.level', '--format', 'json'], { env });
+    const own = copyOf(box);
+    const file = write(own, 'erp.csv', 'Kunde,E-Mail,Stufe\nKarl,karl@example.com,silver\n');
+    const result = own.run(['import', 'customers', file, '--map', 'kunde=name', '--map', 'E-MAIL=email', '--map', 'Stufe=field.level', '--format', 'json'], { env });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ kind: 'customers', imported: 1, updated: 0, skipped: 0, rejected: 0, dry_run: false, rows: 1 });
-    expect(box.query("SELECT c.name, f.value FROM customers c JOIN customer_fields f ON f.customer_id = c.id WHERE f.key = 'level'")).toEqual([{ name: 'Karl', value: 'silver' }]);
+    expect(own.query("SELECT c.name, f.value FROM customers c JOIN customer_fields f ON f.customer_id = c.id WHERE f.key = 'level'")).toEqual([{ name: 'Karl', value: 'silver' }]);
   });
 
   it('refuses an unknown column unless mapped or --ignore-unknown', () => {
-    const before = box.dump();
-    const file = write(box, 'unknown.csv', 'name,email,shoe size\nUte,ute@example.com,39\n');
-    const result = box.run(['import', 'customers', file], { env });
+    const own = copyOf(box);
+    const before = own.dump();
+    const file = write(own, 'unknown.csv', 'name,email,shoe size\nUte,ute@example.com,39\n');
+    const result = own.run(['import', 'customers', file], { env });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: line 1: unknown column "shoe size"$/m);
     expect(result.stderr).toMatch(/^hint: .*--ignore-unknown/m);
-    expect(box.dump()).toBe(before);
-    const ok = box.run(['import', 'customers', file, '--ignore-unknown'], { env });
+    expect(own.dump()).toBe(before);
+    const ok = own.run(['import', 'customers', file, '--ignore-unknown'], { env });
     expect(summary(ok.stderr).imported).toBe(1);
   });
 
@@ -167,19 +191,20 @@ describe('import customers', () => {
   });
 
   it('reads GBK with --encoding gbk, a ; delimiter, stdin, and ambiguous dates with --date-format', () => {
+    const own = copyOf(box);
     const iconv = require('iconv-lite');
-    const gbk = write(box, 'gbk.csv', iconv.encode('name,email,city,gender\n王伟,wang.wei@example.com,上海,男\n', 'gbk'));
-    expect(box.run(['import', 'customers', gbk, '--encoding', 'gbk'], { env }).code).toBe(0);
-    expect(box.query("SELECT name, city, gender FROM customers WHERE email = 'wang.wei@example.com'")).toEqual([{ name: '王伟', city: '上海', gender: 'male' }]);
+    const gbk = write(own, 'gbk.csv', iconv.encode('name,email,city,gender\n王伟,wang.wei@example.com,上海,男\n', 'gbk'));
+    expect(own.run(['import', 'customers', gbk, '--encoding', 'gbk'], { env }).code).toBe(0);
+    expect(own.query("SELECT name, city, gender FROM customers WHERE email = 'wang.wei@example.com'")).toEqual([{ name: '王伟', city: '上海', gender: 'male' }]);
 
-    const semi = write(box, 'semi.csv', 'name;email;created\nJo;jo@example.com;03/04/2024\n');
-    const ambiguous = box.run(['import', 'customers', semi, '--delimiter', ';'], { env });
+    const semi = write(own, 'semi.csv', 'name;email;created\nJo;jo@example.com;03/04/2024\n');
+    const ambiguous = own.run(['import', 'customers', semi, '--delimiter', ';'], { env });
     expect(ambiguous.code).toBe(1);
     expect(ambiguous.stderr).toMatch(/^line 2: created: "03\/04\/2024" is ambiguous/m);
-    expect(box.run(['import', 'customers', semi, '--delimiter', ';', '--date-format', 'dmy'], { env }).code).toBe(0);
-    expect(box.query("SELECT created_at FROM customers WHERE email = 'jo@example.com'")).toEqual([{ created_at: '2024-04-03T00:00:00.000Z' }]);
+    expect(own.run(['import', 'customers', semi, '--delimiter', ';', '--date-format', 'dmy'], { env }).code).toBe(0);
+    expect(own.query("SELECT created_at FROM customers WHERE email = 'jo@example.com'")).toEqual([{ created_at: '2024-04-03T00:00:00.000Z' }]);
 
-    const piped = box.run(['import', 'customers', '-'], { env, input: 'name,email\nPia,pia@example.com\n' });
+    const piped = own.run(['import', 'customers', '-'], { env, input: 'name,email\nPia,pia@example.com\n' });
     expect(summary(piped.stderr).imported).toBe(1);
   });
 });
@@ -230,9 +255,10 @@ describe('invalid rows', () => {
   });
 
   it('--skip-invalid imports the valid rows, writes the rest to --rejects (neutralised) and exits 3', () => {
-    const file = write(box, 'mixed.csv', 'name,email,age\nOk One,ok1@example.com,20\n=HYPERLINK("x"),bad,21\nOk Two,ok2@example.com,22\nOk Dup,OK1@example.com,23\n');
-    const rejects = join(box.dir, 'rejects.csv');
-    const result = box.run(['import', 'customers', file, '--skip-invalid', '--rejects', rejects], { env });
+    const own = copyOf(box);
+    const file = write(own, 'mixed.csv', 'name,email,age\nOk One,ok1@example.com,20\n=HYPERLINK("x"),bad,21\nOk Two,ok2@example.com,22\nOk Dup,OK1@example.com,23\n');
+    const rejects = join(own.dir, 'rejects.csv');
+    const result = own.run(['import', 'customers', file, '--skip-invalid', '--rejects', rejects], { env });
     expect(result.code).toBe(3);
     expect(summary(result.stderr)).toEqual({ imported: 2, updated: 0, skipped: 0, rejected: 2 });
     expect(result.stderr).toMatch(/^error: 2 rows were rejected; see .*rejects\.csv$/m);
@@ -242,36 +268,39 @@ describe('invalid rows', () => {
       { name: `'=HYPERLINK("x")`, email: 'bad', age: '21', line: '3', error: 'email: "bad" is not a valid email address' },
       { name: 'Ok Dup', email: 'OK1@example.com', age: '23', line: '5', error: 'email: duplicate of line 2' },
     ]);
-    expect(box.query("SELECT name FROM customers WHERE email LIKE 'ok%' ORDER BY id")).toEqual([{ name: 'Ok One' }, { name: 'Ok Two' }]);
+    expect(own.query("SELECT name FROM customers WHERE email LIKE 'ok%' ORDER BY id")).toEqual([{ name: 'Ok One' }, { name: 'Ok Two' }]);
   });
 
   it('within one file, --on-duplicate update lets the later row win and skip keeps the first', () => {
-    const file = write(box, 'twice.csv', 'name,email,city\nFirst,twice@example.com,Paris\nSecond,twice@example.com,Rome\n');
-    const updated = box.run(['import', 'customers', file, '--on-duplicate', 'update'], { env });
+    const own = copyOf(box);
+    const file = write(own, 'twice.csv', 'name,email,city\nFirst,twice@example.com,Paris\nSecond,twice@example.com,Rome\n');
+    const updated = own.run(['import', 'customers', file, '--on-duplicate', 'update'], { env });
     expect(summary(updated.stderr)).toMatchObject({ imported: 1, updated: 1 });
-    expect(box.query("SELECT name, city FROM customers WHERE email = 'twice@example.com'")).toEqual([{ name: 'Second', city: 'Rome' }]);
-    const file2 = write(box, 'twice2.csv', 'name,email,city\nFirst,twice2@example.com,Paris\nSecond,twice2@example.com,Rome\n');
-    const skipped = box.run(['import', 'customers', file2, '--on-duplicate', 'skip'], { env });
+    expect(own.query("SELECT name, city FROM customers WHERE email = 'twice@example.com'")).toEqual([{ name: 'Second', city: 'Rome' }]);
+    const file2 = write(own, 'twice2.csv', 'name,email,city\nFirst,twice2@example.com,Paris\nSecond,twice2@example.com,Rome\n');
+    const skipped = own.run(['import', 'customers', file2, '--on-duplicate', 'skip'], { env });
     expect(summary(skipped.stderr)).toMatchObject({ imported: 1, skipped: 1 });
-    expect(box.query("SELECT name FROM customers WHERE email = 'twice2@example.com'")).toEqual([{ name: 'First' }]);
+    expect(own.query("SELECT name FROM customers WHERE email = 'twice2@example.com'")).toEqual([{ name: 'First' }]);
   });
 
   it('holds rows back for multi-row inserts without changing what happens to duplicates', () => {
+    const own = copyOf(box);
     const emails = Array.from({ length: 40 }, (_, i) => `n${i}@example.com`);
     emails[19] = 'old@example.com'; // an existing customer, in the middle of a batch
     emails[34] = 'N2@example.com'; // the same as the row on line 4
-    const file = write(box, 'batch.csv', `name,email\n${emails.map((e, i) => `Name ${i},${e}`).join('\n')}\n`);
-    const rejects = join(box.dir, 'batch-rejects.csv');
-    const result = box.run(['import', 'customers', file, '--skip-invalid', '--rejects', rejects], { env });
+    const file = write(own, 'batch.csv', `name,email\n${emails.map((e, i) => `Name ${i},${e}`).join('\n')}\n`);
+    const rejects = join(own.dir, 'batch-rejects.csv');
+    const result = own.run(['import', 'customers', file, '--skip-invalid', '--rejects', rejects], { env });
     expect(result.code).toBe(3);
     expect(summary(result.stderr)).toEqual({ imported: 38, updated: 0, skipped: 1, rejected: 1 });
     expect(parse(readFileSync(rejects, 'utf8'), { columns: true })).toEqual([{ name: 'Name 34', email: 'N2@example.com', line: '36', error: 'email: duplicate of line 4' }]);
-    const stored = box.query<{ name: string }>("SELECT name FROM customers WHERE email LIKE 'n%@example.com' ORDER BY id").map((r) => r.name);
+    const stored = own.query<{ name: string }>("SELECT name FROM customers WHERE email LIKE 'n%@example.com' ORDER BY id").map((r) => r.name);
     expect(stored).toEqual(emails.map((_, i) => `Name ${i}`).filter((_, i) => i !== 19 && i !== 34));
   });
 
   it('rejects --skip-invalid without --rejects as a usage error', () => {
-    const result = box.run(['import', 'customers', join(box.dir, 'mixed.csv'), '--skip-invalid'], { env });
+    const file = write(box, 'mixed.csv', 'name,email,age\nOk One,ok1@example.com,20\n=HYPERLINK("x"),bad,21\n');
+    const result = box.run(['import', 'customers', file, '--skip-invalid'], { env });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^error: --skip-invalid needs --rejects FILE/m);
   });
@@ -280,6 +309,8 @@ describe('invalid rows', () => {
 describe('bad input files', () => {
   let box: Sandbox;
   let before: string;
+  /** A customers file in latin1: "José" with é as the single byte 0xE9. */
+  const LATIN1 = Buffer.concat([Buffer.from('name,email\nA,a@example.com\nJos'), Buffer.from([0xe9]), Buffer.from(',jose@example.com\n')]);
   beforeAll(() => {
     box = sandbox();
     box.ok(['init']);
@@ -298,7 +329,7 @@ describe('bad input files', () => {
     ['a 10 MB field', () => ({ args: [write(box, 'huge.csv', `name,email\nA,a@example.com\n"${'x'.repeat(10 * 1024 * 1024)}",b@example.com\n`)] }), 1, /^line 3: name: longer than 1,048,576 characters \(10,485,760\)$/m],
     [
       'invalid UTF-8 with --encoding utf8',
-      () => ({ args: [write(box, 'latin.csv', Buffer.concat([Buffer.from('name,email\nA,a@example.com\nJos'), Buffer.from([0xe9]), Buffer.from(',jose@example.com\n')])), '--encoding', 'utf8'] }),
+      () => ({ args: [write(box, 'latin.csv', LATIN1), '--encoding', 'utf8'] }),
       1,
       /^error: .*latin\.csv: line 3: invalid UTF-8$/m,
     ],
@@ -319,55 +350,64 @@ describe('bad input files', () => {
   }
 
   it('the same file as latin1 imports', () => {
-    const result = box.run(['import', 'customers', join(box.dir, 'latin.csv'), '--encoding', 'latin1'], { env });
+    const own = copyOf(box);
+    const result = own.run(['import', 'customers', write(own, 'latin.csv', LATIN1), '--encoding', 'latin1'], { env });
     expect(result.code).toBe(0);
-    expect(box.query("SELECT name FROM customers WHERE email = 'jose@example.com'")).toEqual([{ name: 'José' }]);
+    expect(own.query("SELECT name FROM customers WHERE email = 'jose@example.com'")).toEqual([{ name: 'José' }]);
   });
 });
 
 describe('import sales, activities and tickets', () => {
+  // Two customers (`box`), and the same with s.csv's sales imported (`sold`): read by the tests; a
+  // test that writes works on its own copy.
   let box: Sandbox;
+  let sold: Sandbox;
+  const S_CSV =
+    'external_id,customer,product,quantity,amount,date,note\n' +
+    'S-1,ada@example.com,Tea set,2,"1,234.50",2025-03-01,first\n' +
+    ',+44 20 7946 0000,Cups,,¥12,2025/03/02,\n' +
+    ',+44 20 7946 0000,Cups,,¥12,2025/03/02,\n' +
+    ',2,Teapot,1,80,2025-03-03,  spaced note  \n';
   beforeAll(() => {
     box = sandbox();
     box.ok(['init']);
     const file = write(box, 'c.csv', 'name,email,phone\nAda,ada@example.com,+44 20 7946 0000\nBo,bo@example.com,\n');
     box.ok(['import', 'customers', file], { env });
+    sold = box.clone();
+    sold.ok(['import', 'sales', write(sold, 's.csv', S_CSV)], { env });
   });
-  afterAll(() => box.cleanup());
+  afterAll(() => {
+    box?.cleanup();
+    sold?.cleanup();
+  });
 
   it('sales: customers by email, phone or id; external ids; re-importing adds nothing', () => {
-    const file = write(
-      box,
-      's.csv',
-      'external_id,customer,product,quantity,amount,date,note\n' +
-        'S-1,ada@example.com,Tea set,2,"1,234.50",2025-03-01,first\n' +
-        ',+44 20 7946 0000,Cups,,¥12,2025/03/02,\n' +
-        ',+44 20 7946 0000,Cups,,¥12,2025/03/02,\n' +
-        ',2,Teapot,1,80,2025-03-03,  spaced note  \n',
-    );
-    const first = box.run(['import', 'sales', file], { env });
+    const own = copyOf(box);
+    const file = write(own, 's.csv', S_CSV);
+    const first = own.run(['import', 'sales', file], { env });
     expect(first.code).toBe(0);
     expect(summary(first.stderr)).toEqual({ imported: 4, updated: 0, skipped: 0, rejected: 0 });
-    expect(box.query('SELECT customer_id, product, quantity, amount_cents, sold_on, note, external_id FROM sales ORDER BY id')).toEqual([
+    expect(own.query('SELECT customer_id, product, quantity, amount_cents, sold_on, note, external_id FROM sales ORDER BY id')).toEqual([
       { customer_id: 1, product: 'Tea set', quantity: 2, amount_cents: 123450, sold_on: '2025-03-01', note: 'first', external_id: 'S-1' },
       { customer_id: 1, product: 'Cups', quantity: 1, amount_cents: 1200, sold_on: '2025-03-02', note: null, external_id: null },
       { customer_id: 1, product: 'Cups', quantity: 1, amount_cents: 1200, sold_on: '2025-03-02', note: null, external_id: null },
       { customer_id: 2, product: 'Teapot', quantity: 1, amount_cents: 8000, sold_on: '2025-03-03', note: '  spaced note  ', external_id: null },
     ]);
-    const before = box.dump();
-    const again = box.run(['import', 'sales', file], { env });
+    const before = own.dump();
+    const again = own.run(['import', 'sales', file], { env });
     expect(summary(again.stderr)).toEqual({ imported: 0, updated: 0, skipped: 4, rejected: 0 });
-    expect(box.dump()).toBe(before);
+    expect(own.dump()).toBe(before);
   });
 
   it('sales: --on-duplicate update rewrites a sale found by external id and audits it', () => {
-    const file = write(box, 's-update.csv', 'external_id,customer,product,quantity,amount,date\nS-1,bo@example.com,Tea set,3,99.00,2025-03-05\n');
-    const result = box.run(['import', 'sales', file, '--on-duplicate', 'update'], { env });
+    const own = copyOf(sold);
+    const file = write(own, 's-update.csv', 'external_id,customer,product,quantity,amount,date\nS-1,bo@example.com,Tea set,3,99.00,2025-03-05\n');
+    const result = own.run(['import', 'sales', file, '--on-duplicate', 'update'], { env });
     expect(summary(result.stderr)).toEqual({ imported: 0, updated: 1, skipped: 0, rejected: 0 });
-    expect(box.query("SELECT customer_id, quantity, amount_cents, sold_on, note FROM sales WHERE external_id = 'S-1'")).toEqual([
+    expect(own.query("SELECT customer_id, quantity, amount_cents, sold_on, note FROM sales WHERE external_id = 'S-1'")).toEqual([
       { customer_id: 2, quantity: 3, amount_cents: 9900, sold_on: '2025-03-05', note: 'first' },
     ]);
-    const change = box.query<{ table_name: string; before: string; after: string }>('SELECT table_name, before, after FROM audit_change WHERE log_id = (SELECT max(id) FROM audit_log)');
+    const change = own.query<{ table_name: string; before: string; after: string }>('SELECT table_name, before, after FROM audit_change WHERE log_id = (SELECT max(id) FROM audit_log)');
     expect(change.map((c) => [c.table_name, JSON.parse(c.before).amount_cents, JSON.parse(c.after).amount_cents])).toEqual([['sales', 123450, 9900]]);
   });
 
@@ -383,6 +423,7 @@ describe('import sales, activities and tickets', () => {
   });
 
   it('sales: rows held back for a batch find their customers by email, in file order, with problems on the right lines', () => {
+    const own = copyOf(box);
     // 120 rows, so most go in through the batched insert that looks customers up itself.
     const emails = ['ada@example.com', 'BO@Example.com', 'bo@example.com'];
     const ids: Record<string, number> = { 'ada@example.com': 1, 'bo@example.com': 2 };
@@ -393,7 +434,7 @@ describe('import sales, activities and tickets', () => {
     }));
     rows[70]!.external = 'B-66'; // the same external id as an earlier row of the same batch
     rows[75]!.amount = '12.345'; // found invalid as it is read, while line 72 is still held back
-    const file = write(box, 'batch-sales.csv', `external_id,customer,product,amount,date
+    const file = write(own, 'batch-sales.csv', `external_id,customer,product,amount,date
 ${rows.map((r, i) => `${r.external},${r.customer},Batch ${i},${r.amount},2025-04-01`).join('\n')}\n`);
     const bad = new Map([
       [39, 'customer: no customer with email nobody@example.com'],
@@ -402,14 +443,14 @@ ${rows.map((r, i) => `${r.external},${r.customer},Batch ${i},${r.amount},2025-04
       [103, 'customer: no customer with email nobody@example.com'],
     ]);
 
-    const before = box.dump();
-    const refused = box.run(['import', 'sales', file], { env });
+    const before = own.dump();
+    const refused = own.run(['import', 'sales', file], { env });
     expect(refused.code).toBe(1);
     expect(refused.stderr.match(/^line \d+: .*$/gm)).toEqual([...bad].map(([line, text]) => `line ${line}: ${text}`));
-    expect(box.dump()).toBe(before);
+    expect(own.dump()).toBe(before);
 
-    const rejects = join(box.dir, 'batch-sales-rejects.csv');
-    const result = box.run(['import', 'sales', file, '--skip-invalid', '--rejects', rejects], { env });
+    const rejects = join(own.dir, 'batch-sales-rejects.csv');
+    const result = own.run(['import', 'sales', file, '--skip-invalid', '--rejects', rejects], { env });
     expect(result.code).toBe(3);
     expect(summary(result.stderr)).toEqual({ imported: 116, updated: 0, skipped: 0, rejected: 4 });
     expect((parse(readFileSync(rejects, 'utf8'), { columns: true }) as Array<Record<string, string>>).map((r) => [Number(r.line), r.error])).toEqual([...bad]);
@@ -422,54 +463,56 @@ ${rows.map((r, i) => `${r.external},${r.customer},Batch ${i},${r.amount},2025-04
         amount_cents: (i + 1) * 100 + (i % 100),
         external_id: r.external || null,
       }));
-    expect(box.query("SELECT customer_id, product, amount_cents, external_id FROM sales WHERE product LIKE 'Batch %' ORDER BY id")).toEqual(expected);
+    expect(own.query("SELECT customer_id, product, amount_cents, external_id FROM sales WHERE product LIKE 'Batch %' ORDER BY id")).toEqual(expected);
   });
 
   it('activities: the contract columns', () => {
-    const file = write(box, 'a.csv', 'customer,type,at,direction,summary\nada@example.com,call,2025-05-01 14:30,out,Called about the order\nbo@example.com,email,2025-05-02T08:00:00Z,in,Asked for a discount\n');
-    const result = box.run(['import', 'activities', file], { env });
+    const own = copyOf(box);
+    const file = write(own, 'a.csv', 'customer,type,at,direction,summary\nada@example.com,call,2025-05-01 14:30,out,Called about the order\nbo@example.com,email,2025-05-02T08:00:00Z,in,Asked for a discount\n');
+    const result = own.run(['import', 'activities', file], { env });
     expect(summary(result.stderr)).toMatchObject({ imported: 2 });
-    expect(box.query('SELECT customer_id, type, at, direction, summary FROM activities ORDER BY id')).toEqual([
+    expect(own.query('SELECT customer_id, type, at, direction, summary FROM activities ORDER BY id')).toEqual([
       { customer_id: 1, type: 'call', at: '2025-05-01T14:30:00.000Z', direction: 'out', summary: 'Called about the order' },
       { customer_id: 2, type: 'email', at: '2025-05-02T08:00:00.000Z', direction: 'in', summary: 'Asked for a discount' },
     ]);
-    expect(summary(box.run(['import', 'activities', file], { env }).stderr)).toMatchObject({ imported: 0, skipped: 2 });
+    expect(summary(own.run(['import', 'activities', file], { env }).stderr)).toMatchObject({ imported: 0, skipped: 2 });
   });
 
   it('tickets: statuses, opened/resolved times and a score become a rating', () => {
+    const own = copyOf(box);
     const file = write(
-      box,
+      own,
       't.csv',
       'external_id,customer,subject,description,priority,kind,status,opened,resolved,score\n' +
         'T-1,ada@example.com,Broken lid,The lid cracked,high,complaint,resolved,2025-05-01T08:00:00Z,2025-05-01T12:00:00Z,4\n' +
         'T-2,bo@example.com,Where is my order,,,,,2025-05-03T09:00:00Z,,\n',
     );
-    const result = box.run(['import', 'tickets', file], { env });
+    const result = own.run(['import', 'tickets', file], { env });
     expect(result.code).toBe(0);
-    expect(box.query('SELECT external_id, customer_id, priority, kind, status, opened_at, due_at, resolved_at FROM tickets ORDER BY id')).toEqual([
+    expect(own.query('SELECT external_id, customer_id, priority, kind, status, opened_at, due_at, resolved_at FROM tickets ORDER BY id')).toEqual([
       { external_id: 'T-1', customer_id: 1, priority: 'high', kind: 'complaint', status: 'resolved', opened_at: '2025-05-01T08:00:00.000Z', due_at: '2025-05-01T16:00:00.000Z', resolved_at: '2025-05-01T12:00:00.000Z' },
       { external_id: 'T-2', customer_id: 2, priority: 'normal', kind: 'question', status: 'open', opened_at: '2025-05-03T09:00:00.000Z', due_at: '2025-05-04T09:00:00.000Z', resolved_at: null },
     ]);
-    expect(box.query('SELECT ticket_id, score, rated_at FROM ticket_ratings')).toEqual([{ ticket_id: 1, score: 4, rated_at: '2025-05-01T12:00:00.000Z' }]);
-    expect(summary(box.run(['import', 'tickets', file], { env }).stderr)).toEqual({ imported: 0, updated: 0, skipped: 2, rejected: 0 });
-    const closing = write(box, 't-update.csv', 'external_id,customer,subject,status,opened,resolved,score\nT-2,bo@example.com,Where is my order,closed,2025-05-03T09:00:00Z,2025-05-04T10:00:00Z,2\n');
-    const updated = box.run(['import', 'tickets', closing, '--on-duplicate', 'update'], { env });
+    expect(own.query('SELECT ticket_id, score, rated_at FROM ticket_ratings')).toEqual([{ ticket_id: 1, score: 4, rated_at: '2025-05-01T12:00:00.000Z' }]);
+    expect(summary(own.run(['import', 'tickets', file], { env }).stderr)).toEqual({ imported: 0, updated: 0, skipped: 2, rejected: 0 });
+    const closing = write(own, 't-update.csv', 'external_id,customer,subject,status,opened,resolved,score\nT-2,bo@example.com,Where is my order,closed,2025-05-03T09:00:00Z,2025-05-04T10:00:00Z,2\n');
+    const updated = own.run(['import', 'tickets', closing, '--on-duplicate', 'update'], { env });
     expect(summary(updated.stderr)).toMatchObject({ updated: 1 });
-    expect(box.query("SELECT status, resolved_at, closed_at FROM tickets WHERE external_id = 'T-2'")).toEqual([
+    expect(own.query("SELECT status, resolved_at, closed_at FROM tickets WHERE external_id = 'T-2'")).toEqual([
       { status: 'closed', resolved_at: '2025-05-04T10:00:00.000Z', closed_at: '2025-05-04T10:00:00.000Z' },
     ]);
-    expect(box.query('SELECT ticket_id, score FROM ticket_ratings WHERE ticket_id = 2')).toEqual([{ ticket_id: 2, score: 2 }]);
-    const changes = box.query<{ table_name: string; op: string }>('SELECT table_name, op FROM audit_change WHERE log_id = (SELECT max(id) FROM audit_log)');
+    expect(own.query('SELECT ticket_id, score FROM ticket_ratings WHERE ticket_id = 2')).toEqual([{ ticket_id: 2, score: 2 }]);
+    const changes = own.query<{ table_name: string; op: string }>('SELECT table_name, op FROM audit_change WHERE log_id = (SELECT max(id) FROM audit_log)');
     expect(changes).toEqual([{ table_name: 'tickets', op: 'update' }]);
     // Each imported ticket's history starts with its opening, as one opened with `ticket open` does.
-    const events = box.query<{ ticket_id: number; at: string; kind: string; to_value: string; comment: string }>('SELECT ticket_id, at, kind, to_value, comment FROM ticket_events ORDER BY id');
+    const events = own.query<{ ticket_id: number; at: string; kind: string; to_value: string; comment: string }>('SELECT ticket_id, at, kind, to_value, comment FROM ticket_events ORDER BY id');
     expect(events.map((e) => [e.ticket_id, e.at, e.kind, e.to_value])).toEqual([
       [1, '2025-05-01T08:00:00.000Z', 'opened', 'open'],
       [2, '2025-05-03T09:00:00.000Z', 'opened', 'open'],
     ]);
     expect(events[0]!.comment).toBe(`imported from ${file}`);
-    const bad = write(box, 't-bad.csv', 'customer,subject,status,score\nada@example.com,Rate me,open,5\n');
-    const refused = box.run(['import', 'tickets', bad], { env });
+    const bad = write(own, 't-bad.csv', 'customer,subject,status,score\nada@example.com,Rate me,open,5\n');
+    const refused = own.run(['import', 'tickets', bad], { env });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^line 2: score: cannot rate a ticket that is open$/m);
   });
@@ -485,28 +528,30 @@ describe('rows stamped with the time of the import', () => {
   afterAll(() => box.cleanup());
 
   it('activities without an at time are recorded now, with a warning that a re-import adds them again', () => {
-    const file = write(box, 'a.csv', 'customer,type,summary\nada@example.com,call,Called\nada@example.com,note,Noted\n');
-    const result = box.run(['import', 'activities', file], { env });
+    const own = copyOf(box);
+    const file = write(own, 'a.csv', 'customer,type,summary\nada@example.com,call,Called\nada@example.com,note,Noted\n');
+    const result = own.run(['import', 'activities', file], { env });
     expect(result.code).toBe(0);
     expect(summary(result.stderr)).toMatchObject({ imported: 2 });
     expect(result.stderr).toMatch(/^warning: 2 activities have no "at" time: they were stamped with the time of this import, so importing the same rows again would add them again/m);
-    expect(box.query('SELECT DISTINCT at FROM activities')).toEqual([{ at: new Date(NOW).toISOString() }]);
-    const timed = box.run(['import', 'activities', write(box, 'a2.csv', 'customer,type,at,summary\nada@example.com,call,2025-05-01T10:00:00Z,Called\n')], { env });
+    expect(own.query('SELECT DISTINCT at FROM activities')).toEqual([{ at: new Date(NOW).toISOString() }]);
+    const timed = own.run(['import', 'activities', write(own, 'a2.csv', 'customer,type,at,summary\nada@example.com,call,2025-05-01T10:00:00Z,Called\n')], { env });
     expect(timed.stderr).not.toMatch(/warning/);
   });
 
   it('tickets without opened or external_id warn the same way; --format json counts them; undo removes their history too', () => {
-    const before = box.dump();
-    const file = write(box, 't.csv', 'customer,subject\nada@example.com,Broken cup\n');
-    const result = box.run(['import', 'tickets', file, '--format', 'json'], { env });
+    const own = copyOf(box);
+    const before = own.dump();
+    const file = write(own, 't.csv', 'customer,subject\nada@example.com,Broken cup\n');
+    const result = own.run(['import', 'tickets', file, '--format', 'json'], { env });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ imported: 1, stamped_now: 1 });
     expect(result.stderr).toMatch(/^warning: 1 ticket has no "opened" time or "external_id": it was stamped with the time of this import/m);
-    expect(box.query('SELECT kind, at FROM ticket_events')).toEqual([{ kind: 'opened', at: new Date(NOW).toISOString() }]);
+    expect(own.query('SELECT kind, at FROM ticket_events')).toEqual([{ kind: 'opened', at: new Date(NOW).toISOString() }]);
     const auditId = JSON.parse(result.stdout).audit_id as number;
-    expect(box.run(['undo', String(auditId), '--yes'], { env }).code).toBe(0);
-    expect(box.query('SELECT count(*) AS n FROM ticket_events')).toEqual([{ n: 0 }]);
-    expect(box.query('SELECT count(*) AS n FROM tickets')).toEqual([{ n: 0 }]);
+    expect(own.run(['undo', String(auditId), '--yes'], { env }).code).toBe(0);
+    expect(own.query('SELECT count(*) AS n FROM ticket_events')).toEqual([{ n: 0 }]);
+    expect(own.query('SELECT count(*) AS n FROM tickets')).toEqual([{ n: 0 }]);
     // The undo itself is recorded (in the audit trail and the export change log); the data tables are as they were.
     const tables = (dump: string) => {
       const lines = dump.split('\n');
@@ -514,7 +559,7 @@ describe('rows stamped with the time of the import', () => {
       for (let i = 0; i < lines.length; i += 2) if (!lines[i]!.startsWith('audit') && lines[i] !== 'row_changes') kept.push(lines[i]!, lines[i + 1]!);
       return kept.join('\n');
     };
-    expect(tables(box.dump())).toBe(tables(before));
+    expect(tables(own.dump())).toBe(tables(before));
   });
 });
 
@@ -635,10 +680,11 @@ describe('export', () => {
   });
 
   it('exports deals', () => {
-    const db = openDb(box.dbPath);
+    const own = copyOf(box);
+    const db = openDb(own.dbPath);
     db.prepare("INSERT INTO deals (customer_id, title, value_cents, stage, probability, close_date, created_at, updated_at) VALUES (1, 'Big order', 990000, 'proposal', 50, '2025-07-01', '2025-06-01T09:00:00.000Z', '2025-06-01T09:00:00.000Z')").run();
     db.close();
-    const rows = parse(box.ok(['export', 'deals'], { env }), { columns: true });
+    const rows = parse(own.ok(['export', 'deals'], { env }), { columns: true });
     expect(rows).toEqual([
       { id: '1', customer: 'li@example.com', title: 'Big order', value: '9900.00', stage: 'proposal', probability: '50', close_date: '2025-07-01', lost_reason: '', won_sale_id: '', created: '2025-06-01T09:00:00Z', updated: '2025-06-01T09:00:00Z' },
     ]);
@@ -707,33 +753,35 @@ describe('one transaction per import', () => {
   });
 
   it('a big import defers indexes, builds the lookup ones back when a row needs them, and ends with all of them', () => {
+    const own = copyOf(box);
     const lines = [CUSTOMERS_HEADER];
     for (let i = 0; i < 60_000; i++) lines.push(`Big ${i},big${i}@example.com,+49 30 ${String(i).padStart(7, '0')},,,,Berlin,,,`);
     lines.push('Big again,,+49 30 0000010,,,,,,,'); // no email: matched on the phone of line 12
-    const file = write(box, 'deferred.csv', lines.join('\n') + '\n');
-    const indexes = () => box.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").map((r) => r.name);
+    const file = write(own, 'deferred.csv', lines.join('\n') + '\n');
+    const indexes = () => own.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").map((r) => r.name);
     const before = indexes();
-    const refused = box.run(['import', 'customers', file], { env });
+    const refused = own.run(['import', 'customers', file], { env });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^line 60002: phone: duplicate of line 12$/m);
     expect(indexes()).toEqual(before);
-    const result = box.run(['import', 'customers', file, '--on-duplicate', 'skip'], { env });
+    const result = own.run(['import', 'customers', file, '--on-duplicate', 'skip'], { env });
     expect(summary(result.stderr)).toEqual({ imported: 60_000, updated: 0, skipped: 1, rejected: 0 });
     expect(indexes()).toEqual(before);
-    expect(box.query("SELECT count(*) AS n FROM customers WHERE city = 'Berlin'")).toEqual([{ n: 60_000 }]);
+    expect(own.query("SELECT count(*) AS n FROM customers WHERE city = 'Berlin'")).toEqual([{ n: 60_000 }]);
   });
 
   it('a concurrent reader sees none or all of the import and never fails on a lock', async () => {
+    const own = copyOf(box);
     const { spawnCrm, runCrm } = await import('../helpers/cli.js');
-    const base = box.query<{ n: number }>('SELECT count(*) AS n FROM customers')[0]!.n;
-    const child = spawnCrm(['--db', box.dbPath, 'import', 'customers', big], { env });
+    const base = own.query<{ n: number }>('SELECT count(*) AS n FROM customers')[0]!.n;
+    const child = spawnCrm(['--db', own.dbPath, 'import', 'customers', big], { env });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     let finished = false;
     const done = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
     void done.then(() => (finished = true));
     // Read only while the import holds the write lock, i.e. in the middle of its transaction.
-    const probe = openDb(box.dbPath, { timeout: 0 });
+    const probe = openDb(own.dbPath, { timeout: 0 });
     const locked = () => {
       try {
         probe.exec('BEGIN IMMEDIATE');
@@ -747,11 +795,11 @@ describe('one transaction per import', () => {
     const seen = new Set<number>();
     let readsDuringImport = 0;
     while (!finished && locked()) {
-      const db = openDb(box.dbPath, { readonly: true, timeout: 5000 });
+      const db = openDb(own.dbPath, { readonly: true, timeout: 5000 });
       seen.add((db.prepare('SELECT count(*) AS n FROM customers').get() as { n: number }).n);
       db.close();
       if (readsDuringImport++ % 5 === 0) {
-        const exported = runCrm(['--db', box.dbPath, 'export', 'customers', '--format', 'ndjson'], { env });
+        const exported = runCrm(['--db', own.dbPath, 'export', 'customers', '--format', 'ndjson'], { env });
         expect(exported.code, exported.stderr).toBe(0);
         seen.add(exported.stdout.trim().split('\n').length);
       }
@@ -762,6 +810,6 @@ describe('one transaction per import', () => {
     expect(readsDuringImport).toBeGreaterThan(0);
     // Every read saw the database before the import, or (a read racing the commit) all of it.
     for (const n of seen) expect([base, base + ROWS]).toContain(n);
-    expect(box.query('SELECT count(*) AS n FROM customers')).toEqual([{ n: base + ROWS }]);
+    expect(own.query('SELECT count(*) AS n FROM customers')).toEqual([{ n: base + ROWS }]);
   });
 });

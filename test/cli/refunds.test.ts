@@ -3,7 +3,7 @@
 // the test's own data.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../helpers/cli.js';
 
 const env = { CRM_NOW: '2025-06-15T09:00:00Z' };
@@ -14,11 +14,28 @@ afterEach(() => {
   boxes = [];
 });
 
-function fresh(): Sandbox {
-  const box = sandbox();
+// The empty database and the shop below are built once; each test gets its own copy of one
+// (a file copy, not a replay of the commands), so tests share nothing they write.
+let empty: Sandbox | undefined;
+let shopTemplate: Sandbox | undefined;
+afterAll(() => {
+  empty?.cleanup();
+  shopTemplate?.cleanup();
+});
+
+/** A copy of `template`, removed after the test. */
+function copyOf(template: Sandbox): Sandbox {
+  const box = template.clone();
   boxes.push(box);
-  box.ok(['init'], { env });
   return box;
+}
+
+function fresh(): Sandbox {
+  if (!empty) {
+    empty = sandbox();
+    empty.ok(['init'], { env });
+  }
+  return copyOf(empty);
 }
 
 function file(box: Sandbox, name: string, lines: string[]): string {
@@ -29,11 +46,14 @@ function file(box: Sandbox, name: string, lines: string[]): string {
 
 /** Ann (#1, shop number 17850) bought a 100.00 teapot (#1); a guest bought a 40.00 cup (#2). */
 function shop(): Sandbox {
-  const box = fresh();
-  box.ok(['customer', 'add', '--name', 'Ann', '--email', 'ann@example.com', '--external-id', '17850'], { env });
-  box.ok(['sale', 'record', '--customer', '1', '--product', 'Teapot', '--amount', '100', '--quantity', '2', '--date', '2025-06-01'], { env });
-  box.ok(['sale', 'record', '--product', 'Cup', '--amount', '40', '--date', '2025-06-02'], { env });
-  return box;
+  if (!shopTemplate) {
+    const box = sandbox();
+    box.ok(['customer', 'add', '--name', 'Ann', '--email', 'ann@example.com', '--external-id', '17850'], { env });
+    box.ok(['sale', 'record', '--customer', '1', '--product', 'Teapot', '--amount', '100', '--quantity', '2', '--date', '2025-06-01'], { env });
+    box.ok(['sale', 'record', '--product', 'Cup', '--amount', '40', '--date', '2025-06-02'], { env });
+    shopTemplate = box;
+  }
+  return copyOf(shopTemplate);
 }
 
 type Money = { [key: string]: unknown };

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ENCRYPTED, sandbox, spawnCrm, type Sandbox } from '../helpers/cli.js';
 
 describe('customer duplicates on 30,000 customers whose names share a prefix', () => {
@@ -105,11 +105,18 @@ describe('files with personal data are private', () => {
     expect(temps()).toHaveLength(1);
     return { child, exited };
   }
+  // Each test gets its own copy of a database with one customer, in a folder of its own: the files
+  // one test leaves (a foreign temp file, backups) are not another's to find.
+  let base: Sandbox;
   beforeAll(() => {
-    box = sandbox();
-    box.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com']);
+    base = sandbox();
+    base.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com']);
   });
-  afterAll(() => box.cleanup());
+  beforeEach(() => {
+    box = base.clone();
+  });
+  afterEach(() => box?.cleanup());
+  afterAll(() => base?.cleanup());
 
   it('creates --output files, exports, export-data, rejects and backups 0600', () => {
     box.ok(['customer', 'list', '--format', 'csv', '--output', 'list.csv']);

@@ -3,59 +3,55 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../helpers/cli.js';
 
-let box: Sandbox;
 const at = (iso: string) => ({ env: { CRM_NOW: iso } });
 
-beforeAll(() => {
-  box = sandbox();
-  box.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com'], at('2025-03-01T08:00:00Z'));
-  box.ok(['customer', 'add', '--name', 'Anna Schmidt', '--email', 'anna@example.com'], at('2025-03-01T08:00:00Z'));
-});
-afterAll(() => box.cleanup());
+// The file tells one story (deals added, moved, won, lost, reopened). Each point of the story is a
+// database built once here; a test reads the point it needs, or writes on its own copy (`clone`), so
+// every test sees the same data whether it runs alone, in file order or shuffled.
+let base: Sandbox; // two customers
+let deals: Sandbox; // + four deals
+let moved: Sandbox; // + deal 1 moved lead → qualified → proposal
+let won: Sandbox; // + deal 1 won (twice)
+let lost: Sandbox; // + deal 3 lost
+const fixtures: Sandbox[] = [];
+const owned: Sandbox[] = [];
+/** A copy of `box` for a test that writes; removed after the file. */
+const copyOf = (box: Sandbox) => {
+  const copy = box.clone();
+  owned.push(copy);
+  return copy;
+};
 
-// The file tells one story (deals added, moved, won, lost, reopened). Each test brings the shared
-// database to the point of the story it reads: in file order nothing is repeated; run alone (-t), a
-// test first replays the writes of the steps before it.
-const STORY: Array<[string, () => void]> = [
-  ['deals', () => {
-    box.ok(['deal', 'add', '--customer', 'li@example.com', '--title', 'Office tea', '--value', '10,000', '--close-date', '2025-05-15'], at('2025-03-01T09:00:00Z'));
-    box.ok(['deal', 'add', '--customer', 'anna@example.com', '--title', 'Gift boxes', '--value', '3500', '--stage', 'proposal', '--probability', '60', '--close-date', '2025-04-30'], at('2025-03-01T09:00:00Z'));
-    box.ok(['deal', 'add', '--customer', '2', '--title', 'Cups', '--value', '800'], at('2025-03-01T09:00:00Z'));
-    box.ok(['deal', 'add', '--customer', '1', '--title', 'Teapots', '--value', '2000', '--stage', 'negotiation', '--close-date', '2025-05-02'], at('2025-03-02T09:00:00Z'));
-  }],
-  ['moved', () => {
-    box.ok(['deal', 'move', '1', 'qualified'], at('2025-03-05T09:00:00Z'));
-    box.ok(['deal', 'move', '1', 'proposal'], at('2025-03-07T09:00:00Z'));
-  }],
-  ['won', () => {
-    box.ok(['deal', 'move', '1', 'won'], at('2025-03-10T09:00:00Z'));
-    box.ok(['deal', 'move', '1', 'won'], at('2025-03-11T09:00:00Z'));
-  }],
-  ['lost', () => box.ok(['deal', 'move', '3', 'lost', '--reason', 'too pricey'], at('2025-03-12T09:00:00Z'))],
-  ['won reopened', () => {
-    box.ok(['deal', 'move', '1', 'negotiation', '--reopen', '--reason', 'scope changed'], at('2025-03-20T09:00:00Z'));
-    box.ok(['deal', 'move', '1', 'won'], at('2025-03-25T09:00:00Z'));
-  }],
-];
-let storyDone = 0;
-const stepIndex = (name: string) => STORY.findIndex(([step]) => step === name);
-/** Replays the steps before `name` that have not happened (a test about to write step `name` itself). */
-function replayBefore(name: string): void {
-  for (; storyDone < stepIndex(name); storyDone++) STORY[storyDone]![1]();
-}
-/** The test has written step `name` itself. */
-function wroteStep(name: string): void {
-  storyDone = stepIndex(name) + 1;
-}
-/** Replays every step up to and including `name` that has not happened (a test that only reads). */
-function replayThrough(name: string): void {
-  replayBefore(name);
-  if (storyDone === stepIndex(name)) STORY[storyDone++]![1]();
-}
+const addDeals = (box: Sandbox) => {
+  box.ok(['deal', 'add', '--customer', 'li@example.com', '--title', 'Office tea', '--value', '10,000', '--close-date', '2025-05-15'], at('2025-03-01T09:00:00Z'));
+  box.ok(['deal', 'add', '--customer', 'anna@example.com', '--title', 'Gift boxes', '--value', '3500', '--stage', 'proposal', '--probability', '60', '--close-date', '2025-04-30'], at('2025-03-01T09:00:00Z'));
+  box.ok(['deal', 'add', '--customer', '2', '--title', 'Cups', '--value', '800'], at('2025-03-01T09:00:00Z'));
+  box.ok(['deal', 'add', '--customer', '1', '--title', 'Teapots', '--value', '2000', '--stage', 'negotiation', '--close-date', '2025-05-02'], at('2025-03-02T09:00:00Z'));
+};
+
+beforeAll(() => {
+  base = sandbox();
+  base.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com'], at('2025-03-01T08:00:00Z'));
+  base.ok(['customer', 'add', '--name', 'Anna Schmidt', '--email', 'anna@example.com'], at('2025-03-01T08:00:00Z'));
+  deals = base.clone();
+  addDeals(deals);
+  moved = deals.clone();
+  moved.ok(['deal', 'move', '1', 'qualified'], at('2025-03-05T09:00:00Z'));
+  moved.ok(['deal', 'move', '1', 'proposal'], at('2025-03-07T09:00:00Z'));
+  won = moved.clone();
+  won.ok(['deal', 'move', '1', 'won'], at('2025-03-10T09:00:00Z'));
+  won.ok(['deal', 'move', '1', 'won'], at('2025-03-11T09:00:00Z'));
+  lost = won.clone();
+  lost.ok(['deal', 'move', '3', 'lost', '--reason', 'too pricey'], at('2025-03-12T09:00:00Z'));
+  fixtures.push(base, deals, moved, won, lost);
+});
+afterAll(() => {
+  for (const box of [...fixtures, ...owned]) box.cleanup();
+});
 
 describe('deal add and list', () => {
   it('adds deals with stage-default or own probabilities and a first history entry', () => {
-    replayBefore('deals');
+    const box = copyOf(base);
     expect(box.ok(['deal', 'add', '--customer', 'li@example.com', '--title', 'Office tea', '--value', '10,000', '--close-date', '2025-05-15'], at('2025-03-01T09:00:00Z'))).toBe('1\n');
     expect(box.ok(['deal', 'add', '--customer', 'anna@example.com', '--title', 'Gift boxes', '--value', '3500', '--stage', 'proposal', '--probability', '60', '--close-date', '2025-04-30'], at('2025-03-01T09:00:00Z'))).toBe('2\n');
     expect(box.ok(['deal', 'add', '--customer', '2', '--title', 'Cups', '--value', '800'], at('2025-03-01T09:00:00Z'))).toBe('3\n');
@@ -74,40 +70,28 @@ describe('deal add and list', () => {
       [3, 10, 8000],
       [4, 75, 150000],
     ]);
-    wroteStep('deals');
   });
 
   it('takes default probabilities from config', () => {
-    replayThrough('deals');
+    const box = copyOf(deals);
     box.ok(['config', 'set', 'probability.lead', '20']);
     const list = JSON.parse(box.ok(['deal', 'list', '--stage', 'lead', '--format', 'json'])) as { id: number; probability: number }[];
     expect(list.map((d) => [d.id, d.probability])).toEqual([
       [1, 20],
       [3, 20],
     ]);
-    box.ok(['config', 'set', 'probability.lead', '10']);
   });
 
   it('filters by customer', () => {
-    // Its own customers and deals, so the test passes alone and after the others.
-    const own = sandbox();
-    try {
-      own.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com']);
-      own.ok(['customer', 'add', '--name', 'Anna Schmidt', '--email', 'anna@example.com']);
-      for (const [customer, title] of [['1', 'Office tea'], ['2', 'Gift boxes'], ['2', 'Cups'], ['1', 'Teapots']]) {
-        own.ok(['deal', 'add', '--customer', customer!, '--title', title!, '--value', '100']);
-      }
-      const list = JSON.parse(own.ok(['deal', 'list', '--customer', 'anna@example.com', '--format', 'json'])) as { id: number; title: string }[];
-      expect(list.map((d) => [d.id, d.title])).toEqual([
-        [2, 'Gift boxes'],
-        [3, 'Cups'],
-      ]);
-    } finally {
-      own.cleanup();
-    }
+    const list = JSON.parse(deals.ok(['deal', 'list', '--customer', 'anna@example.com', '--format', 'json'])) as { id: number; title: string }[];
+    expect(list.map((d) => [d.id, d.title])).toEqual([
+      [2, 'Gift boxes'],
+      [3, 'Cups'],
+    ]);
   });
 
   it('rejects bad input, writing nothing', () => {
+    const box = deals;
     const before = box.dump();
     const cases: [string[], number, RegExp][] = [
       [['--value', '12.345'], 2, /more than 2 decimals/],
@@ -129,7 +113,7 @@ describe('deal add and list', () => {
 
 describe('deal move', () => {
   it('moves through stages, keeping the history', () => {
-    replayBefore('moved');
+    const box = copyOf(deals);
     expect(box.run(['deal', 'move', '1', 'qualified'], at('2025-03-05T09:00:00Z')).code).toBe(0);
     expect(box.run(['deal', 'move', '1', 'proposal'], at('2025-03-07T09:00:00Z')).code).toBe(0);
     expect(box.query("SELECT from_stage, to_stage FROM deal_stage_history WHERE deal_id = 1 ORDER BY id")).toEqual([
@@ -137,11 +121,10 @@ describe('deal move', () => {
       { from_stage: 'lead', to_stage: 'qualified' },
       { from_stage: 'qualified', to_stage: 'proposal' },
     ]);
-    wroteStep('moved');
   });
 
   it('won records the sale exactly once, even when moved to won twice', () => {
-    replayBefore('won');
+    const box = copyOf(moved);
     const first = box.run(['deal', 'move', '1', 'won'], at('2025-03-10T09:00:00Z'));
     expect(first.code).toBe(0);
     expect(first.stderr).toContain('recorded sale #1');
@@ -154,11 +137,10 @@ describe('deal move', () => {
     expect(box.query('SELECT stage, won_sale_id FROM deals WHERE id = 1')).toEqual([{ stage: 'won', won_sale_id: 1 }]);
     const audit = box.query<{ n: number }>("SELECT count(*) AS n FROM audit_log WHERE action = 'deal.move' AND entity_id = 1");
     expect(audit[0]!.n).toBe(3);
-    wroteStep('won');
   });
 
   it('lost needs --reason (exit 2); with one, it is kept', () => {
-    replayBefore('lost');
+    const box = copyOf(won);
     const before = box.dump();
     const missing = box.run(['deal', 'move', '3', 'lost'], at('2025-03-12T09:00:00Z'));
     expect(missing.code).toBe(2);
@@ -166,11 +148,10 @@ describe('deal move', () => {
     expect(box.dump()).toBe(before);
     expect(box.run(['deal', 'move', '3', 'lost', '--reason', 'too pricey'], at('2025-03-12T09:00:00Z')).code).toBe(0);
     expect(box.query('SELECT stage, lost_reason FROM deals WHERE id = 3')).toEqual([{ stage: 'lost', lost_reason: 'too pricey' }]);
-    wroteStep('lost');
   });
 
   it('refuses unknown stages (exit 2) and moves out of won or lost without --reopen (exit 1)', () => {
-    replayThrough('lost');
+    const box = lost;
     const before = box.dump();
     const unknown = box.run(['deal', 'move', '2', 'closing']);
     expect(unknown.code).toBe(2);
@@ -187,10 +168,11 @@ describe('deal move', () => {
   });
 
   it('voiding the sale of a won deal is refused: reopen the deal instead', () => {
-    replayThrough('lost');
-    const result = box.run(['sale', 'void', '1']);
+    const before = lost.dump();
+    const result = lost.run(['sale', 'void', '1']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/recorded by winning deal #1/);
+    expect(lost.dump()).toBe(before);
   });
 });
 
@@ -200,10 +182,9 @@ describe('report pipeline', () => {
     summary: { open_deals: number; open_value_cents: number; weighted_value_cents: number; won_deals: number; lost_deals: number; win_rate: number | null };
     close_months: { close_month: string; deals: number; value_cents: number; weighted_cents: number }[];
   }
-  const pipeline = (...args: string[]) => JSON.parse(box.ok(['report', 'pipeline', '--format', 'json', ...args])) as Pipeline;
+  const pipeline = (...args: string[]) => JSON.parse(lost.ok(['report', 'pipeline', '--format', 'json', ...args])) as Pipeline;
 
   it('counts deals and value per stage, conversion, days in stage, win rate and weighted value by close month', () => {
-    replayThrough('lost');
     const p = pipeline();
     const stage = (name: string) => p.stages.find((s) => s.stage === name)!;
     // Now: 1 won (10,000), 2 proposal 60 % (3,500), 3 lost (800), 4 negotiation 75 % (2,000).
@@ -232,7 +213,6 @@ describe('report pipeline', () => {
   });
 
   it('--as-of replays the stage history: later moves are left out', () => {
-    replayThrough('lost');
     const p = pipeline('--as-of', '2025-03-06');
     // On 6 March: deal 1 qualified (default 25 %), 2 proposal, 3 lead, 4 negotiation.
     expect(p.stages.map((s) => [s.stage, s.deals])).toEqual([
@@ -244,10 +224,9 @@ describe('report pipeline', () => {
   });
 
   it('draws a bar column in tables only', () => {
-    replayThrough('lost');
-    const table = box.ok(['report', 'pipeline']);
+    const table = lost.ok(['report', 'pipeline']);
     expect(table).toMatch(/│ won\s+│\s+1 │\s+10,000\.00 │.*█/);
-    const csv = box.ok(['report', 'pipeline', '--format', 'csv']);
+    const csv = lost.ok(['report', 'pipeline', '--format', 'csv']);
     expect(csv.split('\r\n')[0]).toBe('stage,deals,value,weighted,reached,conversion,avg_days');
     expect(csv).not.toMatch(/█/);
   });
@@ -255,7 +234,7 @@ describe('report pipeline', () => {
 
 describe('reopening', () => {
   it('reopening a won deal voids its sale; winning it again records one new sale', () => {
-    replayBefore('won reopened');
+    const box = copyOf(lost);
     const reopen = box.run(['deal', 'move', '1', 'negotiation', '--reopen', '--reason', 'scope changed'], at('2025-03-20T09:00:00Z'));
     expect(reopen.code).toBe(0);
     expect(reopen.stderr).toContain('voided sale #1');
@@ -274,11 +253,10 @@ describe('reopening', () => {
     // As of 15 March the first sale was still live.
     const asOf = JSON.parse(box.ok(['report', 'sales', '--period', '2025-03', '--as-of', '2025-03-15', '--format', 'json'])) as { total: { revenue_cents: number; count: number } };
     expect(asOf.total).toMatchObject({ revenue_cents: 1000000, count: 1 });
-    wroteStep('won reopened');
   });
 
   it('a lost deal reopens with --reopen and loses its lost reason', () => {
-    replayThrough('won reopened');
+    const box = copyOf(lost);
     expect(box.run(['deal', 'move', '3', 'qualified', '--reopen'], at('2025-03-26T09:00:00Z')).code).toBe(0);
     expect(box.query('SELECT stage, lost_reason FROM deals WHERE id = 3')).toEqual([{ stage: 'qualified', lost_reason: null }]);
   });

@@ -87,6 +87,17 @@ beforeAll(() => {
 });
 afterAll(() => box.cleanup());
 
+/** Copies of the shared database for tests that write; removed after the file. */
+const copies: Sandbox[] = [];
+function copyOf(from: Sandbox): Sandbox {
+  const copy = from.clone();
+  copies.push(copy);
+  return copy;
+}
+afterAll(() => {
+  for (const copy of copies) copy.cleanup();
+});
+
 interface SalesJson {
   sales: Record<string, unknown>[];
   total: Record<string, unknown>;
@@ -283,8 +294,9 @@ describe('report sales formats and mistakes', () => {
 
 describe('report customers', () => {
   it('new, active and churned against the previous period, and top customers by lifetime value', () => {
-    box.ok(['config', 'set', 'churn_days', '60']);
-    const report = JSON.parse(box.ok(['report', 'customers', '--period', '2025-Q2', '--top', '3', '--format', 'json'], { env: NOW })) as {
+    const own = copyOf(box);
+    own.ok(['config', 'set', 'churn_days', '60']);
+    const report = JSON.parse(own.ok(['report', 'customers', '--period', '2025-Q2', '--top', '3', '--format', 'json'], { env: NOW })) as {
       customers: { metric: string; current: number; previous: number }[];
       top: { rank: number; customer_id: number; orders: number; lifetime_value_cents: number; last_purchase: string }[];
     };
@@ -320,12 +332,13 @@ describe('report customers', () => {
 
 describe('report summary', () => {
   it('KPIs on one screen, with tickets and CSAT read straight from their tables', () => {
-    box.ok(['deal', 'add', '--customer', '1', '--title', 'Office tea', '--value', '10,000', '--stage', 'proposal'], { env: NOW });
+    const own = copyOf(box);
+    own.ok(['deal', 'add', '--customer', '1', '--title', 'Office tea', '--value', '10,000', '--stage', 'proposal'], { env: NOW });
     const opened = '2025-06-01T00:00:00.000Z';
-    box.insert('tickets', ['open', 'pending', 'open', 'resolved'].map((status) => ({ customer_id: 1, subject: 'x', priority: 'normal', kind: 'question', status, opened_at: opened, updated_at: opened })));
+    own.insert('tickets', ['open', 'pending', 'open', 'resolved'].map((status) => ({ customer_id: 1, subject: 'x', priority: 'normal', kind: 'question', status, opened_at: opened, updated_at: opened })));
     const rating = (score: number, superseded_at: string | null) => ({ ticket_id: 4, score, rated_at: '2025-06-02T00:00:00.000Z', superseded_at });
-    box.insert('ticket_ratings', [rating(1, '2025-06-03T00:00:00.000Z'), ...[5, 4, 2].map((score) => rating(score, null))]);
-    const summary = (JSON.parse(box.ok(['report', 'summary', '--period', '2025-06', '--format', 'json'], { env: NOW })) as { summary: Record<string, unknown> }).summary;
+    own.insert('ticket_ratings', [rating(1, '2025-06-03T00:00:00.000Z'), ...[5, 4, 2].map((score) => rating(score, null))]);
+    const summary = (JSON.parse(own.ok(['report', 'summary', '--period', '2025-06', '--format', 'json'], { env: NOW })) as { summary: Record<string, unknown> }).summary;
     const june = sum(inRange('2025-06-01', '2025-07-01'));
     const may = sum(inRange('2025-05-01', '2025-06-01'));
     expect(summary).toMatchObject({
@@ -345,7 +358,7 @@ describe('report summary', () => {
       csat: 2 / 3,
       average_score: 11 / 3,
     });
-    const table = box.ok(['report', 'summary', '--period', '2025-06'], { env: NOW });
+    const table = own.ok(['report', 'summary', '--period', '2025-06'], { env: NOW });
     expect(table).toMatch(/CSAT \(4-5 of 5\)\s+66\.7%/);
   });
 });

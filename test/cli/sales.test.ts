@@ -4,44 +4,65 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../helpers/cli.js';
 
 const env = { CRM_NOW: '2025-06-15T09:00:00Z' };
-let box: Sandbox;
+// Databases built once and only read by the tests; a test that writes works on its own copy.
+let box: Sandbox; // three customers
+let recorded: Sandbox; // + four sales
+let voided: Sandbox; // + sale #2 voided
+const copies: Sandbox[] = [];
+const copyOf = (from: Sandbox) => {
+  const copy = from.clone();
+  copies.push(copy);
+  return copy;
+};
 
 beforeAll(() => {
   box = sandbox();
   box.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com', '--city', 'Shanghai'], { env });
   box.ok(['customer', 'add', '--name', 'Anna Schmidt', '--email', 'anna@example.com', '--city', 'Berlin'], { env });
   box.ok(['customer', 'add', '--name', 'Anna Schmidt', '--email', 'anna.s@example.com'], { env });
+  recorded = box.clone();
+  recorded.ok(['sale', 'record', '--customer', 'li@example.com', '--product', 'Tea set', '--amount', '1,280.50', '--quantity', '2', '--date', '2025-03-01', '--note', 'gift wrap'], { env });
+  recorded.ok(['sale', 'record', '--customer', '1', '--product', 'Teapot', '--amount', '¥199'], { env });
+  recorded.ok(['sale', 'record', '--customer', 'li wei', '--product', 'Cups', '--amount', '$20.5'], { env });
+  recorded.ok(['sale', 'record', '--customer', 'anna@example.com', '--product', 'Teapot', '--amount', '300', '--date', '2025-04-10'], { env });
+  voided = recorded.clone();
+  voided.ok(['sale', 'void', '2', '--reason', 'returned'], { env: { CRM_NOW: '2025-06-16T10:00:00Z' } });
 });
-afterAll(() => box.cleanup());
+afterAll(() => {
+  for (const sandbox of [box, recorded, voided, ...copies]) sandbox?.cleanup();
+});
 
 describe('sale record', () => {
   it('records a sale in integer cents and prints its id', () => {
-    const result = box.run(['sale', 'record', '--customer', 'li@example.com', '--product', 'Tea set', '--amount', '1,280.50', '--quantity', '2', '--date', '2025-03-01', '--note', 'gift wrap'], { env });
+    const own = copyOf(box);
+    const result = own.run(['sale', 'record', '--customer', 'li@example.com', '--product', 'Tea set', '--amount', '1,280.50', '--quantity', '2', '--date', '2025-03-01', '--note', 'gift wrap'], { env });
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('1\n');
     expect(result.stderr).toBe('recorded sale #1 1280.50 Tea set on 2025-03-01 for #1 Li Wei <li@example.com>\n');
-    expect(box.query('SELECT customer_id, product, quantity, amount_cents, sold_on, note, created_at, voided_at FROM sales')).toEqual([
+    expect(own.query('SELECT customer_id, product, quantity, amount_cents, sold_on, note, created_at, voided_at FROM sales')).toEqual([
       { customer_id: 1, product: 'Tea set', quantity: 2, amount_cents: 128050, sold_on: '2025-03-01', note: 'gift wrap', created_at: '2025-06-15T09:00:00.000Z', voided_at: null },
     ]);
   });
 
   it('defaults to today and quantity 1, accepts currency symbols and customer ids or unique names', () => {
-    expect(box.ok(['sale', 'record', '--customer', '1', '--product', 'Teapot', '--amount', '¥199'], { env })).toBe('2\n');
-    expect(box.ok(['sale', 'record', '--customer', 'li wei', '--product', 'Cups', '--amount', '$20.5'], { env })).toBe('3\n');
-    expect(box.query('SELECT id, quantity, amount_cents, sold_on FROM sales WHERE id > 1 ORDER BY id')).toEqual([
-      { id: 2, quantity: 1, amount_cents: 19900, sold_on: '2025-06-15' },
-      { id: 3, quantity: 1, amount_cents: 2050, sold_on: '2025-06-15' },
+    const own = copyOf(box);
+    expect(own.ok(['sale', 'record', '--customer', '1', '--product', 'Teapot', '--amount', '¥199'], { env })).toBe('1\n');
+    expect(own.ok(['sale', 'record', '--customer', 'li wei', '--product', 'Cups', '--amount', '$20.5'], { env })).toBe('2\n');
+    expect(own.query('SELECT id, customer_id, quantity, amount_cents, sold_on FROM sales ORDER BY id')).toEqual([
+      { id: 1, customer_id: 1, quantity: 1, amount_cents: 19900, sold_on: '2025-06-15' },
+      { id: 2, customer_id: 1, quantity: 1, amount_cents: 2050, sold_on: '2025-06-15' },
     ]);
   });
 
   it('audits every write', () => {
-    const rows = box.query<{ action: string; entity_id: number; customer_id: number }>("SELECT action, entity_id, customer_id FROM audit_log WHERE entity = 'sale' ORDER BY id");
+    const rows = recorded.query<{ action: string; entity_id: number; customer_id: number }>("SELECT action, entity_id, customer_id FROM audit_log WHERE entity = 'sale' ORDER BY id");
     expect(rows).toEqual([
       { action: 'sale.record', entity_id: 1, customer_id: 1 },
       { action: 'sale.record', entity_id: 2, customer_id: 1 },
       { action: 'sale.record', entity_id: 3, customer_id: 1 },
+      { action: 'sale.record', entity_id: 4, customer_id: 2 },
     ]);
-    const change = box.query<{ table_name: string; op: string; after: string }>("SELECT table_name, op, after FROM audit_change WHERE table_name = 'sales' AND row_id = 1");
+    const change = recorded.query<{ table_name: string; op: string; after: string }>("SELECT table_name, op, after FROM audit_change WHERE table_name = 'sales' AND row_id = 1");
     expect(change).toHaveLength(1);
     expect(JSON.parse(change[0]!.after)).toMatchObject({ id: 1, amount_cents: 128050 });
   });
@@ -92,8 +113,7 @@ describe('sale record', () => {
 
 describe('sale list and void', () => {
   it('lists live sales oldest first, filtered by customer, product and dates', () => {
-    box.ok(['sale', 'record', '--customer', 'anna@example.com', '--product', 'Teapot', '--amount', '300', '--date', '2025-04-10'], { env });
-    const csv = box.ok(['sale', 'list', '--format', 'csv'], { env });
+    const csv = recorded.ok(['sale', 'list', '--format', 'csv'], { env });
     expect(csv).toBe(
       [
         'id,sold_on,sold_at,customer_id,customer,product,quantity,amount,note,deal_id,voided_at,void_reason',
@@ -104,7 +124,7 @@ describe('sale list and void', () => {
         '',
       ].join('\r\n'),
     );
-    const ids = (args: string[]) => (JSON.parse(box.ok(['sale', 'list', '--format', 'json', ...args], { env })) as { id: number }[]).map((r) => r.id);
+    const ids = (args: string[]) => (JSON.parse(recorded.ok(['sale', 'list', '--format', 'json', ...args], { env })) as { id: number }[]).map((r) => r.id);
     expect(ids(['--customer', 'li@example.com'])).toEqual([1, 2, 3]);
     expect(ids(['--product', 'teapot'])).toEqual([4, 2]);
     expect(ids(['--from', '2025-03-02', '--to', '2025-06-14'])).toEqual([4]);
@@ -112,6 +132,7 @@ describe('sale list and void', () => {
   });
 
   it('voids a sale: the row stays with its reason, lists and totals drop it', () => {
+    const box = copyOf(recorded);
     const result = box.run(['sale', 'void', '2', '--reason', 'returned'], { env: { CRM_NOW: '2025-06-16T10:00:00Z' } });
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('voided sale #2 199.00 Teapot on 2025-06-15\n');
@@ -133,6 +154,7 @@ describe('sale list and void', () => {
   });
 
   it('voiding twice is an error (exit 1) and changes nothing; an unknown id is exit 1', () => {
+    const box = voided;
     const before = box.dump();
     const again = box.run(['sale', 'void', '2'], { env });
     expect(again.code).toBe(1);

@@ -127,6 +127,17 @@ beforeAll(() => {
 });
 afterAll(() => box.cleanup());
 
+/** Copies of the shared database for tests that write; removed after the file. */
+const copies: Sandbox[] = [];
+function copyOf(from: Sandbox): Sandbox {
+  const copy = from.clone();
+  copies.push(copy);
+  return copy;
+}
+afterAll(() => {
+  for (const copy of copies) copy.cleanup();
+});
+
 interface SalesJson {
   sales: Record<string, unknown>[];
   total: Record<string, unknown>;
@@ -274,37 +285,39 @@ describe('report sales --segment NAME', () => {
 
 describe('task add --segment', () => {
   it('adds the task for every member, skips those who have it already, and records one audit entry', () => {
+    const own = copyOf(box);
     const members = [...SEGMENTS.shanghai!.members].sort((a, b) => a - b);
-    const result = box.run(['task', 'add', '--segment', 'shanghai', '--title', 'Win-back call', '--due', '2025-07-20', '--assignee', 'anna'], { env: NOW });
+    const result = own.run(['task', 'add', '--segment', 'shanghai', '--title', 'Win-back call', '--due', '2025-07-20', '--assignee', 'anna'], { env: NOW });
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(`added ${members.length} tasks for customers in segment shanghai`);
-    const tasks = box.query<{ id: number; customer_id: number; due_at: string; due_has_time: number; assignee: string }>(
+    const tasks = own.query<{ id: number; customer_id: number; due_at: string; due_has_time: number; assignee: string }>(
       "SELECT id, customer_id, due_at, due_has_time, assignee FROM tasks WHERE title = 'Win-back call' ORDER BY customer_id",
     );
     expect(tasks.map((t) => [t.customer_id, t.due_at, t.due_has_time, t.assignee])).toEqual(members.map((id) => [id, '2025-07-20T00:00:00.000Z', 0, 'anna']));
     expect(result.stdout.trim().split('\n').map(Number).sort((a, b) => a - b)).toEqual(tasks.map((t) => t.id).sort((a, b) => a - b));
-    const audit = box.query<{ action: string; summary: string }>("SELECT action, summary FROM audit_log WHERE action = 'task.add' ORDER BY id DESC LIMIT 1");
+    const audit = own.query<{ action: string; summary: string }>("SELECT action, summary FROM audit_log WHERE action = 'task.add' ORDER BY id DESC LIMIT 1");
     expect(audit).toEqual([{ action: 'task.add', summary: `"Win-back call" for ${members.length} customers in segment shanghai` }]);
 
-    const before = box.dump();
-    const again = box.run(['task', 'add', '--segment', 'shanghai', '--title', 'Win-back call', '--due', '2025-07-20'], { env: NOW });
+    const before = own.dump();
+    const again = own.run(['task', 'add', '--segment', 'shanghai', '--title', 'Win-back call', '--due', '2025-07-20'], { env: NOW });
     expect(again.code).toBe(0);
     expect(again.stderr).toContain(`added 0 tasks for customers in segment shanghai (skipped ${members.length} already having an open "Win-back call" task)`);
-    expect(box.dump()).toBe(before);
+    expect(own.dump()).toBe(before);
   });
 
   it('an aggregate segment with --after-last-contact; an empty segment adds nothing', () => {
+    const own = copyOf(box);
     const members = [...SEGMENTS['big-spenders']!.members].sort((a, b) => a - b);
-    box.ok(['task', 'add', '--segment', 'big-spenders', '--after-last-contact', '30d', '--title', 'Thank you note'], { env: NOW });
+    own.ok(['task', 'add', '--segment', 'big-spenders', '--after-last-contact', '30d', '--title', 'Thank you note'], { env: NOW });
     // No activities: the last contact is when the customer was added (2024-12-01), so 2024-12-31.
-    expect(box.query<{ customer_id: number; due_at: string }>("SELECT customer_id, due_at FROM tasks WHERE title = 'Thank you note' ORDER BY customer_id")).toEqual(
+    expect(own.query<{ customer_id: number; due_at: string }>("SELECT customer_id, due_at FROM tasks WHERE title = 'Thank you note' ORDER BY customer_id")).toEqual(
       members.map((id) => ({ customer_id: id, due_at: '2024-12-31T00:00:00.000Z' })),
     );
-    const before = box.dump();
-    const empty = box.run(['task', 'add', '--segment', 'nobody', '--title', 'x', '--due', 'tomorrow'], { env: NOW });
+    const before = own.dump();
+    const empty = own.run(['task', 'add', '--segment', 'nobody', '--title', 'x', '--due', 'tomorrow'], { env: NOW });
     expect(empty).toMatchObject({ code: 0, stdout: '' });
     expect(empty.stderr).toContain('added 0 tasks for customers in segment nobody');
-    expect(box.dump()).toBe(before);
+    expect(own.dump()).toBe(before);
   });
 });
 

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../helpers/cli.js';
 import {
   NOW,
-  TODAY,
   evaluate,
   generateCustomers,
   insertCustomers,
@@ -29,26 +28,47 @@ function setup(count: number, seed: number): { box: Sandbox; customers: RefCusto
   return { box, customers };
 }
 
+// A describe's database is built once and only read by its tests; a test that writes works on its
+// own copy, so each test sees the same data alone, in file order or shuffled.
+const copies: Sandbox[] = [];
+const copyOf = (from: Sandbox) => {
+  const copy = from.clone();
+  copies.push(copy);
+  return copy;
+};
+afterAll(() => {
+  for (const copy of copies) copy.cleanup();
+});
+
 describe('segment create, list, show and rm', () => {
-  let box: Sandbox;
+  let base: Sandbox; // 60 customers, no segment
+  let box: Sandbox; // + the segment east-spenders
   let customers: RefCustomer[];
   const where = 'city in ("Shanghai", "Hangzhou") and total_spent > 100 and not tag = "churned"';
   const inSegment = (c: RefCustomer) =>
     ['shanghai', 'hangzhou'].includes((c.city ?? '').toLowerCase()) && totalSpent(c) > 10000 && !c.tags.includes('churned');
 
-  beforeAll(() => ({ box, customers } = setup(60, 11)));
-  afterAll(() => box.cleanup());
+  beforeAll(() => {
+    ({ box: base, customers } = setup(60, 11));
+    box = base.clone();
+    box.ok(['segment', 'create', 'east-spenders', '--where', where, '--description', 'big spenders in the east'], { env });
+  });
+  afterAll(() => {
+    base?.cleanup();
+    box?.cleanup();
+  });
 
   it('creates a segment and says how many customers are in it now', () => {
-    const result = box.run(['segment', 'create', 'east-spenders', '--where', where, '--description', 'big spenders in the east'], { env });
+    const own = copyOf(base);
+    const result = own.run(['segment', 'create', 'east-spenders', '--where', where, '--description', 'big spenders in the east'], { env });
     expect(result.code).toBe(0);
     const expected = customers.filter(inSegment).length;
     expect(expected).toBeGreaterThan(2);
     expect(result.stderr).toBe(`created segment "east-spenders": ${expected} customers now\n`);
     expect(result.stdout).toBe('');
-    const [row] = box.query<{ name: string; expression: string; description: string }>('SELECT name, expression, description FROM segments');
+    const [row] = own.query<{ name: string; expression: string; description: string }>('SELECT name, expression, description FROM segments');
     expect(row).toEqual({ name: 'east-spenders', expression: where, description: 'big spenders in the east' });
-    const audit = box.query<{ action: string; entity: string; summary: string }>("SELECT action, entity, summary FROM audit_log WHERE action = 'segment.create'");
+    const audit = own.query<{ action: string; entity: string; summary: string }>("SELECT action, entity, summary FROM audit_log WHERE action = 'segment.create'");
     expect(audit).toEqual([{ action: 'segment.create', entity: 'segment', summary: `east-spenders: ${where}` }]);
   });
 
@@ -98,8 +118,9 @@ describe('segment create, list, show and rm', () => {
   });
 
   it('lists segments with their current size, evaluated when used', () => {
-    box.ok(['segment', 'create', 'recent', '--where', 'last_purchase < 90d'], { env });
-    const listed = JSON.parse(box.ok(['segment', 'list', '--format', 'json'], { env })) as Array<Record<string, unknown>>;
+    const own = copyOf(box);
+    own.ok(['segment', 'create', 'recent', '--where', 'last_purchase < 90d'], { env });
+    const listed = JSON.parse(own.ok(['segment', 'list', '--format', 'json'], { env })) as Array<Record<string, unknown>>;
     const cutoff = new Date(Date.UTC(2025, 5, 1 - 90)).toISOString().slice(0, 10);
     const recent = customers.filter((c) => (lastPurchase(c) ?? '') > cutoff).length;
     expect(listed).toEqual([
@@ -107,40 +128,45 @@ describe('segment create, list, show and rm', () => {
       { name: 'recent', customers: recent, expression: 'last_purchase < 90d', description: null, created_at: '2025-06-01T09:00:00Z' },
     ]);
     // 60 days later, fewer purchases are recent: the segment is re-evaluated, not stored.
-    const later = JSON.parse(box.ok(['segment', 'list', '--format', 'json'], { env: { CRM_NOW: '2025-07-31T09:00:00Z' } })) as Array<{ name: string; customers: number }>;
+    const later = JSON.parse(own.ok(['segment', 'list', '--format', 'json'], { env: { CRM_NOW: '2025-07-31T09:00:00Z' } })) as Array<{ name: string; customers: number }>;
     const laterCutoff = new Date(Date.UTC(2025, 6, 31 - 90)).toISOString().slice(0, 10);
     expect(later[1]).toMatchObject({ name: 'recent', customers: customers.filter((c) => (lastPurchase(c) ?? '') > laterCutoff).length });
   });
 
   it('treats text inside quotes as data, never as SQL', () => {
-    const before = box.query<{ n: number }>('SELECT count(*) AS n FROM customers')[0]!.n;
-    const result = box.run(['segment', 'create', 'sneaky', '--where', `name = "x'; DROP TABLE customers; --" or city = "') OR 1=1 --"`], { env });
+    const own = copyOf(base);
+    const before = own.query<{ n: number }>('SELECT count(*) AS n FROM customers')[0]!.n;
+    const result = own.run(['segment', 'create', 'sneaky', '--where', `name = "x'; DROP TABLE customers; --" or city = "') OR 1=1 --"`], { env });
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('created segment "sneaky": 0 customers now\n');
-    expect(box.query<{ n: number }>('SELECT count(*) AS n FROM customers')[0]!.n).toBe(before);
+    expect(own.query<{ n: number }>('SELECT count(*) AS n FROM customers')[0]!.n).toBe(before);
   });
 
   it('removes a segment without touching customers, and records it for undo', () => {
-    const result = box.run(['segment', 'rm', 'sneaky'], { env });
+    const own = copyOf(box);
+    const customersBefore = own.query('SELECT * FROM customers ORDER BY id');
+    const result = own.run(['segment', 'rm', 'east-spenders'], { env });
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/^removed segment "sneaky" \(it was: name = /);
-    expect(box.query("SELECT name FROM segments WHERE name = 'sneaky'")).toEqual([]);
-    const [entry] = box.query<{ id: number; action: string }>("SELECT id, action FROM audit_log WHERE action = 'segment.rm'");
+    expect(result.stderr).toBe(`removed segment "east-spenders" (it was: ${where})\n`);
+    expect(own.query('SELECT name FROM segments')).toEqual([]);
+    expect(own.query('SELECT * FROM customers ORDER BY id')).toEqual(customersBefore);
+    const [entry] = own.query<{ id: number; action: string }>("SELECT id, action FROM audit_log WHERE action = 'segment.rm'");
     expect(entry).toBeDefined();
-    const changes = box.query<{ table_name: string; op: string; before: string }>('SELECT table_name, op, before FROM audit_change WHERE log_id = ?', entry!.id);
+    const changes = own.query<{ table_name: string; op: string; before: string }>('SELECT table_name, op, before FROM audit_change WHERE log_id = ?', entry!.id);
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatchObject({ table_name: 'segments', op: 'delete' });
-    expect(JSON.parse(changes[0]!.before)).toMatchObject({ name: 'sneaky' });
+    expect(JSON.parse(changes[0]!.before)).toMatchObject({ name: 'east-spenders', expression: where });
   });
 
   it('agrees with the reference for random expressions, end to end', () => {
+    const own = copyOf(base);
     const random = rng(404);
     for (let i = 0; i < 6; i++) {
       const tree = randomExpr(random, 2);
       const text = render(random, tree);
-      const result = box.run(['segment', 'create', `random-${i}`, '--where', text], { env });
+      const result = own.run(['segment', 'create', `random-${i}`, '--where', text], { env });
       expect(result.code, `${text}\n${result.stderr}`).toBe(0);
-      const shown = JSON.parse(box.ok(['segment', 'show', `random-${i}`, '--format', 'json'], { env })) as Array<{ id: number }>;
+      const shown = JSON.parse(own.ok(['segment', 'show', `random-${i}`, '--format', 'json'], { env })) as Array<{ id: number }>;
       expect({ text, ids: shown.map((r) => r.id) }).toEqual({ text, ids: customers.filter((c) => evaluate(c, tree)).map((c) => c.id) });
     }
   });
@@ -254,23 +280,24 @@ describe('segment rfm', () => {
   });
 
   it('saves the groups so rfm:GROUP works as a segment', () => {
-    const result = box.run(['segment', 'rfm', '--save', '--format', 'csv'], { env });
+    const own = copyOf(box);
+    const result = own.run(['segment', 'rfm', '--save', '--format', 'csv'], { env });
     expect(result.code).toBe(0);
     for (const group of GROUPS) {
       const expected = [...groupOf].filter(([, g]) => g === group).map(([c]) => c.id).sort((a, b) => a - b);
-      const shown = JSON.parse(box.ok(['segment', 'show', `rfm:${group}`, '--format', 'json'], { env })) as Array<{ id: number }>;
+      const shown = JSON.parse(own.ok(['segment', 'show', `rfm:${group}`, '--format', 'json'], { env })) as Array<{ id: number }>;
       expect(shown.map((r) => r.id)).toEqual(expected);
     }
-    const listed = JSON.parse(box.ok(['customer', 'list', '--segment', 'rfm:at-risk', '--format', 'json'], { env })) as Array<{ id: number }>;
+    const listed = JSON.parse(own.ok(['customer', 'list', '--segment', 'rfm:at-risk', '--format', 'json'], { env })) as Array<{ id: number }>;
     expect(listed.map((r) => r.id)).toEqual([...groupOf].filter(([, g]) => g === 'at-risk').map(([c]) => c.id).sort((a, b) => a - b));
-    const segments = JSON.parse(box.ok(['segment', 'list', '--format', 'json'], { env })) as Array<{ name: string; customers: number }>;
+    const segments = JSON.parse(own.ok(['segment', 'list', '--format', 'json'], { env })) as Array<{ name: string; customers: number }>;
     expect(segments.map((s) => s.name)).toEqual(GROUPS.map((g) => `rfm:${g}`));
-    const [audit] = box.query<{ id: number; summary: string }>("SELECT id, summary FROM audit_log WHERE action = 'segment.rfm.save'");
+    const [audit] = own.query<{ id: number; summary: string }>("SELECT id, summary FROM audit_log WHERE action = 'segment.rfm.save'");
     expect(audit!.summary).toBe(`saved RFM groups of ${groupOf.size} customers (replacing 0 stored memberships)`);
-    expect(box.query('SELECT table_name, first_id, last_id FROM audit_range WHERE log_id = ?', audit!.id)).toEqual([{ table_name: 'segment_members', first_id: 1, last_id: groupOf.size }]);
+    expect(own.query('SELECT table_name, first_id, last_id FROM audit_range WHERE log_id = ?', audit!.id)).toEqual([{ table_name: 'segment_members', first_id: 1, last_id: groupOf.size }]);
     // Saving again replaces the snapshot rather than adding to it.
-    box.ok(['segment', 'rfm', '--save'], { env });
-    expect(box.query<{ n: number }>('SELECT count(*) AS n FROM segment_members')[0]!.n).toBe(groupOf.size);
+    own.ok(['segment', 'rfm', '--save'], { env });
+    expect(own.query<{ n: number }>('SELECT count(*) AS n FROM segment_members')[0]!.n).toBe(groupOf.size);
   });
 });
 
@@ -281,7 +308,8 @@ describe('segment breakdown', () => {
   afterAll(() => box.cleanup());
 
   type Out = { class: string; customers: number; share: number; revenue: string; revenue_cents: number; average_spend: string; average_spend_cents: number };
-  const breakdown = (...args: string[]) => JSON.parse(box.ok(['segment', 'breakdown', ...args, '--format', 'json'], { env })) as Out[];
+  const breakdownOf = (on: Sandbox, ...args: string[]) => JSON.parse(on.ok(['segment', 'breakdown', ...args, '--format', 'json'], { env })) as Out[];
+  const breakdown = (...args: string[]) => breakdownOf(box, ...args);
   function expectRows(actual: Out[], expected: Array<[string, RefCustomer[]]>, total: number) {
     expect(actual.map((r) => r.class)).toEqual(expected.map(([label]) => label));
     expected.forEach(([label, members], i) => {
@@ -343,9 +371,10 @@ describe('segment breakdown', () => {
   });
 
   it('breaks down one segment with --segment', () => {
-    box.ok(['segment', 'create', 'buyers', '--where', 'orders >= 1'], { env });
+    const own = copyOf(box);
+    own.ok(['segment', 'create', 'buyers', '--where', 'orders >= 1'], { env });
     const buyers = customers.filter((c) => orders(c) >= 1);
-    const rows = breakdown('--by', 'age:30', '--segment', 'buyers');
+    const rows = breakdownOf(own, '--by', 'age:30', '--segment', 'buyers');
     expectRows(
       rows,
       [
@@ -358,13 +387,20 @@ describe('segment breakdown', () => {
   });
 
   it('uses the pinned clock for relative dates', () => {
-    // `last_purchase < 30d` counts back from CRM_NOW (TODAY), not from the machine's clock.
-    box.ok(['segment', 'create', 'bought-last-30d', '--where', 'last_purchase < 30d'], { env });
-    const [y, m, d] = TODAY.split('-').map(Number);
-    const cutoff = new Date(Date.UTC(y!, m! - 1, d! - 30)).toISOString().slice(0, 10);
-    const expected = customers.filter((c) => (lastPurchase(c) ?? '') > cutoff).map((c) => c.id);
-    expect(expected.length).toBeGreaterThan(0);
-    const shown = JSON.parse(box.ok(['segment', 'show', 'bought-last-30d', '--format', 'json'], { env })) as Array<{ id: number }>;
-    expect(shown.map((r) => r.id).sort((a, b) => a - b)).toEqual(expected.sort((a, b) => a - b));
+    // `last_purchase < 30d` counts back from CRM_NOW, not from the machine's clock (which is years
+    // after this data): the same saved segment has other members when CRM_NOW moves on 20 days.
+    const own = copyOf(box);
+    own.ok(['segment', 'create', 'bought-last-30d', '--where', 'last_purchase < 30d'], { env });
+    const members = (now: string) => {
+      const cutoff = new Date(Date.parse(now) - 30 * 86_400_000).toISOString().slice(0, 10);
+      return customers.filter((c) => (lastPurchase(c) ?? '') > cutoff).map((c) => c.id).sort((a, b) => a - b);
+    };
+    const shown = (now: string) =>
+      (JSON.parse(own.ok(['segment', 'show', 'bought-last-30d', '--format', 'json'], { env: { CRM_NOW: now } })) as Array<{ id: number }>).map((r) => r.id).sort((a, b) => a - b);
+    const later = '2025-06-21T09:00:00Z';
+    expect(members(NOW).length).toBeGreaterThan(0);
+    expect(members(later)).not.toEqual(members(NOW));
+    expect(shown(NOW)).toEqual(members(NOW));
+    expect(shown(later)).toEqual(members(later));
   });
 });

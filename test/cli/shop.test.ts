@@ -2,7 +2,7 @@
 // some of their keys, orders with lines, through the built binary on fresh databases.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../helpers/cli.js';
 
 const env = { CRM_NOW: '2025-06-15T09:00:00Z' };
@@ -20,11 +20,26 @@ afterEach(() => {
   boxes = [];
 });
 
-function fresh(): Sandbox {
-  const box = sandbox();
+// Each database the tests start from is built once, on first use; every test gets its own file copy
+// of it (not a replay of the commands that built it), so tests share nothing they write.
+const templates = new Map<string, Sandbox>();
+afterAll(() => {
+  for (const template of templates.values()) template.cleanup();
+});
+function fromTemplate(name: string, build: (box: Sandbox) => void): Sandbox {
+  let template = templates.get(name);
+  if (!template) {
+    template = sandbox();
+    build(template);
+    templates.set(name, template);
+  }
+  const box = template.clone();
   boxes.push(box);
-  box.ok(['init'], { env });
   return box;
+}
+
+function fresh(): Sandbox {
+  return fromTemplate('empty', (box) => box.ok(['init'], { env }));
 }
 
 function file(box: Sandbox, name: string, lines: string[]): string {
@@ -83,12 +98,12 @@ describe('the shop\'s own customer numbers (external_id)', () => {
 
   describe('files that name customers', () => {
     function shop(): Sandbox {
-      const box = fresh();
-      // Customer #1 has shop number 2, so the value 2 means #1 by external id and #2 by crm id.
-      box.ok(['customer', 'add', '--name', 'Shop Two', '--external-id', '2'], { env });
-      box.ok(['customer', 'add', '--name', 'Ann', '--email', 'ann@example.com', '--external-id', '17850'], { env });
-      box.ok(['customer', 'add', '--name', 'Bob', '--email', 'bob@example.com'], { env });
-      return box;
+      return fromTemplate('numbered customers', (box) => {
+        // Customer #1 has shop number 2, so the value 2 means #1 by external id and #2 by crm id.
+        box.ok(['customer', 'add', '--name', 'Shop Two', '--external-id', '2'], { env });
+        box.ok(['customer', 'add', '--name', 'Ann', '--email', 'ann@example.com', '--external-id', '17850'], { env });
+        box.ok(['customer', 'add', '--name', 'Bob', '--email', 'bob@example.com'], { env });
+      });
     }
 
     it('--customer-key external_id attaches sales by the shop number, also on the batch path', () => {
@@ -184,10 +199,10 @@ describe('customers as shops know them', () => {
 
 describe('orders with lines', () => {
   function shop(): Sandbox {
-    const box = fresh();
-    box.ok(['customer', 'add', '--external-id', '17850'], { env });
-    box.ok(['customer', 'add', '--external-id', '13047'], { env });
-    return box;
+    return fromTemplate('two shop customers', (box) => {
+      box.ok(['customer', 'add', '--external-id', '17850'], { env });
+      box.ok(['customer', 'add', '--external-id', '13047'], { env });
+    });
   }
   const HEADER = 'order_id,customer,sku,product,quantity,unit_price,date';
   const LINES = [

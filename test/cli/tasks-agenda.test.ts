@@ -46,11 +46,26 @@ describe('customer list --not-contacted', () => {
   const list = (age: string, now = NOW) =>
     (JSON.parse(box.ok(['customer', 'list', '--not-contacted', age, '--format', 'json'], { env: { CRM_NOW: now } })) as Array<{ id: number; days_since: number; last_contact: string | null }>);
 
+  // The seeded shop is only read; a test that writes works on its own copy. `followedUp` has the
+  // vip follow-up tasks added.
+  let followedUp: Sandbox;
+  const copies: Sandbox[] = [];
+  const copyOf = (from: Sandbox) => {
+    const copy = from.clone();
+    copies.push(copy);
+    return copy;
+  };
+  const followUpVips = (on: Sandbox) => on.run(['task', 'add', '--tag', 'vip', '--after-last-contact', '30d', '--assignee', 'anna'], { env: { CRM_NOW: NOW } });
+
   beforeAll(() => {
     box = sandbox();
     seed(box);
+    followedUp = box.clone();
+    expect(followUpVips(followedUp).code).toBe(0);
   });
-  afterAll(() => box.cleanup());
+  afterAll(() => {
+    for (const sandbox of [box, followedUp, ...copies]) sandbox?.cleanup();
+  });
 
   it.each([30, 60, 1, 200])('lists customers last contacted more than %i days ago (never contacted: counted from when they were added)', (days) => {
     const expected = PEOPLE.filter((p) => dayDiff(lastContactDay(p), TODAY) > days).map((p) => p.id);
@@ -91,23 +106,25 @@ describe('customer list --not-contacted', () => {
 
   describe('task add --after-last-contact', () => {
     it('creates a task for each customer with the tag, due that long after their last contact', () => {
-      const result = box.run(['task', 'add', '--tag', 'vip', '--after-last-contact', '30d', '--assignee', 'anna'], { env: { CRM_NOW: NOW } });
+      const own = copyOf(box);
+      const result = followUpVips(own);
       expect(result.code).toBe(0);
       const vips = PEOPLE.filter((p) => p.vip);
       const expected = vips.map((p) => [p.id, `${addDaysTo(lastContactDay(p), 30)}T00:00:00.000Z`]);
-      expect(tasks(box).map((t) => [t.customer_id, t.due_at])).toEqual(expected);
-      expect(tasks(box).every((t) => t.title === 'Follow up (30d after last contact)' && t.assignee === 'anna' && t.due_has_time === 0)).toBe(true);
-      expect(result.stdout).toBe(tasks(box).map((t) => `${t.id}\n`).join(''));
+      expect(tasks(own).map((t) => [t.customer_id, t.due_at])).toEqual(expected);
+      expect(tasks(own).every((t) => t.title === 'Follow up (30d after last contact)' && t.assignee === 'anna' && t.due_has_time === 0)).toBe(true);
+      expect(result.stdout).toBe(tasks(own).map((t) => `${t.id}\n`).join(''));
       const late = vips.filter((p) => addDaysTo(lastContactDay(p), 30) < TODAY).length;
       expect(result.stderr).toContain(`added ${vips.length} tasks for customers tagged vip`);
       expect(result.stderr).toMatch(new RegExp(`^warning: ${late} of them are due in the past`, 'm'));
-      const [entry] = box.query<{ action: string; n: number }>(
+      const [entry] = own.query<{ action: string; n: number }>(
         "SELECT l.action, count(c.id) AS n FROM audit_log l JOIN audit_change c ON c.log_id = l.id WHERE l.action = 'task.add' GROUP BY l.id",
       );
       expect(entry).toEqual({ action: 'task.add', n: vips.length });
     });
 
     it('running it again adds nothing for customers who already have that open task', () => {
+      const box = followedUp;
       const before = tasks(box).length;
       const dump = box.dump();
       const again = box.run(['task', 'add', '--tag', 'VIP', '--after-last-contact', '30d'], { env: { CRM_NOW: NOW } });
@@ -119,10 +136,11 @@ describe('customer list --not-contacted', () => {
     });
 
     it('works for one customer, and with a fixed --due for a whole tag', () => {
+      const own = copyOf(box);
       const fay = PEOPLE.find((p) => p.name === 'Fay')!;
-      const out = box.ok(['task', 'add', 'Fay', '--after-last-contact', '2w', '--title', 'Win back'], { env: { CRM_NOW: NOW } });
-      expect(tasks(box).find((t) => t.id === Number(out))).toMatchObject({ customer_id: fay.id, due_at: `${addDaysTo(lastContactDay(fay), 14)}T00:00:00.000Z` });
-      const ids = box.ok(['task', 'add', '--tag', 'vip', '--title', 'Christmas card', '--due', '2025-12-15'], { env: { CRM_NOW: NOW } }).trim().split('\n');
+      const out = own.ok(['task', 'add', 'Fay', '--after-last-contact', '2w', '--title', 'Win back'], { env: { CRM_NOW: NOW } });
+      expect(tasks(own).find((t) => t.id === Number(out))).toMatchObject({ customer_id: fay.id, due_at: `${addDaysTo(lastContactDay(fay), 14)}T00:00:00.000Z` });
+      const ids = own.ok(['task', 'add', '--tag', 'vip', '--title', 'Christmas card', '--due', '2025-12-15'], { env: { CRM_NOW: NOW } }).trim().split('\n');
       expect(ids).toHaveLength(PEOPLE.filter((p) => p.vip).length);
     });
 
@@ -144,7 +162,7 @@ describe('customer list --not-contacted', () => {
 
 describe('crm agenda', () => {
   let box: Sandbox;
-  const agenda = (args: string[] = [], env: Record<string, string> = {}) => JSON.parse(box.ok(['agenda', '--format', 'json', ...args], { env: { CRM_NOW: NOW, ...env } }));
+  const agenda = (args: string[] = [], env: Record<string, string> = {}, on = box) => JSON.parse(on.ok(['agenda', '--format', 'json', ...args], { env: { CRM_NOW: NOW, ...env } }));
   const ids = (rows: Array<{ id: number }>) => rows.map((r) => r.id);
   const titles = (rows: Array<{ title: string }>) => rows.map((r) => r.title);
   const quietAsOf = (day: string, days: number) =>
@@ -236,9 +254,13 @@ describe('crm agenda', () => {
   });
 
   it('follows config quiet_days', () => {
-    box.ok(['config', 'set', 'quiet_days', '100']);
-    expect(ids(agenda().going_quiet)).toEqual(quietAsOf(TODAY, 100));
-    box.ok(['config', 'set', 'quiet_days', '30']);
+    const own = box.clone();
+    try {
+      own.ok(['config', 'set', 'quiet_days', '100']);
+      expect(ids(agenda([], {}, own).going_quiet)).toEqual(quietAsOf(TODAY, 100));
+    } finally {
+      own.cleanup();
+    }
   });
 
   it('uses the local day of the reader (Asia/Shanghai is already on the 5th)', () => {

@@ -1,6 +1,6 @@
 // Due windows at their edges (local midnight, ISO week boundaries), UTC storage with local display
 // under several time zones, and recurrence (weekly, monthly with month-end clamping, across DST).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../helpers/cli.js';
 import { tasks } from '../helpers/tasks.js';
 
@@ -20,16 +20,17 @@ describe('time zones: stored in UTC, shown in local time', () => {
   // 2025-06-05 00:30 in Shanghai; still 2025-06-04 12:30 in New York.
   const env = (TZ: string, CRM_NOW = '2025-06-04T16:30:00Z') => ({ TZ, CRM_NOW });
 
+  // Three tasks typed in Shanghai, read by both tests.
   beforeAll(() => {
     box = sandbox();
     box.ok(['customer', 'add', '--name', 'Wang Fang'], { env: env(SHANGHAI) });
+    box.ok(['task', 'add', '1', '--title', 'all day', '--due', 'today'], { env: env(SHANGHAI) });
+    box.ok(['task', 'add', '1', '--title', 'at nine', '--due', '2025-06-05 09:00'], { env: env(SHANGHAI) });
+    box.ok(['task', 'add', '1', '--title', 'iso', '--due', '2025-06-05T09:00:00+02:00'], { env: env(SHANGHAI) });
   });
   afterAll(() => box.cleanup());
 
   it('reads "today" and local times in the zone of the person typing', () => {
-    box.ok(['task', 'add', '1', '--title', 'all day', '--due', 'today'], { env: env(SHANGHAI) });
-    box.ok(['task', 'add', '1', '--title', 'at nine', '--due', '2025-06-05 09:00'], { env: env(SHANGHAI) });
-    box.ok(['task', 'add', '1', '--title', 'iso', '--due', '2025-06-05T09:00:00+02:00'], { env: env(SHANGHAI) });
     expect(tasks(box).map((t) => [t.title, t.due_at, t.due_has_time])).toEqual([
       ['all day', '2025-06-05T00:00:00.000Z', 0],
       ['at nine', '2025-06-05T01:00:00.000Z', 1],
@@ -135,14 +136,20 @@ describe('this-week is the ISO week, Monday to Sunday, in local time', () => {
 });
 
 describe('recurrence', () => {
+  // Each test adds and finishes its own tasks on a fresh copy of a database with one customer.
+  let base: Sandbox;
   let box: Sandbox;
   const run = (args: string[], CRM_NOW: string, TZ = 'UTC') => box.run(args, { env: { CRM_NOW, TZ } });
 
   beforeAll(() => {
-    box = sandbox();
-    box.ok(['customer', 'add', '--name', 'Liu Yang'], { env: { CRM_NOW: '2024-01-01T00:00:00Z' } });
+    base = sandbox();
+    base.ok(['customer', 'add', '--name', 'Liu Yang'], { env: { CRM_NOW: '2024-01-01T00:00:00Z' } });
   });
-  afterAll(() => box.cleanup());
+  beforeEach(() => {
+    box = base.clone();
+  });
+  afterEach(() => box?.cleanup());
+  afterAll(() => base?.cleanup());
 
   const latest = () => tasks(box).at(-1)!;
 
@@ -160,8 +167,9 @@ describe('recurrence', () => {
 
   it('a task finished late comes back at the next occurrence that is not already overdue', () => {
     // Due 2025-06-10, done on 2025-06-25: the 17th and 24th have passed, so the 1st of July.
-    run(['task', 'done', '2'], '2025-06-25T09:00:00Z');
-    expect(latest()).toMatchObject({ recurred_from: 2, due_at: '2025-07-01T00:00:00.000Z' });
+    const id = Number(run(['task', 'add', '1', '--title', 'Weekly call', '--due', '2025-06-10', '--every', '1w'], '2025-06-01T00:00:00Z').stdout);
+    run(['task', 'done', String(id)], '2025-06-25T09:00:00Z');
+    expect(latest()).toMatchObject({ recurred_from: id, due_at: '2025-07-01T00:00:00.000Z' });
   });
 
   it('monthly tasks clamp to the month end and return to the 31st', () => {

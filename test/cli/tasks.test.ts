@@ -8,23 +8,41 @@ import { tasks, write } from '../helpers/tasks.js';
 const NOW = { CRM_NOW: '2025-06-04T09:00:00Z' };
 
 describe('task add, list, done, edit and rm', () => {
-  let box: Sandbox;
-  const ok = (args: string[], env: Record<string, string> = NOW) => box.ok(args, { env });
-  const run = (args: string[], env: Record<string, string> = NOW) => box.run(args, { env });
+  // Databases built once and only read by the tests; a test that writes works on its own copy.
+  let base: Sandbox; // two customers, a deal each
+  let box: Sandbox; // + three open tasks: #1 Li Wei tomorrow (deal 1), #2 Anna today 15:30, #3 Li Wei overdue
+  let done: Sandbox; // + task #2 done
+  const copies: Sandbox[] = [];
+  const copyOf = (from: Sandbox) => {
+    const copy = from.clone();
+    copies.push(copy);
+    return copy;
+  };
+  const ok = (args: string[], env: Record<string, string> = NOW, on = box) => on.ok(args, { env });
+  const run = (args: string[], env: Record<string, string> = NOW, on = box) => on.run(args, { env });
 
   beforeAll(() => {
-    box = sandbox();
-    ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com']);
-    ok(['customer', 'add', '--name', 'Anna Schmidt', '--email', 'anna@example.com']);
-    write(box, [
+    base = sandbox();
+    ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com'], NOW, base);
+    ok(['customer', 'add', '--name', 'Anna Schmidt', '--email', 'anna@example.com'], NOW, base);
+    write(base, [
       ['INSERT INTO deals (id, customer_id, title, value_cents, stage, created_at, updated_at) VALUES (1, 1, ?, 100000, ?, ?, ?)', 'Big order', 'proposal', NOW.CRM_NOW, NOW.CRM_NOW],
       ['INSERT INTO deals (id, customer_id, title, value_cents, stage, created_at, updated_at) VALUES (2, 2, ?, 5000, ?, ?, ?)', 'Small', 'lead', NOW.CRM_NOW, NOW.CRM_NOW],
     ]);
+    box = base.clone();
+    ok(['task', 'add', 'li@example.com', '--title', 'Send the quote', '--due', 'tomorrow', '--deal', '1']);
+    ok(['task', 'add', 'Anna Schmidt', '--title', 'Call back', '--due', '2025-06-04 15:30', '--priority', 'HIGH', '--assignee', 'anna']);
+    ok(['task', 'add', '1', '--title', 'Overdue already', '--due', '2025-06-01']);
+    done = box.clone();
+    ok(['task', 'done', '2', '--note', 'She will order in July'], { CRM_NOW: '2025-06-04T10:15:00Z' }, done);
   });
-  afterAll(() => box.cleanup());
+  afterAll(() => {
+    for (const sandbox of [base, box, done, ...copies]) sandbox?.cleanup();
+  });
 
   it('adds a date-only task, prints its id and records an audit entry', () => {
-    const result = run(['task', 'add', 'li@example.com', '--title', 'Send the quote', '--due', 'tomorrow', '--deal', '1']);
+    const box = copyOf(base);
+    const result = run(['task', 'add', 'li@example.com', '--title', 'Send the quote', '--due', 'tomorrow', '--deal', '1'], NOW, box);
     expect(result).toMatchObject({ code: 0, stdout: '1\n' });
     expect(result.stderr).toBe('added task #1 "Send the quote" for Li Wei, due 2025-06-05\n');
     expect(tasks(box)[0]).toMatchObject({
@@ -48,35 +66,36 @@ describe('task add, list, done, edit and rm', () => {
   });
 
   it('adds a timed task with assignee and priority, stored in UTC', () => {
-    const out = ok(['task', 'add', 'Anna Schmidt', '--title', 'Call back', '--due', '2025-06-04 15:30', '--priority', 'HIGH', '--assignee', 'anna']);
-    expect(out).toBe('2\n');
-    expect(tasks(box)[1]).toMatchObject({ due_at: '2025-06-04T15:30:00.000Z', due_has_time: 1, priority: 'high', assignee: 'anna' });
+    const box = copyOf(base);
+    const out = ok(['task', 'add', 'Anna Schmidt', '--title', 'Call back', '--due', '2025-06-04 15:30', '--priority', 'HIGH', '--assignee', 'anna'], NOW, box);
+    expect(out).toBe('1\n');
+    expect(tasks(box)[0]).toMatchObject({ due_at: '2025-06-04T15:30:00.000Z', due_has_time: 1, priority: 'high', assignee: 'anna' });
   });
 
   it('allows a due date in the past, with a warning on stderr', () => {
-    const result = run(['task', 'add', '1', '--title', 'Overdue already', '--due', '2025-06-01']);
+    const box = copyOf(base);
+    const result = run(['task', 'add', '1', '--title', 'Overdue already', '--due', '2025-06-01'], NOW, box);
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe('3\n');
+    expect(result.stdout).toBe('1\n');
     expect(result.stderr).toMatch(/^warning: the due date 2025-06-01 is in the past/m);
-    expect(tasks(box)).toHaveLength(3);
+    expect(tasks(box)).toHaveLength(1);
     // A timed task earlier today is in the past too.
-    const timed = run(['task', 'add', '1', '--title', 'Earlier today', '--due', 'today 08:00']);
+    const timed = run(['task', 'add', '1', '--title', 'Earlier today', '--due', 'today 08:00'], NOW, box);
     expect(timed.code).toBe(0);
     expect(timed.stderr).toMatch(/^warning: .*2025-06-04 08:00 is in the past/m);
-    ok(['task', 'rm', '4', '--yes']);
   });
 
   it('links a task to a ticket of the same customer; edit can move or clear links', () => {
-    write(box, [
+    const own = copyOf(box);
+    write(own, [
       ["INSERT INTO tickets (id, customer_id, subject, priority, kind, status, opened_at, updated_at) VALUES (1, 2, 'Late parcel', 'high', 'complaint', 'open', ?, ?)", NOW.CRM_NOW, NOW.CRM_NOW],
     ]);
-    const id = ok(['task', 'add', '2', '--title', 'Chase the carrier', '--due', '+2d', '--ticket', '1']).trim();
-    expect(tasks(box).find((t) => t.id === Number(id))).toMatchObject({ customer_id: 2, due_at: '2025-06-06T00:00:00.000Z' });
-    expect(box.query('SELECT ticket_id FROM tasks WHERE id = ?', Number(id))).toEqual([{ ticket_id: 1 }]);
-    expect(run(['task', 'edit', id, '--deal', '1']).code).toBe(1); // deal 1 is Li Wei's
-    ok(['task', 'edit', id, '--ticket', 'none', '--deal', '2']);
-    expect(box.query('SELECT ticket_id, deal_id FROM tasks WHERE id = ?', Number(id))).toEqual([{ ticket_id: null, deal_id: 2 }]);
-    ok(['task', 'rm', id, '--yes']);
+    const id = ok(['task', 'add', '2', '--title', 'Chase the carrier', '--due', '+2d', '--ticket', '1'], NOW, own).trim();
+    expect(tasks(own).find((t) => t.id === Number(id))).toMatchObject({ customer_id: 2, due_at: '2025-06-06T00:00:00.000Z' });
+    expect(own.query('SELECT ticket_id FROM tasks WHERE id = ?', Number(id))).toEqual([{ ticket_id: 1 }]);
+    expect(run(['task', 'edit', id, '--deal', '1'], NOW, own).code).toBe(1); // deal 1 is Li Wei's
+    ok(['task', 'edit', id, '--ticket', 'none', '--deal', '2'], NOW, own);
+    expect(own.query('SELECT ticket_id, deal_id FROM tasks WHERE id = ?', Number(id))).toEqual([{ ticket_id: null, deal_id: 2 }]);
   });
 
   it('lists open tasks, earliest due first, as a table and as JSON', () => {
@@ -122,36 +141,38 @@ describe('task add, list, done, edit and rm', () => {
   });
 
   it('marks a task done and notes it on the customer timeline', () => {
-    const result = run(['task', 'done', '2', '--note', 'She will order in July'], { CRM_NOW: '2025-06-04T10:15:00Z' });
+    const own = copyOf(box);
+    const result = run(['task', 'done', '2', '--note', 'She will order in July'], { CRM_NOW: '2025-06-04T10:15:00Z' }, own);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('done: task #2 "Call back"');
-    expect(tasks(box)[1]).toMatchObject({ status: 'done', done_at: '2025-06-04T10:15:00.000Z', note: 'She will order in July' });
-    const activities = box.query<{ customer_id: number; type: string; at: string; summary: string }>('SELECT customer_id, type, at, summary FROM activities');
+    expect(tasks(own)[1]).toMatchObject({ status: 'done', done_at: '2025-06-04T10:15:00.000Z', note: 'She will order in July' });
+    const activities = own.query<{ customer_id: number; type: string; at: string; summary: string }>('SELECT customer_id, type, at, summary FROM activities');
     expect(activities).toEqual([
       { customer_id: 2, type: 'note', at: '2025-06-04T10:15:00.000Z', summary: 'Task #2 done: Call back — She will order in July' },
     ]);
-    const changes = box.query<{ table_name: string; op: string }>(
+    const changes = own.query<{ table_name: string; op: string }>(
       "SELECT table_name, op FROM audit_change WHERE log_id = (SELECT id FROM audit_log WHERE action = 'task.done') ORDER BY id",
     );
     expect(changes).toEqual([
       { table_name: 'tasks', op: 'update' },
       { table_name: 'activities', op: 'insert' },
     ]);
-    expect(JSON.parse(ok(['task', 'list', '--status', 'done', '--format', 'json']))).toMatchObject([{ id: 2, status: 'done', done_at: '2025-06-04T10:15:00Z' }]);
+    expect(JSON.parse(ok(['task', 'list', '--status', 'done', '--format', 'json'], NOW, own))).toMatchObject([{ id: 2, status: 'done', done_at: '2025-06-04T10:15:00Z' }]);
   });
 
   it('refuses to complete a done task (exit 1) and changes nothing', () => {
-    const before = box.dump();
-    const result = run(['task', 'done', '2']);
+    const before = done.dump();
+    const result = run(['task', 'done', '2'], NOW, done);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: task #2 is already done/m);
-    expect(box.dump()).toBe(before);
+    expect(done.dump()).toBe(before);
   });
 
   it('edits a task and records before and after', () => {
-    ok(['task', 'edit', '1', '--title', 'Send the revised quote', '--due', '2025-06-06 11:00', '--assignee', 'bo', '--priority', 'urgent', '--every', '2w']);
-    expect(tasks(box)[0]).toMatchObject({
+    const own = copyOf(box);
+    ok(['task', 'edit', '1', '--title', 'Send the revised quote', '--due', '2025-06-06 11:00', '--assignee', 'bo', '--priority', 'urgent', '--every', '2w'], NOW, own);
+    expect(tasks(own)[0]).toMatchObject({
       title: 'Send the revised quote',
       due_at: '2025-06-06T11:00:00.000Z',
       due_has_time: 1,
@@ -160,24 +181,25 @@ describe('task add, list, done, edit and rm', () => {
       every: '2w',
       status: 'open',
     });
-    const [change] = box.query<{ before: string; after: string }>(
+    const [change] = own.query<{ before: string; after: string }>(
       "SELECT before, after FROM audit_change WHERE log_id = (SELECT max(id) FROM audit_log WHERE action = 'task.edit')",
     );
     expect(JSON.parse(change!.before)).toMatchObject({ title: 'Send the quote', every: null });
     expect(JSON.parse(change!.after)).toMatchObject({ title: 'Send the revised quote', every: '2w' });
-    ok(['task', 'edit', '1', '--assignee', 'none', '--every', 'none', '--deal', 'none']);
-    expect(tasks(box)[0]).toMatchObject({ assignee: null, every: null });
+    ok(['task', 'edit', '1', '--assignee', 'none', '--every', 'none', '--deal', 'none'], NOW, own);
+    expect(tasks(own)[0]).toMatchObject({ assignee: null, every: null });
   });
 
   it('removes a task only with --yes when not at a terminal', () => {
-    const before = box.dump();
-    const refused = run(['task', 'rm', '3']);
+    const own = copyOf(box);
+    const before = own.dump();
+    const refused = run(['task', 'rm', '3'], NOW, own);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^error: remove task #3 .*refusing without --yes/m);
-    expect(box.dump()).toBe(before);
-    ok(['task', 'rm', '3', '--yes']);
-    expect(tasks(box).map((t) => t.id)).toEqual([1, 2]);
-    const [change] = box.query<{ op: string; before: string }>(
+    expect(own.dump()).toBe(before);
+    ok(['task', 'rm', '3', '--yes'], NOW, own);
+    expect(tasks(own).map((t) => t.id)).toEqual([1, 2]);
+    const [change] = own.query<{ op: string; before: string }>(
       "SELECT op, before FROM audit_change WHERE log_id = (SELECT max(id) FROM audit_log WHERE action = 'task.rm')",
     );
     expect(change!.op).toBe('delete');

@@ -91,8 +91,18 @@ describe('customer duplicates', () => {
 });
 
 describe('customer merge and undo', () => {
+  // Three customers with history (`box`), the same after merging #2 into #1 (`merged`) and after
+  // undoing that merge (`undone`): the tests read these, and write on their own copies.
   let box: Sandbox;
+  let merged: Sandbox;
+  let undone: Sandbox;
   let before: string;
+  const copies: Sandbox[] = [];
+  const copyOf = (from: Sandbox) => {
+    const copy = from.clone();
+    copies.push(copy);
+    return copy;
+  };
   beforeAll(() => {
     box = sandbox();
     box.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li.wei@example.com', '--city', 'Shanghai', '--tag', 'vip', '--field', 'plan=gold'], { env });
@@ -107,8 +117,14 @@ describe('customer merge and undo', () => {
        INSERT INTO tasks (id, customer_id, title, due_at, created_at, updated_at) VALUES (1, 2, 'Call back', '2026-03-02', '2026-01-11T00:00:00Z', '2026-01-11T00:00:00Z');`,
     );
     before = dataDump(box);
+    merged = box.clone();
+    merged.ok(['customer', 'merge', '1', '2', '--yes'], { env: { CRM_NOW: '2026-03-01T11:00:00.000Z' } });
+    undone = merged.clone();
+    undone.ok(['undo', '4', '--yes']);
   });
-  afterAll(() => box.cleanup());
+  afterAll(() => {
+    for (const sandbox of [box, merged, undone, ...copies]) sandbox?.cleanup();
+  });
 
   it('refuses bad merges with a clear error, the right exit code and nothing changed', () => {
     const all = box.dump();
@@ -147,24 +163,25 @@ describe('customer merge and undo', () => {
   });
 
   it('moves everything onto keep, unites tags and fields, fills empty fields and deletes other', () => {
-    const result = box.run(['customer', 'merge', '1', '2', '--yes'], { env: { CRM_NOW: '2026-03-01T11:00:00.000Z' } });
+    const own = copyOf(box);
+    const result = own.run(['customer', 'merge', '1', '2', '--yes'], { env: { CRM_NOW: '2026-03-01T11:00:00.000Z' } });
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/merged #2 Li W\. <liwei@work.example> into #1 Li Wei <li.wei@example.com> \(audit entry 4; reverse it with `crm undo 4`\)/);
-    expect(box.query('SELECT id, name, email, phone, phone_digits, age, company, city, updated_at FROM customers ORDER BY id')).toEqual([
+    expect(own.query('SELECT id, name, email, phone, phone_digits, age, company, city, updated_at FROM customers ORDER BY id')).toEqual([
       { id: 1, name: 'Li Wei', email: 'li.wei@example.com', phone: '138 0013 8000', phone_digits: '13800138000', age: 34, company: 'Acme', city: 'Shanghai', updated_at: '2026-03-01T11:00:00.000Z' },
       { id: 3, name: 'Someone Else', email: 'else@example.com', phone: null, phone_digits: null, age: null, company: null, city: null, updated_at: NOW },
     ]);
     for (const table of ['activities', 'sales', 'deals', 'tickets', 'tasks']) {
-      expect(box.query(`SELECT count(*) AS n FROM ${table} WHERE customer_id = 2`)[0], table).toEqual({ n: 0 });
+      expect(own.query(`SELECT count(*) AS n FROM ${table} WHERE customer_id = 2`)[0], table).toEqual({ n: 0 });
     }
-    expect(box.query('SELECT id, customer_id FROM activities ORDER BY id')).toEqual([{ id: 1, customer_id: 1 }, { id: 2, customer_id: 3 }]);
-    expect(box.query('SELECT id, customer_id FROM sales ORDER BY id')).toEqual([{ id: 1, customer_id: 1 }, { id: 2, customer_id: 1 }]);
-    expect(box.query("SELECT t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = 1 ORDER BY t.name")).toEqual([{ name: 'vip' }, { name: 'wholesale' }]);
-    expect(box.query('SELECT customer_id, key, value FROM customer_fields ORDER BY customer_id, key')).toEqual([
+    expect(own.query('SELECT id, customer_id FROM activities ORDER BY id')).toEqual([{ id: 1, customer_id: 1 }, { id: 2, customer_id: 3 }]);
+    expect(own.query('SELECT id, customer_id FROM sales ORDER BY id')).toEqual([{ id: 1, customer_id: 1 }, { id: 2, customer_id: 1 }]);
+    expect(own.query("SELECT t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = 1 ORDER BY t.name")).toEqual([{ name: 'vip' }, { name: 'wholesale' }]);
+    expect(own.query('SELECT customer_id, key, value FROM customer_fields ORDER BY customer_id, key')).toEqual([
       { customer_id: 1, key: 'plan', value: 'gold' },
       { customer_id: 1, key: 'size', value: 'L' },
     ]);
-    const [entry] = box.query<{ action: string; entity_id: number; n: number }>(
+    const [entry] = own.query<{ action: string; entity_id: number; n: number }>(
       "SELECT action, entity_id, (SELECT count(*) FROM audit_change WHERE log_id = audit_log.id) AS n FROM audit_log WHERE action = 'customer.merge'",
     );
     // 5 moves, 1 tag added, 2 tag links and 2 fields removed from other, 1 field added, other deleted, keep filled.
@@ -172,17 +189,19 @@ describe('customer merge and undo', () => {
   });
 
   it('undo restores every table exactly and marks both entries', () => {
-    const result = box.run(['undo', '4', '--yes']);
+    const own = copyOf(merged);
+    const result = own.run(['undo', '4', '--yes']);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/undid entry 4 \(customer.merge\)/);
-    expect(dataDump(box)).toBe(before);
-    expect(box.query('SELECT id, action, undone_by, undoes FROM audit_log WHERE id >= 4 ORDER BY id')).toEqual([
+    expect(dataDump(own)).toBe(before);
+    expect(own.query('SELECT id, action, undone_by, undoes FROM audit_log WHERE id >= 4 ORDER BY id')).toEqual([
       { id: 4, action: 'customer.merge', undone_by: 5, undoes: null },
       { id: 5, action: 'undo', undone_by: null, undoes: 4 },
     ]);
   });
 
   it('refuses to undo an entry twice, or an undo, and changes nothing', () => {
+    const box = undone;
     const all = box.dump();
     const again = box.run(['undo', '4', '--yes']);
     expect(again.code).toBe(1);
@@ -199,10 +218,11 @@ describe('customer merge and undo', () => {
   });
 
   it('can merge again after the undo, and undo that too', () => {
-    box.ok(['customer', 'merge', '2', '1', '--yes']);
-    expect(box.query('SELECT id FROM customers ORDER BY id')).toEqual([{ id: 2 }, { id: 3 }]);
-    box.ok(['undo', '6', '--yes']);
-    expect(dataDump(box)).toBe(before);
+    const own = copyOf(undone);
+    own.ok(['customer', 'merge', '2', '1', '--yes']);
+    expect(own.query('SELECT id FROM customers ORDER BY id')).toEqual([{ id: 2 }, { id: 3 }]);
+    own.ok(['undo', '6', '--yes']);
+    expect(dataDump(own)).toBe(before);
   });
 });
 

@@ -93,6 +93,12 @@ export interface Sandbox {
   insert(table: string, rows: readonly Record<string, unknown>[]): void;
   /** Runs writing SQL (`?` placeholders) straight on the database, on either engine. */
   exec(sql: string, ...params: unknown[]): void;
+  /**
+   * A new sandbox holding a copy of this one's database as it is now (a file copy on SQLite, a
+   * template copy on PostgreSQL): a test that writes starts from a shared fixture without replaying
+   * the commands that built it, and leaves the fixture as it was for the other tests.
+   */
+  clone(): Sandbox;
   cleanup(): void;
 }
 
@@ -282,10 +288,24 @@ FROM pg_tables WHERE schemaname = 'crm' ORDER BY tablename COLLATE "C" \\gexec
   return result.stdout;
 }
 
-/** Creates an empty database on the test server (or a copy of `template`) and returns its name. */
+/** Creates a database on the test server (empty, or a copy of `template`) and returns its name. */
 export function createPgDatabase(prefix = 'crm_test', template?: string): string {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  pgQuery('postgres', `CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
+  if (!template) {
+    pgQuery('postgres', `CREATE DATABASE ${name}`);
+    return name;
+  }
+  // A template must have no other sessions; the server may still be closing those of a crm that
+  // has just exited, so a busy template is tried again for a little while.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      pgQuery('postgres', `CREATE DATABASE ${name} TEMPLATE ${template}`);
+      break;
+    } catch (error) {
+      if (attempt >= 50 || !/is being accessed by other users/.test(String(error))) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
   return name;
 }
 
@@ -311,20 +331,12 @@ function pgSandbox(template?: string): Sandbox {
     dump: () => pgDump(database),
     insert: (table, rows) => pgInsert(database, table, rows),
     exec: (sql, ...params) => void pgQuery(database, sql, ...params),
+    clone: () => pgSandbox(database),
     cleanup() {
       rmSync(dir, { recursive: true, force: true });
       dropPgDatabase(database);
     },
   };
-  return box;
-}
-
-/** A new sandbox holding a copy of `base`'s database as it is now (no crm may be using base). */
-export function copySandbox(base: Sandbox): Sandbox {
-  if (ON_POSTGRES) return pgSandbox(new URL(base.dbPath).pathname.slice(1));
-  const box = sandbox();
-  copyFileSync(base.dbPath, box.dbPath);
-  if (existsSync(`${base.dbPath}-wal`)) copyFileSync(`${base.dbPath}-wal`, `${box.dbPath}-wal`);
   return box;
 }
 
@@ -338,8 +350,16 @@ export function tableNames(box: Sandbox): string[] {
 
 export function sandbox(): Sandbox {
   if (ON_POSTGRES) return pgSandbox();
+  return sqliteSandbox();
+}
+
+/** A SQLite sandbox: a fresh folder, with a copy of the database file at `from` when given. */
+function sqliteSandbox(from?: string): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'crm-test-'));
   const dbPath = join(dir, 'crm.db');
+  if (from && existsSync(from)) {
+    for (const suffix of ['', '-wal']) if (existsSync(from + suffix)) copyFileSync(from + suffix, dbPath + suffix);
+  }
   const box: Sandbox = {
     dir,
     dbPath,
@@ -381,6 +401,7 @@ export function sandbox(): Sandbox {
         db.close();
       }
     },
+    clone: () => sqliteSandbox(dbPath),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
   return box;
