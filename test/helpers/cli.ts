@@ -1,4 +1,5 @@
-// Runs the built `crm` as a child process, the way a user or a script does, against a temp database.
+// Runs the built `crm` the way a user or a script does, against a temp database: in a worker thread of
+// the test process by default (test/helpers/in-process.ts), as a child process where a test needs one.
 //
 // CRM_TEST_BACKEND=postgres (with a server: `eval "$(scripts/pg-test-server.sh start)"`) gives every
 // sandbox a fresh PostgreSQL database on that server instead of a SQLite file: `dbPath` is then its
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
+import { runInProcess } from './in-process.js';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -76,6 +78,8 @@ export interface RunOptions {
   cwd?: string;
   /** Kill crm after this many milliseconds (a hang becomes a failed assertion, not a stuck suite). */
   timeout?: number;
+  /** Run a real crm process even where the in-process one would do (see needsProcess). */
+  process?: boolean;
 }
 
 /** A fresh folder with a database path in it; `run` passes `--db` for you. */
@@ -148,7 +152,36 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
   return env;
 }
 
+/**
+ * Why a run needs a real `crm` process rather than the in-process one: a time limit (killing it),
+ * another time zone (one per process), the debug pauses (they stop the process), `--version`
+ * (answered by bin/crm.js before the bundle loads), or a test that asks for one. CRM_TEST_PROCESS=1
+ * spawns every run, as the suite did before.
+ */
+function needsProcess(args: readonly string[], options: RunOptions, env: NodeJS.ProcessEnv): boolean {
+  if (options.process || options.timeout !== undefined) return true;
+  if (process.env.CRM_TEST_PROCESS === '1') return true;
+  if ((env.TZ ?? 'UTC') !== 'UTC') return true;
+  if (Object.keys(env).some((key) => key.startsWith('CRM_DEBUG'))) return true;
+  return args.some((arg) => arg === '--version' || arg === '-V');
+}
+
+/** The bundle bin/crm.js loads. */
+const CRM_BUNDLE = new URL('../../dist/crm.js', import.meta.url).href;
+
+// The in-process runs read dates in UTC like the spawned ones (baseEnv gives those TZ=UTC).
+process.env.TZ ??= 'UTC';
+
 export function runCrm(args: readonly string[], options: RunOptions = {}): RunResult {
+  const env = baseEnv(options.env);
+  if (!needsProcess(args, options, env)) {
+    return runInProcess(CRM_BUNDLE, [process.execPath, CRM_BIN, ...args], env, options.input ?? '', options.cwd, 10 * 60_000);
+  }
+  return runCrmProcess(args, options);
+}
+
+/** Runs crm as a child process, always (exit codes of a real process, signals, start-up). */
+export function runCrmProcess(args: readonly string[], options: RunOptions = {}): RunResult {
   const result = spawnSync(process.execPath, [CRM_BIN, ...args], {
     input: options.input ?? '',
     env: baseEnv(options.env),
