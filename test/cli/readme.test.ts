@@ -3,11 +3,7 @@
 // the binary's own --help output, so a command added anywhere is covered without editing this test.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { baseEnv, CRM_BIN } from '../helpers/cli.js';
-
-const run = promisify(execFile);
+import { runCrm } from '../helpers/cli.js';
 
 /** Subcommand names listed under "Commands:" in commander's help text. */
 function subcommands(help: string): string[] {
@@ -22,18 +18,19 @@ function subcommands(help: string): string[] {
   return names;
 }
 
-/** Every leaf command, e.g. ['init', 'customer add', 'db status', …]; siblings are asked in parallel. */
-async function leafCommands(path: string[] = []): Promise<string[]> {
-  const { stdout } = await run(process.execPath, [CRM_BIN, ...path, '--help'], { env: baseEnv() });
+/** Every leaf command, e.g. ['init', 'customer add', 'db status', …], from each level's --help. */
+function leafCommands(path: string[] = []): string[] {
+  const { code, stdout, stderr } = runCrm([...path, '--help']);
+  if (code !== 0) throw new Error(`crm ${path.join(' ')} --help exited ${code}: ${stderr}`);
   const children = subcommands(stdout);
   if (children.length === 0) return path.length ? [path.join(' ')] : [];
-  return (await Promise.all(children.map((child) => leafCommands([...path, child])))).flat();
+  return children.flatMap((child) => leafCommands([...path, child]));
 }
 
 describe('README', () => {
-  it('mentions every command the binary offers', async () => {
+  it('mentions every command the binary offers', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const commands = await leafCommands();
+    const commands = leafCommands();
     expect(commands).toContain('customer add');
     expect(commands).toContain('db restore');
     const missing = commands.filter((command) => !readme.includes(`crm ${command}`));
