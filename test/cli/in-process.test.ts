@@ -3,7 +3,7 @@
 // files written, relative paths read from the same folder, the environment of the run and nothing
 // left over from the run before. Each case runs once in-process and once as a real process, on two
 // databases built the same way, and compares.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCrm, runCrmProcess, sandbox, type RunOptions, type Sandbox } from '../helpers/cli.js';
@@ -18,16 +18,19 @@ function pair(): [Sandbox, Sandbox] {
   for (const box of made) {
     boxes.push(box);
     box.ok(['init'], { env: NOW });
-    writeFileSync(join(box.dir, 'people.csv'), 'name,email,city,tags\nLi Wei,li@example.com,Paris,vip\nAda Byron,ada@example.com,London,\nZed Zhou,zed@example.com,Paris,"vip;late"\n');
-    box.ok(['import', 'customers', 'people.csv'], { env: NOW });
+    box.ok(['customer', 'add', '--name', 'Li Wei', '--email', 'li@example.com', '--city', 'Paris', '--tag', 'vip'], { env: NOW });
+    box.ok(['customer', 'add', '--name', 'Ada Byron', '--email', 'ada@example.com', '--city', 'London'], { env: NOW });
+    box.ok(['customer', 'add', '--name', 'Zed Zhou', '--email', 'zed@example.com', '--city', 'Paris', '--tag', 'vip', '--tag', 'late'], { env: NOW });
   }
   return made;
 }
 
 function both(args: readonly string[], options: RunOptions = {}, boxesOf: [Sandbox, Sandbox] = pair()) {
   const [a, b] = boxesOf;
-  const inProcess = runCrm(['--db', a.dbPath, ...args], { cwd: a.dir, ...options, env: { ...NOW, ...options.env } });
-  const spawned = runCrmProcess(['--db', b.dbPath, ...args], { cwd: b.dir, ...options, env: { ...NOW, ...options.env } });
+  // As Sandbox.run does on PostgreSQL (the commands not yet verified there are let through).
+  const env = { ...NOW, CRM_PG_UNVERIFIED: '1', ...options.env };
+  const inProcess = runCrm(['--db', a.dbPath, ...args], { cwd: a.dir, ...options, env });
+  const spawned = runCrmProcess(['--db', b.dbPath, ...args], { cwd: b.dir, ...options, env });
   const strip = (text: string) => text.replace(/crm1\.[0-9a-f]{32}/g, 'crm1.<database>').split(a.dbPath).join('<db>').split(b.dbPath).join('<db>').split(a.dir).join('<dir>').split(b.dir).join('<dir>');
   return { inProcess: { ...inProcess, stdout: strip(inProcess.stdout), stderr: strip(inProcess.stderr) }, spawned: { ...spawned, stdout: strip(spawned.stdout), stderr: strip(spawned.stderr) }, boxes: boxesOf };
 }
