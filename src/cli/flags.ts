@@ -70,20 +70,32 @@ export interface AsOfFlag {
   cutoff: string | null;
   /** The moment the report stands at: the end of that day, or now when that day is today. */
   instant: Date;
+  /** `--as-recorded`: what crm had recorded by then, not what had happened by the dates events carry. */
+  recorded: boolean;
 }
 
 /**
- * `--as-of DATE`: the report as it stood at the end of that local day. A day after today is a usage
- * error everywhere: nothing has happened there yet.
+ * `--as-of DATE`: what had happened by the end of that local day, by the dates the events carry
+ * (a sale's day, a ticket's or activity's times), however much later they were entered.
+ * `--as-recorded` (only with --as-of) reads what crm had recorded by then instead: the audit view.
+ * A day after today is a usage error everywhere: nothing has happened there yet.
  */
-export async function parseAsOfFlag(ctx: Context, value: string | undefined): Promise<AsOfFlag> {
+export async function parseAsOfFlag(ctx: Context, value: string | undefined, asRecorded = false): Promise<AsOfFlag> {
   const now = ctx.now();
-  if (value === undefined) return { today: localDay(now), cutoff: null, instant: now };
+  if (value === undefined) {
+    if (asRecorded) throw new UsageError('--as-recorded needs --as-of DATE', { hint: 'e.g. --as-of 2025-03-31 --as-recorded: what crm had recorded by the end of that day' });
+    return { today: localDay(now), cutoff: null, instant: now, recorded: false };
+  }
   const day = await parseDayFlag(ctx, value, '--as-of');
   if (day > localDay(now)) throw new UsageError(`--as-of ${day} is in the future`, { hint: 'give today or an earlier day' });
   const end = endOfLocalDay(day);
-  return { today: day, cutoff: end.toISOString(), instant: end.getTime() < now.getTime() ? end : now };
+  return { today: day, cutoff: end.toISOString(), instant: end.getTime() < now.getTime() ? end : now, recorded: asRecorded };
 }
+
+/** The help line of `--as-recorded`, the same on every report that has it. */
+export const AS_RECORDED_HELP = 'with --as-of: what crm had recorded by the end of that day (the audit view), not the dates events carry';
+/** The help line of `--as-of` on reports and segments. */
+export const AS_OF_HELP = 'what had happened by the end of that day, by the dates events carry (however much later they were entered)';
 
 /** Rejects --period with --from/--to before anything else is read, so that mistake is reported first. */
 export function rejectPeriodConflict(flags: RangeFlags): void {

@@ -12,12 +12,24 @@ import { lastPurchaseSql, orderCountSql } from './sale-orders.js';
 import { countIf, engineOf, ifThen, latestIn, monthOf, rawRow, rawRows, type SqlFragment } from './dialect.js';
 import type { DB } from './schema.js';
 
-/** When a report stands: `today` is the local day periods are relative to; `cutoff` (ISO instant)
- * is the end of the `--as-of` day, or null for "everything recorded so far". */
+/**
+ * When a report stands: `today` is the local day periods are relative to; `cutoff` (ISO instant)
+ * is the end of the `--as-of` day, or null for now (everything recorded so far).
+ * With a cutoff, `recorded` says how it is read:
+ * - false (`--as-of`): by the dates events carry. Sales count when sold by the end of `today`
+ *   (and not voided: a void corrects the record, it is no event of its own); refunds by their own
+ *   day; a customer is there once created or once they had bought (history back-filled today).
+ * - true (`--as-of --as-recorded`): by when crm recorded them. Sales recorded before the cutoff and
+ *   not yet voided then, whatever day they carry; customers created before it.
+ */
 export interface AsOf {
   today: string;
   cutoff: string | null;
+  recorded?: boolean;
 }
+
+/** Reading what crm had recorded by the cutoff (`--as-recorded`), not the dates events carry. */
+const byRecord = (asOf: AsOf): boolean => asOf.cutoff !== null && asOf.recorded === true;
 
 /** An extra SQL condition on unaliased `sales` rows with its bound parameters (`--segment`). */
 export type SalesFilter = SqlFragment;
@@ -122,14 +134,19 @@ async function salesSource(
   if (engineOf(db) === 'postgres') return table;
   const isLong = range === null || (await longRange(db, range));
   const index = isLong ? long : short;
-  if (asOf.cutoff === null && index !== null) return `${table} INDEXED BY ${index}`;
+  if (!byRecord(asOf) && index !== null) return `${table} INDEXED BY ${index}`;
   return isLong ? `${table} NOT INDEXED` : table;
 }
 
-/** SQL condition for sales that count: not voided (as of the cutoff) and recorded by then. */
+/**
+ * SQL condition for sales that count: not voided and sold by the end of the as-of day; with
+ * --as-recorded, recorded by the cutoff and not voided by then. The event-date forms read only
+ * columns the covering indexes carry.
+ */
 export function liveSales(asOf: AsOf, alias = ''): { sql: string; params: string[] } {
   const p = alias ? `${alias}.` : '';
   if (asOf.cutoff === null) return { sql: `${p}voided_at IS NULL`, params: [] };
+  if (!byRecord(asOf)) return { sql: `${p}voided_at IS NULL AND ${p}sold_on <= ?`, params: [asOf.today] };
   return { sql: `${p}created_at < ? AND (${p}voided_at IS NULL OR ${p}voided_at >= ?)`, params: [asOf.cutoff, asOf.cutoff] };
 }
 
@@ -138,7 +155,7 @@ export async function firstSaleDay(db: Kysely<DB>, asOf: AsOf, filter: SalesFilt
   const live = liveSales(asOf);
   const row = await rawRow<{ first: string | null }>(
     db,
-    `SELECT min(sold_on) AS first FROM ${asOf.cutoff === null ? 'sales INDEXED BY sales_day' : 'sales'} WHERE ${live.sql}${andFilter(filter)}`,
+    `SELECT min(sold_on) AS first FROM ${byRecord(asOf) || engineOf(db) === 'postgres' ? 'sales' : 'sales INDEXED BY sales_day'} WHERE ${live.sql}${andFilter(filter)}`,
     [...live.params, ...filterParams(filter)],
   );
   return row?.first ?? null;
@@ -258,8 +275,25 @@ function instant(day: string): string {
   return startOfLocalDay(day).toISOString();
 }
 
-/** Customers on the books at the end of the range, and how many of them joined in it. */
+/**
+ * Customers on the books at the end of the range, and how many of them joined in it. As of a day by
+ * the dates events carry, a customer is there once created or once they had bought (live sales by
+ * then), and joined at the earlier of the two.
+ */
 export async function customerCounts(db: Kysely<DB>, asOf: AsOf, range: DayRange): Promise<{ total: number; new: number }> {
+  if (asOf.cutoff !== null && !byRecord(asOf)) {
+    const endDay = range.to <= asOf.today ? range.to : addDays(asOf.today, 1);
+    const bought = '(first_sale IS NOT NULL AND first_sale < ?)';
+    const counts = (await rawRow<{ total: number; new: number | null }>(
+      db,
+      `SELECT count(*) AS total, ${countIf(engineOf(db), `NOT (created_at < ? OR ${bought})`)} AS new FROM (
+         SELECT c.created_at, (SELECT min(s.sold_on) FROM sales s WHERE s.customer_id = c.id AND s.voided_at IS NULL AND s.sold_on < ?) AS first_sale
+         FROM customers c) x
+       WHERE created_at < ? OR ${bought}`,
+      [instant(range.from), range.from, endDay, instant(endDay), endDay],
+    ))!;
+    return { total: counts.total, new: counts.new ?? 0 };
+  }
   const cutoff = asOf.cutoff;
   const end = cutoff !== null && cutoff < instant(range.to) ? cutoff : instant(range.to);
   const counts = (await rawRow<{ total: number; new: number | null }>(

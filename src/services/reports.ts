@@ -46,10 +46,11 @@ import {
 import { probabilityDefaults } from './deals.js';
 import { getSetting } from './config.js';
 import { allSegmentConditions, segmentCondition } from './segments.js';
+import type { SegmentAsOf } from './segment-sql.js';
 
 /** `--segment NAME`: only sales of the segment's current members (NotFoundError for an unknown segment). */
-async function segmentSalesFilter(db: Kysely<DB>, name: string, now: Date): Promise<SalesFilter> {
-  const condition = await segmentCondition(db, name, now);
+async function segmentSalesFilter(db: Kysely<DB>, name: string, now: Date, asOf: SegmentAsOf | null): Promise<SalesFilter> {
+  const condition = await segmentCondition(db, name, now, 'customers', asOf);
   const members = db.selectFrom('customers').select('customers.id').where(condition).compile();
   const fragment = fragmentOf(members);
   return { sql: `customer_id IN (${fragment.sql})`, params: fragment.params };
@@ -158,11 +159,15 @@ export async function salesReport(db: Kysely<DB>, input: SalesReportInput): Prom
   const { period, by, asOf } = input;
   const needsNow = by === 'segment' || input.segment !== undefined;
   if (needsNow && input.now === undefined) throw new Error('salesReport: segments need `now`');
-  const filter = input.segment !== undefined ? await segmentSalesFilter(db, input.segment, input.now!) : null;
+  // As of a day by event dates, segments are evaluated as of that day too (membership by the
+  // purchases made by then, ages counted back from it); --as-recorded keeps today's membership.
+  const segmentAsOf: SegmentAsOf | null = asOf.cutoff !== null && asOf.recorded !== true ? { day: asOf.today, cutoff: asOf.cutoff } : null;
+  const segmentNow = segmentAsOf ? new Date(Date.parse(segmentAsOf.cutoff) - 1) : input.now!;
+  const filter = input.segment !== undefined ? await segmentSalesFilter(db, input.segment, segmentNow, segmentAsOf) : null;
   // Compiled before anything is read, so a segment that cannot be evaluated fails the report early.
   const segments: CompiledSegment[] =
     by === 'segment'
-      ? (await allSegmentConditions(db, input.now!, 'c')).map(({ name, condition }) => {
+      ? (await allSegmentConditions(db, segmentNow, 'c', segmentAsOf)).map(({ name, condition }) => {
           const compiled = fragmentOf(condition.compile(db));
           return { name, sql: compiled.sql, params: compiled.params };
         })

@@ -70,8 +70,8 @@ export async function findSegment(db: Db, name: string): Promise<SegmentInfo> {
   );
 }
 
-function conditionFor(segment: SegmentInfo, now: Date, alias: string, engine: Engine): Condition {
-  return toKysely(segmentFragment(segment, now, alias, engine));
+function conditionFor(segment: SegmentInfo, now: Date, alias: string, engine: Engine, asOf: SegmentAsOf | null = null): Condition {
+  return toKysely(segmentFragment(segment, now, alias, engine, asOf));
 }
 
 /**
@@ -79,8 +79,8 @@ function conditionFor(segment: SegmentInfo, now: Date, alias: string, engine: En
  * (pass `alias` when the query names the table differently, e.g. `selectFrom('customers as c')`).
  * Throws NotFoundError (exit 1) for an unknown segment.
  */
-export async function segmentCondition(db: Db, name: string, now: Date, alias = 'customers'): Promise<Condition> {
-  return conditionFor(await findSegment(db, name), now, alias, engineOf(db));
+export async function segmentCondition(db: Db, name: string, now: Date, alias = 'customers', asOf: SegmentAsOf | null = null): Promise<Condition> {
+  return conditionFor(await findSegment(db, name), now, alias, engineOf(db), asOf);
 }
 
 /** Ids of the customers in segment NAME, ascending. */
@@ -101,9 +101,9 @@ export async function segmentSqlFilter(db: Db, name: string, now: Date): Promise
 }
 
 /** Every saved segment with its condition, e.g. for `report sales --by segment`. */
-export async function allSegmentConditions(db: Db, now: Date, alias = 'customers'): Promise<Array<{ name: string; condition: Condition }>> {
+export async function allSegmentConditions(db: Db, now: Date, alias = 'customers', asOf: SegmentAsOf | null = null): Promise<Array<{ name: string; condition: Condition }>> {
   const rows = await db.selectFrom('segments').select(['name', 'expression']).orderBy('name').execute();
-  return rows.map((r) => ({ name: r.name, condition: whereCondition(db, r.expression, now, alias) }));
+  return rows.map((r) => ({ name: r.name, condition: whereCondition(db, r.expression, now, alias, asOf) }));
 }
 
 const SEGMENT_NAME = /^[\p{L}\p{N}][\p{L}\p{N}_.\- ]{0,63}$/u;
@@ -337,22 +337,26 @@ export interface Breakdown {
 // Spend per customer over every live sale, read in customer order from the covering index
 // sales_customer_day (3-4x faster than the table), pinned on SQLite so its planner never prefers
 // the table (PostgreSQL has no such hint and plans by itself).
-function spendCte(engine: Engine) {
+function spendCte(engine: Engine, asOf: SegmentAsOf | null) {
+  const soldBy = asOf === null ? sql.raw('') : sql` AND sold_on <= ${asOf.day}`;
   return sql`spend AS (
   SELECT customer_id, sum(amount_cents) AS spent FROM sales${sql.raw(engine === 'postgres' ? '' : ' INDEXED BY sales_customer_day')}
-  WHERE voided_at IS NULL AND customer_id IS NOT NULL GROUP BY customer_id
+  WHERE voided_at IS NULL AND customer_id IS NOT NULL${soldBy} GROUP BY customer_id
 )`;
 }
 
 /**
  * Customers per class with their share, revenue (non-voided sales) and average spend per customer.
  * Each customer is in exactly one class, except for tags, where a customer with several tags counts
- * once per tag and customers without tags form `(untagged)`.
+ * once per tag and customers without tags form `(untagged)`. With `asOf`, by the dates sales carry:
+ * the customers there by the end of that day and their purchases made by then.
  */
-export async function breakdown(db: Db, by: BreakdownBy, now: Date, segment?: string): Promise<Breakdown> {
+export async function breakdown(db: Db, by: BreakdownBy, now: Date, segment?: string, asOf: SegmentAsOf | null = null): Promise<Breakdown> {
   const engine = engineOf(db);
-  const SPEND = spendCte(engine);
-  const filter = segment ? await segmentCondition(db, segment, now, 'c') : sql<SqlBool>`${sql.raw(engine === 'postgres' ? 'TRUE' : '1')}`;
+  const SPEND = spendCte(engine, asOf);
+  const inSegment = segment ? await segmentCondition(db, segment, now, 'c', asOf) : sql<SqlBool>`${sql.raw(engine === 'postgres' ? 'TRUE' : '1')}`;
+  // As of a day: the customers there by then (created, or with a purchase by then).
+  const filter = asOf === null ? inSegment : sql<SqlBool>`${inSegment} AND ${toKysely(customersThen(asOf, engine, 'c'))}`;
   let classes: Array<{ label: string; customers: number; revenue: number }>;
 
   if (by.kind === 'age') {

@@ -60,7 +60,7 @@ export function registerReportTickets(program: Command, { run }: Runtime): void 
     )
     // The same forms, in the same words, as the other reports' --period.
     .option('--period <period>', `period: ${PERIOD_FORMS.join(', ')} (default: all time)`)
-    .option('--as-of <date>', 'compute the figures as they stood at the end of that day')
+    .option('--as-of <date>', 'the figures as they stood at the end of that day, by the times tickets carry (opened, responses, status changes, ratings)')
     .addHelpText(
       'after',
       examples(

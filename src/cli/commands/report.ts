@@ -1,6 +1,7 @@
 // `crm report sales|pipeline|forecast|customers|summary` (and `tickets`, from ./report-tickets.ts): the numbers, in every output format, for
 // a person at a terminal (with bars) or a cron job (`--format csv --output FILE`). `--as-of DATE`
-// recomputes any report as it stood at the end of that day.
+// computes any report from what had happened by the end of that day by the dates events carry;
+// `--as-recorded` beside it reads what crm had recorded by then.
 import type { Command } from 'commander';
 import { addDays } from '../../domain/dates.js';
 import { PERIOD_FORMS, type Period } from '../../domain/periods.js';
@@ -9,7 +10,7 @@ import type { Column, Section } from '../../io/render.js';
 import type { SalesBy } from '../../services/reports.js';
 import type { Context } from '../context.js';
 import { examples, type Runtime } from '../program.js';
-import { parseAsOfFlag, parseLimitFlag, parsePeriodFlags, rejectPeriodConflict, type AsOfFlag } from '../flags.js';
+import { AS_OF_HELP, AS_RECORDED_HELP, parseAsOfFlag, parseLimitFlag, parsePeriodFlags, rejectPeriodConflict, type AsOfFlag } from '../flags.js';
 
 const BY_CHOICES = ['day', 'week', 'month', 'quarter', 'year', 'product', 'customer', 'city', 'segment'] as const;
 const TOTAL_COLUMNS: readonly Column[] = [
@@ -34,10 +35,16 @@ interface RangeOptions {
   from?: string;
   to?: string;
   asOf?: string;
+  asRecorded?: boolean;
 }
 
 async function periodOf(ctx: Context, flags: RangeOptions, asOf: AsOfFlag, fallback: string): Promise<Period> {
   return parsePeriodFlags(ctx, flags, asOf.today, fallback);
+}
+
+/** ` (as of DAY)` in a title, or ` (as recorded by DAY)` with --as-recorded; nothing without --as-of. */
+function asOfTitle(asOf: AsOfFlag): string {
+  return asOf.cutoff === null ? '' : asOf.recorded ? ` (as recorded by ${asOf.today})` : ` (as of ${asOf.today})`;
 }
 
 function rangeText(from: string | null, last: string): string {
@@ -61,7 +68,8 @@ export function registerReport(program: Command, runtime: Runtime): void {
     .option('--by <what>', `${BY_CHOICES.join(', ')} (default month)`)
     .option('--segment <name>', 'only the sales of the customers in this saved segment (or stored RFM group, e.g. rfm:at-risk)')
     .option('--limit <n>', 'with --by product, customer, city or segment: only the top N rows by revenue')
-    .option('--as-of <date>', 'as it stood at the end of that day')
+    .option('--as-of <date>', AS_OF_HELP)
+    .option('--as-recorded', AS_RECORDED_HELP)
     .addHelpText(
       'after',
       '\n--by segment: one row per saved segment with the sales of its current members. A customer in several\n' +
@@ -80,7 +88,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
         rejectPeriodConflict(flags);
         const by = flags.by !== undefined ? parseChoice(flags.by, BY_CHOICES, '--by') : 'month';
         const limit = parseLimitFlag(flags.limit);
-        const asOf = await parseAsOfFlag(ctx, flags.asOf);
+        const asOf = await parseAsOfFlag(ctx, flags.asOf, flags.asRecorded);
         const period = await periodOf(ctx, flags, asOf, 'all');
         const { salesReport } = await import('../../services/reports.js');
         const result = await salesReport(await ctx.db(), { period, by: by as SalesBy, asOf, limit, segment: flags.segment, now: ctx.now() });
@@ -116,7 +124,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
             key: 'sales',
             title:
               `Sales by ${by}${flags.segment !== undefined ? ` in segment ${flags.segment.trim()}` : ''}, ${rangeText(result.from, result.last)}` +
-              `${flags.asOf ? ` (as of ${asOf.today})` : ''}${by === 'segment' ? ' (a customer counts in each of their segments)' : ''}`,
+              `${asOfTitle(asOf)}${by === 'segment' ? ' (a customer counts in each of their segments)' : ''}`,
             columns,
             rows,
           },
@@ -137,14 +145,15 @@ export function registerReport(program: Command, runtime: Runtime): void {
   report
     .command('pipeline')
     .description('the funnel: deals and value per stage, conversion, days in stage, win rate, weighted value by close month')
-    .option('--as-of <date>', 'as it stood at the end of that day')
+    .option('--as-of <date>', AS_OF_HELP)
+    .option('--as-recorded', AS_RECORDED_HELP)
     .addHelpText('after', examples('crm report pipeline', 'crm report pipeline --format md --output pipeline.md', 'crm report pipeline --as-of 2025-03-31'))
     .action(
-      run(async (ctx, flags: { asOf?: string }) => {
-        const asOf = await parseAsOfFlag(ctx, flags.asOf);
+      run(async (ctx, flags: { asOf?: string; asRecorded?: boolean }) => {
+        const asOf = await parseAsOfFlag(ctx, flags.asOf, flags.asRecorded);
         const { pipelineReport } = await import('../../services/reports.js');
         const result = await pipelineReport(await ctx.db(), asOf);
-        const suffix = flags.asOf ? ` (as of ${asOf.today})` : '';
+        const suffix = asOfTitle(asOf);
         await ctx.printDocument([
           {
             key: 'stages',
@@ -196,12 +205,13 @@ export function registerReport(program: Command, runtime: Runtime): void {
     .command('forecast')
     .description("monthly revenue forecast (Holt's linear trend; Holt-Winters with a 12-month season from 26 months), with its backtest error beside a naive forecast")
     .option('--months <n>', 'months to forecast, 1 to 36 (default 6)')
-    .option('--as-of <date>', 'forecast from the history as it stood at the end of that day')
+    .option('--as-of <date>', 'forecast from the history up to the end of that day, by the dates sales carry')
+    .option('--as-recorded', AS_RECORDED_HELP)
     .addHelpText('after', examples('crm report forecast', 'crm report forecast --months 12 --format json'))
     .action(
-      run(async (ctx, flags: { months?: string; asOf?: string }) => {
+      run(async (ctx, flags: { months?: string; asOf?: string; asRecorded?: boolean }) => {
         const months = flags.months !== undefined ? parseInteger(flags.months, '--months', 1, 36) : 6;
-        const asOf = await parseAsOfFlag(ctx, flags.asOf);
+        const asOf = await parseAsOfFlag(ctx, flags.asOf, flags.asRecorded);
         const { forecastReport } = await import('../../services/reports.js');
         const result = await forecastReport(await ctx.db(), { months, asOf });
         if (result.warning !== null) ctx.warn(result.warning);
@@ -257,13 +267,14 @@ export function registerReport(program: Command, runtime: Runtime): void {
     .option('--from <date>', 'first day, inclusive (instead of --period)')
     .option('--to <date>', 'last day, inclusive (instead of --period)')
     .option('--top <n>', 'how many top customers (default 10)')
-    .option('--as-of <date>', 'as it stood at the end of that day')
+    .option('--as-of <date>', AS_OF_HELP)
+    .option('--as-recorded', AS_RECORDED_HELP)
     .addHelpText('after', examples('crm report customers', 'crm report customers --period last-quarter --top 20', 'crm config set churn_days 90'))
     .action(
       run(async (ctx, flags: RangeOptions & { top?: string }) => {
         rejectPeriodConflict(flags);
         const top = flags.top !== undefined ? parseInteger(flags.top, '--top', 1, 10_000) : 10;
-        const asOf = await parseAsOfFlag(ctx, flags.asOf);
+        const asOf = await parseAsOfFlag(ctx, flags.asOf, flags.asRecorded);
         const period = await periodOf(ctx, flags, asOf, 'this-month');
         const { customersReport } = await import('../../services/reports.js');
         const result = await customersReport(await ctx.db(), { period, asOf, top });
@@ -278,7 +289,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
         await ctx.printDocument([
           {
             key: 'customers',
-            title: `Customers, ${rangeText(period.from, addDays(period.to, -1))}${flags.asOf ? ` (as of ${asOf.today})` : ''}`,
+            title: `Customers, ${rangeText(period.from, addDays(period.to, -1))}${asOfTitle(asOf)}`,
             columns: [{ key: 'metric' }, { key: 'label', header: 'What' }, { key: 'current', header: 'This period', kind: 'int' }, { key: 'previous', header: 'Previous', kind: 'int' }, { key: 'change', kind: 'percent' }],
             rows: metrics.map(([metric, label]) => ({
               metric,
@@ -309,18 +320,19 @@ export function registerReport(program: Command, runtime: Runtime): void {
     .command('summary')
     .description('the KPIs on one screen: customers, revenue this and the previous period, open and weighted pipeline, open tickets, CSAT')
     .option('--period <period>', `${PERIOD_HELP} (default: this-month)`)
-    .option('--as-of <date>', 'as it stood at the end of that day')
+    .option('--as-of <date>', AS_OF_HELP)
+    .option('--as-recorded', AS_RECORDED_HELP)
     .addHelpText('after', examples('crm report summary', 'crm report summary --period last-month --format md --output summary.md'))
     .action(
-      run(async (ctx, flags: { period?: string; asOf?: string }) => {
-        const asOf = await parseAsOfFlag(ctx, flags.asOf);
+      run(async (ctx, flags: { period?: string; asOf?: string; asRecorded?: boolean }) => {
+        const asOf = await parseAsOfFlag(ctx, flags.asOf, flags.asRecorded);
         const period = await periodOf(ctx, flags, asOf, 'this-month');
         const { summaryReport } = await import('../../services/reports.js');
         const result = await summaryReport(await ctx.db(), { period, asOf });
         await ctx.printDocument([
           {
             key: 'summary',
-            title: `Summary, ${period.label}: ${rangeText(result.from, result.last)}${flags.asOf ? ` (as of ${asOf.today})` : ''}`,
+            title: `Summary, ${period.label}: ${rangeText(result.from, result.last)}${asOfTitle(asOf)}`,
             columns: [
               { key: 'from', kind: 'date' },
               { key: 'to', kind: 'date' },

@@ -210,6 +210,7 @@ export function registerSegment(program: Command, { run }: Runtime): void {
     .description('count customers, their share, revenue and average spend per class')
     .option('--by <class>', 'age:18,25,35,50 (half-open bands), gender, city, tag or source (required)')
     .option('--segment <name>', 'only the customers in this segment')
+    .option('--as-of <date>', 'the customers there by the end of that day and their purchases by then (by the dates sales carry)')
     .addHelpText(
       'after',
       `
@@ -218,19 +219,20 @@ Every customer is in exactly one class, so the counts add up to the total, excep
 a customer with several tags counts once per tag, and customers without tags are (untagged).
 Revenue is the customers' non-voided sales; average spend is revenue / customers in the class.`,
     )
-    .addHelpText('after', examples('crm segment breakdown --by age:18,25,35,50', 'crm segment breakdown --by city --format csv', 'crm segment breakdown --by tag --segment shanghai-vip'))
+    .addHelpText('after', examples('crm segment breakdown --by age:18,25,35,50', 'crm segment breakdown --by city --format csv', 'crm segment breakdown --by tag --segment shanghai-vip', 'crm segment breakdown --by city --as-of 2010-12-31'))
     .action(
-      run(async (ctx, flags: { by?: string; segment?: string }) => {
+      run(async (ctx, flags: { by?: string; segment?: string; asOf?: string }) => {
         const { breakdown, parseBreakdownBy } = await import('../../services/segments.js');
         const [by] = await ctx.require({ flag: '--by', value: flags.by, message: 'Break down by (age:18,25,35,50, gender, city, tag, source)', parse: parseBreakdownBy });
         ctx.format();
-        const result = await breakdown(await ctx.db(), by, ctx.now(), flags.segment);
+        const { now, asOf } = await segmentAsOf(ctx, flags.asOf);
+        const result = await breakdown(await ctx.db(), by, now, flags.segment, asOf);
         await ctx.print(
           [{ key: 'class', header: by.kind === 'age' ? 'Age' : by.kind.charAt(0).toUpperCase() + by.kind.slice(1) }, ...SHARE_COLUMNS],
           result.rows.map((r) => ({ ...r, bar: r.customers })),
         );
         const { formatMoney } = await import('../../domain/money.js');
-        ctx.note(`${result.total} customers${flags.segment ? ` in ${flags.segment}` : ''}, revenue ${formatMoney(result.revenue)}`);
+        ctx.note(`${result.total} customers${flags.segment ? ` in ${flags.segment}` : ''}, revenue ${formatMoney(result.revenue)}${asOf ? ` as of ${asOf.day}` : ''}`);
         if (by.kind === 'tag') ctx.note('customers with several tags are counted once per tag, so the counts can add up to more than the total');
       }),
     );
