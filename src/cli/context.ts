@@ -143,6 +143,7 @@ const ON_POSTGRES = new Set([
   'init',
   'db status',
   'db migrate',
+  'db copy',
   'customer add',
   'customer list',
   'customer show',
