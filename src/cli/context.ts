@@ -144,6 +144,7 @@ const ON_POSTGRES = new Set([
   'db status',
   'db migrate',
   'db copy',
+  'sql',
   'customer add',
   'customer list',
   'customer show',

@@ -21,6 +21,13 @@ export const CONNECT_TIMEOUT_MS = 5000;
 const targets = new WeakMap<Kysely<DB>, PostgresTarget>();
 const pools = new WeakMap<Kysely<DB>, pg.Pool>();
 
+/** A client of the pool behind a PostgreSQL Kysely instance (release it), and the pool (for a cancel). */
+export async function postgresClientOf(db: Kysely<DB>): Promise<{ client: pg.PoolClient; pool: pg.Pool }> {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('postgresClientOf: not a PostgreSQL database');
+  return { client: await pool.connect(), pool };
+}
+
 /**
  * Runs `fn` on one client of the pool behind a PostgreSQL Kysely instance, for the work Kysely has
  * no words for (COPY, a cursor inside one snapshot): `crm db copy`, backup and restore.
