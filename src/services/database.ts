@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { looksLikeSqlite, sqliteOf } from '../db/connection.js';
 import { appliedMigrations } from '../db/applied-migrations.js';
+import { engineOf } from '../db/engine.js';
 import { createTempBeside, keepModeOf, releaseTemp } from '../db/private-files.js';
 import { applyKey, CIPHER_DESCRIPTION, copyEncryptedFile, fileState, writeKeyedCopy } from '../db/encryption.js';
 import type { DB } from '../db/schema.js';
@@ -86,6 +87,11 @@ export interface CheckResult {
  * that cannot even run on a damaged file is itself a problem finding, and the next check still runs.
  */
 export async function checkDatabase(db: Kysely<DB>): Promise<CheckResult> {
+  if (engineOf(db) === 'postgres') {
+    const { postgresIntegrity } = await import('../db/postgres-maintenance.js');
+    const findings = await postgresIntegrity(db);
+    return { ok: findings.every((f) => f.status !== 'problem'), findings };
+  }
   const sqlite = sqliteOf(db);
   const findings: CheckFinding[] = [];
   const attempt = (check: string, run: () => void) => {
@@ -130,6 +136,10 @@ export interface OptimizeResult {
 
 /** Refreshes planner statistics, folds the WAL into the file and reclaims free pages. */
 export async function optimizeDatabase(db: Kysely<DB>, path: string): Promise<OptimizeResult> {
+  if (engineOf(db) === 'postgres') {
+    const { optimizePostgres } = await import('../db/postgres-maintenance.js');
+    return optimizePostgres(db);
+  }
   const sqlite = sqliteOf(db);
   const beforeBytes = fileSize(path);
   sqlite.exec('ANALYZE');
