@@ -144,6 +144,8 @@ const ON_POSTGRES = new Set([
   'db status',
   'db migrate',
   'db copy',
+  'db backup',
+  'db restore',
   'db check',
   'db optimize',
   'sql',

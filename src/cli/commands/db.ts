@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ValidationError } from '../../domain/errors.js';
+import { UsageError, ValidationError } from '../../domain/errors.js';
 import { isPostgresUrl } from '../../db/postgres-url.js';
 import { warnOfPasswordInUrl, type Context } from '../context.js';
 import { examples, type Runtime } from '../program.js';
@@ -255,6 +255,19 @@ backup. --salvage copies it all the same, to rescue what can still be read.\n` +
     )
     .action(
       run(async (ctx, file: string | undefined, flags: { salvage?: boolean; backupKeyFile?: string }) => {
+        if (isPostgresUrl(ctx.dbPath())) {
+          // A crm SQLite file holding every row: `crm --db FILE` opens it, `crm db restore FILE` loads it back.
+          if (!file) throw new UsageError('give the file to write: crm db backup FILE', { hint: 'a PostgreSQL database is backed up into a crm SQLite file' });
+          if (flags.salvage || flags.backupKeyFile) throw new UsageError(`${flags.salvage ? '--salvage' : '--backup-key-file'} is for SQLite databases`, { hint: 'back up PostgreSQL with `crm db backup FILE`; encrypt the file afterwards with `crm --db FILE db encrypt`' });
+          const { backupToSqliteFile } = await import('../../services/database.js');
+          const handle = await ctx.db();
+          const target = resolve(file);
+          if (existsSync(target)) await ctx.confirm(`Overwrite ${target}?`);
+          const result = await backupToSqliteFile(handle, target);
+          ctx.note(`backed up ${result.rows} rows (${humanBytes(result.bytes)}) to ${result.path}`);
+          await ctx.printText(result.path);
+          return;
+        }
         const { backupDatabase, defaultBackupPath, quickCheckProblem } = await import('../../services/database.js');
         const handle = await ctx.db();
         const damage = quickCheckProblem(handle);
@@ -285,6 +298,23 @@ backup. --salvage copies it all the same, to rescue what can still be read.\n` +
       run(async (ctx, file: string, options: { backupKeyFile?: string }) => {
         const { defaultBackupPath, inspectCrmDatabase, recordRestore, restoreDatabase } = await import('../../services/database.js');
         const { fileState } = await import('../../db/encryption.js');
+        if (isPostgresUrl(ctx.dbPath())) {
+          // Into an empty PostgreSQL database only: nothing there is replaced.
+          const source = resolve(file);
+          let backupKey: Buffer | undefined;
+          if (fileState(source) === 'encrypted') {
+            const { existingKey } = await import('../keys.js');
+            backupKey = await existingKey(ctx.keySources(options.backupKeyFile ? { path: options.backupKeyFile, flag: '--backup-key-file' } : undefined), source);
+          }
+          const { restoreFromSqliteFile } = await import('../../services/database.js');
+          const { postgresTargetOf } = await import('../../db/postgres.js');
+          const handle = await ctx.db();
+          const shown = postgresTargetOf(handle)!.display;
+          const { rows } = await restoreFromSqliteFile(handle, source, backupKey, shown);
+          await recordRestore(handle, { source }, ctx.meta());
+          ctx.note(`restored ${rows} rows into ${shown} from ${source}`);
+          return;
+        }
         const path = resolve(ctx.dbPath());
         const source = resolve(file);
         if (source === path) throw new ValidationError('that file is the database itself', { hint: 'give a backup file' });
