@@ -19,6 +19,29 @@ const requireHere = createRequire(import.meta.url);
 export const CONNECT_TIMEOUT_MS = 5000;
 
 const targets = new WeakMap<Kysely<DB>, PostgresTarget>();
+const pools = new WeakMap<Kysely<DB>, pg.Pool>();
+
+/** A client of the pool behind a PostgreSQL Kysely instance (release it), and the pool (for a cancel). */
+export async function postgresClientOf(db: Kysely<DB>): Promise<{ client: pg.PoolClient; pool: pg.Pool }> {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('postgresClientOf: not a PostgreSQL database');
+  return { client: await pool.connect(), pool };
+}
+
+/**
+ * Runs `fn` on one client of the pool behind a PostgreSQL Kysely instance, for the work Kysely has
+ * no words for (COPY, a cursor inside one snapshot): `crm db copy`, backup and restore.
+ */
+export async function withPostgresClient<T>(db: Kysely<DB>, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('withPostgresClient: not a PostgreSQL database');
+  const client = await pool.connect();
+  try {
+    return await fn(client);
+  } finally {
+    client.release();
+  }
+}
 
 /** The connection target behind a PostgreSQL Kysely instance (its display URL never holds a password). */
 export function postgresTargetOf(db: Kysely<DB>): PostgresTarget | undefined {
@@ -152,6 +175,7 @@ export async function connectPostgres(url: string, options: PostgresOpenOptions)
   }
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool, cursor: requireHere('pg-cursor') }) });
   targets.set(db, target);
+  pools.set(db, pool);
   return db;
 }
 

@@ -3,11 +3,13 @@
 // a restore checks the candidate is a crm database, then swaps it in with a rename.
 import Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { looksLikeSqlite, sqliteOf } from '../db/connection.js';
 import { appliedMigrations } from '../db/applied-migrations.js';
+import { engineOf } from '../db/engine.js';
 import { createTempBeside, keepModeOf, releaseTemp } from '../db/private-files.js';
 import { applyKey, CIPHER_DESCRIPTION, copyEncryptedFile, fileState, writeKeyedCopy } from '../db/encryption.js';
 import type { DB } from '../db/schema.js';
@@ -86,6 +88,11 @@ export interface CheckResult {
  * that cannot even run on a damaged file is itself a problem finding, and the next check still runs.
  */
 export async function checkDatabase(db: Kysely<DB>): Promise<CheckResult> {
+  if (engineOf(db) === 'postgres') {
+    const { postgresIntegrity } = await import('../db/postgres-maintenance.js');
+    const findings = await postgresIntegrity(db);
+    return { ok: findings.every((f) => f.status !== 'problem'), findings };
+  }
   const sqlite = sqliteOf(db);
   const findings: CheckFinding[] = [];
   const attempt = (check: string, run: () => void) => {
@@ -130,6 +137,10 @@ export interface OptimizeResult {
 
 /** Refreshes planner statistics, folds the WAL into the file and reclaims free pages. */
 export async function optimizeDatabase(db: Kysely<DB>, path: string): Promise<OptimizeResult> {
+  if (engineOf(db) === 'postgres') {
+    const { optimizePostgres } = await import('../db/postgres-maintenance.js');
+    return optimizePostgres(db);
+  }
   const sqlite = sqliteOf(db);
   const beforeBytes = fileSize(path);
   sqlite.exec('ANALYZE');
@@ -325,4 +336,81 @@ export async function recordRestore(db: Kysely<DB>, input: { source: string; kep
     await trx.updateTable('database_identity').set({ id: randomUUID().replace(/-/g, '') }).execute();
     return audit.logId;
   });
+}
+
+/**
+ * `crm db backup FILE` on PostgreSQL: every row copied into a new crm SQLite file (0600), built
+ * under a temp name beside FILE and renamed into place when complete; `crm --db FILE` opens it as it is.
+ */
+export async function backupToSqliteFile(db: Kysely<DB>, target: string): Promise<{ path: string; bytes: number; rows: number }> {
+  const { openDatabase } = await import('../db/connection.js');
+  const { copyDatabase } = await import('../db/database-copy.js');
+  mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+  const temp = createTempBeside(target);
+  try {
+    const file = await openDatabase(temp, { init: true });
+    let rows = 0;
+    try {
+      rows = (await copyDatabase(db, file, target)).reduce((sum, t) => sum + t.rows, 0);
+    } finally {
+      await file.destroy();
+    }
+    // One self-contained file: no write-ahead log beside it.
+    const copy = new Database(temp, { fileMustExist: true });
+    try {
+      copy.pragma('journal_mode = DELETE');
+    } finally {
+      copy.close();
+    }
+    keepModeOf(target, temp);
+    renameSync(temp, target);
+    releaseTemp(temp);
+    return { path: target, bytes: statSync(target).size, rows };
+  } catch (error) {
+    releaseTemp(temp, true);
+    throw error;
+  } finally {
+    for (const suffix of ['-wal', '-shm', '-journal']) rmSync(`${temp}${suffix}`, { force: true });
+  }
+}
+
+/**
+ * `crm db restore FILE` on PostgreSQL: a crm SQLite file (checked first) copied into the open,
+ * empty database. The file is read through a private scratch copy brought up to this binary's
+ * schema, so an older backup restores too and the file itself is never changed.
+ */
+export async function restoreFromSqliteFile(db: Kysely<DB>, file: string, key: Buffer | undefined, targetName: string): Promise<{ candidate: RestoreCandidate; rows: number }> {
+  const candidate = inspectCrmDatabase(file, key);
+  const { openDatabase } = await import('../db/connection.js');
+  const { copyDatabase, crmDataIn } = await import('../db/database-copy.js');
+  const data = await crmDataIn(db);
+  if (data.length > 0) {
+    throw new ValidationError(`${targetName} already holds crm data (${data.slice(0, 3).map((d) => `${d.rows} row${d.rows === 1 ? '' : 's'} in ${d.table}`).join(', ')}${data.length > 3 ? ', …' : ''}); nothing was written`, {
+      hint: 'restore into an empty database: create a new one (createdb) and point --db at it',
+    });
+  }
+  const scratchDir = mkdtempSync(join(tmpdir(), 'crm-restore-'));
+  const scratch = join(scratchDir, 'restore.db');
+  try {
+    if (key) {
+      writeKeyedCopy(file, key, scratch, key);
+    } else {
+      const source = new Database(file, { readonly: true, fileMustExist: true });
+      try {
+        await source.backup(scratch);
+      } finally {
+        source.close();
+      }
+    }
+    chmodSync(scratch, 0o600);
+    const source = await openDatabase(scratch, { key });
+    try {
+      const rows = (await copyDatabase(source, db, targetName)).reduce((sum, t) => sum + t.rows, 0);
+      return { candidate, rows };
+    } finally {
+      await source.destroy();
+    }
+  } finally {
+    rmSync(scratchDir, { recursive: true, force: true });
+  }
 }

@@ -3,6 +3,9 @@
 // SQLite itself calls read-only and that returns rows, and ATTACH/DETACH and PRAGMA (which
 // SQLite counts as read-only but which change the connection) are refused by name.
 import Database from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import { openPostgresQuery } from '../db/postgres-query.js';
+import type { DB } from '../db/schema.js';
 import { QueryFailedError, QueryTimeoutError, runQueryInChild } from '../db/query-runner.js';
 import { applyKey } from '../db/encryption.js';
 import { UsageError, ValidationError } from '../domain/errors.js';
@@ -45,6 +48,25 @@ export interface QueryOptions {
   timeoutSeconds?: number;
   /** Rows sampled to decide which columns are integers. */
   sample?: number;
+  /** A PostgreSQL database: the query runs there (READ ONLY transaction, statement timeout), not on `path`. */
+  postgres?: Kysely<DB> | undefined;
+}
+
+function columnsOf(names: string[], first: unknown[][], sample: number | undefined): QueryColumn[] {
+  const sampled = first.slice(0, sample ?? 200);
+  return names.map((name, i) => ({
+    name,
+    integer: sampled.length > 0 && sampled.every((r) => r[i] === null || (typeof r[i] === 'number' && Number.isInteger(r[i]))) && sampled.some((r) => r[i] !== null),
+  }));
+}
+
+async function openPostgres(db: Kysely<DB>, text: string, keyword: string, options: QueryOptions): Promise<ReadOnlyQuery> {
+  const query = await openPostgresQuery(db, text, keyword, options.timeoutSeconds ?? 60);
+  async function* rows(): AsyncGenerator<unknown[]> {
+    yield* query.first;
+    for await (const batch of query.rest()) yield* batch;
+  }
+  return { columns: columnsOf(query.names, query.first, options.sample), rows: rows(), close: () => void query.close() };
 }
 
 /**
@@ -60,6 +82,7 @@ export async function openReadOnlyQuery(path: string, text: string, options: Que
       hint: keyword === 'PRAGMA' ? "read pragmas as tables instead, e.g. SELECT * FROM pragma_table_info('customers')" : 'use a SELECT (or WITH … SELECT) statement',
     });
   }
+  if (options.postgres) return openPostgres(options.postgres, text, keyword, options);
   const db = new Database(path, { readonly: true, fileMustExist: true });
   let names: string[];
   try {
@@ -105,11 +128,7 @@ export async function openReadOnlyQuery(path: string, text: string, options: Que
   } catch (error) {
     fail(error);
   }
-  const sampled = first.slice(0, options.sample ?? 200);
-  const columns = names.map((name, i) => ({
-    name,
-    integer: sampled.length > 0 && sampled.every((r) => r[i] === null || (typeof r[i] === 'number' && Number.isInteger(r[i]))) && sampled.some((r) => r[i] !== null),
-  }));
+  const columns = columnsOf(names, first, options.sample);
   async function* rows(): AsyncGenerator<unknown[]> {
     yield* first;
     try {

@@ -1,8 +1,8 @@
 // `crm init` and `crm db …`: create, inspect, back up, restore and maintain the database file.
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ValidationError } from '../../domain/errors.js';
+import { UsageError, ValidationError } from '../../domain/errors.js';
 import { isPostgresUrl } from '../../db/postgres-url.js';
 import { warnOfPasswordInUrl, type Context } from '../context.js';
 import { examples, type Runtime } from '../program.js';
@@ -54,6 +54,50 @@ async function rewriteTarget(ctx: Context): Promise<{ path: string; state: strin
 async function recordKeyChange(ctx: Context, action: string, summary: string): Promise<void> {
   const { recordFileEvent } = await import('../../services/database.js');
   await recordFileEvent(await ctx.db(), action, summary, ctx.meta());
+}
+
+/**
+ * Copies the open database into `to` (a postgres:// URL or a SQLite file, given crm's schema first);
+ * a file this created is removed again when the copy fails. Returns the target as shown to people.
+ */
+async function copyInto(ctx: Context, to: string): Promise<{ copied: { table: string; rows: number }[]; target: string }> {
+  const { openDatabase } = await import('../../db/connection.js');
+  const { copyDatabase } = await import('../../db/database-copy.js');
+  const { urlHasPassword } = await import('../../db/postgres-url.js');
+  const toPostgres = isPostgresUrl(to);
+  if (toPostgres && urlHasPassword(to)) ctx.warn('the password in --to is visible to other local users (ps, shell history); set PGPASSWORD or use ~/.pgpass instead');
+  if (!toPostgres && resolve(to) === resolve(ctx.dbPath())) throw new ValidationError('the target is the database itself; nothing was written', { hint: 'give another file or a postgres:// URL' });
+  const source = await ctx.db();
+  const created = !toPostgres && !existsSync(to);
+  let target;
+  try {
+    target = await openDatabase(to, { env: ctx.deps.env });
+  } catch (error) {
+    if (created) removeSqliteFile(to);
+    throw error;
+  }
+  let shown = to;
+  try {
+    if (toPostgres) {
+      const { postgresTargetOf } = await import('../../db/postgres.js');
+      shown = postgresTargetOf(target)!.display;
+      const here = isPostgresUrl(ctx.dbPath()) ? postgresTargetOf(source)?.display : undefined;
+      if (here === shown) throw new ValidationError('the target is the database itself; nothing was written', { hint: 'give another database' });
+    } else {
+      shown = resolve(to);
+    }
+    const copied = await copyDatabase(source, target, shown);
+    await target.destroy();
+    return { copied, target: shown };
+  } catch (error) {
+    await target.destroy().catch(() => undefined);
+    if (created) removeSqliteFile(to);
+    throw error;
+  }
+}
+
+function removeSqliteFile(path: string): void {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
 }
 
 export function registerDb(program: Command, { run }: Runtime): void {
@@ -179,6 +223,25 @@ export function registerDb(program: Command, { run }: Runtime): void {
       }),
     );
 
+  db.command('copy')
+    .description('copy the whole database into an empty one, SQLite or PostgreSQL either way, ids kept')
+    .requiredOption('--to <url|file>', 'the target: a postgres:// URL or a SQLite file (created; must hold no crm data)')
+    .addHelpText(
+      'after',
+      `\nThe target gets crm's schema first, then every row of every table in one transaction: a copy that
+fails leaves no data behind, and a target already holding crm data is refused (exit 1).\n` +
+        examples('crm db copy --to postgres://crm@db.example.com/shop', 'crm --db postgres://crm@db.example.com/shop db copy --to ./shop.db'),
+    )
+    .action(
+      run(async (ctx, flags: { to: string }) => {
+        const started = Date.now();
+        const { copied, target } = await copyInto(ctx, flags.to);
+        const total = copied.reduce((sum, t) => sum + t.rows, 0);
+        ctx.note(`copied ${total} row${total === 1 ? '' : 's'} in ${copied.length} tables to ${target} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+        await ctx.printDocument([{ key: 'tables', title: 'Copied', columns: [{ key: 'table' }, { key: 'rows', kind: 'int' }], rows: copied.map((t) => ({ ...t })) }]);
+      }),
+    );
+
   db.command('backup')
     .description('copy the database while it is in use (SQLite online backup), private file mode 0600; prints the path')
     .argument('[file]', 'where to write (default: backups/crm-YYYYMMDD-HHMMSS.db beside the database)')
@@ -192,6 +255,19 @@ backup. --salvage copies it all the same, to rescue what can still be read.\n` +
     )
     .action(
       run(async (ctx, file: string | undefined, flags: { salvage?: boolean; backupKeyFile?: string }) => {
+        if (isPostgresUrl(ctx.dbPath())) {
+          // A crm SQLite file holding every row: `crm --db FILE` opens it, `crm db restore FILE` loads it back.
+          if (!file) throw new UsageError('give the file to write: crm db backup FILE', { hint: 'a PostgreSQL database is backed up into a crm SQLite file' });
+          if (flags.salvage || flags.backupKeyFile) throw new UsageError(`${flags.salvage ? '--salvage' : '--backup-key-file'} is for SQLite databases`, { hint: 'back up PostgreSQL with `crm db backup FILE`; encrypt the file afterwards with `crm --db FILE db encrypt`' });
+          const { backupToSqliteFile } = await import('../../services/database.js');
+          const handle = await ctx.db();
+          const target = resolve(file);
+          if (existsSync(target)) await ctx.confirm(`Overwrite ${target}?`);
+          const result = await backupToSqliteFile(handle, target);
+          ctx.note(`backed up ${result.rows} rows (${humanBytes(result.bytes)}) to ${result.path}`);
+          await ctx.printText(result.path);
+          return;
+        }
         const { backupDatabase, defaultBackupPath, quickCheckProblem } = await import('../../services/database.js');
         const handle = await ctx.db();
         const damage = quickCheckProblem(handle);
@@ -222,6 +298,23 @@ backup. --salvage copies it all the same, to rescue what can still be read.\n` +
       run(async (ctx, file: string, options: { backupKeyFile?: string }) => {
         const { defaultBackupPath, inspectCrmDatabase, recordRestore, restoreDatabase } = await import('../../services/database.js');
         const { fileState } = await import('../../db/encryption.js');
+        if (isPostgresUrl(ctx.dbPath())) {
+          // Into an empty PostgreSQL database only: nothing there is replaced.
+          const source = resolve(file);
+          let backupKey: Buffer | undefined;
+          if (fileState(source) === 'encrypted') {
+            const { existingKey } = await import('../keys.js');
+            backupKey = await existingKey(ctx.keySources(options.backupKeyFile ? { path: options.backupKeyFile, flag: '--backup-key-file' } : undefined), source);
+          }
+          const { restoreFromSqliteFile } = await import('../../services/database.js');
+          const { postgresTargetOf } = await import('../../db/postgres.js');
+          const handle = await ctx.db();
+          const shown = postgresTargetOf(handle)!.display;
+          const { rows } = await restoreFromSqliteFile(handle, source, backupKey, shown);
+          await recordRestore(handle, { source }, ctx.meta());
+          ctx.note(`restored ${rows} rows into ${shown} from ${source}`);
+          return;
+        }
         const path = resolve(ctx.dbPath());
         const source = resolve(file);
         if (source === path) throw new ValidationError('that file is the database itself', { hint: 'give a backup file' });

@@ -28,9 +28,11 @@ csv, tsv, json, ndjson and md stream every row.\n` +
           throw new UsageError(`--timeout "${flags.timeout}" is not a number of seconds greater than 0`);
         }
         const format = ctx.format();
-        await ctx.db();
+        const db = await ctx.db();
         const { openReadOnlyQuery } = await import('../../services/sql.js');
-        const query = await openReadOnlyQuery(ctx.dbPath(), text, { timeoutSeconds, key: await ctx.dbKey() });
+        const { isPostgresUrl } = await import('../../db/postgres-url.js');
+        const postgres = isPostgresUrl(ctx.dbPath()) ? db : undefined;
+        const query = await openReadOnlyQuery(ctx.dbPath(), text, { timeoutSeconds, key: postgres ? undefined : await ctx.dbKey(), postgres });
         try {
           const used = new Set<string>();
           const keys = query.columns.map((c) => {
