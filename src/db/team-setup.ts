@@ -9,13 +9,11 @@
 // team.ts). The role running the migration (the one that ran `crm init`) owns the tables and is
 // made the first owner.
 import { sql, type Kysely } from 'kysely';
+import { TEAM_ROLES, type TeamRole } from '../domain/permissions.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
-
-export const TEAM_ROLES = ['owner', 'manager', 'sales', 'support', 'viewer'] as const;
-export type TeamRole = (typeof TEAM_ROLES)[number];
 
 /** The migration whose PostgreSQL step this is. */
 export const TEAM_MIGRATION = '20261208_team_0001_access_control';
