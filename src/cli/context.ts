@@ -217,6 +217,7 @@ function actionOf(command: Command): string {
   const name = commandName(command);
   if (name === 'import') return `import ${command.args[0] ?? ''}`;
   if ((name === 'segment rfm' || name === 'customer risk') && command.opts().save) return `${name} --save`;
+  if ((name === 'customer add' || name === 'customer edit') && command.opts().owner !== undefined) return `${name} --owner`;
   return name;
 }
 

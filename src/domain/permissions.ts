@@ -24,6 +24,9 @@ const allow = (does: string, roles: readonly TeamRole[]): Permission => ({ does,
 export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'customer add': allow('add customers', WRITERS),
   'customer edit': allow('edit customers', WRITERS),
+  // Owners and managers (re)assign customers; a new customer is the adder's by default.
+  'customer add --owner': allow('assign customers to an owner', MANAGERS),
+  'customer edit --owner': allow('reassign customers', MANAGERS),
   'activity add': allow('add activities', WRITERS),
   'task add': allow('add tasks', WRITERS),
   'task edit': allow('edit tasks', WRITERS),
