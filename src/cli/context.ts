@@ -359,7 +359,7 @@ export function createContext(deps: Deps, command: Command): Context {
     },
     async sqlite() {
       if (rawHandle) return rawHandle;
-      if (!dbPromise) {
+      if (!dbPromise && !isPostgresUrl(context.dbPath())) {
         const key = await context.dbKey();
         const { openCurrentSqlite } = await import('../db/sqlite.js');
         rawHandle = openCurrentSqlite(context.dbPath(), key);
