@@ -10,6 +10,7 @@
 // made the first owner.
 import { sql, type Kysely } from 'kysely';
 import { TEAM_ROLES, type TeamRole } from '../domain/permissions.js';
+import { MIGRATION_TABLE } from './applied-migrations.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -45,7 +46,7 @@ rule(['sales', 'deals', 'deal_stage_history'], SELLERS, SELLERS, MANAGERS);
 rule(['tickets', 'ticket_events', 'ticket_ratings'], SUPPORTERS, SUPPORTERS, MANAGERS);
 rule(['config'], MANAGERS, MANAGERS, MANAGERS);
 rule(['audit_log', 'audit_change', 'audit_range'], WRITERS, [], []);
-rule(['kysely_migration', 'kysely_migration_lock', 'database_identity', 'row_changes'], [], [], []);
+rule([MIGRATION_TABLE, `${MIGRATION_TABLE}_lock`, 'database_identity', 'row_changes'], [], [], []);
 
 /** Tables whose rows belong to one customer (customer_id): an own-only member sees their customers' only. */
 const CUSTOMER_CHILDREN = ['activities', 'sales', 'deals', 'tasks', 'tickets', 'customer_tags', 'customer_fields', 'segment_members', 'risk_scores'];
@@ -117,42 +118,27 @@ async function securityDefinerChangeLog(db: AnyDb): Promise<void> {
   }
 }
 
-/** The PostgreSQL step of the access-control migration. */
+/** True when the session's role may create roles (CREATEROLE or superuser). */
+export async function canCreateRoles(db: AnyDb): Promise<boolean> {
+  const row = await sql<{ ok: boolean }>`SELECT rolcreaterole OR rolsuper AS ok FROM pg_roles WHERE rolname = current_user`.execute(db);
+  return Boolean(row.rows[0]?.ok);
+}
+
+/**
+ * The PostgreSQL step of the access-control migration: what every database gets (the owner
+ * default, the audit triggers, the redaction functions), then the team's roles when the role
+ * running it may create roles. Without CREATEROLE a single user's `crm init` still works; the
+ * team is set up by the first `crm team add` of someone who may.
+ */
 export async function setUpTeam(db: AnyDb): Promise<void> {
-  const database = await currentDatabase(db);
-  for (const role of [...ALL, 'own'] as const) {
-    const name = groupRole(database, role);
-    const exists = await sql<{ n: number }>`SELECT count(*) AS n FROM pg_roles WHERE rolname = ${name}`.execute(db);
-    if (Number(exists.rows[0]?.n ?? 0) === 0) await sql`CREATE ROLE ${id(name)} NOLOGIN`.execute(db);
-  }
-  // The role that runs this (the one that ran `crm init`) is the first owner.
-  await sql`GRANT ${id(groupRole(database, 'owner'))} TO ${sql.raw('SESSION_USER')}`.execute(db);
-
   await sql`ALTER TABLE ${qualified('customers')} ALTER COLUMN owner SET DEFAULT session_user`.execute(db);
-
-  // Row-level security: every team role sees every row (a permissive policy for all), except the
-  // own-only members, for whom a restrictive policy keeps their own customers and what hangs off them.
-  const own = id(groupRole(database, 'own'));
-  const policies: Array<[table: string, condition: string]> = [
-    ['customers', 'owner = session_user'],
-    ...CUSTOMER_CHILDREN.map((table): [string, string] => [table, `customer_id IN (SELECT id FROM ${PG_SCHEMA}.customers)`]),
-    ...GRANDCHILDREN.map(([table, column, parent]): [string, string] => [table, `${column} IN (SELECT id FROM ${PG_SCHEMA}.${parent})`]),
-    // Their own audit entries only; the details of changes (other people's data) not at all.
-    ['audit_log', 'actor = session_user'],
-    ['audit_change', 'log_id IN (SELECT id FROM crm.audit_log)'],
-  ];
-  for (const [table, condition] of policies) {
-    await sql`ALTER TABLE ${qualified(table)} ENABLE ROW LEVEL SECURITY`.execute(db);
-    await sql`CREATE POLICY crm_team ON ${qualified(table)} FOR ALL TO PUBLIC USING (true) WITH CHECK (true)`.execute(db);
-    await sql`CREATE POLICY crm_own_only ON ${qualified(table)} AS RESTRICTIVE FOR ALL TO ${own} USING (${sql.raw(condition)}) WITH CHECK (${sql.raw(condition)})`.execute(db);
-  }
 
   // The audit trail's actor is the session's user, set by the database, whatever the client sends.
   await sql.raw(`CREATE FUNCTION ${PG_SCHEMA}.audit_log_actor() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN NEW.actor := session_user; RETURN NEW; END $$`).execute(db);
   await sql.raw(`CREATE TRIGGER audit_log_actor BEFORE INSERT ON ${PG_SCHEMA}.audit_log FOR EACH ROW EXECUTE FUNCTION ${PG_SCHEMA}.audit_log_actor()`).execute(db);
   // What the grants leave updatable (an entry's entity, customer and undo links) can be filled in
-  // once, never changed; only the table's owner (the redaction function below runs as it) may.
+  // once, never changed; only the table's owner (the redaction functions below run as it) may.
   await sql.raw(`CREATE FUNCTION ${PG_SCHEMA}.audit_log_guard() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF (SELECT relowner FROM pg_class WHERE oid = TG_RELID) = (SELECT oid FROM pg_roles WHERE rolname = current_user) THEN
@@ -178,10 +164,52 @@ export async function setUpTeam(db: AnyDb): Promise<void> {
     LANGUAGE sql SECURITY DEFINER SET search_path = ${PG_SCHEMA}, pg_temp AS $$
     UPDATE ${PG_SCHEMA}.audit_log SET summary = new_summary, command = new_command,
       customer_id = CASE WHEN unlink THEN NULL ELSE customer_id END WHERE id = entry_id $$`).execute(db);
-  for (const fn of ['redact_audit_change(bigint, text, text)', 'redact_audit_entry(bigint, text, text, boolean)']) {
-    await sql.raw(`REVOKE EXECUTE ON FUNCTION ${PG_SCHEMA}.${fn} FROM PUBLIC`).execute(db);
+  for (const fn of REDACTION_FUNCTIONS) await sql.raw(`REVOKE EXECUTE ON FUNCTION ${PG_SCHEMA}.${fn} FROM PUBLIC`).execute(db);
+
+  if (await canCreateRoles(db)) await setUpTeamRoles(db);
+}
+
+const REDACTION_FUNCTIONS = ['redact_audit_change(bigint, text, text)', 'redact_audit_entry(bigint, text, text, boolean)'];
+
+/**
+ * The database's group roles, with the session's user as the first owner, their grants and the
+ * row-level security policies. Needs CREATEROLE (or a superuser); run by the migration, or by
+ * `crm team add` on a database whose `crm init` could not.
+ */
+export async function setUpTeamRoles(db: AnyDb): Promise<void> {
+  const database = await currentDatabase(db);
+  for (const role of [...ALL, 'own'] as const) {
+    const name = groupRole(database, role);
+    const exists = await sql<{ n: number }>`SELECT count(*) AS n FROM pg_roles WHERE rolname = ${name}`.execute(db);
+    if (Number(exists.rows[0]?.n ?? 0) === 0) await sql`CREATE ROLE ${id(name)} NOLOGIN`.execute(db);
+  }
+  // The role that runs this (the one that ran `crm init`) is the first owner, and so is the owner
+  // of crm's tables when someone else sets the team up later.
+  await sql`GRANT ${id(groupRole(database, 'owner'))} TO ${sql.raw('SESSION_USER')}`.execute(db);
+  const tablesOwner = await sql<{ owner: string }>`SELECT tableowner AS owner FROM pg_tables WHERE schemaname = ${PG_SCHEMA} AND tablename = 'customers'`.execute(db);
+  const owner = tablesOwner.rows[0]?.owner;
+  if (owner !== undefined) await sql`GRANT ${id(groupRole(database, 'owner'))} TO ${id(owner)}`.execute(db);
+
+  // Row-level security: every team role sees every row (a permissive policy for all), except the
+  // own-only members, for whom a restrictive policy keeps their own customers and what hangs off them.
+  const own = id(groupRole(database, 'own'));
+  const policies: Array<[table: string, condition: string]> = [
+    ['customers', 'owner = session_user'],
+    ...CUSTOMER_CHILDREN.map((table): [string, string] => [table, `customer_id IN (SELECT id FROM ${PG_SCHEMA}.customers)`]),
+    ...GRANDCHILDREN.map(([table, column, parent]): [string, string] => [table, `${column} IN (SELECT id FROM ${PG_SCHEMA}.${parent})`]),
+    // Their own audit entries only; the details of changes (other people's data) not at all.
+    ['audit_log', 'actor = session_user'],
+    ['audit_change', `log_id IN (SELECT id FROM ${PG_SCHEMA}.audit_log)`],
+  ];
+  for (const [table, condition] of policies) {
+    await sql`ALTER TABLE ${qualified(table)} ENABLE ROW LEVEL SECURITY`.execute(db);
+    await sql`DROP POLICY IF EXISTS crm_team ON ${qualified(table)}`.execute(db);
+    await sql`DROP POLICY IF EXISTS crm_own_only ON ${qualified(table)}`.execute(db);
+    await sql`CREATE POLICY crm_team ON ${qualified(table)} FOR ALL TO PUBLIC USING (true) WITH CHECK (true)`.execute(db);
+    await sql`CREATE POLICY crm_own_only ON ${qualified(table)} AS RESTRICTIVE FOR ALL TO ${own} USING (${sql.raw(condition)}) WITH CHECK (${sql.raw(condition)})`.execute(db);
+  }
+  for (const fn of REDACTION_FUNCTIONS) {
     await sql`GRANT EXECUTE ON FUNCTION ${sql.raw(`${PG_SCHEMA}.${fn}`)} TO ${id(groupRole(database, 'owner'))}`.execute(db);
   }
-
   await applyTeamGrants(db);
 }

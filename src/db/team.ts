@@ -8,7 +8,7 @@ import { TEAM_ROLES, type TeamRole } from '../domain/permissions.js';
 import { engineOf } from './engine.js';
 import { SCRAM_VERIFIER } from './scram.js';
 import type { DB } from './schema.js';
-import { groupRole } from './team-setup.js';
+import { canCreateRoles, groupRole, hasTeamRoles, setUpTeamRoles } from './team-setup.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -46,7 +46,10 @@ export async function currentMember(db: Db): Promise<Whoami> {
       coalesce((SELECT NOT r.rolsuper AND pg_has_role(session_user, g.oid, 'MEMBER') FROM pg_roles g WHERE g.rolname = ${groupRole(database, 'own')}), false) AS own
     FROM pg_roles r WHERE r.rolname = session_user`.execute(db);
   const row = result.rows[0]!;
-  const role = row.superuser ? 'owner' : (TEAM_ROLES.find((r) => row.roles.includes(groupRole(database, r))) ?? null);
+  // A database without team roles (its `crm init` could not create roles) has no team yet: whoever
+  // connects works with the rights the server gives them, as its owner does.
+  const noTeam = !row.superuser && !(await hasTeamRoles(db));
+  const role = row.superuser || noTeam ? 'owner' : (TEAM_ROLES.find((r) => row.roles.includes(groupRole(database, r))) ?? null);
   return { user: row.user, role, ownOnly: row.own, superuser: row.superuser };
 }
 
@@ -104,6 +107,17 @@ export interface NewMember {
   role: TeamRole;
   ownOnly: boolean;
   verifier: string;
+}
+
+/** The team's roles, made now if `crm init` could not (the caller then becomes the first owner). */
+export async function ensureTeam(db: Db): Promise<void> {
+  if (await hasTeamRoles(db)) return;
+  if (!(await canCreateRoles(db))) {
+    throw new ValidationError('this database has no team roles yet, and your role may not create roles', {
+      hint: 'an owner with CREATEROLE (or a superuser) runs the first `crm team add`',
+    });
+  }
+  await setUpTeamRoles(db);
 }
 
 export async function createMember(db: Db, member: NewMember, now: Date): Promise<void> {

@@ -31,7 +31,10 @@ export async function listTeam(db: Kysely<DB>): Promise<team.Member[]> {
 export async function addMember(db: Kysely<DB>, input: team.NewMember, now: Date): Promise<void> {
   checkName(input.name);
   checkOwnOnly(input.role, input.ownOnly);
-  await db.transaction().execute((trx) => team.createMember(trx, input, now));
+  await db.transaction().execute(async (trx) => {
+    await team.ensureTeam(trx);
+    await team.createMember(trx, input, now);
+  });
 }
 
 /** Refuses a change that would leave no enabled owner. */
