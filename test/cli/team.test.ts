@@ -186,6 +186,24 @@ describe.skipIf(!PG_TEST_URL)('team access control on PostgreSQL', () => {
     expect(result.code).toBe(1);
   });
 
+  it('a refusal by the database itself is reported the same way, never as a stack trace', () => {
+    // As if crm's table allowed more than the grants: take a grant away behind crm's back.
+    const group = `${database}_crm_sales`;
+    pgQuery(database, `REVOKE INSERT ON crm.activities FROM "${group}"`);
+    try {
+      const before = pgDump(database);
+      const result = as('sales', ['activity', 'add', String(ids.get('sales')!.customer), '--type', 'note', '--summary', 'x']);
+      expect(result.stderr).toBe(
+        'error: permission denied: a sales user may not add activities (permission denied for table activities)\n' +
+          'hint: nothing was changed; ask an owner of this database for access\n',
+      );
+      expect(result.code).toBe(1);
+      expect(pgDump(database)).toBe(before);
+    } finally {
+      pgQuery(database, `GRANT INSERT ON crm.activities TO "${group}"`);
+    }
+  });
+
   it('whoami names the user, role, own-only flag and backend', () => {
     const result = as('rep', ['whoami', '--format', 'json']);
     expect(result.code).toBe(0);
