@@ -496,7 +496,7 @@ export function createContext(deps: Deps, command: Command): Context {
         const role = member?.role;
         const who = role ? `${role === 'owner' ? 'an' : 'a'} ${role}${member?.ownOnly ? ' (own customers only)' : ''} user` : 'this user';
         const what = permission ? `${who} may not ${permission.does}` : `${who} may not do this`;
-        return new PermissionError(`${what} (${error.message.replace(/^permission denied:?\s*/i, '')})`, { hint: 'nothing was changed; ask an owner of this database for access' });
+        return new PermissionError(`${what} (${error.message})`, { hint: 'nothing was changed; ask an owner of this database for access' });
       }
       if (!dbPromise && !rawHandle) return error;
       const { diskFullError } = await import('../db/sqlite.js');
