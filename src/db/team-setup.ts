@@ -164,12 +164,16 @@ export async function setUpTeam(db: AnyDb): Promise<void> {
     LANGUAGE sql SECURITY DEFINER SET search_path = ${PG_SCHEMA}, pg_temp AS $$
     UPDATE ${PG_SCHEMA}.audit_log SET summary = new_summary, command = new_command,
       customer_id = CASE WHEN unlink THEN NULL ELSE customer_id END WHERE id = entry_id $$`).execute(db);
+  await sql.raw(`CREATE FUNCTION ${PG_SCHEMA}.erase_audit_changes(change_ids bigint[], erased text) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = ${PG_SCHEMA}, pg_temp AS $$
+    UPDATE ${PG_SCHEMA}.audit_change SET before = CASE WHEN before IS NULL THEN NULL ELSE erased END,
+      after = CASE WHEN after IS NULL THEN NULL ELSE erased END WHERE id = ANY(change_ids) $$`).execute(db);
   for (const fn of REDACTION_FUNCTIONS) await sql.raw(`REVOKE EXECUTE ON FUNCTION ${PG_SCHEMA}.${fn} FROM PUBLIC`).execute(db);
 
   if (await canCreateRoles(db)) await setUpTeamRoles(db);
 }
 
-const REDACTION_FUNCTIONS = ['redact_audit_change(bigint, text, text)', 'redact_audit_entry(bigint, text, text, boolean)'];
+const REDACTION_FUNCTIONS = ['redact_audit_change(bigint, text, text)', 'redact_audit_entry(bigint, text, text, boolean)', 'erase_audit_changes(bigint[], text)'];
 
 /**
  * The database's group roles, with the session's user as the first owner, their grants and the

@@ -285,6 +285,7 @@ describe.skipIf(!PG_TEST_URL)('team access control on PostgreSQL', () => {
     it('only an owner may run the audit redaction that forget uses', () => {
       for (const actor of ['manager', 'sales', 'support', 'viewer'] as const) {
         expect(refusedBy(psqlAs(actor, `SELECT crm.redact_audit_entry(1, 'x', 'x', false)`)), actor).toBe(true);
+        expect(refusedBy(psqlAs(actor, `SELECT crm.erase_audit_changes(ARRAY[1]::bigint[], 'x')`)), actor).toBe(true);
       }
       const owner = psqlAs('owner', `BEGIN; SELECT crm.redact_audit_entry(1, 'redacted', 'crm …', false); SELECT summary FROM crm.audit_log WHERE id = 1; ROLLBACK;`);
       expect(owner.stderr).toBe('');
