@@ -15,6 +15,7 @@ import * as m20261205_shop_0001 from './20261205_shop_0001_refunds.js';
 import * as m20261206_changes_0001 from './20261206_changes_0001_change_log.js';
 import * as m20261206_changes_0002 from './20261206_changes_0002_change_triggers.js';
 import * as m20261206_times_0001 from './20261206_times_0001_sale_times.js';
+import * as m20261208_team_0001 from './20261208_team_0001_access_control.js';
 
 export const migrations: Record<string, Migration> = {
   '20261124_0001_initial': m20261124_0001,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '20261206_changes_0001_change_log': m20261206_changes_0001,
   '20261206_changes_0002_change_triggers': m20261206_changes_0002,
   '20261206_times_0001_sale_times': m20261206_times_0001,
+  '20261208_team_0001_access_control': m20261208_team_0001,
 };

@@ -8,7 +8,9 @@ import * as privateFiles from '../db/private-files.js';
 import type { RowSource } from '../db/row-source.js';
 import type { DB } from '../db/schema.js';
 import { checkDatabaseTarget, isPostgresUrl, urlHasPassword } from '../db/postgres-url.js';
-import { UsageError, ValidationError } from '../domain/errors.js';
+import { PermissionError, UsageError, ValidationError } from '../domain/errors.js';
+import { PERMISSIONS, refusal } from '../domain/permissions.js';
+import type { Whoami } from '../db/team.js';
 import type { Actor, WriteMeta } from '../services/audit.js';
 import { colourEnabled, createColour, type Colour } from '../io/colour.js';
 import { atomicFileSink, stdoutSink, type OutputSink } from '../io/output.js';
@@ -113,6 +115,11 @@ export interface Context {
   require<T extends unknown[]>(...requirements: { [K in keyof T]: Requirement<T[K]> }): Promise<T>;
   /** Confirmation for a destructive step: --yes, a prompt on a TTY, or a UsageError. */
   confirm(question: string): Promise<void>;
+  /**
+   * On PostgreSQL, the session's user and their role in this database's team (opening the
+   * database); on SQLite, null (one person, the file's owner).
+   */
+  teamMember(): Promise<Whoami | null>;
   /** The error to report for `error`: a database error that hides a cause (a full disk) is named for it. */
   explainFailure(error: unknown): Promise<unknown>;
   close(): Promise<void>;
@@ -149,6 +156,14 @@ const ON_POSTGRES = new Set([
   'db check',
   'db optimize',
   'sql',
+  'whoami',
+  'team add',
+  'team list',
+  'team role',
+  'team passwd',
+  'team disable',
+  'team enable',
+  'team rm',
   'customer add',
   'customer list',
   'customer show',
@@ -203,6 +218,20 @@ function commandName(command: Command): string {
   return names.join(' ');
 }
 
+/** The command's entry in the permissions table: `import sales`, `segment rfm --save`, `sale void`. */
+function actionOf(command: Command): string {
+  const name = commandName(command);
+  if (name === 'import') return `import ${command.args[0] ?? ''}`;
+  if ((name === 'segment rfm' || name === 'customer risk') && command.opts().save) return `${name} --save`;
+  if ((name === 'customer add' || name === 'customer edit') && command.opts().owner !== undefined) return `${name} --owner`;
+  return name;
+}
+
+/** A refusal by PostgreSQL itself (insufficient privilege, a row-level security policy). */
+function isPostgresRefusal(error: unknown): error is Error & { code: string } {
+  return error instanceof Error && (error as { code?: unknown }).code === '42501' && 'severity' in error;
+}
+
 /** A password typed inside a --db URL works, but others can read it: say so (CRM_DB is private). */
 export function warnOfPasswordInUrl(ctx: Context): void {
   const flag = ctx.globals.db;
@@ -218,6 +247,7 @@ export function createContext(deps: Deps, command: Command): Context {
   const actor: Actor = { user: currentUser(env), command: commandLine(deps.argv) };
   const errColour = createColour(colourEnabled({ isTTY: Boolean(stderr.isTTY), noColorFlag: globals.color === false, env }));
   let dbPromise: Promise<Kysely<DB>> | undefined;
+  let memberPromise: Promise<Whoami | null> | undefined;
   let keyPromise: Promise<Buffer | undefined> | undefined;
   let rawHandle: SqliteHandle | undefined;
   let prompter: Prompter | undefined;
@@ -285,9 +315,29 @@ export function createContext(deps: Deps, command: Command): Context {
         }
         const key = isPostgresUrl(path) ? undefined : await context.dbKey();
         const { openDatabase } = await import('../db/connection.js');
-        return openDatabase(path, { env, key });
+        const db = await openDatabase(path, { env, key });
+        if (isPostgresUrl(path)) {
+          // crm checks first, for a clear sentence before anything is written; the database
+          // enforces the same rules whatever the client (see src/db/team-setup.ts).
+          try {
+            const { currentMember } = await import('../db/team.js');
+            const member = await currentMember(db);
+            memberPromise = Promise.resolve(member);
+            const refused = refusal(member.role, actionOf(command));
+            if (refused) throw new PermissionError(refused);
+          } catch (error) {
+            await db.destroy();
+            throw error;
+          }
+        }
+        return db;
       })();
       return dbPromise;
+    },
+    async teamMember() {
+      if (!isPostgresUrl(context.dbPath())) return null;
+      await context.db();
+      return memberPromise!;
     },
     keySources(file) {
       return {
@@ -315,7 +365,7 @@ export function createContext(deps: Deps, command: Command): Context {
     },
     async sqlite() {
       if (rawHandle) return rawHandle;
-      if (!dbPromise) {
+      if (!dbPromise && !isPostgresUrl(context.dbPath())) {
         const key = await context.dbKey();
         const { openCurrentSqlite } = await import('../db/sqlite.js');
         rawHandle = openCurrentSqlite(context.dbPath(), key);
@@ -445,6 +495,15 @@ export function createContext(deps: Deps, command: Command): Context {
       if (!ok) throw new ValidationError('cancelled; nothing was changed');
     },
     async explainFailure(error) {
+      if (isPostgresRefusal(error)) {
+        // Named like crm's own refusals: the member's role and the action, else the server's words.
+        const member = await memberPromise?.catch(() => null);
+        const permission = PERMISSIONS[actionOf(command)];
+        const role = member?.role;
+        const who = role ? `${role === 'owner' ? 'an' : 'a'} ${role}${member?.ownOnly ? ' (own customers only)' : ''} user` : 'this user';
+        const what = permission ? `${who} may not ${permission.does}` : `${who} may not do this`;
+        return new PermissionError(`${what} (${error.message})`, { hint: 'nothing was changed; ask an owner of this database for access' });
+      }
       if (!dbPromise && !rawHandle) return error;
       const { diskFullError } = await import('../db/sqlite.js');
       return diskFullError(error, context.dbPath()) ?? error;

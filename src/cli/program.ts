@@ -20,6 +20,7 @@ import { registerSale } from './commands/sale.js';
 import { registerSegment } from './commands/segment.js';
 import { registerSql } from './commands/sql.js';
 import { registerTask } from './commands/task.js';
+import { registerTeam } from './commands/team.js';
 import { registerTicket } from './commands/ticket.js';
 
 declare const __CRM_VERSION__: string;
@@ -92,6 +93,7 @@ export function buildProgram(deps: Deps): { program: Command; runtime: Runtime }
     registerSql,
     registerDb,
     registerConfig,
+    registerTeam,
   ]) {
     register(program, runtime);
   }

@@ -35,6 +35,8 @@ export interface CustomerListQuery {
   tags?: readonly string[];
   /** Exact city, any case. */
   city?: string;
+  /** Only this owner's customers (and unowned ones, with orUnowned). */
+  owner?: { name: string; orUnowned: boolean };
   /** Lower-cased needle: a substring of name, email, phone, company, city or external id. */
   search?: string;
   /** Digits of the needle, when it looks like a phone number: a substring of the phone's digits. */
@@ -60,6 +62,10 @@ export function customerListSql(engine: Engine, query: CustomerListQuery): { sql
     // PostgreSQL: the column's lower() folds ASCII only ("C"), so the value is folded the same way here.
     where.push(engine === 'postgres' ? 'lower(c.city) = ?' : 'c.city = ? COLLATE NOCASE');
     params.push(engine === 'postgres' ? query.city.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : query.city);
+  }
+  if (query.owner !== undefined) {
+    where.push(query.owner.orUnowned ? '(c.owner = ? OR c.owner IS NULL)' : 'c.owner = ?');
+    params.push(query.owner.name);
   }
   if (query.search) {
     const columns = ['c.name', 'c.email', 'c.phone', 'c.company', 'c.city', 'c.external_id'];

@@ -17,6 +17,7 @@ import { MIGRATION_TABLE, APPLIED_MIGRATIONS_SQL } from './applied-migrations.js
 import { engineOf } from './engine.js';
 import { PG_SCHEMA, preparePostgresSchema, SqliteDdlOnPostgres } from './postgres-ddl.js';
 import { BUSY_TIMEOUT_MS, MIGRATION_BUSY_TIMEOUT_MS } from './sqlite.js';
+import { applyTeamGrants, hasTeamRoles, setUpTeam, TEAM_MIGRATION } from './team-setup.js';
 
 const MIGRATION_LOCK_TABLE = `${MIGRATION_TABLE}_lock`;
 
@@ -123,12 +124,21 @@ async function pauseForTests(name: string): Promise<void> {
   await new Promise(() => setInterval(() => undefined, 60_000));
 }
 
-/** One migration: as written on SQLite; translated (or skipped, when it says so) on PostgreSQL. */
+/** PostgreSQL's own steps after a migration (src/db), by migration name. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function runMigration(trx: Transaction<any>, migration: Migration): Promise<void> {
+const POSTGRES_STEPS: Record<string, (trx: Transaction<any>) => Promise<void>> = {
+  [TEAM_MIGRATION]: setUpTeam,
+};
+
+/**
+ * One migration: as written on SQLite; translated (or skipped, when it says so) on PostgreSQL,
+ * followed there by its PostgreSQL step if it has one.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function runMigration(trx: Transaction<any>, name: string, migration: Migration): Promise<void> {
   if (isSqlite(trx)) return migration.up(trx);
-  if ((migration as { postgres?: string }).postgres === 'skip') return;
-  await migration.up(trx.withPlugin(new SqliteDdlOnPostgres()));
+  if ((migration as { postgres?: string }).postgres !== 'skip') await migration.up(trx.withPlugin(new SqliteDdlOnPostgres()));
+  await POSTGRES_STEPS[name]?.(trx);
 }
 
 /** Broken references the pending migrations left behind, beyond those `before` already had. */
@@ -148,10 +158,12 @@ async function applyPending(conn: Kysely<any>, checkReferences: boolean, before:
       .sort()
       .filter((name) => !applied.has(name));
     for (const name of pending) {
-      await runMigration(trx, migrations[name]!);
+      await runMigration(trx, name, migrations[name]!);
       await trx.insertInto(MIGRATION_TABLE).values({ name, timestamp: new Date().toISOString() }).execute();
       await pauseForTests(name);
     }
+    // Tables and sequences added after the access-control migration get the team's grants too.
+    if (!isSqlite(trx) && pending.length > 0 && pending.at(-1) !== TEAM_MIGRATION && (await hasTeamRoles(trx))) await applyTeamGrants(trx);
     if (checkReferences && pending.length > 0) {
       const broken = [...(await brokenReferenceCounts(trx))].filter(([key, n]) => n > (before.get(key) ?? 0)).map(([key]) => key);
       if (broken.length > 0) throw new NewBrokenReferences(broken);

@@ -21,6 +21,11 @@ export interface CustomersTable {
   source: string | null;
   /** The customer's number in the shop or ERP the data comes from; unique when given. */
   external_id: string | null;
+  /**
+   * Who looks after the customer (issue 15): on PostgreSQL a login role, by default the one who
+   * added them; on SQLite empty unless given (the file has one person).
+   */
+  owner: Generated<string | null>;
   created_at: string;
   updated_at: string;
 }

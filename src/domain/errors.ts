@@ -34,3 +34,12 @@ export class ValidationError extends CrmError {
 export class PartialError extends CrmError {
   readonly exitCode = 3;
 }
+
+/** The member's role may not do this (crm's check, or the database's own refusal). Exit 1. */
+export class PermissionError extends CrmError {
+  readonly exitCode = 1;
+
+  constructor(what: string, options: { hint?: string } = {}) {
+    super(`permission denied: ${what}`, options);
+  }
+}

@@ -17,7 +17,7 @@ export type DuplicateMode = (typeof DUPLICATE_MODES)[number];
 
 /** The contract's import columns, in the order exports write them. */
 export const IMPORT_COLUMNS: Record<ImportKind, readonly string[]> = {
-  customers: ['name', 'email', 'phone', 'age', 'gender', 'company', 'city', 'source', 'tags', 'created', 'external_id'],
+  customers: ['name', 'email', 'phone', 'age', 'gender', 'company', 'city', 'source', 'tags', 'created', 'external_id', 'owner'],
   sales: ['external_id', 'customer', 'product', 'quantity', 'amount', 'date', 'note', 'order_id', 'sku', 'unit_price', 'refund_of'],
   activities: ['customer', 'type', 'at', 'direction', 'summary'],
   tickets: ['external_id', 'customer', 'subject', 'description', 'priority', 'kind', 'status', 'opened', 'resolved', 'score'],
@@ -282,6 +282,8 @@ export interface CustomerRecord {
   tags: string[];
   created: string | null;
   externalId: string | null;
+  /** The team member who looks after the customer (issue 15); empty: none given. */
+  owner: string | null;
   fields: Array<[string, string]>;
 }
 
@@ -303,8 +305,9 @@ export function readCustomer(r: RowReader, ctx: RowContext): CustomerRecord {
     const createdText = r.optional('created');
     const created = createdText === null ? null : isoInstant(createdText, ctx, 'created');
     const externalId = r.optional('external_id');
+    const owner = r.optional('owner');
     const fields = r.fields();
-    return { name, email, phone, phoneDigits: digits, age, gender, company, city, source, tags, created, externalId, fields };
+    return { name, email, phone, phoneDigits: digits, age, gender, company, city, source, tags, created, externalId, owner, fields };
   } catch (error) {
     return r.fail(error);
   }

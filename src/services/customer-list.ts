@@ -14,6 +14,8 @@ export interface CustomerFilter {
   tags?: readonly string[];
   /** Exact city, any case. */
   city?: string;
+  /** Only the customers this user owns (and, on a one-person SQLite file, those without an owner). */
+  owner?: { name: string; orUnowned: boolean };
   /** Case-insensitive substring of name, email, phone (digits too), company or city. */
   search?: string;
   /**
@@ -46,6 +48,7 @@ export function listCustomers(source: RowSource, filter: CustomerFilter = {}): I
   const { sql, params } = customerListSql(source.engine, {
     tags: (filter.tags ?? []).map((t) => t.trim()),
     city: filter.city?.trim(),
+    owner: filter.owner,
     search: needle,
     searchDigits: digits.length >= 3 ? digits : undefined,
     where: filter.where,

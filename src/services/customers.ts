@@ -22,6 +22,8 @@ export interface CustomerInput {
   source?: string | null;
   /** The customer's number in the shop or ERP; unique. */
   externalId?: string | null;
+  /** Who looks after the customer; undefined: the database's default (PostgreSQL: the session's user). */
+  owner?: string | null;
   tags?: string[];
   fields?: Record<string, string>;
 }
@@ -153,6 +155,7 @@ export async function addCustomer(db: Kysely<DB>, input: CustomerInput, meta: Wr
         city: input.city ?? null,
         source: input.source ?? null,
         external_id: input.externalId ?? null,
+        ...(input.owner !== undefined ? { owner: input.owner } : {}),
         created_at: at,
         updated_at: at,
       })
@@ -300,6 +303,7 @@ export interface CustomerChanges {
   city?: string | null;
   source?: string | null;
   externalId?: string | null;
+  owner?: string | null;
   addTags?: readonly string[];
   removeTags?: readonly string[];
   setFields?: Record<string, string>;
@@ -338,6 +342,10 @@ export async function editCustomer(db: Kysely<DB>, customerId: number, changes: 
       if (changes.externalId !== null) await assertExternalIdFree(trx, changes.externalId, customerId);
       update.external_id = changes.externalId;
       changed.push('external_id');
+    }
+    if (changes.owner !== undefined && changes.owner !== before.owner) {
+      update.owner = changes.owner;
+      changed.push('owner');
     }
     if (update.email) await assertEmailFree(trx, update.email, customerId);
     if ('phone' in update) update.phone_digits = update.phone ? phoneDigits(update.phone) : null;

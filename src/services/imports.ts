@@ -354,8 +354,8 @@ function customerResolver(sqlite: Database.Database): CustomerResolver {
 function customersHandler(run: Run): RowHandler {
   const { sqlite, counts, nowIso, ctx, pending } = run;
   const mode = run.input.onDuplicate;
-  const insertHead = 'INSERT INTO customers (name, email, phone, phone_digits, age, gender, company, city, source, created_at, updated_at, external_id)';
-  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertHead = 'INSERT INTO customers (name, email, phone, phone_digits, age, gender, company, city, source, created_at, updated_at, external_id, owner)';
+  const insert = sqlite.prepare(`${insertHead} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const byEmail = sqlite.prepare('SELECT id FROM customers WHERE email = ?').pluck();
   const byExternalId = sqlite.prepare('SELECT id FROM customers WHERE external_id = ?').pluck();
   const externalIdOf = sqlite.prepare('SELECT external_id FROM customers WHERE id = ?').pluck();
@@ -367,7 +367,7 @@ function customersHandler(run: Run): RowHandler {
   const selectRow = sqlite.prepare('SELECT * FROM customers WHERE id = ?');
   const update = sqlite.prepare(
     `UPDATE customers SET name = ?, email = ?, phone = ?, phone_digits = ?, age = ?, gender = ?, company = ?, city = ?,
-     source = ?, created_at = ?, updated_at = ?, external_id = ? WHERE id = ?`,
+     source = ?, created_at = ?, updated_at = ?, external_id = ?, owner = ? WHERE id = ?`,
   );
   const tagByName = sqlite.prepare('SELECT id FROM tags WHERE name = ?').pluck();
   const insertTag = sqlite.prepare('INSERT INTO tags (name) VALUES (?)');
@@ -389,7 +389,7 @@ function customersHandler(run: Run): RowHandler {
   };
 
   const bind = (c: CustomerRecord, params: unknown[]) => {
-    params.push(c.name ?? '', c.email, c.phone, c.phoneDigits, c.age, c.gender, c.company, c.city, c.source, c.created ?? nowIso, nowIso, c.externalId);
+    params.push(c.name ?? '', c.email, c.phone, c.phoneDigits, c.age, c.gender, c.company, c.city, c.source, c.created ?? nowIso, nowIso, c.externalId, c.owner);
   };
   // Tag links of new customers, written 32 to a statement.
   const links: number[] = [];
@@ -436,11 +436,12 @@ function customersHandler(run: Run): RowHandler {
     set('source', c.source);
     set('created_at', c.created);
     set('external_id', c.externalId);
+    set('owner', c.owner);
     let any = false;
     if (changed(before, next)) {
       next.updated_at = nowIso;
       const n = next;
-      update.run(n.name, n.email, n.phone, n.phone_digits, n.age, n.gender, n.company, n.city, n.source, n.created_at, n.updated_at, n.external_id, id);
+      update.run(n.name, n.email, n.phone, n.phone_digits, n.age, n.gender, n.company, n.city, n.source, n.created_at, n.updated_at, n.external_id, n.owner, id);
       if (audited) pending.push(['updated', 'customers', id, before, next]);
       any = true;
     }
@@ -519,7 +520,7 @@ function customersHandler(run: Run): RowHandler {
     else counts.skipped++;
   };
 
-  const queue = new InsertQueue<CustomerRecord>(run, multiInsert(sqlite, insertHead, 12), bind, inserted, single);
+  const queue = new InsertQueue<CustomerRecord>(run, multiInsert(sqlite, insertHead, 13), bind, inserted, single);
   return {
     row(reader, line, values) {
       const c = readCustomer(reader, ctx);

@@ -4,6 +4,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CustomerRow, DB } from '../db/schema.js';
 import { sqliteOf } from '../db/connection.js';
+import { eraseAuditChanges, redactAuditChange, redactAuditEntry } from '../db/audit-redaction.js';
 import { PartialError } from '../domain/errors.js';
 import { beginAudit, type WriteMeta } from './audit.js';
 import { ERASED, listAudit, type AuditEntry } from './audit-trail.js';
@@ -307,9 +308,7 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
     const toErase = [...new Set([...changeIds, ...byEntry.rows.map((r) => r.id)])];
     for (let i = 0; i < toErase.length; i += 500) {
       const chunk = toErase.slice(i, i + 500);
-      await sql`UPDATE audit_change SET before = CASE WHEN before IS NULL THEN NULL ELSE ${ERASED} END,
-                                        after = CASE WHEN after IS NULL THEN NULL ELSE ${ERASED} END
-                WHERE id IN (${sql.join(chunk)})`.execute(trx);
+      await eraseAuditChanges(trx, chunk, ERASED);
     }
     let valuesRedacted = 0;
     if (identifiers.length > 0) {
@@ -318,7 +317,7 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
         const before = change.before === null ? null : redactJson(change.before, identifiers);
         const after = change.after === null ? null : redactJson(change.after, identifiers);
         if (before === change.before && after === change.after) continue;
-        await trx.updateTable('audit_change').set({ before, after }).where('id', '=', change.id).execute();
+        await redactAuditChange(trx, change.id, before, after);
         valuesRedacted++;
       }
     }
@@ -332,11 +331,7 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
       const command = redactText(entry.command, own ? ownStrings : strings);
       const unlink = entry.customer_id === id;
       if (summary !== entry.summary || command !== entry.command || unlink) {
-        await trx
-          .updateTable('audit_log')
-          .set({ summary, command, ...(unlink ? { customer_id: null } : {}) })
-          .where('id', '=', entry.id)
-          .execute();
+        await redactAuditEntry(trx, entry.id, summary, command, unlink);
         redacted++;
       }
     }

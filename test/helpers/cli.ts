@@ -344,6 +344,12 @@ export function createPgDatabase(prefix = 'crm_test', template?: string): string
 
 export function dropPgDatabase(name: string): void {
   pgQuery('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  // Its team's group roles (issue 15) are the server's, not the database's: they go too.
+  pgQuery('postgres', `DO $$ DECLARE r text; BEGIN
+    FOR r IN SELECT rolname FROM pg_roles WHERE starts_with(rolname, '${name}_crm_') LOOP
+      -- A copy of the database (CREATE DATABASE … TEMPLATE) still holds grants to them: then they stay.
+      BEGIN EXECUTE format('DROP ROLE %I', r); EXCEPTION WHEN dependent_objects_still_exist THEN NULL; END;
+    END LOOP; END $$`);
 }
 
 function pgSandbox(template?: string): Sandbox {

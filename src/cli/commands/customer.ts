@@ -19,6 +19,7 @@ interface AddFlags {
   city?: string;
   source?: string;
   externalId?: string;
+  owner?: string;
   tag?: string[];
   field?: string[];
 }
@@ -35,6 +36,7 @@ interface ListFlags {
   limit?: string;
   segment?: string;
   notContacted?: string;
+  owner?: string;
 }
 
 // No default value for repeatable flags, so --help shows no "(default: [])"; read them with `?? []`.
@@ -54,6 +56,7 @@ function profileOptions(command: Command, nameHelp: string): Command {
     .option('--city <city>', 'city')
     .option('--source <source>', 'where the customer came from, e.g. referral')
     .option('--external-id <id>', "the customer's number in your shop or ERP, unique across customers")
+    .option('--owner <name>', 'the team member who looks after the customer (default on PostgreSQL: you; owners and managers reassign)')
     .option('--tag <tag>', 'tag (repeatable)', collect)
     .option('--field <key=value>', 'custom field (repeatable)', collect);
 }
@@ -199,6 +202,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
           city: optional(flags.city, (v) => v),
           source: optional(flags.source, (v) => v),
           externalId: optional(flags.externalId, (v) => v.trim()),
+          owner: optional(flags.owner, (v) => v.trim()),
         };
         // A shop's customer may be known only by email, phone or its number; otherwise a name is needed.
         const known = Boolean(profile.email || profile.phone || profile.externalId);
@@ -216,6 +220,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
             city: profile.city ?? null,
             source: profile.source ?? null,
             externalId: profile.externalId ?? null,
+            ...(profile.owner !== undefined ? { owner: profile.owner } : {}),
             tags: flags.tag ?? [],
             fields,
           },
@@ -235,6 +240,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
     .option('--sort <field>', `sort by ${SORT_FIELDS.join(', ')}; a leading - sorts descending (default: id)`)
     .option('--limit <n>', 'show at most N customers')
     .option('--segment <name>', 'only customers in this saved segment (or a stored RFM group, e.g. rfm:at-risk)')
+    .option('--owner <name>', 'only the customers this team member owns; me: yours')
     .option('--not-contacted <age>', 'only customers not contacted for more than this long (e.g. 30d, 6w, 3m); never contacted counts from when they were added; adds last_contact and days_since')
     .addHelpText(
       'after',
@@ -264,7 +270,13 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         const where = conditions.length
           ? { sql: conditions.map((c) => `(${c.sql})`).join(' AND '), params: conditions.flatMap((c) => c.params) }
           : undefined;
-        const rows = listCustomers(await ctx.rowSource(), { tags: flags.tag ?? [], city: flags.city, search: flags.search, sort, limit, where, quietSince });
+        let owner: { name: string; orUnowned: boolean } | undefined;
+        if (flags.owner !== undefined) {
+          const member = flags.owner.trim() === 'me' ? await ctx.teamMember() : undefined;
+          // On a SQLite file, "me" is its one person, who owns every customer without an owner.
+          owner = flags.owner.trim() !== 'me' ? { name: flags.owner.trim(), orUnowned: false } : member ? { name: member.user, orUnowned: false } : { name: ctx.actor.user, orUnowned: true };
+        }
+        const rows = listCustomers(await ctx.rowSource(), { tags: flags.tag ?? [], city: flags.city, search: flags.search, owner, sort, limit, where, quietSince });
         const columns = format === 'table' ? LIST_TABLE_COLUMNS : LIST_DATA_COLUMNS;
         if (tasks) {
           // Whole local days since the last contact, or since the customer was added.
@@ -319,6 +331,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
           city: optional(flags.city, (v) => v),
           source: optional(flags.source, (v) => v),
           externalId: optional(flags.externalId, (v) => v.trim()),
+          owner: optional(flags.owner, (v) => v.trim()),
           addTags: flags.tag ?? [],
           removeTags: flags.untag ?? [],
           setFields: fieldChanges.set,
@@ -328,7 +341,7 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         if (both.length > 0) throw new UsageError(`--tag and --untag both name "${both[0]}"`);
         const given = Object.entries(changes).some(([, v]) => (Array.isArray(v) ? v.length > 0 : v && typeof v === 'object' ? Object.keys(v).length > 0 : v !== undefined));
         if (!given) {
-          throw new UsageError('nothing to change', { hint: 'give at least one of --name --email --phone --age --gender --company --city --source --external-id --tag --untag --field' });
+          throw new UsageError('nothing to change', { hint: 'give at least one of --name --email --phone --age --gender --company --city --source --external-id --owner --tag --untag --field' });
         }
         const { describeCustomer, editCustomer, resolveCustomer } = await import('../../services/customers.js');
         const db = await ctx.db();

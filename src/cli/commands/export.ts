@@ -38,7 +38,9 @@ const KINDS: Record<string, Column['kind']> = {
 const DEAL_COLUMNS = ['id', 'customer', 'title', 'value', 'stage', 'probability', 'close_date', 'lost_reason', 'won_sale_id', 'created', 'updated'];
 
 export function exportColumns(kind: ExportKind, fieldKeys: readonly string[]): Column[] {
-  const names = kind === 'deals' ? DEAL_COLUMNS : IMPORT_COLUMNS[kind];
+  // A customer's owner is a team member's login on PostgreSQL, nothing on a file: exports stay the
+  // same on both engines without it (import takes it, to assign customers in bulk).
+  const names = kind === 'deals' ? DEAL_COLUMNS : IMPORT_COLUMNS[kind].filter((name) => name !== 'owner');
   return [...names.map((key) => ({ key, kind: KINDS[key] ?? 'text' })), ...fieldKeys.map((k) => ({ key: `field.${k}` }))];
 }
 

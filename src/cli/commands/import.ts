@@ -72,7 +72,7 @@ export function registerImport(program: Command, { run }: Runtime): void {
     .addHelpText(
       'after',
       `\nColumns (header names, any case):
-  customers   name email phone age gender company city source tags created external_id
+  customers   name email phone age gender company city source tags created external_id owner
               (tags separated by ;  field.KEY for a custom field)
   sales       external_id customer product quantity amount date note
               (customer: the customer's external id, email, phone number or id;
