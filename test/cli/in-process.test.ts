@@ -31,7 +31,7 @@ function both(args: readonly string[], options: RunOptions = {}, boxesOf: [Sandb
   const env = { ...NOW, CRM_PG_UNVERIFIED: '1', ...options.env };
   const inProcess = runCrm(['--db', a.dbPath, ...args], { cwd: a.dir, ...options, env });
   const spawned = runCrmProcess(['--db', b.dbPath, ...args], { cwd: b.dir, ...options, env });
-  const strip = (text: string) => text.replace(/crm1\.[0-9a-f]{32}/g, 'crm1.<database>').split(a.dbPath).join('<db>').split(b.dbPath).join('<db>').split(a.dir).join('<dir>').split(b.dir).join('<dir>');
+  const strip = (text: string) => text.replace(/crm1\.[0-9a-f]{32}/g, 'crm1.<database>').replace(/ in \d+\.\d s\b/g, ' in <time> s').split(a.dbPath).join('<db>').split(b.dbPath).join('<db>').split(a.dir).join('<dir>').split(b.dir).join('<dir>');
   return { inProcess: { ...inProcess, stdout: strip(inProcess.stdout), stderr: strip(inProcess.stderr) }, spawned: { ...spawned, stdout: strip(spawned.stdout), stderr: strip(spawned.stderr) }, boxes: boxesOf };
 }
 
