@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, tableNames, type Sandbox } from '../helpers/cli.js';
+import { ON_POSTGRES, PG_TEST_URL, sandbox, tableNames, type Sandbox } from '../helpers/cli.js';
 
 const NOW = '2026-03-10T10:00:00.000Z';
 const env = { CRM_NOW: NOW };
@@ -366,7 +366,8 @@ const CASES: Case[] = [
 
 describe('every writing command is audited and undone exactly', () => {
   let base: Sandbox;
-  const user = userInfo().username;
+  // On PostgreSQL the database sets the actor: the session's user (issue 15), not the OS user.
+  const user = ON_POSTGRES ? new URL(PG_TEST_URL!).username : userInfo().username;
 
   beforeAll(() => {
     base = sandbox();
