@@ -77,6 +77,8 @@ export interface Context {
   readonly errColour: Colour;
   dbPath(): string;
   db(): Promise<Kysely<DB>>;
+  /** Runs a report's queries on the database in one snapshot (PostgreSQL; as they are on SQLite). */
+  readSnapshot<T>(read: (db: Kysely<DB>) => Promise<T>): Promise<T>;
   /** Where keys come from for this run; `file` overrides --key-file (e.g. --backup-key-file). */
   keySources(file?: { path: string | undefined; flag: string }): KeySources;
   /**
@@ -338,6 +340,11 @@ export function createContext(deps: Deps, command: Command): Context {
       if (!isPostgresUrl(context.dbPath())) return null;
       await context.db();
       return memberPromise!;
+    },
+    async readSnapshot(read) {
+      const db = await context.db();
+      const { inOneSnapshot } = await import('../db/snapshot.js');
+      return inOneSnapshot(db, read);
     },
     keySources(file) {
       return {

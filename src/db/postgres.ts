@@ -11,6 +11,7 @@ import { ValidationError } from '../domain/errors.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 import { checkAndMigrate } from './migrator.js';
 import { parsePostgresUrl, type PostgresTarget } from './postgres-url.js';
+import { RetryingKysely } from './transaction-retry.js';
 import type { DB } from './schema.js';
 
 // pg and pgpass are CommonJS and stay outside the bundle (pg names an optional native addon).
@@ -173,7 +174,8 @@ export async function connectPostgres(url: string, options: PostgresOpenOptions)
     await pool.end().catch(() => undefined);
     throw describeConnectFailure(error, target);
   }
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool, cursor: requireHere('pg-cursor') }) });
+  // Every transaction that loses a serialization or deadlock race is run again (transaction-retry.ts).
+  const db: Kysely<DB> = new RetryingKysely<DB>({ dialect: new PostgresDialect({ pool, cursor: requireHere('pg-cursor') }) });
   targets.set(db, target);
   pools.set(db, pool);
   return db;

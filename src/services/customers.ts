@@ -2,6 +2,7 @@
 // (id, email, or a unique name) to a row. Every write records an audit entry in its transaction.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CustomerRow, DB } from '../db/schema.js';
+import { forUpdate } from '../db/row-locks.js';
 import { customerLabel } from '../domain/customers.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { dueTimelineInstant } from '../domain/tasks.js';
@@ -320,7 +321,9 @@ const PROFILE_KEYS = ['name', 'email', 'phone', 'age', 'gender', 'company', 'cit
 
 export async function editCustomer(db: Kysely<DB>, customerId: number, changes: CustomerChanges, meta: WriteMeta): Promise<EditResult> {
   return db.transaction().execute(async (trx) => {
-    const before = await trx.selectFrom('customers').selectAll().where('id', '=', customerId).executeTakeFirst();
+    // Read under the row's lock: an edit running at the same moment waits, then compares and records
+    // against the values this one left; only the fields given are written, so both changes stay.
+    const before = await forUpdate(trx, trx.selectFrom('customers').selectAll().where('id', '=', customerId)).executeTakeFirst();
     if (!before) throw new NotFoundError(`no customer with id ${customerId}`);
     const audit = await beginAudit(trx, meta, {
       action: 'customer.edit',

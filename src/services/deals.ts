@@ -3,6 +3,7 @@
 // that sale, so totals never count a deal twice. Every write is audited in its transaction.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { customerLabelSql } from '../db/customer-label.js';
+import { forUpdate } from '../db/row-locks.js';
 import type { DB, DealRow } from '../db/schema.js';
 import { OPEN_STAGES, effectiveProbability, isClosed, weightedCents, type Stage } from '../domain/deals.js';
 import { NotFoundError, UsageError, ValidationError } from '../domain/errors.js';
@@ -95,7 +96,9 @@ export interface MoveResult {
 
 export async function moveDeal(db: Kysely<DB>, input: MoveInput, meta: WriteMeta): Promise<MoveResult> {
   return db.transaction().execute(async (trx) => {
-    const before = await trx.selectFrom('deals').selectAll().where('id', '=', input.id).executeTakeFirst();
+    // Locked until commit: two people winning the deal at once record one sale (the second one waits,
+    // then finds it won already).
+    const before = await forUpdate(trx, trx.selectFrom('deals').selectAll().where('id', '=', input.id)).executeTakeFirst();
     if (!before) throw new NotFoundError(`no deal with id ${input.id}`, { hint: 'find ids with `crm deal list`' });
     const from = before.stage;
     if (from === input.stage) return { deal: before, from, moved: false, saleId: before.won_sale_id, voidedSaleId: null };

@@ -2,6 +2,7 @@
 // from every total; every write records an audit entry in its transaction.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { customerLabelSql } from '../db/customer-label.js';
+import { forUpdate } from '../db/row-locks.js';
 import type { DB, SaleRow } from '../db/schema.js';
 import { localDay } from '../domain/dates.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
@@ -114,7 +115,8 @@ async function refundedCents(db: Db, saleId: number): Promise<number> {
  */
 export async function refundSale(db: Kysely<DB>, input: RefundInput, meta: WriteMeta): Promise<{ refund: SaleRow; sale: SaleRow; remainingCents: number }> {
   return db.transaction().execute(async (trx) => {
-    const sale = await trx.selectFrom('sales').selectAll().where('id', '=', input.saleId).executeTakeFirst();
+    // Locked: two refunds at once cannot both take what remains refundable.
+    const sale = await forUpdate(trx, trx.selectFrom('sales').selectAll().where('id', '=', input.saleId)).executeTakeFirst();
     if (!sale) throw new NotFoundError(`no sale with id ${input.saleId}`, { hint: 'find ids with `crm sale list`' });
     if (sale.voided_at !== null) throw new ValidationError(`sale #${sale.id} is voided; there is nothing to refund`);
     if (sale.refund_of !== null || sale.amount_cents < 0) {
@@ -242,7 +244,7 @@ export async function showSale(db: Db, id: number): Promise<{ sale: SaleDetail; 
 
 export async function voidSale(db: Kysely<DB>, id: number, reason: string | null, meta: WriteMeta): Promise<SaleRow> {
   return db.transaction().execute(async (trx) => {
-    const before = await trx.selectFrom('sales').selectAll().where('id', '=', id).executeTakeFirst();
+    const before = await forUpdate(trx, trx.selectFrom('sales').selectAll().where('id', '=', id)).executeTakeFirst();
     if (!before) throw new NotFoundError(`no sale with id ${id}`, { hint: 'find ids with `crm sale list`' });
     if (before.voided_at !== null) {
       throw new ValidationError(`sale #${id} was already voided on ${localDay(new Date(before.voided_at))}${before.void_reason ? ` (${before.void_reason})` : ''}`);

@@ -3,6 +3,7 @@
 // Every write runs in one transaction with its audit entry.
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { DB, TicketEventsTable, TicketRow, TicketRatingsTable } from '../db/schema.js';
+import { forUpdate } from '../db/row-locks.js';
 import { parseDuration } from '../domain/dates.js';
 import { NotFoundError, UsageError, ValidationError } from '../domain/errors.js';
 import {
@@ -43,8 +44,10 @@ export async function slaAllowance(db: Db, priority: TicketPriority): Promise<nu
   }
 }
 
-async function findTicket(db: Db, id: number): Promise<TicketRow> {
-  const row = await db.selectFrom('tickets').selectAll().where('id', '=', id).executeTakeFirst();
+/** The ticket; `lock`: under its row lock until commit, for a write that decides on what it read. */
+async function findTicket(db: Db, id: number, options: { lock?: boolean } = {}): Promise<TicketRow> {
+  const query = db.selectFrom('tickets').selectAll().where('id', '=', id);
+  const row = await (options.lock ? forUpdate(db, query) : query).executeTakeFirst();
   if (!row) throw new NotFoundError(`no ticket #${id}`, { hint: 'find ticket numbers with `crm ticket list`' });
   return row;
 }
@@ -132,7 +135,7 @@ export interface UpdateResult {
 
 export async function updateTicket(db: Kysely<DB>, id: number, input: TicketChanges, meta: WriteMeta): Promise<UpdateResult> {
   return db.transaction().execute(async (trx) => {
-    const before = await findTicket(trx, id);
+    const before = await findTicket(trx, id, { lock: true });
     const now = meta.now.toISOString();
     const after: TicketRow = { ...before };
     const events: Array<{ kind: string; from?: string | null; to?: string | null; comment?: string | null }> = [];
@@ -215,7 +218,7 @@ export async function updateTicket(db: Kysely<DB>, id: number, input: TicketChan
 
 export async function resolveTicket(db: Kysely<DB>, id: number, solution: string, meta: WriteMeta): Promise<TicketRow> {
   return db.transaction().execute(async (trx) => {
-    const before = await findTicket(trx, id);
+    const before = await findTicket(trx, id, { lock: true });
     if (before.status === 'resolved' || before.status === 'closed') {
       throw new ValidationError(`ticket #${id} is already ${before.status}`, {
         hint: `to change it, reopen it first: \`crm ticket update ${id} --status open --comment "why"\``,
@@ -257,7 +260,7 @@ export interface RateResult {
 /** Records a CSAT score on a resolved or closed ticket; a new rating supersedes the current one. */
 export async function rateTicket(db: Kysely<DB>, id: number, input: { score: number; comment?: string | null }, meta: WriteMeta): Promise<RateResult> {
   return db.transaction().execute(async (trx) => {
-    const ticket = await findTicket(trx, id);
+    const ticket = await findTicket(trx, id, { lock: true });
     if (ticket.status !== 'resolved' && ticket.status !== 'closed') {
       throw new ValidationError(`ticket #${id} is ${ticket.status}: only a resolved or closed ticket can be rated`, {
         hint: `resolve it first with \`crm ticket resolve ${id} --solution TEXT\``,

@@ -1,6 +1,8 @@
 // Writers wait their turn: a write that meets another process's write transaction waits for it
 // (up to the busy timeout) instead of failing with "database is busy", and many crm processes
-// writing at once all succeed, each write stored exactly once.
+// writing at once all succeed, each write stored exactly once. On PostgreSQL (CRM_TEST_BACKEND=
+// postgres) the other process holds an open transaction instead of SQLite's write lock: writes of
+// other rows go ahead beside it, a write of a row it changed waits for its commit.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { holdWriteLock, runCrmAsync, sandbox, type RunResult, type Sandbox } from '../helpers/cli.js';
 
@@ -25,8 +27,8 @@ describe('a write while another process holds the write lock', () => {
   const marker = (name: string) =>
     `INSERT INTO customers (name, created_at, updated_at) VALUES ('${name}', '2025-06-01T08:00:00.000Z', '2025-06-01T08:00:00.000Z')`;
 
-  async function whileLocked(markerName: string, args: string[]): Promise<RunResult> {
-    const lock = await holdWriteLock(box.dbPath, marker(markerName));
+  async function whileLocked(statements: string, args: string[]): Promise<RunResult> {
+    const lock = await holdWriteLock(box.dbPath, statements);
     const command = runCrmAsync(['--db', box.dbPath, ...args], { env });
     // Released well inside crm's 5 s busy timeout, after crm has started and reached its write.
     const released = new Promise<void>((resolve) => setTimeout(() => lock.release().then(resolve), 2500));
@@ -35,7 +37,7 @@ describe('a write while another process holds the write lock', () => {
   }
 
   it('sale record (reads the customer, then writes) waits and succeeds', async () => {
-    const result = await whileLocked('Holder A', ['sale', 'record', '--customer', 'li@example.com', '--amount', '25', '--product', 'Tea set']);
+    const result = await whileLocked(marker('Holder A'), ['sale', 'record', '--customer', 'li@example.com', '--amount', '25', '--product', 'Tea set']);
     expect(result.stderr).not.toMatch(/busy/);
     expect(result.code).toBe(0);
     const saleId = Number(result.stdout.trim());
@@ -48,12 +50,29 @@ describe('a write while another process holds the write lock', () => {
   });
 
   it('customer add waits and succeeds, after the holder\'s write', async () => {
-    const result = await whileLocked('Holder B', ['customer', 'add', '--name', 'Anna Waits']);
+    const result = await whileLocked(marker('Holder B'), ['customer', 'add', '--name', 'Anna Waits']);
     expect(result.stderr).not.toMatch(/busy/);
     expect(result.code).toBe(0);
     const ids = box.query<{ id: number; name: string }>("SELECT id, name FROM customers WHERE name IN ('Holder B', 'Anna Waits') ORDER BY id");
     expect(ids.map((r) => r.name)).toEqual(['Holder B', 'Anna Waits']);
     expect(Number(result.stdout.trim())).toBe(ids[1]!.id);
+  });
+
+  it('customer edit waits for another writer of the same customer, then keeps both changes', async () => {
+    const [li] = box.query<{ id: number }>("SELECT id FROM customers WHERE email = 'li@example.com'");
+    const started = Date.now();
+    const result = await whileLocked("UPDATE customers SET city = 'Oslo' WHERE email = 'li@example.com'", ['customer', 'edit', String(li!.id), '--company', 'Acme']);
+    expect(result.stderr).not.toMatch(/busy/);
+    expect(result.code).toBe(0);
+    // It finished only after the holder committed (released at 2.5 s)…
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+    // …and both the holder's city and crm's company are there.
+    expect(box.query("SELECT city, company FROM customers WHERE email = 'li@example.com'")).toEqual([{ city: 'Oslo', company: 'Acme' }]);
+    // crm read the customer after the holder's commit: its audit entry has Oslo as the city before.
+    const [change] = box.query<{ before: string }>(
+      "SELECT c.before FROM audit_change c JOIN audit_log l ON l.id = c.log_id WHERE l.action = 'customer.edit' AND c.table_name = 'customers'",
+    );
+    expect(JSON.parse(change!.before)).toMatchObject({ city: 'Oslo', company: null });
   });
 
   it('a read does not wait for the writer', async () => {

@@ -244,6 +244,7 @@ export interface HeldLock {
  * everyone else. Resolves once the lock is held.
  */
 export function holdWriteLock(path: string, statements = ''): Promise<HeldLock> {
+  if (/^postgres(ql)?:\/\//.test(path)) return holdPostgresTransaction(path, statements);
   const script = `
     const Database = require(process.argv[1]);
     const db = new Database(process.argv[2], { timeout: 10000 });
@@ -257,6 +258,39 @@ export function holdWriteLock(path: string, statements = ''): Promise<HeldLock> 
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => reject(new Error(`the lock holder exited (${code}) before taking the lock`)));
+    child.stdout.once('data', () =>
+      resolve({
+        release: async () => {
+          child.stdin.write('commit\n');
+          await ended;
+        },
+      }),
+    );
+  });
+}
+
+/**
+ * On PostgreSQL there is no lock on the whole database: another session (not crm) opens a
+ * transaction, runs `statements` in it (taking the row locks they take) and keeps it open until
+ * released. Resolves once the statements have run.
+ */
+function holdPostgresTransaction(url: string, statements: string): Promise<HeldLock> {
+  const script = `
+    const { Client } = require(process.argv[1]);
+    const client = new Client({ connectionString: process.argv[2] });
+    (async () => {
+      await client.connect();
+      await client.query('SET search_path = crm, public');
+      await client.query('BEGIN');
+      if (process.argv[3]) await client.query(process.argv[3]);
+      process.stdout.write('locked\\n');
+      process.stdin.once('data', async () => { await client.query('COMMIT'); await client.end(); process.exit(0); });
+    })().catch((error) => { console.error(error.message); process.exit(1); });`;
+  const child = spawn(process.execPath, ['-e', script, requireHere.resolve('pg'), url, statements], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const ended = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => reject(new Error(`the transaction holder exited (${code}) before its statements ran`)));
     child.stdout.once('data', () =>
       resolve({
         release: async () => {

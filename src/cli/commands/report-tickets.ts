@@ -76,7 +76,7 @@ export function registerReportTickets(program: Command, { run }: Runtime): void 
         const now = asOf.instant;
         const period = flags.period !== undefined ? parsePeriod(flags.period, startOfLocalDay(asOf.today)) : undefined;
         const { ticketReport } = await import('../../services/ticket-report.js');
-        const r = await ticketReport(await ctx.db(), period ? { from: period.from, to: period.to } : {}, now, { asOf: flags.asOf !== undefined });
+        const r = await ctx.readSnapshot((db) => ticketReport(db, period ? { from: period.from, to: period.to } : {}, now, { asOf: flags.asOf !== undefined }));
         await ctx.printDocument([
           {
             key: 'summary',

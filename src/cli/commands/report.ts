@@ -91,7 +91,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
         const asOf = await parseAsOfFlag(ctx, flags.asOf, flags.asRecorded);
         const period = await periodOf(ctx, flags, asOf, 'all');
         const { salesReport } = await import('../../services/reports.js');
-        const result = await salesReport(await ctx.db(), { period, by: by as SalesBy, asOf, limit, segment: flags.segment, now: ctx.now() });
+        const result = await ctx.readSnapshot((db) => salesReport(db, { period, by: by as SalesBy, asOf, limit, segment: flags.segment, now: ctx.now() }));
         if (by === 'segment' && result.rows.length === 0) ctx.note('no saved segments yet: create one with `crm segment create NAME --where EXPR`');
         const timeBased = ['day', 'week', 'month', 'quarter', 'year'].includes(by);
         const keyColumn: Column = { key: timeBased ? 'period' : by, header: timeBased ? by.charAt(0).toUpperCase() + by.slice(1) : undefined };
@@ -152,7 +152,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
       run(async (ctx, flags: { asOf?: string; asRecorded?: boolean }) => {
         const asOf = await parseAsOfFlag(ctx, flags.asOf, flags.asRecorded);
         const { pipelineReport } = await import('../../services/reports.js');
-        const result = await pipelineReport(await ctx.db(), asOf);
+        const result = await ctx.readSnapshot((db) => pipelineReport(db, asOf));
         const suffix = asOfTitle(asOf);
         await ctx.printDocument([
           {
@@ -213,7 +213,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
         const months = flags.months !== undefined ? parseInteger(flags.months, '--months', 1, 36) : 6;
         const asOf = await parseAsOfFlag(ctx, flags.asOf, flags.asRecorded);
         const { forecastReport } = await import('../../services/reports.js');
-        const result = await forecastReport(await ctx.db(), { months, asOf });
+        const result = await ctx.readSnapshot((db) => forecastReport(db, { months, asOf }));
         if (result.warning !== null) ctx.warn(result.warning);
         await ctx.printDocument([
           {
@@ -277,7 +277,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
         const asOf = await parseAsOfFlag(ctx, flags.asOf, flags.asRecorded);
         const period = await periodOf(ctx, flags, asOf, 'this-month');
         const { customersReport } = await import('../../services/reports.js');
-        const result = await customersReport(await ctx.db(), { period, asOf, top });
+        const result = await ctx.readSnapshot((db) => customersReport(db, { period, asOf, top }));
         const metrics: [keyof typeof result.current, string][] = [
           ['total', 'customers at the end'],
           ['new', 'new'],
@@ -328,7 +328,7 @@ export function registerReport(program: Command, runtime: Runtime): void {
         const asOf = await parseAsOfFlag(ctx, flags.asOf, flags.asRecorded);
         const period = await periodOf(ctx, flags, asOf, 'this-month');
         const { summaryReport } = await import('../../services/reports.js');
-        const result = await summaryReport(await ctx.db(), { period, asOf });
+        const result = await ctx.readSnapshot((db) => summaryReport(db, { period, asOf }));
         await ctx.printDocument([
           {
             key: 'summary',

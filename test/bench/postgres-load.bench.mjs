@@ -1,0 +1,122 @@
+// PostgreSQL (issue 14): `crm report sales --by month` and `crm segment show` over 1,000,000 sales
+// of 100,000 customers against the same SQL in psql (target ≤ 1.3×), then a mixed load: 8 concurrent
+// clients, each running crm commands one after another for 60 s (BENCH_PG_LOAD_SECONDS), with
+// operations per second and p95 latency per command. The data is made with generate_series straight
+// into crm's schema (import on PostgreSQL is not needed for it). Needs a server: CRM_TEST_PG_URL
+// (scripts/pg-test-server.sh) or PG* variables; without one it says so and exits 0.
+import { spawn, spawnSync } from 'node:child_process';
+import { benchLine, crm, median, CRM } from './lib.mjs';
+
+const RUNS = 3;
+const TARGET = 1.3;
+const LOAD_SECONDS = Number(process.env.BENCH_PG_LOAD_SECONDS ?? 60);
+const CLIENTS = 8;
+
+const admin = process.env.CRM_TEST_PG_URL;
+if (!admin) {
+  console.log('# postgres-load skipped: no PostgreSQL server (set CRM_TEST_PG_URL, e.g. source the pg test server env)');
+  process.exit(0);
+}
+const urlFor = (name) => {
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return url.toString();
+};
+const psql = (database, sql, extra = []) => {
+  const r = spawnSync('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', urlFor(database), ...extra, '-c', sql], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`psql: ${r.stderr}\n${sql}`);
+  return r.stdout;
+};
+
+const name = `crm_bench_${process.pid}`;
+psql('postgres', `CREATE DATABASE ${name}`);
+const db = urlFor(name);
+try {
+  crm(['--db', db, 'init']);
+  const started = Date.now();
+  psql(
+    name,
+    `SET search_path = crm, public;
+     INSERT INTO customers (name, email, city, created_at, updated_at)
+       SELECT 'Customer ' || i, 'c' || i || '@example.com', (ARRAY['Lyon','Paris','Oslo','Rome','Porto','Graz','Bern','Gent'])[1 + i % 8],
+              '2019-12-01T00:00:00.000Z', '2019-12-01T00:00:00.000Z'
+       FROM generate_series(1, 100000) i;
+     INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, created_at)
+       SELECT 1 + (i * 7919) % 100000, 'Product ' || (i % 50), 1, 100 + (i * 31) % 20000,
+              to_char(date '2020-01-01' + (i % 2191)::int, 'YYYY-MM-DD'), '2020-01-01T00:00:00.000Z'
+       FROM generate_series(1::bigint, 1000000) i;
+     ANALYZE;`,
+  );
+  console.log(`# made 100,000 customers and 1,000,000 sales with generate_series in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  // report sales --by month: the same grouping as the SQLite bench's baseline.
+  const range = ['--from', '2020-01-01', '--to', '2025-12-31'];
+  const monthSql = `SET search_path = crm, public; SELECT substr(s.sold_on, 1, 7) AS month, count(*) AS count, sum(s.amount_cents) AS revenue, round(avg(s.amount_cents)) AS average_order
+    FROM sales s WHERE s.voided_at IS NULL AND s.sold_on >= '2020-01-01' AND s.sold_on < '2026-01-01' GROUP BY month ORDER BY month`;
+  const expected = new Map(psql(name, monthSql).trim().split('\n').map((l) => l.split('|')).map((c) => [c[0], Number(c[2])]));
+  const reportArgs = ['--db', db, 'report', 'sales', '--by', 'month', ...range, '--format', 'csv'];
+  const [table] = crm(reportArgs, { stdout: 'pipe' }).stdout.toString().split('\r\n\r\n');
+  const ours = new Map(table.trim().split('\r\n').slice(1).map((l) => l.split(',')).map((c) => [c[0].replace(/^"|"$/g, ''), Math.round(Number(c[2]) * 100)]));
+  for (const [key, revenue] of expected) if (ours.get(key) !== revenue) throw new Error(`report sales --by month: ${key} is ${ours.get(key)}, psql says ${revenue}`);
+  const psqlArgs = (sql) => ['-X', '-q', '-At', '-d', db, '-c', sql];
+  let baseline = median('psql', psqlArgs(monthSql), RUNS);
+  let measured = median(process.execPath, [CRM, ...reportArgs], RUNS);
+  benchLine('pg-sales-report-by-month', measured.seconds, baseline.seconds, TARGET, measured.rssMb);
+
+  // segment show: the members of a saved segment (12,500 customers of one city), as CSV.
+  crm(['--db', db, 'segment', 'create', 'lyon', '--where', 'city = "Lyon"']);
+  const showArgs = ['--db', db, 'segment', 'show', 'lyon', '--format', 'csv'];
+  const shown = crm(showArgs, { stdout: 'pipe' }).stdout.toString().trim().split('\r\n').length - 1;
+  const segmentSql = `SET search_path = crm, public; SELECT id, name, email, phone, city FROM customers WHERE lower(city) = 'lyon' ORDER BY id`;
+  const members = psql(name, segmentSql).trim().split('\n').length;
+  if (shown < members) throw new Error(`segment show printed ${shown} rows, psql finds ${members}`);
+  baseline = median('psql', ['--csv', ...psqlArgs(segmentSql)], RUNS);
+  measured = median(process.execPath, [CRM, ...showArgs], RUNS);
+  benchLine('pg-segment-show', measured.seconds, baseline.seconds, TARGET, measured.rssMb);
+
+  // Mixed load: 8 clients, each one crm process after another.
+  crm(['--db', db, 'customer', 'add', '--name', 'Load Shared', '--email', 'load@example.com']);
+  const ticket = crm(['--db', db, 'ticket', 'open', '--customer', 'load@example.com', '--subject', 'Load'], { stdout: 'pipe' }).stdout.toString().trim();
+  psql(name, `SET search_path = crm, public; INSERT INTO deals (customer_id, title, value_cents, stage, created_at, updated_at)
+    SELECT 1 + i % 100000, 'Deal ' || i, 1000, 'proposal', '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z' FROM generate_series(1, 5000) i`);
+  const deadline = Date.now() + LOAD_SECONDS * 1000;
+  const latencies = new Map();
+  let failures = 0;
+  let dealNext = 1;
+  const commands = [
+    ['customer add', (c, i) => ['customer', 'add', '--name', `L${c}-${i}`, '--email', `l${c}-${i}@example.com`]],
+    ['sale record', (c, i) => ['sale', 'record', '--customer', 'load@example.com', '--amount', '12.50', '--product', `L${c}-${i}`]],
+    ['deal move', () => ['deal', 'move', String(dealNext++), 'won']],
+    ['ticket update', (c, i) => ['ticket', 'update', ticket, '--comment', `L${c}-${i}`]],
+    ['customer edit', (c, i) => ['customer', 'edit', '1', c % 2 ? '--city' : '--company', `L${c}-${i}`]],
+    ['report sales', () => ['report', 'sales', '--by', 'month', ...range, '--format', 'csv']],
+  ];
+  const run = (args) =>
+    new Promise((resolve) => {
+      const t0 = process.hrtime.bigint();
+      const child = spawn(process.execPath, [CRM, '--db', db, ...args], { stdio: 'ignore' });
+      child.on('close', (code) => resolve({ code, ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
+    });
+  const client = async (c) => {
+    for (let i = 0; Date.now() < deadline; i++) {
+      const [command, args] = commands[(c + i) % commands.length];
+      const { code, ms } = await run(args(c, i));
+      if (code !== 0) failures++;
+      else latencies.set(command, [...(latencies.get(command) ?? []), ms]);
+    }
+  };
+  const loadStart = Date.now();
+  await Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)));
+  const elapsed = (Date.now() - loadStart) / 1000;
+  let total = 0;
+  for (const [command, times] of latencies) {
+    times.sort((a, b) => a - b);
+    total += times.length;
+    const p95 = times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)];
+    console.log(`LOAD pg-mixed ${command.replace(' ', '-')} ops=${times.length} ops_per_s=${(times.length / elapsed).toFixed(2)} p50_ms=${times[Math.floor(times.length / 2)].toFixed(0)} p95_ms=${p95.toFixed(0)}`);
+  }
+  console.log(`LOAD pg-mixed all clients=${CLIENTS} seconds=${elapsed.toFixed(1)} ops=${total} ops_per_s=${(total / elapsed).toFixed(2)} failures=${failures}`);
+  if (failures > 0) process.exitCode = 1;
+} finally {
+  psql('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
