@@ -250,8 +250,8 @@ describe('reopening', () => {
     // Revenue counts the deal once.
     const report = JSON.parse(box.ok(['report', 'sales', '--period', '2025-03', '--format', 'json'])) as { total: { revenue_cents: number } };
     expect(report.total.revenue_cents).toBe(1000000);
-    // As of 15 March the first sale was still live.
-    const asOf = JSON.parse(box.ok(['report', 'sales', '--period', '2025-03', '--as-of', '2025-03-15', '--format', 'json'])) as { total: { revenue_cents: number; count: number } };
+    // As recorded by 15 March the first sale was still live.
+    const asOf = JSON.parse(box.ok(['report', 'sales', '--period', '2025-03', '--as-of', '2025-03-15', '--as-recorded', '--format', 'json'])) as { total: { revenue_cents: number; count: number } };
     expect(asOf.total).toMatchObject({ revenue_cents: 1000000, count: 1 });
   });
 

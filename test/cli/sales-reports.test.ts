@@ -213,10 +213,10 @@ describe('report sales by dimension', () => {
   });
 });
 
-describe('report sales --as-of', () => {
+describe('report sales --as-of --as-recorded (what crm had recorded by then)', () => {
   it('leaves out sales recorded later and keeps sales voided later', () => {
     const cutoff = '2025-03-16T00:00:00.000Z';
-    const asOf = salesReport('--period', '2025-Q1', '--by', 'month', '--as-of', '2025-03-15');
+    const asOf = salesReport('--period', '2025-Q1', '--by', 'month', '--as-of', '2025-03-15', '--as-recorded');
     const expected = sum(inRange('2025-01-01', '2025-04-01'), cutoff);
     expect(asOf.total).toMatchObject({ count: expected.count, revenue_cents: expected.revenue });
     const today = salesReport('--period', '2025-Q1', '--by', 'month');
@@ -230,9 +230,9 @@ describe('report sales --as-of', () => {
 
   it('over all time, by year and by city (the long-range paths)', () => {
     const cutoff = '2025-03-16T00:00:00.000Z';
-    const years = salesReport('--by', 'year', '--as-of', '2025-03-15');
+    const years = salesReport('--by', 'year', '--as-of', '2025-03-15', '--as-recorded');
     expect(years.total).toMatchObject({ to: '2025-03-15', count: sum(() => true, cutoff).count, revenue_cents: sum(() => true, cutoff).revenue });
-    const cities = salesReport('--by', 'city', '--as-of', '2025-03-15');
+    const cities = salesReport('--by', 'city', '--as-of', '2025-03-15', '--as-recorded');
     const shanghai = sum((s) => s.customer_id === 1 || s.customer_id === 3, cutoff);
     expect(cities.sales.find((r) => r.city === 'Shanghai')).toMatchObject({ count: shanghai.count, revenue_cents: shanghai.revenue });
   });

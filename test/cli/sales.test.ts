@@ -178,8 +178,8 @@ describe('local days', () => {
       tz.ok(['sale', 'record', '--customer', '1', '--product', 'Teapot', '--amount', '100'], shanghai('2025-03-15T20:00:00Z'));
       expect(tz.query('SELECT sold_on, created_at FROM sales')).toEqual([{ sold_on: '2025-03-16', created_at: '2025-03-15T20:00:00.000Z' }]);
       const total = (env: { env: Record<string, string> }) =>
-        (JSON.parse(tz.ok(['report', 'sales', '--period', '2025-03', '--as-of', '2025-03-15', '--format', 'json'], env)) as { total: { count: number } }).total.count;
-      // In Shanghai 15 March ended at 16:00 UTC, before the sale was recorded; in UTC it had not.
+        (JSON.parse(tz.ok(['report', 'sales', '--period', '2025-03', '--as-of', '2025-03-15', '--as-recorded', '--format', 'json'], env)) as { total: { count: number } }).total.count;
+      // As recorded: in Shanghai 15 March ended at 16:00 UTC, before the sale was recorded; in UTC it had not.
       expect(total(shanghai('2025-04-01T00:00:00Z'))).toBe(0);
       expect(total({ env: { TZ: 'UTC', CRM_NOW: '2025-04-01T00:00:00Z' } })).toBe(1);
     } finally {

@@ -209,9 +209,9 @@ describe('report sales --by segment', () => {
     expect(report.total).toMatchObject({ to: '2025-07-15', count: sum(() => true).count, previous_revenue: null, change: null });
   });
 
-  it('--as-of leaves out sales recorded later and counts sales voided later', () => {
+  it('--as-of --as-recorded leaves out sales recorded later and counts sales voided later', () => {
     const cutoff = '2025-06-01T00:00:00.000Z'; // end of 2025-05-31 in UTC
-    const report = salesReport('--period', '2025-Q2', '--by', 'segment', '--as-of', '2025-05-31');
+    const report = salesReport('--period', '2025-Q2', '--by', 'segment', '--as-of', '2025-05-31', '--as-recorded');
     expect(report.sales).toEqual(expectedRows(['2025-04-01', '2025-07-01'], ['2025-01-01', '2025-04-01'], () => true, cutoff));
     expect(report.total.revenue_cents).toBe(sum(inRange('2025-04-01', '2025-07-01'), cutoff).revenue);
     // The late sale (Li Wei, 777.00) and the later-voided one (Chen Jie, 555.00) really differ.
