@@ -141,6 +141,7 @@ function currentUser(env: NodeJS.ProcessEnv): string {
  */
 const ON_POSTGRES = new Set([
   'init',
+  'import',
   'db status',
   'db migrate',
   'customer add',

@@ -19,6 +19,12 @@ const requireHere = createRequire(import.meta.url);
 export const CONNECT_TIMEOUT_MS = 5000;
 
 const targets = new WeakMap<Kysely<DB>, PostgresTarget>();
+const pools = new WeakMap<Kysely<DB>, pg.Pool>();
+
+/** The `pg` pool behind a PostgreSQL Kysely instance, for the bulk paths that speak COPY (import-space.ts). */
+export function postgresPoolOf(db: Kysely<DB>): pg.Pool | undefined {
+  return pools.get(db);
+}
 
 /** The connection target behind a PostgreSQL Kysely instance (its display URL never holds a password). */
 export function postgresTargetOf(db: Kysely<DB>): PostgresTarget | undefined {
@@ -152,6 +158,7 @@ export async function connectPostgres(url: string, options: PostgresOpenOptions)
   }
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool, cursor: requireHere('pg-cursor') }) });
   targets.set(db, target);
+  pools.set(db, pool);
   return db;
 }
 
