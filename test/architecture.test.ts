@@ -28,7 +28,7 @@ function layerOf(file: string, spec: string): string {
 const rules: Record<string, { allowed: RegExp; why: string }> = {
   'src/domain': { allowed: /^(src\/domain)$/, why: 'domain is pure: no I/O, nothing else of ours' },
   'src/services': { allowed: /^(src\/services|src\/db|src\/domain|migrations|kysely|better-sqlite3|node:crypto|node:fs|node:path|node:os)/, why: 'services use db and domain only (no io, commander or console)' },
-  'src/db': { allowed: /^(src\/db|src\/domain|migrations|kysely|better-sqlite3|pg$|node:)/, why: 'db knows only the schema and the drivers (SQLite, PostgreSQL)' },
+  'src/db': { allowed: /^(src\/db|src\/domain|migrations|kysely|better-sqlite3|pg$|pg-copy-streams$|node:)/, why: 'db knows only the schema and the drivers (SQLite, PostgreSQL)' },
   'src/io': { allowed: /^(src\/io|src\/domain|node:|cli-table3|chalk|@inquirer\/prompts|iconv-lite|papaparse|string-width)/, why: 'io uses domain types only' },
   migrations: { allowed: /^(migrations(\/|$)|kysely$)/, why: 'migrations import kysely only' },
 };

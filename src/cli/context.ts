@@ -150,6 +150,7 @@ function currentUser(env: NodeJS.ProcessEnv): string {
  */
 const ON_POSTGRES = new Set([
   'init',
+  'import',
   'db status',
   'db migrate',
   'db copy',

@@ -44,6 +44,11 @@ export async function withPostgresClient<T>(db: Kysely<DB>, fn: (client: pg.Pool
   }
 }
 
+/** The `pg` pool behind a PostgreSQL Kysely instance, for the bulk paths that speak COPY (import-space.ts). */
+export function postgresPoolOf(db: Kysely<DB>): pg.Pool | undefined {
+  return pools.get(db);
+}
+
 /** The connection target behind a PostgreSQL Kysely instance (its display URL never holds a password). */
 export function postgresTargetOf(db: Kysely<DB>): PostgresTarget | undefined {
   return targets.get(db);

@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { clearFreshRows, markFreshRows } from '../db/change-log.js';
 import { sqliteOf } from '../db/connection.js';
+import { engineOf } from '../db/engine.js';
 import { highestIdIssued } from '../db/sqlite.js';
 import type { DB } from '../db/schema.js';
 import { SETTINGS } from '../domain/config.js';
@@ -890,6 +891,12 @@ async function flushAudit(audit: AuditRecorder | null, pending: AuditOp[]): Prom
  * problems when a row is invalid (unless skipInvalid), and rolls back for a dry run.
  */
 export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: WriteMeta, hooks: ImportHooks = {}): Promise<ImportResult> {
+  if (engineOf(db) === 'postgres') {
+    // The same pipeline on a scratch SQLite copy of what the import reads; its rows then go to PostgreSQL with COPY.
+    const { importThroughSpace } = await import('../db/import-space.js');
+    const result = await importThroughSpace(db, input.kind, input.dryRun, (scratch) => importRecords(scratch, { ...input, dryRun: false }, meta, hooks));
+    return { ...result, dryRun: input.dryRun };
+  }
   const sqlite = sqliteOf(db);
   const counts: ImportCounts = { rows: 0, imported: 0, updated: 0, skipped: 0, rejected: 0 };
   const problems: Array<{ line: number; text: string }> = [];

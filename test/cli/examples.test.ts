@@ -61,7 +61,7 @@ describe('README walk-through: loading a shop export (examples/shop)', () => {
       expect(normalise(result.stdout + result.stderr), step.command).toBe(step.expected);
     }
     // What the walk-through says in words, from the files: 11 lines, one a refund, one a guest's.
-    expect(box.query('SELECT count(*) AS lines, sum(amount_cents < 0) AS refunds, sum(customer_id IS NULL) AS guests, count(sold_at) AS timed FROM sales')).toEqual([
+    expect(box.query('SELECT count(*) AS lines, sum(CASE WHEN amount_cents < 0 THEN 1 ELSE 0 END) AS refunds, sum(CASE WHEN customer_id IS NULL THEN 1 ELSE 0 END) AS guests, count(sold_at) AS timed FROM sales')).toEqual([
       { lines: 11, refunds: 1, guests: 1, timed: 11 },
     ]);
     expect(box.query("SELECT external_id, name FROM customers ORDER BY id")).toEqual([

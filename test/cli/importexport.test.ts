@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { baseEnv, CRM_BIN, openDb, sandbox, type Sandbox } from '../helpers/cli.js';
+import { baseEnv, CRM_BIN, ON_POSTGRES, openDb, sandbox, tableNames, type Sandbox } from '../helpers/cli.js';
 
 const require = createRequire(import.meta.url);
 const NOW = '2025-06-01T09:00:00Z';
@@ -541,7 +541,13 @@ describe('rows stamped with the time of the import', () => {
 
   it('tickets without opened or external_id warn the same way; --format json counts them; undo removes their history too', () => {
     const own = copyOf(box);
-    const before = own.dump();
+    // The undo itself is recorded (in the audit trail and the export change log); the data tables are as they were.
+    const data = () =>
+      tableNames(own)
+        .filter((t) => !t.startsWith('audit') && t !== 'row_changes')
+        .map((t) => `${t}\n${JSON.stringify(own.query(`SELECT * FROM ${t} ORDER BY 1`))}`)
+        .join('\n');
+    const before = data();
     const file = write(own, 't.csv', 'customer,subject\nada@example.com,Broken cup\n');
     const result = own.run(['import', 'tickets', file, '--format', 'json'], { env });
     expect(result.code).toBe(0);
@@ -552,14 +558,7 @@ describe('rows stamped with the time of the import', () => {
     expect(own.run(['undo', String(auditId), '--yes'], { env }).code).toBe(0);
     expect(own.query('SELECT count(*) AS n FROM ticket_events')).toEqual([{ n: 0 }]);
     expect(own.query('SELECT count(*) AS n FROM tickets')).toEqual([{ n: 0 }]);
-    // The undo itself is recorded (in the audit trail and the export change log); the data tables are as they were.
-    const tables = (dump: string) => {
-      const lines = dump.split('\n');
-      const kept: string[] = [];
-      for (let i = 0; i < lines.length; i += 2) if (!lines[i]!.startsWith('audit') && lines[i] !== 'row_changes') kept.push(lines[i]!, lines[i + 1]!);
-      return kept.join('\n');
-    };
-    expect(tables(own.dump())).toBe(tables(before));
+    expect(data()).toBe(before);
   });
 });
 
@@ -661,9 +660,7 @@ describe('export', () => {
       other.ok(['import', 'customers', write(other, 'two.csv', 'name,email\nA,a@example.com\nB,b@example.com\n')], { env });
       const sales = Array.from({ length: 3000 }, (_, i) => ({ id: `P-${i}`, customer: i % 2 ? 'a@example.com' : 'b@example.com', amount: `${i}.${String(i % 100).padStart(2, '0')}` }));
       other.ok(['import', 'sales', write(other, 'many-sales.csv', `external_id,customer,product,amount,date\n${sales.map((x) => `${x.id},${x.customer},Tea,${x.amount},2025-01-02`).join('\n')}\n`)], { env });
-      const db = openDb(other.dbPath);
-      db.prepare("UPDATE sales SET voided_at = '2025-02-01T00:00:00.000Z', void_reason = 'test' WHERE id % 7 = 0").run();
-      db.close();
+      other.exec("UPDATE sales SET voided_at = '2025-02-01T00:00:00.000Z', void_reason = 'test' WHERE id % 7 = 0");
       const rows = parse(other.ok(['export', 'sales'], { env }), { columns: true }) as Array<Record<string, string>>;
       // Sale ids follow the file (1 = P-0), so every 7th id is the (id - 1)th row.
       const expected = sales.filter((_, i) => (i + 1) % 7 !== 0);
@@ -681,9 +678,7 @@ describe('export', () => {
 
   it('exports deals', () => {
     const own = copyOf(box);
-    const db = openDb(own.dbPath);
-    db.prepare("INSERT INTO deals (customer_id, title, value_cents, stage, probability, close_date, created_at, updated_at) VALUES (1, 'Big order', 990000, 'proposal', 50, '2025-07-01', '2025-06-01T09:00:00.000Z', '2025-06-01T09:00:00.000Z')").run();
-    db.close();
+    own.exec("INSERT INTO deals (customer_id, title, value_cents, stage, probability, close_date, created_at, updated_at) VALUES (1, 'Big order', 990000, 'proposal', 50, '2025-07-01', '2025-06-01T09:00:00.000Z', '2025-06-01T09:00:00.000Z')");
     const rows = parse(own.ok(['export', 'deals'], { env }), { columns: true });
     expect(rows).toEqual([
       { id: '1', customer: 'li@example.com', title: 'Big order', value: '9900.00', stage: 'proposal', probability: '50', close_date: '2025-07-01', lost_reason: '', won_sale_id: '', created: '2025-06-01T09:00:00Z', updated: '2025-06-01T09:00:00Z' },
@@ -723,6 +718,26 @@ describe('one transaction per import', () => {
   afterAll(() => box.cleanup());
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /**
+   * Whether an import's transaction is open on the sandbox's database: on SQLite it holds the write
+   * lock, on PostgreSQL its advisory lock for the kind.
+   */
+  const importRunning = (own: Sandbox): (() => boolean) & { close(): void } => {
+    if (ON_POSTGRES) {
+      return Object.assign(() => own.query<{ n: number }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")[0]!.n > 0, { close: () => undefined });
+    }
+    const probe = openDb(own.dbPath, { timeout: 0 });
+    const locked = () => {
+      try {
+        probe.exec('BEGIN IMMEDIATE');
+        probe.exec('ROLLBACK');
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    return Object.assign(locked, { close: () => probe.close() });
+  };
 
   it('kill -9 in the middle leaves the database exactly as it was', async () => {
     const { spawnCrm } = await import('../helpers/cli.js');
@@ -731,25 +746,23 @@ describe('one transaction per import', () => {
     let exited = false;
     child.on('exit', () => (exited = true));
     // Wait until the import holds the write lock (its transaction is open), then a little longer.
-    const probe = openDb(box.dbPath, { timeout: 0 });
-    for (let locked = false; !locked && !exited; ) {
-      try {
-        probe.exec('BEGIN IMMEDIATE');
-        probe.exec('ROLLBACK');
-        await sleep(20);
-      } catch {
-        locked = true;
-      }
-    }
-    probe.close();
+    const locked = importRunning(box);
+    while (!exited && !locked()) await sleep(20);
+    locked.close();
     await sleep(300);
     expect(exited, 'the import finished before it could be killed: make the file bigger').toBe(false);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
+    if (ON_POSTGRES) {
+      // The server ends the killed client's session (and rolls its transaction back) once it notices.
+      while (box.query<{ n: number }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")[0]!.n > 0) await sleep(50);
+    }
     expect(box.dump()).toBe(before);
-    const db = openDb(box.dbPath);
-    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    db.close();
+    if (!ON_POSTGRES) {
+      const db = openDb(box.dbPath);
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      db.close();
+    }
   });
 
   it('a big import defers indexes, builds the lookup ones back when a row needs them, and ends with all of them', () => {
@@ -758,7 +771,11 @@ describe('one transaction per import', () => {
     for (let i = 0; i < 60_000; i++) lines.push(`Big ${i},big${i}@example.com,+49 30 ${String(i).padStart(7, '0')},,,,Berlin,,,`);
     lines.push('Big again,,+49 30 0000010,,,,,,,'); // no email: matched on the phone of line 12
     const file = write(own, 'deferred.csv', lines.join('\n') + '\n');
-    const indexes = () => own.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").map((r) => r.name);
+    const indexes = () =>
+      (ON_POSTGRES
+        ? own.query<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'crm' ORDER BY indexname")
+        : own.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+      ).map((r) => r.name);
     const before = indexes();
     const refused = own.run(['import', 'customers', file], { env });
     expect(refused.code).toBe(1);
@@ -781,23 +798,12 @@ describe('one transaction per import', () => {
     const done = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
     void done.then(() => (finished = true));
     // Read only while the import holds the write lock, i.e. in the middle of its transaction.
-    const probe = openDb(own.dbPath, { timeout: 0 });
-    const locked = () => {
-      try {
-        probe.exec('BEGIN IMMEDIATE');
-        probe.exec('ROLLBACK');
-        return false;
-      } catch {
-        return true;
-      }
-    };
+    const locked = importRunning(own);
     while (!finished && !locked()) await sleep(10);
     const seen = new Set<number>();
     let readsDuringImport = 0;
     while (!finished && locked()) {
-      const db = openDb(own.dbPath, { readonly: true, timeout: 5000 });
-      seen.add((db.prepare('SELECT count(*) AS n FROM customers').get() as { n: number }).n);
-      db.close();
+      seen.add(own.query<{ n: number }>('SELECT count(*) AS n FROM customers')[0]!.n);
       if (readsDuringImport++ % 5 === 0) {
         const exported = runCrm(['--db', own.dbPath, 'export', 'customers', '--format', 'ndjson'], { env });
         expect(exported.code, exported.stderr).toBe(0);
@@ -805,7 +811,7 @@ describe('one transaction per import', () => {
       }
       await sleep(20);
     }
-    probe.close();
+    locked.close();
     expect(await done, stderr).toBe(0);
     expect(readsDuringImport).toBeGreaterThan(0);
     // Every read saw the database before the import, or (a read racing the commit) all of it.

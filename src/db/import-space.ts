@@ -1,0 +1,300 @@
+// `crm import` on PostgreSQL. The import pipeline (parsing, validation, customer resolution,
+// duplicates, rejects, audit) is the SQLite one, run against a scratch SQLite file (the "import
+// space", a private temp file removed afterwards) that holds just what the import reads from the
+// shared database: the rows of the tables it writes, and the keys of the customers it resolves.
+// What the import added there is then streamed to PostgreSQL with COPY (tab-separated text, 256 KB
+// chunks) into TEMP staging tables and merged with INSERT … SELECT, and the rows it changed are
+// replayed from its audit entry, all in one PostgreSQL transaction: a reader sees all of it or none.
+//
+// Inside that transaction, before anything is read, the import takes an advisory lock for its kind
+// (two runs of the same import at once: the second sees the first's rows and adds nothing twice)
+// and locks the tables it writes against other writers (SHARE ROW EXCLUSIVE: readers go on), so the
+// copy it validated against cannot go stale and the ids it hands out stay free. COPY goes into TEMP
+// tables only (COPY FROM is refused on a table with row-level security; INSERT … SELECT is not).
+import type Database from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { openDatabase, sqliteOf } from './connection.js';
+import { postgresPoolOf } from './postgres.js';
+import { PG_SCHEMA } from './postgres-ddl.js';
+import type { DB } from './schema.js';
+import { highestIdIssued } from './sqlite.js';
+
+export type ImportSpaceKind = 'customers' | 'sales' | 'activities' | 'tickets';
+
+/** Bytes of COPY text sent per write. */
+const CHUNK = 256 * 1024;
+
+/** The customer columns a file naming customers is resolved with. */
+const CUSTOMER_KEYS = ['id', 'email', 'phone_digits', 'external_id'];
+
+interface Mirror {
+  table: string;
+  /** The columns copied (undefined: all); NOT NULL columns left out are filled with blanks. */
+  columns?: string[];
+}
+
+/** What each kind of import reads from the shared database. */
+const MIRRORS: Record<ImportSpaceKind, Mirror[]> = {
+  customers: [{ table: 'config' }, { table: 'customers' }, { table: 'tags' }, { table: 'customer_tags' }, { table: 'customer_fields' }],
+  sales: [{ table: 'config' }, { table: 'customers', columns: CUSTOMER_KEYS }, { table: 'sales' }],
+  activities: [
+    { table: 'config' },
+    { table: 'customers', columns: CUSTOMER_KEYS },
+    { table: 'activities', columns: ['id', 'customer_id', 'type', 'at', 'summary'] },
+  ],
+  tickets: [{ table: 'config' }, { table: 'customers', columns: CUSTOMER_KEYS }, { table: 'tickets' }, { table: 'ticket_ratings' }],
+};
+
+/** The tables each kind writes, with ids, in the order their new rows go in (referenced tables first). */
+const WRITTEN: Record<ImportSpaceKind, string[]> = {
+  customers: ['tags', 'customers'],
+  sales: ['sales'],
+  activities: ['activities'],
+  tickets: ['tickets', 'ticket_events', 'ticket_ratings'],
+};
+/** Tables without ids whose rows belong to a new row of the first table: copied by that table's id. */
+const CHILDREN: Record<ImportSpaceKind, Array<{ table: string; parent: string; column: string }>> = {
+  customers: [
+    { table: 'customer_tags', parent: 'customers', column: 'customer_id' },
+    { table: 'customer_fields', parent: 'customers', column: 'customer_id' },
+  ],
+  sales: [],
+  activities: [],
+  tickets: [],
+};
+/** The keys of the rows an audit entry names, for tables without an id. */
+const KEYS: Record<string, string[]> = { customer_tags: ['customer_id', 'tag_id'], customer_fields: ['customer_id', 'key'] };
+
+const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const pgTable = (table: string) => `${q(PG_SCHEMA)}.${q(table)}`;
+
+interface ColumnInfo {
+  name: string;
+  type: string;
+  notnull: number;
+  dflt_value: unknown;
+  pk: number;
+}
+
+function columnsOf(sqlite: Database.Database, table: string): ColumnInfo[] {
+  return sqlite.prepare('SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)').all(table) as ColumnInfo[];
+}
+
+const UNESCAPE: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** One field of COPY's text format, as a string or null. */
+function decodeField(field: string): string | null {
+  if (field === '\\N') return null;
+  if (!field.includes('\\')) return field;
+  return field.replace(/\\(.)/g, (_, c: string) => UNESCAPE[c] ?? c);
+}
+
+const ESCAPE: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** A value in COPY's text format. */
+function encodeField(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (Buffer.isBuffer(value)) return `\\\\x${value.toString('hex')}`;
+  const text = String(value);
+  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => ESCAPE[c]!) : text;
+}
+
+/** Copies rows of a PostgreSQL table into the scratch file's table of the same name (COPY TO). */
+async function mirrorTable(client: pg.PoolClient, sqlite: Database.Database, mirror: Mirror): Promise<void> {
+  const info = columnsOf(sqlite, mirror.table);
+  const columns = mirror.columns ?? info.map((c) => c.name);
+  const fill = info.filter((c) => !columns.includes(c.name) && c.notnull && c.dflt_value === null && !c.pk);
+  const numeric = columns.map((name) => /INT|REAL/i.test(info.find((c) => c.name === name)?.type ?? ''));
+  const names = [...columns, ...fill.map((c) => c.name)];
+  const blanks = fill.map((c) => (/INT|REAL/i.test(c.type) ? 0 : ''));
+  const insert = sqlite.prepare(`INSERT INTO ${q(mirror.table)} (${names.map(q).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`);
+  const stream = client.query(copyTo(`COPY (SELECT ${columns.map(q).join(', ')} FROM ${pgTable(mirror.table)}) TO STDOUT`));
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  const row = (line: string) => {
+    const fields = line.split('\t');
+    const values: unknown[] = fields.map((f, i) => {
+      const v = decodeField(f);
+      return v !== null && numeric[i] ? Number(v) : v;
+    });
+    insert.run(...values, ...blanks);
+  };
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const text = rest + decoder.write(chunk);
+    let start = 0;
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+      row(text.slice(start, end));
+      start = end + 1;
+    }
+    rest = text.slice(start);
+  }
+  rest += decoder.end();
+  if (rest !== '') row(rest);
+}
+
+/** The highest id PostgreSQL has handed out for a table (its identity, or a larger id put in by hand). */
+async function highestPgId(client: pg.PoolClient, table: string): Promise<number> {
+  const seq = await client.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [pgTable(table), 'id']);
+  let issued = 0;
+  const name = seq.rows[0]?.seq;
+  if (name) {
+    const state = await client.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${name}`);
+    const s = state.rows[0]!;
+    issued = s.is_called ? Number(s.last_value) : Number(s.last_value) - 1;
+  }
+  const max = await client.query<{ max: string | null }>(`SELECT max(id) AS max FROM ${pgTable(table)}`);
+  return Math.max(issued, Number(max.rows[0]?.max ?? 0));
+}
+
+/** Writes the rows of a scratch query to a PostgreSQL table: COPY into a TEMP table, then INSERT … SELECT. */
+async function pushRows(client: pg.PoolClient, sqlite: Database.Database, table: string, columns: string[], select: string, params: unknown[]): Promise<number> {
+  const stage = q(`crm_import_${table}`);
+  const list = columns.map(q).join(', ');
+  await client.query(`CREATE TEMP TABLE ${stage} ON COMMIT DROP AS SELECT ${list} FROM ${pgTable(table)} WITH NO DATA`);
+  const stream = client.query(copyFrom(`COPY ${stage} (${list}) FROM STDIN`));
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+  });
+  let chunk = '';
+  let rows = 0;
+  const send = async () => {
+    if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve));
+    chunk = '';
+  };
+  for (const values of sqlite.prepare(select).raw().iterate(...params) as Iterable<unknown[]>) {
+    let line = '';
+    for (let i = 0; i < values.length; i++) line += (i === 0 ? '' : '\t') + encodeField(values[i]);
+    chunk += `${line}\n`;
+    rows++;
+    if (chunk.length >= CHUNK) await send();
+  }
+  if (chunk !== '') await send();
+  stream.end();
+  await done;
+  if (rows > 0) await client.query(`INSERT INTO ${pgTable(table)} (${list}) SELECT ${list} FROM ${stage}`);
+  await client.query(`DROP TABLE ${stage}`);
+  return rows;
+}
+
+/** Replays one row change of the scratch audit entry on PostgreSQL. */
+async function replayChange(client: pg.PoolClient, table: string, rowId: number, op: string, after: Record<string, unknown>): Promise<void> {
+  const keys = KEYS[table] ?? ['id'];
+  const values = { ...after };
+  if (!KEYS[table]) values.id = rowId;
+  const columns = Object.keys(values);
+  if (op === 'insert') {
+    const text = `INSERT INTO ${pgTable(table)} (${columns.map(q).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`;
+    await client.query(text, columns.map((c) => values[c]));
+    return;
+  }
+  const set = columns.filter((c) => !keys.includes(c));
+  const text = `UPDATE ${pgTable(table)} SET ${set.map((c, i) => `${q(c)} = $${i + 1}`).join(', ')} WHERE ${keys
+    .map((k, i) => `${q(k)} = $${set.length + i + 1}`)
+    .join(' AND ')}`;
+  await client.query(text, [...set.map((c) => values[c]), ...keys.map((k) => values[k])]);
+}
+
+/** The scratch file's audit entry copied into PostgreSQL's trail: its new id there. */
+async function pushAudit(client: pg.PoolClient, sqlite: Database.Database, logId: number): Promise<number> {
+  const entry = sqlite.prepare('SELECT * FROM audit_log WHERE id = ?').get(logId) as Record<string, unknown>;
+  const columns = Object.keys(entry).filter((c) => c !== 'id');
+  const inserted = await client.query<{ id: string }>(
+    `INSERT INTO ${pgTable('audit_log')} (${columns.map(q).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`,
+    columns.map((c) => entry[c]),
+  );
+  const pgLogId = Number(inserted.rows[0]!.id);
+  for (const table of ['audit_change', 'audit_range']) {
+    const columns = columnsOf(sqlite, table)
+      .map((c) => c.name)
+      .filter((c) => c !== 'id');
+    const select = `SELECT ${columns.map((c) => (c === 'log_id' ? `${pgLogId} AS log_id` : q(c))).join(', ')} FROM ${q(table)} WHERE log_id = ? ORDER BY id`;
+    await pushRows(client, sqlite, table, columns, select, [logId]);
+  }
+  return pgLogId;
+}
+
+export interface SpaceResult {
+  /** The audit entry in the scratch file (null: nothing was written). */
+  auditId: number | null;
+}
+
+/**
+ * Runs `run` (the SQLite import) against a scratch file mirroring what an import of `kind` reads
+ * from the PostgreSQL database `db`, then writes what it added and changed to `db` in one
+ * transaction (unless `dryRun`). Returns run's result with the audit id of the PostgreSQL entry.
+ */
+export async function importThroughSpace<R extends SpaceResult>(db: Kysely<DB>, kind: ImportSpaceKind, dryRun: boolean, run: (scratch: Kysely<DB>) => Promise<R>): Promise<R> {
+  const pool = postgresPoolOf(db);
+  if (!pool) throw new Error('importThroughSpace: not a PostgreSQL database');
+  const dir = mkdtempSync(join(tmpdir(), 'crm-import-'));
+  const client = await pool.connect();
+  let scratch: Kysely<DB> | undefined;
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`crm import ${kind}`]);
+    const written = [...WRITTEN[kind], ...CHILDREN[kind].map((c) => c.table)];
+    await client.query(`LOCK TABLE ${written.map(pgTable).join(', ')} IN SHARE ROW EXCLUSIVE MODE`);
+    if (!written.includes('customers')) await client.query(`LOCK TABLE ${pgTable('customers')} IN SHARE MODE`);
+
+    scratch = await openDatabase(join(dir, 'space.db'));
+    const sqlite = sqliteOf(scratch);
+    sqlite.pragma('synchronous = OFF');
+    sqlite.pragma('foreign_keys = OFF');
+    // The change log is PostgreSQL's business (it has none yet); the scratch file keeps no history.
+    for (const name of sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[]) sqlite.exec(`DROP TRIGGER ${q(name)}`);
+    sqlite.exec('BEGIN');
+    for (const mirror of MIRRORS[kind]) await mirrorTable(client, sqlite, mirror);
+    const before = new Map<string, number>();
+    for (const table of WRITTEN[kind]) {
+      const issued = await highestPgId(client, table);
+      before.set(table, issued);
+      sqlite.prepare('DELETE FROM sqlite_sequence WHERE name = ?').run(table);
+      sqlite.prepare('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)').run(table, issued);
+    }
+    sqlite.exec('COMMIT');
+    sqlite.pragma('foreign_keys = ON');
+
+    const result = await run(scratch);
+    if (dryRun || result.auditId === null) {
+      await client.query('ROLLBACK');
+      return { ...result, auditId: null };
+    }
+    const all = (table: string) => columnsOf(sqlite, table).map((c) => c.name);
+    for (const table of WRITTEN[kind]) {
+      const first = before.get(table)! + 1;
+      const last = highestIdIssued(sqlite, table);
+      if (last < first) continue;
+      const columns = all(table);
+      await pushRows(client, sqlite, table, columns, `SELECT ${columns.map(q).join(', ')} FROM ${q(table)} WHERE id >= ? ORDER BY id`, [first]);
+      const seq = await client.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [pgTable(table), 'id']);
+      if (seq.rows[0]?.seq) await client.query('SELECT setval($1, $2)', [seq.rows[0].seq, last]);
+    }
+    for (const child of CHILDREN[kind]) {
+      const columns = all(child.table);
+      const first = before.get(child.parent)! + 1;
+      await pushRows(client, sqlite, child.table, columns, `SELECT ${columns.map(q).join(', ')} FROM ${q(child.table)} WHERE ${q(child.column)} >= ?`, [first]);
+    }
+    const changes = sqlite
+      .prepare("SELECT table_name, row_id, op, after FROM audit_change WHERE log_id = ? AND op IN ('insert', 'update') ORDER BY id")
+      .all(result.auditId) as Array<{ table_name: string; row_id: number; op: string; after: string }>;
+    for (const c of changes) await replayChange(client, c.table_name, c.row_id, c.op, JSON.parse(c.after) as Record<string, unknown>);
+    const auditId = await pushAudit(client, sqlite, result.auditId);
+    await client.query('COMMIT');
+    return { ...result, auditId };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+    await scratch?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
