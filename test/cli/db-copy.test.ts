@@ -62,7 +62,7 @@ function sourceAt(path: string): void {
 }
 
 function exportsOf(db: string): string {
-  const env = db.startsWith('postgres') ? { CRM_PG_UNVERIFIED: '1' } : {};
+  const env: Record<string, string> = db.startsWith('postgres') ? { CRM_PG_UNVERIFIED: '1' } : {};
   return KINDS.flatMap((kind) =>
     ['csv', 'json'].map((format) => {
       const result = crm(db, ['export', kind, '--format', format], env);
