@@ -175,7 +175,7 @@ describe.skipIf(!PG_TEST_URL)('db copy SQLite → PostgreSQL → SQLite', () => 
     // Four customers were added (one removed): the next one is number 5 everywhere, never 4 again.
     expect(ok(pg, ['customer', 'add', '--name', 'Next One']).trim()).toBe('5');
     expect(ok(back, ['customer', 'add', '--name', 'Next One']).trim()).toBe('5');
-  });
+  }, 300_000);
 
   it('refuses a PostgreSQL database holding crm data, writing nothing', () => {
     const pg = newPg();
@@ -211,7 +211,7 @@ describe.skipIf(!PG_TEST_URL)('db copy SQLite → PostgreSQL → SQLite', () => 
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/already holds crm data .*; nothing was written$/m);
     expect(pgDump(name)).toBe(before);
-  });
+  }, 300_000);
 
   it('crm sql on PostgreSQL reads only, in the same formats, and stops at its timeout', () => {
     const pg = newPg();
