@@ -26,6 +26,13 @@ import { CrmSqliteDialect } from './sqlite-dialect.js';
 
 const requireHere = createRequire(import.meta.url);
 
+/** The part of pg-cursor used here (loaded at run time, beside pg). */
+interface CursorLike extends pg.Submittable {
+  read(rows: number): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+type CursorClass = new (text: string, values: unknown[], config: { rowMode: 'array'; types: unknown }) => CursorLike;
+
 /** Rows per cursor read on PostgreSQL. */
 const BATCH = 2000;
 /** Bytes of COPY text gathered before one write to the server. */
@@ -220,7 +227,7 @@ async function* readTable(side: Side, table: string, columns: string[]): AsyncGe
     yield* side.sqlite.prepare(text).raw(true).iterate() as IterableIterator<unknown[]>;
     return;
   }
-  const Cursor = requireHere('pg-cursor') as typeof import('pg-cursor');
+  const Cursor = requireHere('pg-cursor') as CursorClass;
   const driver = requireHere('pg') as typeof pg;
   // Counts and ids (int8) and sums (numeric) as numbers, as the rest of crm reads them.
   const types = {
@@ -258,7 +265,7 @@ async function writeTable(target: Side, table: string, columns: string[], source
     }
     return count;
   }
-  const { from } = requireHere('pg-copy-streams') as typeof import('pg-copy-streams');
+  const { from } = requireHere('pg-copy-streams') as { from(text: string): Writable & pg.Submittable };
   const stream: Writable = target.client.query(from(`COPY ${tableRef(target, table)} (${columns.map(quoted).join(', ')}) FROM STDIN`));
   let failure: Error | undefined;
   stream.on('error', (error: Error) => {

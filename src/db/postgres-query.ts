@@ -11,6 +11,13 @@ import type { DB } from './schema.js';
 
 const requireHere = createRequire(import.meta.url);
 
+/** The part of pg-cursor used here (loaded at run time, beside pg). */
+interface CursorLike extends pg.Submittable {
+  read(rows: number): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+type CursorClass = new (text: string, values: unknown[], config: { rowMode: 'array'; types: unknown }) => CursorLike;
+
 const READING = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE']);
 const WRITING = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'CREATE', 'DROP', 'ALTER', 'TRUNCATE', 'GRANT', 'REVOKE', 'COPY', 'CALL', 'DO', 'LOCK', 'REINDEX', 'CLUSTER', 'COMMENT', 'REFRESH', 'IMPORT', 'SECURITY', 'REPLACE', 'UPSERT']);
 const BATCH = 500;
@@ -60,7 +67,7 @@ export async function openPostgresQuery(db: Kysely<DB>, text: string, keyword: s
   }
   const { postgresClientOf } = await import('./postgres.js');
   const { client, pool } = await postgresClientOf(db);
-  const Cursor = requireHere('pg-cursor') as typeof import('pg-cursor');
+  const Cursor = requireHere('pg-cursor') as CursorClass;
   const driver = requireHere('pg') as typeof pg;
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -69,7 +76,7 @@ export async function openPostgresQuery(db: Kysely<DB>, text: string, keyword: s
   const ms = Math.max(1, Math.round(timeoutSeconds * 1000));
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
-  let cursor: InstanceType<typeof Cursor> | undefined;
+  let cursor: CursorLike | undefined;
   let closed = false;
   const close = async () => {
     if (closed) return;
