@@ -375,7 +375,12 @@ export async function copyDatabase(
         }
         await carryIdsIssued(dst, issued);
         if (dst.engine === 'sqlite') for (const t of triggers) dst.sqlite.exec(t.sql);
-        else for (const t of pgTriggerTables) await exec(dst, `ALTER TABLE ${tableRef(dst, t)} ENABLE TRIGGER USER`);
+        else {
+          // The deferred foreign-key checks of the rows just written run now: PostgreSQL cannot
+          // ALTER a table that still has them pending.
+          await exec(dst, 'SET CONSTRAINTS ALL IMMEDIATE');
+          for (const t of pgTriggerTables) await exec(dst, `ALTER TABLE ${tableRef(dst, t)} ENABLE TRIGGER USER`);
+        }
         for (const { table, rows: n } of copied) {
           const there = await countRows(dst, table);
           if (there !== n) throw new Error(`database copy: ${table} holds ${there} rows after copying ${n}`);

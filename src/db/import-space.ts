@@ -179,7 +179,10 @@ async function pushRows(client: pg.PoolClient, sqlite: Database.Database, table:
   if (chunk !== '') await send();
   stream.end();
   await done;
-  if (rows > 0) await client.query(`INSERT INTO ${pgTable(table)} (${list}) SELECT ${list} FROM ${stage}`);
+  // A customer imported without an owner belongs to whoever imports it, as with `customer add`
+  // (and an own-only member's row-level security policy admits only their own).
+  const values = columns.map((c) => (table === 'customers' && c === 'owner' ? 'coalesce("owner", session_user)' : q(c))).join(', ');
+  if (rows > 0) await client.query(`INSERT INTO ${pgTable(table)} (${list}) SELECT ${values} FROM ${stage}`);
   await client.query(`DROP TABLE ${stage}`);
   return rows;
 }
