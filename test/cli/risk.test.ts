@@ -1,7 +1,7 @@
 // `crm customer risk`, `crm report risk`, churn_risk in segments and the agenda's at-risk section,
 // on a shop generated with a known mechanism (test/helpers/churn-shop.ts) and imported with
 // `crm import` as a user would. Expected figures come from the generator's own records.
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../helpers/cli.js';
@@ -35,12 +35,8 @@ function importShop(box: Sandbox, shop: Shop): void {
   }
 }
 
-/** A sandbox holding a copy of `from`'s database, so a test may write to it. */
-function copyOf(from: Sandbox): Sandbox {
-  const box = sandbox();
-  for (const suffix of ['', '-wal', '-shm']) if (existsSync(from.dbPath + suffix)) copyFileSync(from.dbPath + suffix, box.dbPath + suffix);
-  return box;
-}
+/** A sandbox holding a copy of `from`'s database (file copy or PostgreSQL template), so a test may write to it. */
+const copyOf = (from: Sandbox): Sandbox => from.clone();
 
 const risk = (box: Sandbox, ...args: string[]): RiskJson => JSON.parse(box.ok(['customer', 'risk', '--format', 'json', ...args], { env }));
 
