@@ -39,7 +39,12 @@ function humanBytes(bytes: number): string {
 }
 
 /** The database file to encrypt, decrypt or rekey: it must exist, be current and be a crm file. */
-async function rewriteTarget(ctx: Context): Promise<{ path: string; state: string }> {
+async function rewriteTarget(ctx: Context, verb: 'encrypt' | 'decrypt' | 'rekey'): Promise<{ path: string; state: string }> {
+  if (isPostgresUrl(ctx.dbPath())) {
+    throw new ValidationError(`\`crm db ${verb}\` works on a local SQLite file; on PostgreSQL, encryption at rest is the server's job (encrypted storage)`, {
+      hint: 'reach the server over TLS with sslmode=verify-full (see "Roles and access" in the README)',
+    });
+  }
   const path = resolve(ctx.dbPath());
   const { fileState } = await import('../../db/encryption.js');
   const state = fileState(path);
@@ -382,7 +387,7 @@ anyone, you included. Backups made before stay plain.\n` + examples('crm db encr
     )
     .action(
       run(async (ctx) => {
-        const { path, state } = await rewriteTarget(ctx);
+        const { path, state } = await rewriteTarget(ctx, 'encrypt');
         if (state === 'encrypted') throw new ValidationError(`${path} is already encrypted; nothing was changed`, { hint: 'to change its key use `crm db rekey`' });
         const { newKey } = await import('../keys.js');
         const key = await newKey(ctx.keySources(), '--key-file FILE');
@@ -399,7 +404,7 @@ anyone, you included. Backups made before stay plain.\n` + examples('crm db encr
     .addHelpText('after', examples('crm db decrypt --key-file ~/.config/crm/key'))
     .action(
       run(async (ctx) => {
-        const { path, state } = await rewriteTarget(ctx);
+        const { path, state } = await rewriteTarget(ctx, 'decrypt');
         if (state !== 'encrypted') throw new ValidationError(`${path} is not encrypted; nothing was changed`);
         const key = await ctx.dbKey();
         const { rewriteDatabase } = await import('../../db/encryption.js');
@@ -416,7 +421,7 @@ anyone, you included. Backups made before stay plain.\n` + examples('crm db encr
     .addHelpText('after', examples('crm db rekey --key-file ~/.config/crm/key --new-key-file ~/.config/crm/key.new'))
     .action(
       run(async (ctx, options: { newKeyFile?: string }) => {
-        const { path, state } = await rewriteTarget(ctx);
+        const { path, state } = await rewriteTarget(ctx, 'rekey');
         if (state !== 'encrypted') throw new ValidationError(`${path} is not encrypted; nothing was changed`, { hint: 'encrypt it with `crm db encrypt`' });
         const current = await ctx.dbKey();
         const { newKey } = await import('../keys.js');
