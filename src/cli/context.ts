@@ -172,6 +172,8 @@ const ON_POSTGRES = new Set([
   'customer show',
   'customer edit',
   'customer rm',
+  'customer forget',
+  'customer export-data',
   'activity add',
   'activity list',
   'activity thread',

@@ -3,7 +3,8 @@
 // audit trail — while keeping their sales as anonymous revenue so reports do not change.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CustomerRow, DB } from '../db/schema.js';
-import { sqliteOf } from '../db/connection.js';
+import { sqliteHandleOf } from '../db/connection.js';
+import { jsonTextField, zeroFreedContent } from '../db/erase-space.js';
 import { eraseAuditChanges, redactAuditChange, redactAuditEntry } from '../db/audit-redaction.js';
 import { PartialError } from '../domain/errors.js';
 import { beginAudit, type WriteMeta } from './audit.js';
@@ -51,7 +52,7 @@ async function ownedRows(db: Db, customerId: number): Promise<Owned> {
 async function auditChangeIds(db: Db, customerId: number, owned: Owned): Promise<{ changeIds: number[]; logIds: number[] }> {
   const conditions = [
     sql`(table_name IN ('customers', 'customer_tags', 'customer_fields') AND row_id = ${customerId})`,
-    sql`(table_name IN ('customer_tags', 'customer_fields') AND (json_extract(before, '$.customer_id') = ${customerId} OR json_extract(after, '$.customer_id') = ${customerId}))`,
+    sql`(table_name IN ('customer_tags', 'customer_fields') AND (${jsonTextField(db, 'before', 'customer_id')} = ${customerId} OR ${jsonTextField(db, 'after', 'customer_id')} = ${customerId}))`,
   ];
   for (const [table, ids] of Object.entries(owned) as [string, number[]][]) {
     for (let i = 0; i < ids.length; i += 500) {
@@ -273,9 +274,8 @@ async function recordTexts(db: Db, owned: Owned, changeIds: number[]): Promise<s
  * recorded, without personal data.
  */
 export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta: WriteMeta): Promise<ForgetResult> {
-  const sqlite = sqliteOf(db);
   // Deleted content is overwritten with zeros as it is freed, before VACUUM rebuilds the file.
-  sqlite.pragma('secure_delete = ON');
+  zeroFreedContent(db);
   return db.transaction().execute(async (trx) => {
     const id = customer.id;
     // Records merged into this person earlier are the same person: their strings go too.
@@ -378,7 +378,9 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
  * rebuild fails (a full disk), the erase stands and a PartialError says the space is not reclaimed.
  */
 export function purgeFreedPages(db: Kysely<DB>): boolean {
-  const sqlite = sqliteOf(db);
+  const sqlite = sqliteHandleOf(db);
+  // PostgreSQL: no file of ours to rebuild.
+  if (!sqlite) return true;
   try {
     sqlite.pragma('wal_checkpoint(TRUNCATE)');
     sqlite.exec('VACUUM');

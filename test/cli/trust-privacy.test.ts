@@ -1,7 +1,7 @@
 // Issue 8: export-data, forget (checked on the database file's bytes), read-only sql, db check.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENCRYPTED, sandbox, type Sandbox, openDb } from '../helpers/cli.js';
+import { ENCRYPTED, ON_POSTGRES, sandbox, type Sandbox, openDb } from '../helpers/cli.js';
 
 const NOW = '2026-03-01T10:00:00.000Z';
 const env = { CRM_NOW: NOW };
@@ -11,6 +11,7 @@ const PHONE = '+86 139 8765 4321';
 const OLD_EMAIL = 'zxl.private@example.net';
 
 function write(box: Sandbox, statements: string): void {
+  if (ON_POSTGRES) return box.exec(statements);
   const db = openDb(box.dbPath);
   try {
     db.exec(statements);
@@ -27,6 +28,8 @@ function write(box: Sandbox, statements: string): void {
  * what forget must overwrite is there, whether or not the file is encrypted.
  */
 function images(box: Sandbox): [string, Buffer][] {
+  // PostgreSQL keeps no file of ours: what must be gone is gone from every table (the dump of all of them).
+  if (ON_POSTGRES) return [['every table', Buffer.from(box.dump(), 'utf8')]];
   const files: [string, Buffer][] = [box.dbPath, `${box.dbPath}-wal`, `${box.dbPath}-journal`]
     .filter((path) => existsSync(path))
     .map((path) => [path, readFileSync(path)]);
@@ -222,9 +225,11 @@ describe('crm sql', () => {
 
 describe('db check data section', () => {
   let box: Sandbox;
-  afterAll(() => box.cleanup());
+  afterAll(() => box?.cleanup());
 
-  it('counts contact problems, duplicates, quiet customers, orphans and unused tags, with hints', () => {
+  // Inherently SQLite: the orphan rows are written with foreign keys switched off, which
+  // PostgreSQL's constraints never allow.
+  it.skipIf(ON_POSTGRES)('counts contact problems, duplicates, quiet customers, orphans and unused tags, with hints', () => {
     box = sandbox();
     box.ok(['init']);
     write(
