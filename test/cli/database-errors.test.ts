@@ -12,9 +12,7 @@ describe('a database written by a newer crm', () => {
   beforeAll(() => {
     box = sandbox();
     box.ok(['customer', 'add', '--name', 'A']);
-    const db = openDb(box.dbPath);
-    db.prepare('INSERT INTO kysely_migration (name, timestamp) VALUES (?, ?)').run('20991231_9999_from_the_future', '2099-12-31T00:00:00.000Z');
-    db.close();
+    box.insert('kysely_migration', [{ name: '20991231_9999_from_the_future', timestamp: '2099-12-31T00:00:00.000Z' }]);
   });
   afterAll(() => box.cleanup());
 

@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCrm, sandbox, spawnCrm, type Sandbox } from '../helpers/cli.js';
+import { ON_POSTGRES, runCrm, sandbox, spawnCrm, type Sandbox } from '../helpers/cli.js';
 import { asBeforeIdsMigration, IDS_MIGRATION } from '../helpers/legacy-schema.js';
 import { migrations } from '../../migrations/index.js';
 
@@ -75,7 +75,8 @@ describe('crm init killed while creating the database', () => {
   });
 });
 
-describe('an upgrade of a database with data, killed inside the migration', () => {
+// Kills crm mid-migration and reads the SQLite file it left; that file-level interruption is SQLite's.
+describe.skipIf(ON_POSTGRES)('an upgrade of a database with data, killed inside the migration', () => {
   let box: Sandbox;
   beforeAll(() => {
     box = sandbox();
