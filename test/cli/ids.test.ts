@@ -1,7 +1,7 @@
 // Ids are never reused: after the newest record of a kind is removed, the next one gets a new id,
 // so the audit trail and `customer export-data` never mix two people or two records.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { sandbox, type Sandbox, ON_POSTGRES } from '../helpers/cli.js';
 import { asBeforeIdsMigration, ID_TABLES, IDS_MIGRATION } from '../helpers/legacy-schema.js';
 
 const env = { CRM_NOW: '2025-06-01T09:00:00Z' };
@@ -99,7 +99,8 @@ describe('a person added after the newest customer was removed', () => {
     expectCarolAlone(bob);
   });
 
-  it('gets a new id in a database upgraded from an older crm, where Bob was removed before the upgrade', () => {
+  // SQLite only: an older crm's database is a SQLite file (test/helpers/legacy-schema.ts); crm never ran on PostgreSQL before its ids were kept.
+  it.skipIf(ON_POSTGRES)('gets a new id in a database upgraded from an older crm, where Bob was removed before the upgrade', () => {
     const bob = addBobAndRemoveHim();
     asBeforeIdsMigration(box.dbPath);
     expect(box.query("SELECT sql FROM sqlite_master WHERE name = 'customers'")).toEqual([{ sql: expect.not.stringMatching(/AUTOINCREMENT/) }]);
