@@ -16,6 +16,7 @@ import * as m20261206_changes_0001 from './20261206_changes_0001_change_log.js';
 import * as m20261206_changes_0002 from './20261206_changes_0002_change_triggers.js';
 import * as m20261206_times_0001 from './20261206_times_0001_sale_times.js';
 import * as m20261208_team_0001 from './20261208_team_0001_access_control.js';
+import * as m20261209_changes_0003 from './20261209_changes_0003_postgres_change_log.js';
 
 export const migrations: Record<string, Migration> = {
   '20261124_0001_initial': m20261124_0001,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '20261206_changes_0002_change_triggers': m20261206_changes_0002,
   '20261206_times_0001_sale_times': m20261206_times_0001,
   '20261208_team_0001_access_control': m20261208_team_0001,
+  '20261209_changes_0003_postgres_change_log': m20261209_changes_0003,
 };

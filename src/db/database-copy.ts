@@ -20,6 +20,7 @@ import { ValidationError } from '../domain/errors.js';
 import { sqliteHandleOf } from './connection.js';
 import { engineOf } from './engine.js';
 import { migrateToLatest } from './migrator.js';
+import { POSTGRES_ONLY } from './change-log-postgres.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 import type { DB } from './schema.js';
 import { CrmSqliteDialect } from './sqlite-dialect.js';
@@ -81,6 +82,8 @@ async function tablesOf(side: Side): Promise<Map<string, string[]>> {
       [PG_SCHEMA],
     );
     for (const { t, c } of cols) {
+      // The change log's commit bookkeeping is this server's own: positions start afresh on a copy.
+      if (POSTGRES_ONLY.tables.has(t) || POSTGRES_ONLY.columns.get(t)?.has(c)) continue;
       if (!out.has(t)) out.set(t, []);
       out.get(t)!.push(c);
     }
@@ -374,6 +377,13 @@ export async function copyDatabase(
           onTable(done);
         }
         await carryIdsIssued(dst, issued);
+        // Export cursors count in the change log's positions, which only a file copied to a file
+        // keeps as they were (PostgreSQL numbers commits afresh): any other copy is another
+        // database to a cursor, which it then refuses rather than misreads.
+        if (src.engine !== 'sqlite' || dst.engine !== 'sqlite') {
+          await exec(dst, `DELETE FROM ${tableRef(dst, 'database_identity')}`);
+          await exec(dst, `INSERT INTO ${tableRef(dst, 'database_identity')} (id) VALUES ('${globalThis.crypto.randomUUID().replace(/-/g, '')}')`);
+        }
         if (dst.engine === 'sqlite') for (const t of triggers) dst.sqlite.exec(t.sql);
         else {
           // The deferred foreign-key checks of the rows just written run now: PostgreSQL cannot

@@ -17,6 +17,7 @@ import { MIGRATION_TABLE, APPLIED_MIGRATIONS_SQL } from './applied-migrations.js
 import { engineOf } from './engine.js';
 import { PG_SCHEMA, preparePostgresSchema, SqliteDdlOnPostgres } from './postgres-ddl.js';
 import { BUSY_TIMEOUT_MS, MIGRATION_BUSY_TIMEOUT_MS } from './sqlite.js';
+import { CHANGE_LOG_MIGRATION, setUpPostgresChangeLog } from './change-log-postgres.js';
 import { applyTeamGrants, hasTeamRoles, setUpTeam, TEAM_MIGRATION } from './team-setup.js';
 
 const MIGRATION_LOCK_TABLE = `${MIGRATION_TABLE}_lock`;
@@ -128,6 +129,7 @@ async function pauseForTests(name: string): Promise<void> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const POSTGRES_STEPS: Record<string, (trx: Transaction<any>) => Promise<void>> = {
   [TEAM_MIGRATION]: setUpTeam,
+  [CHANGE_LOG_MIGRATION]: setUpPostgresChangeLog,
 };
 
 /**

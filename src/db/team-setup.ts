@@ -46,7 +46,7 @@ rule(['sales', 'deals', 'deal_stage_history'], SELLERS, SELLERS, MANAGERS);
 rule(['tickets', 'ticket_events', 'ticket_ratings'], SUPPORTERS, SUPPORTERS, MANAGERS);
 rule(['config'], MANAGERS, MANAGERS, MANAGERS);
 rule(['audit_log', 'audit_change', 'audit_range'], WRITERS, [], []);
-rule([MIGRATION_TABLE, `${MIGRATION_TABLE}_lock`, 'database_identity', 'row_changes'], [], [], []);
+rule([MIGRATION_TABLE, `${MIGRATION_TABLE}_lock`, 'database_identity', 'row_changes', 'row_change_commits'], [], [], []);
 
 /** Tables whose rows belong to one customer (customer_id): an own-only member sees their customers' only. */
 const CUSTOMER_CHILDREN = ['activities', 'sales', 'deals', 'tasks', 'tickets', 'customer_tags', 'customer_fields', 'segment_members', 'risk_scores'];
@@ -100,6 +100,9 @@ export async function applyTeamGrants(db: AnyDb): Promise<void> {
   // Identity sequences: nextval for inserts, setval for undo and imports that keep ids.
   await sql`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ${id(PG_SCHEMA)} TO ${sql.join(WRITERS.map((r) => id(groupRole(database, r))))}`.execute(db);
   await sql`GRANT SELECT ON ALL SEQUENCES IN SCHEMA ${id(PG_SCHEMA)} TO ${id(groupRole(database, 'viewer'))}`.execute(db);
+  // The change log's commit positions are numbered by its own trigger only.
+  const positions = await sql<{ ok: boolean }>`SELECT to_regclass(${`${PG_SCHEMA}.row_change_position`}) IS NOT NULL AS ok`.execute(db);
+  if (positions.rows[0]?.ok) await sql`REVOKE UPDATE ON SEQUENCE ${qualified('row_change_position')} FROM ${groupList}`.execute(db);
   await securityDefinerChangeLog(db);
 }
 

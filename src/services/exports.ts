@@ -27,7 +27,7 @@ export type ExportResult = ExportStream;
 async function checkCursor(db: Kysely<DB>, kind: ExportKind, since: ChangePosition): Promise<void> {
   const now = await currentChangePosition(db);
   if (now === null) {
-    throw new ValidationError('--changed-since is not available on PostgreSQL yet: this database keeps no change log', {
+    throw new ValidationError('--changed-since needs a change log, which this database does not keep', {
       hint: `export everything: crm export ${kind}`,
     });
   }
