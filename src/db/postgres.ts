@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { ConnectionOptions } from 'node:tls';
 import type pg from 'pg';
 import { ValidationError } from '../domain/errors.js';
+import { POSTGRES_ONLY } from './change-log-postgres.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 import { checkAndMigrate } from './migrator.js';
 import { parsePostgresUrl, type PostgresTarget } from './postgres-url.js';
@@ -203,6 +204,7 @@ export async function postgresStatus(db: Kysely<DB>): Promise<PostgresStatus> {
     WHERE n.nspname = ${PG_SCHEMA} AND c.relkind = 'r' AND c.relname NOT LIKE 'kysely_%' ORDER BY c.relname COLLATE "C"`.execute(db);
   const tables: { table: string; rows: number }[] = [];
   for (const { name } of names.rows) {
+    if (POSTGRES_ONLY.tables.has(name)) continue; // bookkeeping of the change log, not crm's data
     const count = await sql<{ n: number }>`SELECT count(*) AS n FROM ${sql.id(PG_SCHEMA, name)}`.execute(db);
     tables.push({ table: name, rows: Number(count.rows[0]?.n ?? 0) });
   }
