@@ -15,7 +15,7 @@ const AUDIT = new Set(['audit_log', 'audit_change', 'audit_range']);
  * trail: an undo adds entries to it rather than removing them), and the database's identity (which a
  * restore renews, so export cursors from before it are refused).
  */
-const SKIP = (table: string) => AUDIT.has(table) || table.startsWith('kysely_') || table === 'row_changes' || table === 'database_identity';
+const SKIP = (table: string) => AUDIT.has(table) || table.startsWith('kysely_') || table.startsWith('row_change') || table === 'database_identity';
 /** Rows of these tables are identified by their key columns, not an `id`. */
 const KEYS: Record<string, string[]> = {
   config: ['key'],

@@ -4,7 +4,7 @@ import { ON_POSTGRES, sandbox, type Sandbox, openDb } from '../helpers/cli.js';
 
 const NOW = '2026-03-01T10:00:00.000Z';
 /** The audit trail, and the export change log (an undo adds entries to it rather than removing them). */
-const AUDIT = new Set(['audit_log', 'audit_change', 'audit_range', 'row_changes']);
+const AUDIT = new Set(['audit_log', 'audit_change', 'audit_range', 'row_changes', 'row_change_commits']);
 
 /** Every row of every table except the audit trail's and the change log's. */
 function dataDump(box: Sandbox): string {
