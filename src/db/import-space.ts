@@ -251,7 +251,8 @@ export async function importThroughSpace<R extends SpaceResult>(db: Kysely<DB>, 
     const sqlite = sqliteOf(scratch);
     sqlite.pragma('synchronous = OFF');
     sqlite.pragma('foreign_keys = OFF');
-    // The change log is PostgreSQL's business (it has none yet); the scratch file keeps no history.
+    // The change log is PostgreSQL's business (its triggers log the rows as they land there); the
+    // scratch file keeps no history.
     for (const name of sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[]) sqlite.exec(`DROP TRIGGER ${q(name)}`);
     sqlite.exec('BEGIN');
     for (const mirror of MIRRORS[kind]) await mirrorTable(client, sqlite, mirror);

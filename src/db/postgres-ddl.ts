@@ -175,17 +175,30 @@ export class SqliteDdlOnPostgres implements KyselyPlugin {
 }
 
 /**
+ * `CREATE … IF NOT EXISTS` is not atomic: when several crm processes open a new database at once,
+ * all but one may fail on the catalog's unique index (23505) or find the object there (42710,
+ * 42P06). Any of those means it now exists, which is all the caller wanted.
+ */
+async function createdByAnyone(statement: Promise<unknown>): Promise<void> {
+  try {
+    await statement;
+  } catch (error) {
+    if (!['23505', '42710', '42P06'].includes((error as { code?: string }).code ?? '')) throw error;
+  }
+}
+
+/**
  * What migrations need before the first one runs: the schema `crm` and the citext type (in `crm`
  * unless the database already has the extension, e.g. in `public`).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function preparePostgresSchema(db: Kysely<any>): Promise<void> {
-  await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(PG_SCHEMA)}`.execute(db);
+  await createdByAnyone(sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(PG_SCHEMA)}`.execute(db));
   const found = await sql<{ schema: string }>`SELECT extnamespace::regnamespace::text AS schema FROM pg_extension WHERE extname = 'citext'`.execute(db);
   const schema = found.rows[0]?.schema;
   if (schema === undefined) {
     try {
-      await sql`CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA ${sql.id(PG_SCHEMA)}`.execute(db);
+      await createdByAnyone(sql`CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA ${sql.id(PG_SCHEMA)}`.execute(db));
     } catch (error) {
       throw new ValidationError(`cannot create the citext extension crm needs: ${(error as Error).message}`, {
         hint: 'ask the database administrator to run: CREATE EXTENSION citext WITH SCHEMA crm;',
