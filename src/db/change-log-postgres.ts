@@ -132,10 +132,13 @@ function statements(): string[] {
   // A customer's row carries its tags and custom fields; a ticket's, its current rating.
   // TG_ARGV: the logged table, the column naming its row.
   // Each event has only its own transition tables, so each reads its own.
+  // Rows a running import is adding (change_fresh_rows, as on SQLite) are logged as added already.
+  const old = `< coalesce((SELECT first_id FROM change_fresh_rows WHERE table_name = TG_ARGV[0]), 9223372036854775807)`;
+  const id = (column: string) => `(to_jsonb(x)->>${column})::bigint`;
   const parentIds = (column: string) => ({
-    INSERT: `SELECT (to_jsonb(x)->>${column})::bigint FROM new_rows x`,
-    DELETE: `SELECT (to_jsonb(x)->>${column})::bigint FROM old_rows x`,
-    UPDATE: `SELECT (to_jsonb(x)->>${column})::bigint FROM new_rows x UNION SELECT (to_jsonb(x)->>${column})::bigint FROM old_rows x`,
+    INSERT: `SELECT ${id(column)} FROM new_rows x WHERE ${id(column)} ${old}`,
+    DELETE: `SELECT ${id(column)} FROM old_rows x WHERE ${id(column)} ${old}`,
+    UPDATE: `SELECT ${id(column)} FROM new_rows x WHERE ${id(column)} ${old} UNION SELECT ${id(column)} FROM old_rows x WHERE ${id(column)} ${old}`,
   });
   const branches = (['INSERT', 'DELETE', 'UPDATE'] as const)
     .map((op, i) => {

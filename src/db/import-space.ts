@@ -281,6 +281,11 @@ export async function importThroughSpace<R extends SpaceResult>(db: Kysely<DB>, 
       const seq = await client.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [pgTable(table), 'id']);
       if (seq.rows[0]?.seq) await client.query('SELECT setval($1, $2)', [seq.rows[0].seq, last]);
     }
+    // The new rows' tags, fields and ratings need no change-log entry of their own: the rows are
+    // logged as added (the mark is gone again before commit, so no one else ever sees it).
+    for (const table of new Set(CHILDREN[kind].map((c) => c.parent))) {
+      await client.query(`INSERT INTO ${pgTable('change_fresh_rows')} (table_name, first_id) VALUES ($1, $2)`, [table, before.get(table)! + 1]);
+    }
     for (const child of CHILDREN[kind]) {
       const columns = all(child.table);
       const first = before.get(child.parent)! + 1;
@@ -291,6 +296,7 @@ export async function importThroughSpace<R extends SpaceResult>(db: Kysely<DB>, 
       .all(result.auditId) as Array<{ table_name: string; row_id: number; op: string; after: string }>;
     for (const c of changes) await replayChange(client, c.table_name, c.row_id, c.op, JSON.parse(c.after) as Record<string, unknown>);
     const auditId = await pushAudit(client, sqlite, result.auditId);
+    await client.query(`DELETE FROM ${pgTable('change_fresh_rows')}`);
     await client.query('COMMIT');
     return { ...result, auditId };
   } catch (error) {
