@@ -66,10 +66,23 @@ try {
   // segment show: the members of a saved segment (12,500 customers of one city), as CSV.
   crm(['--db', db, 'segment', 'create', 'lyon', '--where', 'city = "Lyon"']);
   const showArgs = ['--db', db, 'segment', 'show', 'lyon', '--format', 'csv'];
-  const shown = crm(showArgs, { stdout: 'pipe' }).stdout.toString().trim().split('\r\n').length - 1;
-  const segmentSql = `SET search_path = crm, public; SELECT id, name, email, phone, city FROM customers WHERE lower(city) = 'lyon' ORDER BY id`;
-  const members = psql(name, segmentSql).trim().split('\n').length;
-  if (shown < members) throw new Error(`segment show printed ${shown} rows, psql finds ${members}`);
+  const shownLines = crm(showArgs, { stdout: 'pipe' }).stdout.toString().trim().split('\r\n');
+  const shown = shownLines.length - 1;
+  const spentAt = shownLines[0].split(',').indexOf('total_spent');
+  const shownSpent = shownLines.slice(1).reduce((sum, line) => sum + Math.round(Number(line.split(',')[spentAt]) * 100), 0);
+  // The baseline computes what `segment show` prints: each member with their spend, orders and last
+  // purchase (an earlier baseline read the customers alone, leaving out the million sales).
+  const segmentSql = `SET search_path = crm, public;
+    SELECT c.id, c.name, c.email, c.phone, c.city, c.age, coalesce(g.spent, 0) AS spent, coalesce(g.orders, 0) AS orders, g.last AS last_purchase
+    FROM customers c LEFT JOIN (
+      SELECT customer_id, sum(amount_cents) AS spent, count(*) AS orders, max(sold_on) AS last FROM sales
+      WHERE voided_at IS NULL AND customer_id IN (SELECT id FROM customers WHERE lower(city) = 'lyon') GROUP BY customer_id) g ON g.customer_id = c.id
+    WHERE lower(c.city) = 'lyon' ORDER BY c.id`;
+  const memberRows = psql(name, segmentSql).trim().split('\n');
+  const members = memberRows.length;
+  if (shown !== members) throw new Error(`segment show printed ${shown} rows, psql finds ${members}`);
+  const spent = memberRows.reduce((sum, line) => sum + Number(line.split('|')[6]), 0);
+  if (shownSpent !== spent) throw new Error(`segment show's members spent ${shownSpent} cents in all, psql says ${spent}`);
   baseline = median('psql', ['--csv', ...psqlArgs(segmentSql)], RUNS);
   measured = median(process.execPath, [CRM, ...showArgs], RUNS);
   benchLine('pg-segment-show', measured.seconds, baseline.seconds, TARGET, measured.rssMb);
