@@ -22,6 +22,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { openDatabase, sqliteOf } from './connection.js';
 import { postgresPoolOf } from './postgres.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
+import { DEFAULT_RETRY, RETRYABLE_SQLSTATES } from './transaction-retry.js';
 import type { DB } from './schema.js';
 import { highestIdIssued } from './sqlite.js';
 
@@ -230,6 +231,29 @@ export interface SpaceResult {
 }
 
 /**
+ * Takes the import's table locks. They are taken one table at a time, and a command that wrote one
+ * of them (a customer's fields) and goes on to another (the customer's row) can close a circle with
+ * them: the server then aborts one side (40P01). When that is the import, only this step is undone
+ * (a savepoint) and tried again after a short random pause; the other side, aborted, is retried as
+ * every PostgreSQL transaction is (transaction-retry.ts).
+ */
+async function lockTables(client: pg.PoolClient, statements: readonly string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await client.query('SAVEPOINT crm_import_locks');
+    try {
+      for (const statement of statements) await client.query(statement);
+      await client.query('RELEASE SAVEPOINT crm_import_locks');
+      return;
+    } catch (error) {
+      if (!RETRYABLE_SQLSTATES.has((error as { code?: string }).code ?? '') || attempt >= DEFAULT_RETRY.attempts) throw error;
+      await client.query('ROLLBACK TO SAVEPOINT crm_import_locks');
+      const bound = Math.min(DEFAULT_RETRY.maxDelayMs, DEFAULT_RETRY.baseDelayMs * 2 ** (attempt - 1));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * bound));
+    }
+  }
+}
+
+/**
  * Runs `run` (the SQLite import) against a scratch file mirroring what an import of `kind` reads
  * from the PostgreSQL database `db`, then writes what it added and changed to `db` in one
  * transaction (unless `dryRun`). Returns run's result with the audit id of the PostgreSQL entry.
@@ -244,8 +268,10 @@ export async function importThroughSpace<R extends SpaceResult>(db: Kysely<DB>, 
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`crm import ${kind}`]);
     const written = [...WRITTEN[kind], ...CHILDREN[kind].map((c) => c.table)];
-    await client.query(`LOCK TABLE ${written.map(pgTable).join(', ')} IN SHARE ROW EXCLUSIVE MODE`);
-    if (!written.includes('customers')) await client.query(`LOCK TABLE ${pgTable('customers')} IN SHARE MODE`);
+    await lockTables(client, [
+      `LOCK TABLE ${written.map(pgTable).join(', ')} IN SHARE ROW EXCLUSIVE MODE`,
+      ...(written.includes('customers') ? [] : [`LOCK TABLE ${pgTable('customers')} IN SHARE MODE`]),
+    ]);
 
     scratch = await openDatabase(join(dir, 'space.db'));
     const sqlite = sqliteOf(scratch);
