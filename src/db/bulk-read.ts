@@ -10,7 +10,7 @@
 import type Database from 'better-sqlite3';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { ChangePosition } from '../domain/change-cursor.js';
-import { EXPORT_KINDS, type ExportKind } from '../domain/imports.js';
+import { EXPORT_KINDS, EXTERNAL_ID_KINDS, type ExportKind } from '../domain/imports.js';
 import { sqliteOf } from './connection.js';
 import { engineOf } from './engine.js';
 import type { DB } from './schema.js';
@@ -32,8 +32,6 @@ export interface ExportStream {
   position(): ChangePosition | undefined;
 }
 
-/** The kinds whose rows carry an external id: a removed row keeps it beside its id. */
-const EXTERNAL_ID_KINDS: ReadonlySet<ExportKind> = new Set(['sales', 'tickets']);
 
 /** How an exported row names its customer so `import` finds it again: email, else external id, else phone, else id. */
 const CUSTOMER_REF = `coalesce(CAST(c.email AS TEXT), c.external_id, c.phone, CAST(c.id AS TEXT))`;
@@ -337,11 +335,16 @@ function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: 
 /** Rows fetched per round trip of the cursor. */
 const CURSOR_BATCH = 2000;
 
-function postgresSql(kind: ExportKind, fieldCount: number, scoped: boolean): string {
-  const q = QUERIES[kind];
-  const columns = q.columns.map((column) =>
+/** A kind's export columns on PostgreSQL: the tags as an array of ids, named in JavaScript. */
+function postgresColumns(kind: ExportKind): string[] {
+  return QUERIES[kind].columns.map((column) =>
     column === 'NULL AS tags' ? '(SELECT array_agg(l.tag_id) FROM customer_tags l WHERE l.customer_id = c.id) AS tags' : column,
   );
+}
+
+function postgresSql(kind: ExportKind, fieldCount: number, scoped: boolean): string {
+  const q = QUERIES[kind];
+  const columns = postgresColumns(kind);
   const where = [q.where ?? '', scoped ? `${q.customerColumn} = ANY($${fieldCount + 1}::bigint[])` : ''].filter(Boolean);
   return `SELECT ${[...columns, ...fieldColumns(fieldCount, (i) => `$${i + 1}`)].join(', ')} FROM ${q.from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${q.order}`;
 }
@@ -363,9 +366,7 @@ function postgresChangesSql(kind: ExportKind, fieldCount: number): string {
   const q = QUERIES[kind];
   const since = `$${fieldCount + 1}`;
   const table = `$${fieldCount + 2}`;
-  const columns = q.columns.map((column) =>
-    column === 'NULL AS tags' ? '(SELECT array_agg(l.tag_id) FROM customer_tags l WHERE l.customer_id = c.id) AS tags' : column,
-  );
+  const columns = postgresColumns(kind);
   const rows = `SELECT ${[...columns, ...fieldColumns(fieldCount, (i) => `$${i + 1}`), `${q.order} AS export_row`].join(', ')} FROM ${q.from}${q.where ? ` WHERE ${q.where}` : ''}`;
   return `WITH recent AS (
       SELECT r.row_id, r.added, r.external_id, r.seq, p.position

@@ -19,6 +19,7 @@
 // older than any cursor this database hands out. The extra column and table are PostgreSQL's own:
 // `db copy` leaves them out (POSTGRES_ONLY).
 import { sql, type Kysely } from 'kysely';
+import { EXPORT_KINDS, EXTERNAL_ID_KINDS } from '../domain/imports.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -35,14 +36,6 @@ export const POSTGRES_ONLY = {
 /** The advisory lock the commit step numbers transactions under (one per database). */
 const COMMIT_LOCK = 7_316_202_612_090_003n;
 
-/** The tables `crm export` writes, and whether their rows carry an external id (as on SQLite). */
-const EXPORTED: ReadonlyArray<[string, boolean]> = [
-  ['customers', false],
-  ['sales', true],
-  ['activities', false],
-  ['tickets', true],
-  ['deals', false],
-];
 
 const definer = `LANGUAGE plpgsql SECURITY DEFINER SET search_path = ${PG_SCHEMA}, pg_temp`;
 
@@ -88,8 +81,8 @@ function statements(): string[] {
       END IF;
       RETURN NULL;
     END $$`);
-  for (const [table, external] of EXPORTED) {
-    const arg = external ? "'external'" : "'plain'";
+  for (const table of EXPORT_KINDS) {
+    const arg = EXTERNAL_ID_KINDS.has(table) ? "'external'" : "'plain'";
     out.push(
       `CREATE TRIGGER row_changes_${table}_insert AFTER INSERT ON ${table} REFERENCING NEW TABLE AS new_rows
          FOR EACH STATEMENT EXECUTE FUNCTION row_changes_log_rows(${arg})`,

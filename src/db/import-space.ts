@@ -22,7 +22,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { openDatabase, sqliteOf } from './connection.js';
 import { postgresPoolOf } from './postgres.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
-import { DEFAULT_RETRY, RETRYABLE_SQLSTATES } from './transaction-retry.js';
+import { withRetry } from './transaction-retry.js';
 import type { DB } from './schema.js';
 import { highestIdIssued } from './sqlite.js';
 
@@ -238,19 +238,16 @@ export interface SpaceResult {
  * every PostgreSQL transaction is (transaction-retry.ts).
  */
 async function lockTables(client: pg.PoolClient, statements: readonly string[]): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
+  await withRetry(async () => {
     await client.query('SAVEPOINT crm_import_locks');
     try {
       for (const statement of statements) await client.query(statement);
       await client.query('RELEASE SAVEPOINT crm_import_locks');
-      return;
     } catch (error) {
-      if (!RETRYABLE_SQLSTATES.has((error as { code?: string }).code ?? '') || attempt >= DEFAULT_RETRY.attempts) throw error;
       await client.query('ROLLBACK TO SAVEPOINT crm_import_locks');
-      const bound = Math.min(DEFAULT_RETRY.maxDelayMs, DEFAULT_RETRY.baseDelayMs * 2 ** (attempt - 1));
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * bound));
+      throw error;
     }
-  }
+  });
 }
 
 /**

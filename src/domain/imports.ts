@@ -12,6 +12,8 @@ export const IMPORT_KINDS = ['customers', 'sales', 'activities', 'tickets'] as c
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 export const EXPORT_KINDS = ['customers', 'sales', 'activities', 'tickets', 'deals'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
+/** The exported kinds whose rows carry an external id (a removed row keeps it beside its id). */
+export const EXTERNAL_ID_KINDS: ReadonlySet<ExportKind> = new Set(['sales', 'tickets']);
 export const DUPLICATE_MODES = ['skip', 'update', 'error'] as const;
 export type DuplicateMode = (typeof DUPLICATE_MODES)[number];
 
