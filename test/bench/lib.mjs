@@ -77,3 +77,27 @@ export function benchLine(name, ours, baseline, target, rssMb) {
 export function crm(args, options) {
   return measure(process.execPath, [CRM, ...args], options);
 }
+
+/**
+ * The PostgreSQL test server the PostgreSQL benches run against (CRM_TEST_PG_URL, from
+ * scripts/pg-test-server.sh): a URL per database name and psql on one. Without a server the
+ * bench says so and exits 0.
+ */
+export function pgServer(bench) {
+  const admin = process.env.CRM_TEST_PG_URL;
+  if (!admin) {
+    console.log(`# ${bench} skipped: no PostgreSQL server (set CRM_TEST_PG_URL, e.g. source the pg test server env)`);
+    process.exit(0);
+  }
+  const urlFor = (name) => {
+    const url = new URL(admin);
+    url.pathname = `/${name}`;
+    return url.toString();
+  };
+  const psql = (database, sql, extra = []) => {
+    const r = spawnSync('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', urlFor(database), ...extra, '-c', sql], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    if (r.status !== 0) throw new Error(`psql: ${r.stderr}\n${sql}`);
+    return r.stdout;
+  };
+  return { urlFor, psql };
+}

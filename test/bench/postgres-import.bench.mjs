@@ -4,29 +4,14 @@
 // customers by email for sales. Targets ≤ 1.5×, peak RSS ≤ 300 MB. Rows: BENCH_PG_IMPORT_ROWS
 // (default 1,000,000). Each side loads into a database of its own, freshly made by `crm init`.
 // Needs a server: CRM_TEST_PG_URL (scripts/pg-test-server.sh); without one it says so and exits 0.
-import { spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { benchLine, cpuLine, crm, DATA, measure } from './lib.mjs';
+import { benchLine, cpuLine, crm, DATA, measure, pgServer } from './lib.mjs';
 
 const ROWS = Number(process.env.BENCH_PG_IMPORT_ROWS ?? 1_000_000);
 const TARGET = 1.5;
-const admin = process.env.CRM_TEST_PG_URL;
-if (!admin) {
-  console.log('# postgres-import skipped: no PostgreSQL server (set CRM_TEST_PG_URL, e.g. source the pg test server env)');
-  process.exit(0);
-}
-const urlFor = (name) => {
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return url.toString();
-};
-const psql = (database, sql) => {
-  const r = spawnSync('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', urlFor(database), '-c', sql], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`psql: ${r.stderr}\n${sql}`);
-  return r.stdout;
-};
+const { urlFor, psql } = pgServer('postgres-import');
 
 async function write(path, header, line) {
   const out = createWriteStream(path);

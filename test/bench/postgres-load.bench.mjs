@@ -4,29 +4,15 @@
 // operations per second and p95 latency per command. The data is made with generate_series straight
 // into crm's schema (import on PostgreSQL is not needed for it). Needs a server: CRM_TEST_PG_URL
 // (scripts/pg-test-server.sh) or PG* variables; without one it says so and exits 0.
-import { spawn, spawnSync } from 'node:child_process';
-import { benchLine, crm, median, CRM } from './lib.mjs';
+import { spawn } from 'node:child_process';
+import { benchLine, crm, median, pgServer, CRM } from './lib.mjs';
 
 const RUNS = 3;
 const TARGET = 1.3;
 const LOAD_SECONDS = Number(process.env.BENCH_PG_LOAD_SECONDS ?? 60);
 const CLIENTS = 8;
 
-const admin = process.env.CRM_TEST_PG_URL;
-if (!admin) {
-  console.log('# postgres-load skipped: no PostgreSQL server (set CRM_TEST_PG_URL, e.g. source the pg test server env)');
-  process.exit(0);
-}
-const urlFor = (name) => {
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return url.toString();
-};
-const psql = (database, sql, extra = []) => {
-  const r = spawnSync('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', urlFor(database), ...extra, '-c', sql], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`psql: ${r.stderr}\n${sql}`);
-  return r.stdout;
-};
+const { urlFor, psql } = pgServer('postgres-load');
 
 const name = `crm_bench_${process.pid}`;
 psql('postgres', `CREATE DATABASE ${name}`);
