@@ -9,11 +9,9 @@
 // the original. A kill at any moment leaves either the old file or the new one.
 import type Database from 'better-sqlite3';
 import { closeSync, copyFileSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
-
-const BetterSqlite3 = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+import { betterSqlite3 } from './sqlite-driver.js';
 
 /** The cipher crm writes: sqleet's ChaCha20 with a Poly1305 MAC per page (the library's default). */
 export const CIPHER = 'chacha20';
@@ -91,7 +89,7 @@ export function applyKey(sqlite: Database.Database, key: Buffer): void {
 
 /** Opens `path` keyed when `key` is given (the caller closes it). */
 function openKeyed(path: string, key: Buffer | undefined, readonly: boolean): Database.Database {
-  const sqlite = new BetterSqlite3(path, { readonly, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  const sqlite = new (betterSqlite3())(path, { readonly, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
   try {
     if (key) applyKey(sqlite, key);
   } catch (error) {
@@ -127,7 +125,7 @@ export function copyDatabase(source: string, sourceKey: Buffer | undefined, targ
   const scratch = `${target}-main`;
   closeSync(openSync(scratch, 'wx', 0o600));
   try {
-    const main = new BetterSqlite3(scratch, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+    const main = new (betterSqlite3())(scratch, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
     try {
       if (targetKey) {
         main.pragma(`cipher = '${CIPHER}'`);

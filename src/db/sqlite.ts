@@ -13,12 +13,12 @@ import { createRequire } from 'node:module';
 import { ValidationError } from '../domain/errors.js';
 import { APPLIED_MIGRATIONS_SQL, MIGRATION_TABLE } from './applied-migrations.js';
 import { applyKey } from './encryption.js';
+import { betterSqlite3 } from './sqlite-driver.js';
 
-// better-sqlite3 is CommonJS: require() loads it without the ESM loader's export scan, and naming
-// its compiled addon directly skips the `bindings` package's search of a dozen paths. Both shave
-// start-up time; when the addon is not where npm puts it, better-sqlite3 finds it as usual.
+// Naming better-sqlite3's compiled addon directly skips the `bindings` package's search of a dozen
+// paths, which shaves start-up time; when the addon is not where npm puts it, better-sqlite3 finds
+// it as usual.
 const requireHere = createRequire(import.meta.url);
-const BetterSqlite3 = requireHere('better-sqlite3') as typeof Database;
 let addonPath: string | null | undefined;
 function nativeBinding(): string | undefined {
   if (addonPath === undefined) {
@@ -154,7 +154,7 @@ export interface OpenSqliteOptions {
 
 function connect(path: string, readonly: boolean, key: Buffer | undefined): Database.Database {
   const binding = nativeBinding();
-  const sqlite = new BetterSqlite3(path, {
+  const sqlite = new (betterSqlite3())(path, {
     readonly,
     fileMustExist: true,
     timeout: BUSY_TIMEOUT_MS,
