@@ -14,7 +14,7 @@ import { EXPORT_KINDS, EXTERNAL_ID_KINDS, type ExportKind } from '../domain/impo
 import { sqliteOf } from './connection.js';
 import { engineOf } from './engine.js';
 import type { DB } from './schema.js';
-import { highestIdIssued } from './sqlite.js';
+import { highestIdIssued, preferSinglePassReads } from './sqlite.js';
 import { POSTGRES_POSITION_SQL } from './change-log-postgres.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 
@@ -234,6 +234,9 @@ function sqlitePickSql(kind: ExportKind, fieldCount: number): string {
 }
 
 function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: Iterable<number> | undefined, since: ChangePosition | undefined): ExportStream {
+  // Every page is read once, in one pass or (a change export) scattered: filling a big cache only
+  // costs page faults (the 5,000 rows changed among 1M sales: 0.13 s → 0.06 s).
+  preferSinglePassReads(sqlite);
   const fieldKeys = kind === 'customers' ? (sqlite.prepare(FIELD_KEYS_SQL).pluck().all() as string[]) : [];
   const scoped = customerIds !== undefined;
   if (scoped) {
