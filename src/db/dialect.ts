@@ -10,7 +10,7 @@ import { CompiledQuery, sql, type Kysely, type RawBuilder, type SqlBool } from '
 import type Database from 'better-sqlite3';
 import { sqliteHandleOf } from './connection.js';
 import { engineOf, type Engine } from './engine.js';
-import { sqliteRowSource, type RowSource } from './row-source.js';
+import { readsThrough, sqliteRowSource, type RowSource } from './row-source.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -140,13 +140,16 @@ async function* rawValues<R extends unknown[]>(db: AnyDb, sql: string, params: r
 export function rowSourceOf(db: AnyDb): RowSource {
   const sqlite = sqliteOrNull(db);
   if (sqlite) return sqliteRowSource(sqlite);
-  return {
-    engine: engineOf(db),
-    iterate: <R>(sql: string, params: readonly unknown[] = []) => rawIterate<R>(db, sql, params),
-    iterateRaw: <R extends unknown[]>(sql: string, params: readonly unknown[] = []) => rawValues<R>(db, sql, params),
-    all: <R>(sql: string, params: readonly unknown[] = []) => rawRows<R>(db, sql, params),
-    readingOnce: () => undefined,
-  };
+  return readsThrough(
+    {
+      engine: engineOf(db),
+      iterate: <R>(sql: string, params: readonly unknown[] = []) => rawIterate<R>(db, sql, params),
+      iterateRaw: <R extends unknown[]>(sql: string, params: readonly unknown[] = []) => rawValues<R>(db, sql, params),
+      all: <R>(sql: string, params: readonly unknown[] = []) => rawRows<R>(db, sql, params),
+      readingOnce: () => undefined,
+    },
+    db,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,9 +3,8 @@
 // (src/db/bulk-read.ts), so exporting millions of rows needs no more memory than exporting a thousand.
 // Each export ends at a position in the database's change log (the next cursor); given an earlier
 // one (`--changed-since`), only what was added, edited or removed since is exported.
-import type { Kysely } from 'kysely';
 import { currentChangePosition, readExport, type ExportStream } from '../db/bulk-read.js';
-import type { DB } from '../db/schema.js';
+import type { RowSource } from '../db/row-source.js';
 import { EXPORT_KINDS, type ExportKind } from '../domain/imports.js';
 import type { ChangePosition } from '../domain/change-cursor.js';
 import { ValidationError } from '../domain/errors.js';
@@ -24,8 +23,8 @@ export interface ExportInput {
 export type ExportResult = ExportStream;
 
 /** Refuses a cursor this database cannot continue from: another database's, or one from its future. */
-async function checkCursor(db: Kysely<DB>, kind: ExportKind, since: ChangePosition): Promise<void> {
-  const now = await currentChangePosition(db);
+async function checkCursor(source: RowSource, kind: ExportKind, since: ChangePosition): Promise<void> {
+  const now = await currentChangePosition(source);
   if (now === null) {
     throw new ValidationError('--changed-since needs a change log, which this database does not keep', {
       hint: `export everything: crm export ${kind}`,
@@ -42,7 +41,7 @@ async function checkCursor(db: Kysely<DB>, kind: ExportKind, since: ChangePositi
   }
 }
 
-export async function exportRows(db: Kysely<DB>, input: ExportInput): Promise<ExportResult> {
-  if (input.since) await checkCursor(db, input.kind, input.since);
-  return readExport(db, input.kind, input.customerIds, input.since);
+export async function exportRows(source: RowSource, input: ExportInput): Promise<ExportResult> {
+  if (input.since) await checkCursor(source, input.kind, input.since);
+  return readExport(source, input.kind, input.customerIds, input.since);
 }
