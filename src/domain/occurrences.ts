@@ -50,6 +50,25 @@ export class OccurrenceCounter {
     return 1;
   }
 
+  /** Whether `content` has been counted. */
+  has(content: string): boolean {
+    if (this.used === 0) return false;
+    const hash = hashOf(content);
+    // Written past the end for the comparison, and left there (the next write goes over it).
+    if (this.end + content.length * 3 > this.bytes.length) this.growBytes(content.length * 3);
+    const length = wide ? this.bytes.write(content, this.end, 'utf8') | WIDE : this.bytes.write(content, this.end, 'latin1');
+    const slots = this.slots;
+    const mask = slots.length / SLOT - 1;
+    for (let at = (hash & mask) * SLOT; slots[at] !== 0; at = (at + SLOT) & (slots.length - 1)) {
+      if (slots[at + 1] === hash && slots[at + 3] === length) {
+        const offset = slots[at + 2]!;
+        const size = length & ~WIDE;
+        if (this.bytes.compare(this.bytes, this.end, this.end + size, offset, offset + size) === 0) return true;
+      }
+    }
+    return false;
+  }
+
   private growBytes(atLeast: number): void {
     const size = Math.max(this.bytes.length * 2, this.end + atLeast);
     // Offsets are 32-bit: 2 GB of distinct row contents is far beyond any file crm imports.

@@ -122,10 +122,11 @@ const DEFERRED_INDEXES: Record<ImportKind, string[]> = {
  */
 const LOOKUP_INDEXES = new Set(['customers_name', 'customers_phone_digits']);
 /**
- * Unique indexes deferred only while the table has no key they could clash with: sales known by their
- * content get keys that are unique within a file by construction (the occurrence count), so a first
- * big import builds the index of its random keys with one sort at the end instead of a random B-tree
- * insert per row (1M sales without external_id: most of the gap to the import with external ids).
+ * Unique indexes deferred only while the table has no key they could clash with: a first big import
+ * of sales known by their content builds the index of its random keys with one sort at the end
+ * instead of a random B-tree insert per row (1M sales without external_id: most of the gap to the
+ * import with external ids). Identical rows of the file share a key until then: when building the
+ * index finds them, the handler's renumber() gives them their occurrences and it is built again.
  */
 const UNIQUE_WHEN_EMPTY: Record<string, string> = { sales_import_key: 'SELECT 1 FROM sales WHERE import_key IS NOT NULL LIMIT 1' };
 /** Defer indexes only when the file holds at least this many rows and more than the table has. */
@@ -203,6 +204,8 @@ interface RowHandler {
   row(reader: RowReader, line: number, values: readonly string[]): void;
   /** Writes the rows held back (at the end of every batch). */
   flush(): void;
+  /** Makes the keys of a deferred unique index (UNIQUE_WHEN_EMPTY) unique, when building it found them not. */
+  renumber?(): void;
 }
 
 /** Rows per multi-row INSERT: one statement for 16 rows costs far less than 16 statements. */
@@ -584,12 +587,21 @@ function salesHandler(run: Run): RowHandler {
   const selectRow = sqlite.prepare('SELECT * FROM sales WHERE id = ?');
   const update = sqlite.prepare('UPDATE sales SET customer_id = ?, product = ?, quantity = ?, amount_cents = ?, sold_on = ?, sold_at = ?, note = ? WHERE id = ?');
   const lines = new LineIndex(highestIdIssued(sqlite, 'sales') + 1);
-  // Occurrences of identical rows without external_id, so the 2nd identical row is a 2nd sale.
+  // Occurrences of identical order lines without external_id, so the 2nd identical line is a 2nd sale.
   const occurrences = new OccurrenceCounter();
-  const occurrenceOf = (content: string): number => occurrences.count(content);
   /** The import key of a row known by its content: the content's hash and its occurrence in the file. */
   const keyOf = (content: string, occurrence: number): string => sha1(`${sha1(content, 'base64')}#${occurrence}`, 'base64url');
-  const contentKey = (content: string): string => keyOf(content, occurrenceOf(content));
+  const contentKey = (content: string): string => keyOf(content, occurrences.count(content));
+  // A plain sale (no external_id, no order) is known by its content and its occurrence in the file
+  // too, but counted only once its key has clashed: every such row first takes occurrence 1, and a
+  // clash with a row this import added means an identical row came earlier in the file, so it takes
+  // the next occurrence. `clashed` counts the contents that have clashed (with this import or an
+  // earlier one), so a third identical row goes straight to occurrence 3, and a content an earlier
+  // import had is counted from its first row. Most files have no identical rows: remembering every
+  // row's content cost 1M sales ~2.8 s of CPU and 100 MB. When the key index is deferred (a first
+  // big import) nothing clashes during the import; renumber() gives identical rows their
+  // occurrences before the index is built.
+  const clashed = new OccurrenceCounter();
   /** When a sale happened as its content says it: the instant when the file gave a time, else the day (the key's form before times). */
   const whenOf = (s: SaleRecord): string => s.soldAt ?? s.soldOn;
   /** A plain sale's content: its customer's id and its values (the key's form since the first import). */
@@ -598,16 +610,15 @@ function salesHandler(run: Run): RowHandler {
   // key with this function once it has the id. The occurrence is counted by the customer cell as
   // written (a file names each customer one way), so the key is the one the one-row path computes.
   sqlite.function('crm_sale_key', { deterministic: true }, (customerId, product, quantity, amount, soldOn, note, occurrence) =>
-    customerId === null
-      ? null
-      : keyOf(`${customerId as number}\u001f${product as string}\u001f${quantity as number}\u001f${amount as number}\u001f${soldOn as string}\u001f${(note as string | null) ?? ''}`, occurrence as number),
+    keyOf(`${(customerId as number | null) ?? ''}\u001f${product as string}\u001f${quantity as number}\u001f${amount as number}\u001f${soldOn as string}\u001f${(note as string | null) ?? ''}`, occurrence as number),
   );
 
   /**
    * customerId null: the customer is named by email or external id (`via`), and the batch insert looks
-   * it up itself; then `occurrence` (when not null) asks the batch to compute the plain sale's key.
+   * it up itself; then a plain sale's key (occurrence 1) is computed by the batch. `plain`: a sale
+   * known by its content alone, whose occurrence is settled when its key clashes (see `clashed`).
    */
-  type Pending = { s: SaleRecord; customerId: number | null; key: string | null; via: BatchKey; occurrence: number | null; refundOf: number | null };
+  type Pending = { s: SaleRecord; customerId: number | null; key: string | null; via: BatchKey; plain: boolean; refundOf: number | null };
   /** The columns the file has. */
   let present: ReadonlySet<string> | undefined;
   const bind = ({ s, customerId, key, refundOf }: Pending, params: unknown[]) => {
@@ -631,9 +642,9 @@ function salesHandler(run: Run): RowHandler {
      LEFT JOIN customers AS e ON e.external_id = v.column4
      ORDER BY v.column1`,
   );
-  const bindBatch = ({ s, customerId, key, via, occurrence, refundOf }: Pending, params: unknown[]) => {
+  const bindBatch = ({ s, customerId, key, via, plain, refundOf }: Pending, params: unknown[]) => {
     params.push(customerId, via?.email ?? null, via?.externalId ?? null, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
-    params.push(s.orderId, s.sku, s.unitPriceCents, occurrence, refundOf, s.customer === null ? 1 : null, s.soldAt);
+    params.push(s.orderId, s.sku, s.unitPriceCents, plain && customerId === null ? 1 : null, refundOf, s.customer === null ? 1 : null, s.soldAt);
   };
   const inserted = (id: number, { s }: Pending, line: number) => {
     if (s.externalId !== null) lines.set(id, line);
@@ -642,22 +653,35 @@ function salesHandler(run: Run): RowHandler {
   const single = (p: Pending, line: number): void => {
     const { s } = p;
     const customerId = p.customerId ?? (s.customer === null ? null : run.customers.resolve(s.customer));
-    const key = p.occurrence === null ? p.key : keyOf(saleContent(customerId, s), p.occurrence);
-    let existing: number;
-    try {
-      const params: unknown[] = [];
-      bind({ s, customerId, key, via: null, occurrence: null, refundOf: p.refundOf }, params);
-      inserted(Number(insert.run(params).lastInsertRowid), p, line);
-      return;
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      if (s.externalId === null) {
-        if (mode === 'error') throw new RowError(null, `already imported as sale #${byImportKey.get(key) as number}`);
-        counts.skipped++;
+    const content = p.plain ? saleContent(customerId, s) : null;
+    let occurrence = content !== null && clashed.has(content) ? clashed.count(content) : 1;
+    let key = content !== null ? keyOf(content, occurrence) : p.key;
+    for (;;) {
+      try {
+        const params: unknown[] = [];
+        bind({ s, customerId, key, via: null, plain: false, refundOf: p.refundOf }, params);
+        inserted(Number(insert.run(params).lastInsertRowid), p, line);
         return;
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
       }
-      existing = byExternalId.get(s.externalId) as number;
+      if (s.externalId !== null) break;
+      const taken = byImportKey.get(key) as number;
+      if (content !== null && occurrence === 1 && !clashed.has(content)) {
+        // The first clash of this content: from now on it is counted.
+        clashed.count(content);
+        if (lines.has(taken)) {
+          // An identical row earlier in this file took occurrence 1: this is the 2nd.
+          occurrence = clashed.count(content);
+          key = keyOf(content, occurrence);
+          continue;
+        }
+      }
+      if (mode === 'error') throw new RowError(null, `already imported as sale #${taken}`);
+      counts.skipped++;
+      return;
     }
+    const existing = byExternalId.get(s.externalId) as number;
     const inFile = lines.has(existing);
     if (mode === 'update') {
       // The row's values replace the sale's; a column the file does not have keeps its value.
@@ -711,11 +735,11 @@ function salesHandler(run: Run): RowHandler {
       let key = s.externalId === null && s.orderId !== null ? contentKey(`o\u001f${s.orderId}\u001f${s.sku ?? s.product}\u001f${s.quantity}\u001f${s.unitPriceCents ?? s.amountCents}`) : null;
       const checkOrder = hasOrders && s.orderId !== null;
       const via = checkOrder || s.customer === null ? null : run.customers.batchKey(s.customer);
+      // A plain sale: no external_id, no order.
+      const plain = s.externalId === null && key === null;
       if (via !== null) {
-        // A plain sale (no external_id, no order): its key is computed by the batch, see crm_sale_key.
-        const plain = s.externalId === null && key === null;
-        const occurrence = plain ? occurrenceOf(`${customerText!.toLowerCase()}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${whenOf(s)}\u001f${s.note ?? ''}`) : null;
-        queue.push({ s, customerId: null, key, via, occurrence, refundOf }, line, values);
+        // A plain sale's key is computed by the batch, see crm_sale_key.
+        queue.push({ s, customerId: null, key, via, plain, refundOf }, line, values);
         return;
       }
       const customerId = s.customer === null ? null : run.customers.resolve(s.customer);
@@ -725,10 +749,22 @@ function salesHandler(run: Run): RowHandler {
         if (owner !== undefined && owner !== customerId) throw new RowError('order_id', `order ${s.orderId} belongs to ${whose}, not ${customerId === null ? 'a guest' : `#${customerId}`}`);
       }
       // Identical rows are distinct sales: the identity is the values plus the occurrence number.
-      key ??= s.externalId === null ? contentKey(saleContent(customerId, s)) : null;
-      queue.push({ s, customerId, key, via: null, occurrence: null, refundOf }, line, values);
+      if (plain) key = keyOf(saleContent(customerId, s), 1);
+      queue.push({ s, customerId, key, via: null, plain, refundOf }, line, values);
     },
     flush: () => queue.flush(),
+    renumber() {
+      // Only this import's rows have keys (the index is deferred only then): identical plain
+      // sales share occurrence 1's key; the 2nd, 3rd… in file (id) order take the next occurrences.
+      sqlite
+        .prepare(
+          `UPDATE sales SET import_key = crm_sale_key(customer_id, product, quantity, amount_cents, coalesce(sold_at, sold_on), note, d.occurrence)
+           FROM (SELECT id, row_number() OVER (PARTITION BY import_key ORDER BY id) AS occurrence FROM sales
+                 WHERE import_key IN (SELECT import_key FROM sales WHERE import_key IS NOT NULL GROUP BY import_key HAVING count(*) > 1)) AS d
+           WHERE sales.id = d.id AND d.occurrence > 1`,
+        )
+        .run();
+    },
   };
 }
 
@@ -993,7 +1029,15 @@ export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: Wr
       });
     }
     hooks.onFinishing?.(counts);
-    for (const sql of deferred.values()) sqlite.exec(sql);
+    for (const [name, sql] of deferred) {
+      try {
+        sqlite.exec(sql);
+      } catch (error) {
+        if (!(name in UNIQUE_WHEN_EMPTY && isUniqueViolation(error) && handle.renumber)) throw error;
+        handle.renumber();
+        sqlite.exec(sql);
+      }
+    }
     for (const [table, firstId] of firstIds) await audit.insertedRange(table, firstId, highestIdIssued(sqlite, table));
     const wrote = counts.imported + counts.updated > 0;
     const summary = `import ${input.kind} from ${input.source}: imported ${counts.imported}, updated ${counts.updated}, skipped ${counts.skipped}, rejected ${counts.rejected}`;

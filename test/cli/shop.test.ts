@@ -278,4 +278,39 @@ describe('sales without external_id (issue 19: the fast path keeps their identit
     expect(summary(box.run(['import', 'sales', reversed], { env }).stderr)).toEqual({ imported: 0, updated: 0, skipped: 40, rejected: 0 });
     expect(box.query('SELECT count(*) AS n, count(DISTINCT import_key) AS keys FROM sales')).toEqual([{ n: 40, keys: 40 }]);
   });
+
+  it('identical plain sales anywhere in the file are each a sale, in a batch or across batches; re-importing adds nothing, one more identical row adds one', () => {
+    const box = fresh();
+    box.ok(['customer', 'add', '--name', 'Ann', '--email', 'ann@example.com'], { env });
+    const same = 'ann@example.com,Tea,1,5.00,2025-02-01,';
+    const header = 'customer,product,quantity,amount,date,note';
+    // 40 rows in batches of 16: the identical row at 0 and 1 (one batch), 20 and 21 (another).
+    const lines = Array.from({ length: 40 }, (_, i) => ([0, 1, 20, 21].includes(i) ? same : `ann@example.com,Tea,1,${10 + i}.00,2025-02-01,`));
+    const first = file(box, 'a.csv', [header, ...lines]);
+    expect(summary(box.run(['import', 'sales', first], { env }).stderr)).toEqual({ imported: 40, updated: 0, skipped: 0, rejected: 0 });
+    expect(box.query("SELECT count(*) AS n FROM sales WHERE amount_cents = 500")).toEqual([{ n: 4 }]);
+    expect(summary(box.run(['import', 'sales', first], { env }).stderr)).toEqual({ imported: 0, updated: 0, skipped: 40, rejected: 0 });
+    const more = file(box, 'b.csv', [header, ...lines, same]);
+    expect(summary(box.run(['import', 'sales', more], { env }).stderr)).toEqual({ imported: 1, updated: 0, skipped: 40, rejected: 0 });
+    expect(box.query('SELECT count(*) AS n, count(DISTINCT import_key) AS keys, sum(CASE WHEN amount_cents = 500 THEN 1 ELSE 0 END) AS same FROM sales')).toEqual([{ n: 41, keys: 41, same: 5 }]);
+  });
+
+  it('a first big import (its key index built at the end) numbers identical rows as a row-by-row import does', () => {
+    const box = fresh();
+    box.ok(['customer', 'add', '--name', 'Ann', '--email', 'ann@example.com'], { env });
+    const same = 'ann@example.com,Tea,1,5.00,2025-02-01,';
+    const header = 'customer,product,quantity,amount,date,note';
+    // 60,000 rows (more than the 50,000 from which an import builds its indexes at the end), the
+    // identical row three times, far apart; every other row differs by its amount.
+    const n = 60_000;
+    const lines = Array.from({ length: n }, (_, i) => ([0, 30_000, n - 1].includes(i) ? same : `ann@example.com,Tea,1,${(1000 + i / 100).toFixed(2)},2025-02-01,`));
+    const big = file(box, 'big.csv', [header, ...lines]);
+    expect(summary(box.run(['import', 'sales', big], { env }).stderr)).toEqual({ imported: n, updated: 0, skipped: 0, rejected: 0 });
+    expect(box.query('SELECT count(*) AS n, count(DISTINCT import_key) AS keys, sum(CASE WHEN amount_cents = 500 THEN 1 ELSE 0 END) AS same FROM sales')).toEqual([{ n, keys: n, same: 3 }]);
+    // The same three rows and a fourth, imported row by row against the keys: only the fourth is new.
+    const small = file(box, 'small.csv', [header, same, same, same, same]);
+    expect(summary(box.run(['import', 'sales', small], { env }).stderr)).toEqual({ imported: 1, updated: 0, skipped: 3, rejected: 0 });
+    expect(box.query('SELECT count(*) AS n FROM sales WHERE amount_cents = 500')).toEqual([{ n: 4 }]);
+    expect(box.run(['db', 'check'], { env }).code).toBe(0);
+  });
 });

@@ -24,4 +24,20 @@ describe('OccurrenceCounter', () => {
     expect(counter.count('\u0100Ã©')).toBe(1);
     expect(counter.count('\u0100é')).toBe(2);
   });
+
+  it('says whether a string has been counted, without counting it', () => {
+    const counter = new OccurrenceCounter();
+    const seen = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      const text = i % 4 === 0 ? `客户${i % 997}` : `c${i % 3001}@example.com`;
+      expect(counter.has(text)).toBe(seen.has(text));
+      if (i % 2 === 0) {
+        counter.count(text);
+        seen.add(text);
+      }
+    }
+    expect(counter.has('never')).toBe(false);
+    expect(counter.count('never')).toBe(1);
+    expect(counter.has('never')).toBe(true);
+  });
 });
