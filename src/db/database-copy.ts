@@ -386,6 +386,8 @@ export async function copyDatabase(
         if (src.engine !== 'sqlite' || dst.engine !== 'sqlite') {
           await exec(dst, `DELETE FROM ${tableRef(dst, 'database_identity')}`);
           await exec(dst, `INSERT INTO ${tableRef(dst, 'database_identity')} (id) VALUES ('${globalThis.crypto.randomUUID().replace(/-/g, '')}')`);
+          // So do the pruning notes and horizon (src/db/change-log-prune.ts): they count in the source's positions.
+          for (const table of ['row_change_marks', 'row_change_horizon']) if (srcTables.has(table)) await exec(dst, `DELETE FROM ${tableRef(dst, table)}`);
         }
         if (dst.engine === 'sqlite') for (const t of triggers) dst.sqlite.exec(t.sql);
         else {
