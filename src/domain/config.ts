@@ -80,6 +80,12 @@ export const SETTINGS: readonly Setting[] = [
     default: '30',
     parse: positiveInt('quiet_days'),
   },
+  {
+    key: 'change_log_days',
+    description: 'db optimize prunes the change log (export --changed-since) of entries older than this many days',
+    default: '90',
+    parse: positiveInt('change_log_days'),
+  },
 ];
 
 export function findSetting(key: string): Setting {
