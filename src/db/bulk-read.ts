@@ -9,13 +9,14 @@
 // (src/db/postgres.ts parses bigint), instants and days are stored as text on both.
 import type Database from 'better-sqlite3';
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { ChangePosition } from '../domain/change-cursor.js';
+import { prunedCursorError, type ChangePosition } from '../domain/change-cursor.js';
 import { EXPORT_KINDS, EXTERNAL_ID_KINDS, type ExportKind } from '../domain/imports.js';
 import { sqliteOf } from './connection.js';
 import { engineOf } from './engine.js';
 import type { DB } from './schema.js';
 import { highestIdIssued } from './sqlite.js';
 import { POSTGRES_POSITION_SQL } from './change-log-postgres.js';
+import { HORIZON_SQL, sqliteChangeHorizon } from './change-log-prune.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 
 export type ExportRow = Record<string, unknown>;
@@ -303,6 +304,9 @@ function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: 
       position = sqliteChangePosition(sqlite) ?? undefined;
       let after: unknown = Number.MIN_SAFE_INTEGER;
       if (since) {
+        // In the snapshot the rows come from: an optimize may have pruned since the cursor was checked.
+        const horizon = sqliteChangeHorizon(sqlite);
+        if (since.seq < horizon) throw prunedCursorError(kind, since.seq, horizon);
         yield* changed(since);
         // Then every row added since: ids above the highest the cursor saw.
         after = since.highestIds[kind];
@@ -407,6 +411,11 @@ async function postgresExport(db: Kysely<DB>, kind: ExportKind, customerIds: Ite
     const order = kind === 'customers' ? tagOrder((await run<{ id: number; name: string }>(TAGS_SQL)).map((t) => [t.id, t.name] as const)) : undefined;
     // The same snapshot as the rows: the next cursor.
     const position = await postgresChangePosition(run);
+    if (since) {
+      // In the snapshot the rows come from: an optimize may have pruned since the cursor was checked.
+      const horizon = Number((await run<{ horizon: number }>(HORIZON_SQL))[0]!.horizon);
+      if (since.seq < horizon) throw prunedCursorError(kind, since.seq, horizon);
+    }
     const params: unknown[] = [...fieldKeys];
     if (since) params.push(since.seq, kind);
     else if (customerIds !== undefined) params.push([...new Set(customerIds)]);

@@ -5,9 +5,10 @@
 // one (`--changed-since`), only what was added, edited or removed since is exported.
 import type { Kysely } from 'kysely';
 import { currentChangePosition, readExport, type ExportStream } from '../db/bulk-read.js';
+import { changeLogHorizon } from '../db/change-log-prune.js';
 import type { DB } from '../db/schema.js';
 import { EXPORT_KINDS, type ExportKind } from '../domain/imports.js';
-import type { ChangePosition } from '../domain/change-cursor.js';
+import { prunedCursorError, type ChangePosition } from '../domain/change-cursor.js';
 import { ValidationError } from '../domain/errors.js';
 
 export interface ExportInput {
@@ -23,7 +24,10 @@ export interface ExportInput {
 
 export type ExportResult = ExportStream;
 
-/** Refuses a cursor this database cannot continue from: another database's, or one from its future. */
+/**
+ * Refuses a cursor this database cannot continue from: another database's, one from its future, or
+ * one older than the change log kept (the export checks that again in its own snapshot).
+ */
 async function checkCursor(db: Kysely<DB>, kind: ExportKind, since: ChangePosition): Promise<void> {
   const now = await currentChangePosition(db);
   if (now === null) {
@@ -40,6 +44,8 @@ async function checkCursor(db: Kysely<DB>, kind: ExportKind, since: ChangePositi
     const what = since.seq > now.seq ? `change ${since.seq}, this database is at ${now.seq}` : `${ahead[0]} id ${since.highestIds[ahead[0]!]}, the highest here is ${now.highestIds[ahead[0]!]}`;
     throw new ValidationError(`the cursor is from the future of this database (${what}): was the database restored from an older backup?`, fresh);
   }
+  const horizon = await changeLogHorizon(db);
+  if (since.seq < horizon) throw prunedCursorError(kind, since.seq, horizon);
 }
 
 export async function exportRows(db: Kysely<DB>, input: ExportInput): Promise<ExportResult> {
