@@ -43,7 +43,7 @@ export function sqliteChangeHorizon(sqlite: Database.Database): number {
 function sqlitePrune(sqlite: Database.Database, now: string, cutoff: string): PruneResult {
   return sqlite.transaction((): PruneResult => {
     const horizon = sqliteChangeHorizon(sqlite);
-    const upTo = sqlite.prepare('SELECT max(position) FROM row_change_marks WHERE marked_at <= ?').pluck().get(cutoff) as number | null;
+    const upTo = sqlite.prepare('SELECT max(position) FROM row_change_marks WHERE marked_at < ?').pluck().get(cutoff) as number | null;
     let pruned = 0;
     if (upTo !== null) {
       pruned = sqlite.prepare(`DELETE FROM row_changes WHERE seq <= ? AND (${ROW_PRESENT} OR ${NOT_LAST})`).run(upTo).changes;
@@ -69,7 +69,7 @@ async function postgresPrune(db: Kysely<DB>, now: string, cutoff: string): Promi
     // One prune at a time: a second waits here, then finds the marks this one used gone.
     await sql`LOCK TABLE row_change_horizon IN EXCLUSIVE MODE`.execute(trx);
     const horizon = Number((await one(sql<{ horizon: number }>`${sql.raw(HORIZON_SQL)}`)).horizon);
-    const found = await one(sql<{ up_to: number | null }>`SELECT max(position) AS up_to FROM row_change_marks WHERE marked_at <= ${cutoff}`);
+    const found = await one(sql<{ up_to: number | null }>`SELECT max(position) AS up_to FROM row_change_marks WHERE marked_at < ${cutoff}`);
     const upTo = found.up_to === null ? null : Number(found.up_to);
     let pruned = 0;
     if (upTo !== null) {
