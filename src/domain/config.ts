@@ -82,7 +82,7 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     key: 'change_log_days',
-    description: 'db optimize prunes the change log (export --changed-since) of entries older than this many days',
+    description: 'db optimize prunes change-log entries (export --changed-since) older than this many days',
     default: '90',
     parse: positiveInt('change_log_days'),
   },

@@ -438,8 +438,9 @@ anyone, you included. Backups made before stay plain.\n` + examples('crm db encr
     .description('prune the change log to change_log_days, refresh query statistics, fold the write-ahead log in and reclaim free space (VACUUM)')
     .addHelpText(
       'after',
-      `\nThe change log behind \`crm export --changed-since\` keeps change_log_days days (default 90):
-entries already logged at an optimize that long ago are pruned. A cursor from before them is then
+      `\nThe change log behind \`crm export --changed-since\` keeps change_log_days days (default 90). Each
+optimize notes where the log stands, and prunes what was already in it at a note that many days old:
+pruning starts change_log_days after the first optimize. A cursor from before the pruned entries is
 refused; a full export prints a new one.
 ` + examples('crm db optimize', 'crm config set change_log_days 30'),
     )
