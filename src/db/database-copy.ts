@@ -337,7 +337,10 @@ export async function copyDatabase(
         const missing = columns.filter((c) => !other.includes(c));
         if (missing.length > 0) throw new ValidationError(`the target's table ${table} has no column ${missing.join(', ')}; nothing was written`);
       }
-      const order = parentsFirst([...srcTables.keys()], await foreignKeysOf(dst));
+      // The change log's pruning notes count in its positions, which only a file copied to a file
+      // keeps (see the identity below): any other copy starts them afresh.
+      const positional = src.engine !== 'sqlite' || dst.engine !== 'sqlite' ? new Set(['row_change_marks', 'row_change_horizon']) : new Set<string>();
+      const order = parentsFirst([...srcTables.keys()].filter((t) => !positional.has(t)), await foreignKeysOf(dst));
       const fresh = await rowsOfANewDatabase();
 
       // The source as of one moment.
@@ -386,8 +389,6 @@ export async function copyDatabase(
         if (src.engine !== 'sqlite' || dst.engine !== 'sqlite') {
           await exec(dst, `DELETE FROM ${tableRef(dst, 'database_identity')}`);
           await exec(dst, `INSERT INTO ${tableRef(dst, 'database_identity')} (id) VALUES ('${globalThis.crypto.randomUUID().replace(/-/g, '')}')`);
-          // So do the pruning notes and horizon (src/db/change-log-prune.ts): they count in the source's positions.
-          for (const table of ['row_change_marks', 'row_change_horizon']) if (srcTables.has(table)) await exec(dst, `DELETE FROM ${tableRef(dst, table)}`);
         }
         if (dst.engine === 'sqlite') for (const t of triggers) dst.sqlite.exec(t.sql);
         else {

@@ -3,11 +3,12 @@
 // `change` column beside its `id` (a removed row carries only its keys), whatever changed them —
 // commands, imports, merge, forget, undo. A cursor from another database or from the future is
 // refused (exit 1), a malformed one is a usage error (exit 2), and nothing is written either way.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createPgDatabase, dropPgDatabase, ON_POSTGRES, PG_TEST_URL, pgUrl, runCrm, sandbox, type Sandbox } from '../helpers/cli.js';
+import { createPgDatabase, dropPgDatabase, ON_POSTGRES, PG_TEST_URL, pgQuery, pgUrl, runCrm, sandbox, sqliteQuery, type Sandbox } from '../helpers/cli.js';
 
 const env = { CRM_NOW: '2025-06-01T09:00:00Z' };
 const CREATED = '2025-06-01T09:00:00Z';
@@ -431,6 +432,35 @@ describe('db optimize prunes the change log', () => {
 // export under a lower number must still be in the next change export. Runs whenever a test server
 // is known (CRM_TEST_PG_URL); another client holds its transaction open across the export.
 describe.skipIf(!PG_TEST_URL)('export cursors on PostgreSQL', () => {
+  it('a copy of a pruned file into PostgreSQL starts without its horizon: the copy counts positions afresh', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-test-'));
+    const file = join(dir, 'crm.db');
+    const database = createPgDatabase('crm_changes');
+    try {
+      const url = pgUrl(database);
+      const on = (db: string, args: readonly string[], day = '2025-06-01') => {
+        const result = runCrm(['--db', db, ...args], { env: { CRM_NOW: `${day}T09:00:00Z`, CRM_PG_UNVERIFIED: '1' } });
+        if (result.code !== 0) throw new Error(`crm ${args.join(' ')} exited ${result.code}\n${result.stderr}`);
+        return result;
+      };
+      on(file, ['customer', 'add', '--name', 'Ann Lee', '--email', 'ann@example.com']);
+      for (const city of ['Paris', 'Rome', 'Oslo']) on(file, ['customer', 'edit', 'ann@example.com', '--city', city]);
+      on(file, ['db', 'optimize']);
+      expect(on(file, ['db', 'optimize'], '2025-09-01').stderr).toMatch(/^change log: pruned 3 entries older than 90 days$/m);
+      expect(sqliteQuery(file, 'SELECT position FROM row_change_horizon')).toEqual([{ position: 3 }]);
+
+      on(file, ['db', 'copy', '--to', url]);
+      expect(pgQuery(database, 'SELECT count(*) AS n FROM crm.row_change_horizon')).toEqual([{ n: 0 }]);
+      const cursor = CURSOR.exec(on(url, ['export', 'customers']).stderr)![1]!;
+      on(url, ['customer', 'edit', 'ann@example.com', '--city', 'Lima']);
+      const changes = on(url, ['export', 'customers', '--changed-since', cursor, '--format', 'json']);
+      expect(pick(JSON.parse(changes.stdout) as Row[], ['change', 'id', 'city'])).toEqual([{ change: 'edited', id: 1, city: 'Lima' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      dropPgDatabase(database);
+    }
+  });
+
   it('a row added or edited by a transaction that commits after the export, under a lower number, is in the next change export', async () => {
     const database = createPgDatabase('crm_changes');
     const client = new pg.Client({ connectionString: pgUrl(database) });
