@@ -2,9 +2,9 @@
 // cursor in batches, inside one read-only REPEATABLE READ transaction. Loaded only for a PostgreSQL
 // URL, with Kysely.
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { ChangePosition } from '../domain/change-cursor.js';
+import { prunedCursorError, type ChangePosition } from '../domain/change-cursor.js';
 import { EXPORT_KINDS, EXTERNAL_ID_KINDS, type ExportKind } from '../domain/imports.js';
-import { exportNames, fieldColumns, FIELD_KEYS_SQL, QUERIES, tagCell, tagOrder, TAGS_SQL, type ExportRow, type ExportStream } from './bulk-read.js';
+import { exportNames, fieldColumns, FIELD_KEYS_SQL, HORIZON_SQL, QUERIES, tagCell, tagOrder, TAGS_SQL, type ExportRow, type ExportStream } from './bulk-read.js';
 import { POSTGRES_POSITION_SQL } from './change-log-postgres.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 import type { DB } from './schema.js';
@@ -84,6 +84,11 @@ export async function postgresExport(db: Kysely<DB>, kind: ExportKind, customerI
     const order = kind === 'customers' ? tagOrder((await run<{ id: number; name: string }>(TAGS_SQL)).map((t) => [t.id, t.name] as const)) : undefined;
     // The same snapshot as the rows: the next cursor.
     const position = await postgresChangePosition(run);
+    if (since) {
+      // In the snapshot the rows come from: an optimize may have pruned since the cursor was checked.
+      const horizon = Number((await run<{ horizon: number }>(HORIZON_SQL))[0]!.horizon);
+      if (since.seq < horizon) throw prunedCursorError(kind, since.seq, horizon);
+    }
     const params: unknown[] = [...fieldKeys];
     if (since) params.push(since.seq, kind);
     else if (customerIds !== undefined) params.push([...new Set(customerIds)]);

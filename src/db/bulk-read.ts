@@ -8,7 +8,7 @@
 // JavaScript (ASCII case folded, then byte order: SQLite's NOCASE), ints come back as numbers
 // (src/db/postgres.ts parses bigint), instants and days are stored as text on both.
 import type Database from 'better-sqlite3';
-import type { ChangePosition } from '../domain/change-cursor.js';
+import { prunedCursorError, type ChangePosition } from '../domain/change-cursor.js';
 import { EXPORT_KINDS, EXTERNAL_ID_KINDS, type ExportKind } from '../domain/imports.js';
 import { kyselyBehind, sqliteBehind, type RowSource } from './row-source.js';
 import { highestIdIssued, preferSinglePassReads } from './sqlite.js';
@@ -301,6 +301,9 @@ function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: 
       position = sqliteChangePosition(sqlite) ?? undefined;
       let after: unknown = Number.MIN_SAFE_INTEGER;
       if (since) {
+        // In the snapshot the rows come from: an optimize may have pruned since the cursor was checked.
+        const horizon = sqliteChangeHorizon(sqlite);
+        if (since.seq < horizon) throw prunedCursorError(kind, since.seq, horizon);
         yield* changed(since);
         // Then every row added since: ids above the highest the cursor saw.
         after = since.highestIds[kind];
@@ -340,6 +343,21 @@ export async function readExport(source: RowSource, kind: ExportKind, customerId
   if (sqlite) return sqliteExport(sqlite, kind, customerIds, since);
   const { postgresExport } = await import('./bulk-read-postgres.js');
   return postgresExport(kyselyBehind(source), kind, customerIds, since);
+}
+
+/** The highest change-log position pruned (0 when none), in the calling transaction's snapshot (see change-log-prune.ts). */
+export const HORIZON_SQL = 'SELECT coalesce(max(position), 0) AS horizon FROM row_change_horizon';
+
+export function sqliteChangeHorizon(sqlite: Database.Database): number {
+  return Number(sqlite.prepare(HORIZON_SQL).pluck().get());
+}
+
+/** The highest change-log position pruned (0 when none): cursors before it are refused. */
+export async function changeLogHorizon(source: RowSource): Promise<number> {
+  const sqlite = sqliteBehind(source);
+  if (sqlite) return sqliteChangeHorizon(sqlite);
+  const [row] = await source.all<{ horizon: number }>(HORIZON_SQL);
+  return Number(row!.horizon);
 }
 
 /** Where the database stands now, for checking a cursor; null when it keeps no change log. */

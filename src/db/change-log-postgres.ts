@@ -182,6 +182,9 @@ export async function setUpPostgresChangeLog(db: AnyDb): Promise<void> {
 
 /**
  * Where a PostgreSQL database's change log stands in the calling transaction's snapshot: the
- * highest commit position it sees (every lower one is visible too, or was rolled back).
+ * highest commit position it sees (every lower one is visible too, or was rolled back), or the
+ * pruned horizon when `crm db optimize` has removed the commit rows up to it and none came since.
  */
-export const POSTGRES_POSITION_SQL = `SELECT coalesce(max(position), 0) AS seq FROM ${PG_SCHEMA}.row_change_commits`;
+export const POSTGRES_POSITION_SQL = `SELECT greatest(
+    (SELECT coalesce(max(position), 0) FROM ${PG_SCHEMA}.row_change_commits),
+    (SELECT coalesce(max(position), 0) FROM ${PG_SCHEMA}.row_change_horizon)) AS seq`;

@@ -202,9 +202,9 @@ async function tablesWithData(side: Side): Promise<{ table: string; rows: number
   const fresh = await rowsOfANewDatabase();
   const out: { table: string; rows: number }[] = [];
   for (const table of (await tablesOf(side)).keys()) {
-    // The change log only follows the data (on PostgreSQL it logs rows added too): never the
-    // only sign of it, and not worth naming.
-    if (table === 'row_changes') continue;
+    // The change log only follows the data (on PostgreSQL it logs rows added too), and so do the
+    // notes of its pruning: never the only sign of it, and not worth naming.
+    if (table === 'row_changes' || table === 'row_change_marks' || table === 'row_change_horizon') continue;
     const n = await countRows(side, table);
     if (n > (fresh.get(table) ?? 0)) out.push({ table, rows: n });
   }
@@ -337,7 +337,10 @@ export async function copyDatabase(
         const missing = columns.filter((c) => !other.includes(c));
         if (missing.length > 0) throw new ValidationError(`the target's table ${table} has no column ${missing.join(', ')}; nothing was written`);
       }
-      const order = parentsFirst([...srcTables.keys()], await foreignKeysOf(dst));
+      // The change log's pruning notes count in its positions, which only a file copied to a file
+      // keeps (see the identity below): any other copy starts them afresh.
+      const positional = src.engine !== 'sqlite' || dst.engine !== 'sqlite' ? new Set(['row_change_marks', 'row_change_horizon']) : new Set<string>();
+      const order = parentsFirst([...srcTables.keys()].filter((t) => !positional.has(t)), await foreignKeysOf(dst));
       const fresh = await rowsOfANewDatabase();
 
       // The source as of one moment.

@@ -263,6 +263,17 @@ export interface ChangeFreshRowsTable {
   first_id: number;
 }
 
+/** Where the change log stood at an optimize, and when (crm's clock, ISO): what a later one may prune. */
+export interface RowChangeMarksTable {
+  position: number;
+  marked_at: string;
+}
+
+/** At most one row: the highest change-log position pruned; cursors before it are refused. */
+export interface RowChangeHorizonTable {
+  position: number;
+}
+
 /** One row: the database's own id, which export cursors carry. */
 export interface DatabaseIdentityTable {
   id: string;
@@ -292,6 +303,8 @@ export interface DB {
   row_changes: RowChangesTable;
   change_fresh_rows: ChangeFreshRowsTable;
   database_identity: DatabaseIdentityTable;
+  row_change_marks: RowChangeMarksTable;
+  row_change_horizon: RowChangeHorizonTable;
 }
 
 export type CustomerRow = Selectable<CustomersTable>;

@@ -46,7 +46,7 @@ rule(['sales', 'deals', 'deal_stage_history'], SELLERS, SELLERS, MANAGERS);
 rule(['tickets', 'ticket_events', 'ticket_ratings'], SUPPORTERS, SUPPORTERS, MANAGERS);
 rule(['config'], MANAGERS, MANAGERS, MANAGERS);
 rule(['audit_log', 'audit_change', 'audit_range'], WRITERS, [], []);
-rule([MIGRATION_TABLE, `${MIGRATION_TABLE}_lock`, 'database_identity', 'row_changes', 'row_change_commits'], [], [], []);
+rule([MIGRATION_TABLE, `${MIGRATION_TABLE}_lock`, 'database_identity', 'row_changes', 'row_change_commits', 'row_change_marks', 'row_change_horizon'], [], [], []);
 
 /** Tables whose rows belong to one customer (customer_id): an own-only member sees their customers' only. */
 const CUSTOMER_CHILDREN = ['activities', 'sales', 'deals', 'tasks', 'tickets', 'customer_tags', 'customer_fields', 'segment_members', 'risk_scores'];

@@ -6,7 +6,7 @@
 //
 // One cursor serves every kind: a row added since is one whose id is above the cursor's, a row
 // edited or removed since is in the change log past the cursor's sequence.
-import { UsageError } from './errors.js';
+import { UsageError, ValidationError } from './errors.js';
 import { EXPORT_KINDS, type ExportKind } from './imports.js';
 
 export interface ChangePosition {
@@ -41,4 +41,15 @@ export function parseCursor(text: string): ChangePosition {
   const [seq, ...ids] = numbers.map(Number) as [number, ...number[]];
   const highestIds = Object.fromEntries(EXPORT_KINDS.map((k, i) => [k, ids[i]!])) as Record<ExportKind, number>;
   return { database, seq, highestIds };
+}
+
+/**
+ * The refusal of a cursor from before the change log's pruned horizon (`crm db optimize` removed
+ * changes it would need): never an incomplete change set.
+ */
+export function prunedCursorError(kind: ExportKind, cursorSeq: number, horizon: number): ValidationError {
+  return new ValidationError(
+    `the cursor is older than the change log this database keeps (change ${cursorSeq}; changes up to ${horizon} were pruned by \`crm db optimize\`)`,
+    { hint: `export everything once (crm export ${kind}, without --changed-since) and continue from the cursor it prints` },
+  );
 }

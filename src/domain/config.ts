@@ -80,6 +80,12 @@ export const SETTINGS: readonly Setting[] = [
     default: '30',
     parse: positiveInt('quiet_days'),
   },
+  {
+    key: 'change_log_days',
+    description: 'db optimize prunes change-log entries (export --changed-since) older than this many days',
+    default: '90',
+    parse: positiveInt('change_log_days'),
+  },
 ];
 
 export function findSetting(key: string): Setting {

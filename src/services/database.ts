@@ -10,12 +10,14 @@ import { dirname, join } from 'node:path';
 import { looksLikeSqlite, sqliteOf } from '../db/connection.js';
 import { appliedMigrations } from '../db/applied-migrations.js';
 import { engineOf } from '../db/engine.js';
+import { pruneChangeLog } from '../db/change-log-prune.js';
 import { createTempBeside, keepModeOf, releaseTemp } from '../db/private-files.js';
 import { applyKey, CIPHER_DESCRIPTION, copyEncryptedFile, fileState, writeKeyedCopy } from '../db/encryption.js';
 import type { DB } from '../db/schema.js';
 import { ValidationError } from '../domain/errors.js';
 import { migrations } from '../../migrations/index.js';
 import { beginAudit, type WriteMeta } from './audit.js';
+import { getSetting } from './config.js';
 
 /** Size of the main file plus its write-ahead log, in bytes. */
 export function fileSize(path: string): number {
@@ -133,21 +135,29 @@ export function quickCheckProblem(db: Kysely<DB>): string | null {
 export interface OptimizeResult {
   beforeBytes: number;
   afterBytes: number;
+  /** Change-log entries pruned, being older than keepDays (setting change_log_days). */
+  changeLog: { pruned: number; keepDays: number };
 }
 
-/** Refreshes planner statistics, folds the WAL into the file and reclaims free pages. */
-export async function optimizeDatabase(db: Kysely<DB>, path: string): Promise<OptimizeResult> {
+/**
+ * Prunes the change log to its kept window, then refreshes planner statistics, folds the WAL into
+ * the file and reclaims free pages (the pruned entries' among them).
+ */
+export async function optimizeDatabase(db: Kysely<DB>, path: string, now: Date): Promise<OptimizeResult> {
+  const keepDays = Number(await getSetting(db, 'change_log_days'));
+  const beforeBytes = engineOf(db) === 'postgres' ? undefined : fileSize(path);
+  const { pruned } = await pruneChangeLog(db, now, keepDays);
+  const changeLog = { pruned, keepDays };
   if (engineOf(db) === 'postgres') {
     const { optimizePostgres } = await import('../db/postgres-maintenance.js');
-    return optimizePostgres(db);
+    return { ...(await optimizePostgres(db)), changeLog };
   }
   const sqlite = sqliteOf(db);
-  const beforeBytes = fileSize(path);
   sqlite.exec('ANALYZE');
   sqlite.pragma('optimize');
   sqlite.exec('VACUUM');
   sqlite.pragma('wal_checkpoint(TRUNCATE)');
-  return { beforeBytes, afterBytes: fileSize(path) };
+  return { beforeBytes: beforeBytes!, afterBytes: fileSize(path), changeLog };
 }
 
 /**

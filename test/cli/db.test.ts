@@ -224,11 +224,14 @@ describe('db check and optimize', () => {
   });
 
   it('optimize runs and keeps the data', () => {
-    const before = box.dump();
+    // Optimize notes where the change log stands (row_change_marks; on PostgreSQL, where the
+    // customer added is logged): bookkeeping for pruning, not data.
+    const data = () => box.dump().replace(/^row_change_marks(?::.*|\n.*)$/m, '');
+    const before = data();
     const result = box.run(['db', 'optimize']);
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/^optimized: .* → .*$/m);
-    expect(box.dump()).toBe(before);
+    expect(result.stderr).toMatch(/^change log: pruned 0 entries older than 90 days\noptimized: .* → .*$/m);
+    expect(data()).toBe(before);
     expect(existsSync(`${box.dbPath}-wal`) ? statSync(`${box.dbPath}-wal`).size : 0).toBe(0);
   });
 });

@@ -3,11 +3,12 @@
 // `change` column beside its `id` (a removed row carries only its keys), whatever changed them —
 // commands, imports, merge, forget, undo. A cursor from another database or from the future is
 // refused (exit 1), a malformed one is a usage error (exit 2), and nothing is written either way.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createPgDatabase, dropPgDatabase, ON_POSTGRES, PG_TEST_URL, pgUrl, runCrm, sandbox, type Sandbox } from '../helpers/cli.js';
+import { createPgDatabase, dropPgDatabase, ON_POSTGRES, PG_TEST_URL, pgQuery, pgUrl, runCrm, sandbox, sqliteQuery, type Sandbox } from '../helpers/cli.js';
 
 const env = { CRM_NOW: '2025-06-01T09:00:00Z' };
 const CREATED = '2025-06-01T09:00:00Z';
@@ -332,10 +333,134 @@ describe('export --changed-since refuses a cursor it cannot continue from', () =
   });
 });
 
+// `crm db optimize` prunes the change log to change_log_days (default 90): each optimize notes where
+// the log stands, and a later one removes what was in it at a note older than the window. A cursor
+// from before the pruned entries is refused (exit 1) rather than answered with half the changes.
+describe('db optimize prunes the change log', () => {
+  const at = (day: string) => ({ CRM_NOW: `${day}T09:00:00Z` });
+  const optimize = (box: Sandbox, day: string) => {
+    const result = box.run(['db', 'optimize'], { env: at(day) });
+    expect(result.code).toBe(0);
+    return /^change log: pruned (\d+) entr(?:y|ies) older than (\d+) days?$/m.exec(result.stderr);
+  };
+  /** The entries the log holds: PostgreSQL logs rows added too, SQLite only edits and removals. */
+  const logged = (box: Sandbox) => Number(box.query<{ n: number }>('SELECT count(*) AS n FROM row_changes')[0]!.n);
+
+  it("a fresh database's optimize prunes nothing, and says so", () => {
+    const box = fresh();
+    box.ok(['init'], { env });
+    const result = box.run(['db', 'optimize'], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^change log: pruned 0 entries older than 90 days\noptimized: .* → .*$/m);
+  });
+
+  it('entries older than the window are pruned and counted; a cursor from before them is refused, a later one gets exactly the later changes', () => {
+    const box = fresh();
+    customers(box, ['Ann Lee', 'ann@example.com'], ['Bob Ray', 'bob@example.com'], ['Cy Wu', 'cy@example.com']);
+    const early = exportOf(box, ['customers']).cursor;
+    box.ok(['customer', 'edit', 'ann@example.com', '--city', 'Paris'], { env });
+    box.ok(['customer', 'edit', 'bob@example.com', '--city', 'Rome'], { env });
+    // Two edits; on PostgreSQL the three customers added are in the log too.
+    const old = ON_POSTGRES ? 3 + 2 : 2;
+    expect(logged(box)).toBe(old);
+    // 1 June: the first optimize notes where the log stands; nothing is old enough yet.
+    expect(optimize(box, '2025-06-01')?.slice(1)).toEqual(['0', '90']);
+    const late = exportOf(box, ['customers']).cursor;
+    box.ok(['customer', 'edit', 'cy@example.com', '--city', 'Oslo'], { env: at('2025-06-11') });
+    // 30 August is 90 days after 1 June: the note is not older than the window yet.
+    expect(optimize(box, '2025-08-30')?.slice(1)).toEqual(['0', '90']);
+    expect(logged(box)).toBe(old + 1);
+    // 31 August: what the log held on 1 June goes; Cy's edit of 11 June stays.
+    expect(optimize(box, '2025-08-31')?.slice(1)).toEqual([String(old), '90']);
+    expect(logged(box)).toBe(1);
+
+    const before = box.dump();
+    const out = join(box.dir, 'out.csv');
+    const refused = box.run(['export', 'customers', '--changed-since', early, '--output', out], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(
+      /^error: the cursor is older than the change log this database keeps \(change \d+; changes up to \d+ were pruned by `crm db optimize`\)\nhint: export everything once \(crm export customers, without --changed-since\) and continue from the cursor it prints\n$/,
+    );
+    expect(existsSync(out)).toBe(false);
+    expect(box.dump()).toBe(before);
+
+    // The cursor taken after the pruned entries still works, as before.
+    expect(pick(changesOf(box, 'customers', late).rows, ['change', 'id', 'email', 'city'])).toEqual([{ change: 'edited', id: 3, email: 'cy@example.com', city: 'Oslo' }]);
+    // And a full export gives a cursor to continue from.
+    const { cursor } = exportOf(box, ['customers']);
+    box.ok(['customer', 'edit', 'ann@example.com', '--city', 'Lima'], { env });
+    expect(pick(changesOf(box, 'customers', cursor).rows, ['change', 'id', 'city'])).toEqual([{ change: 'edited', id: 1, city: 'Lima' }]);
+  });
+
+  it('a customer removed before the prune and put back by undo after it is still reported', () => {
+    const box = fresh();
+    customers(box, ['Ann Lee', 'ann@example.com'], ['Bob Ray', 'bob@example.com']);
+    box.ok(['customer', 'rm', 'bob@example.com', '--yes'], { env });
+    optimize(box, '2025-06-01');
+    optimize(box, '2025-09-01');
+    const { cursor } = exportOf(box, ['customers']);
+    const removal = box.query<{ id: number }>("SELECT id FROM audit_log WHERE action = 'customer.rm'")[0]!.id;
+    box.ok(['undo', String(removal), '--yes'], { env });
+    expect(pick(changesOf(box, 'customers', cursor).rows, ['change', 'id', 'email'])).toEqual([{ change: 'edited', id: 2, email: 'bob@example.com' }]);
+  });
+
+  it('the window is the setting change_log_days: a whole number of days, 1 or more', () => {
+    const box = fresh();
+    box.ok(['init'], { env });
+    expect(box.ok(['config', 'get', 'change_log_days'], { env })).toBe('90\n');
+    for (const value of ['0', '-3', '1.5', 'ninety', '']) {
+      const before = box.dump();
+      const result = box.run(['config', 'set', 'change_log_days', value], { env });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(`error: change_log_days "${value}" is not a whole number of 1 or more\n`);
+      expect(box.dump()).toBe(before);
+    }
+    box.ok(['config', 'set', 'change_log_days', '7'], { env });
+    customers(box, ['Ann Lee', 'ann@example.com']);
+    box.ok(['customer', 'edit', 'ann@example.com', '--city', 'Paris'], { env });
+    const old = ON_POSTGRES ? 1 + 1 : 1;
+    expect(optimize(box, '2025-06-01')?.slice(1)).toEqual(['0', '7']);
+    // Seven days to the hour is not older than seven days; the next day it is.
+    expect(optimize(box, '2025-06-08')?.slice(1)).toEqual(['0', '7']);
+    expect(optimize(box, '2025-06-09')?.slice(1)).toEqual([String(old), '7']);
+  });
+});
+
 // PostgreSQL hands out ids and log numbers before commit: a transaction that commits after an
 // export under a lower number must still be in the next change export. Runs whenever a test server
 // is known (CRM_TEST_PG_URL); another client holds its transaction open across the export.
 describe.skipIf(!PG_TEST_URL)('export cursors on PostgreSQL', () => {
+  it('a copy of a pruned file into PostgreSQL starts without its horizon: the copy counts positions afresh', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-test-'));
+    const file = join(dir, 'crm.db');
+    const database = createPgDatabase('crm_changes');
+    try {
+      const url = pgUrl(database);
+      const on = (db: string, args: readonly string[], day = '2025-06-01') => {
+        const result = runCrm(['--db', db, ...args], { env: { CRM_NOW: `${day}T09:00:00Z`, CRM_PG_UNVERIFIED: '1' } });
+        if (result.code !== 0) throw new Error(`crm ${args.join(' ')} exited ${result.code}\n${result.stderr}`);
+        return result;
+      };
+      on(file, ['customer', 'add', '--name', 'Ann Lee', '--email', 'ann@example.com']);
+      for (const city of ['Paris', 'Rome', 'Oslo']) on(file, ['customer', 'edit', 'ann@example.com', '--city', city]);
+      on(file, ['db', 'optimize']);
+      expect(on(file, ['db', 'optimize'], '2025-09-01').stderr).toMatch(/^change log: pruned 3 entries older than 90 days$/m);
+      expect(sqliteQuery(file, 'SELECT position FROM row_change_horizon')).toEqual([{ position: 3 }]);
+
+      on(file, ['db', 'copy', '--to', url]);
+      expect(pgQuery(database, 'SELECT count(*) AS n FROM crm.row_change_horizon')).toEqual([{ n: 0 }]);
+      const cursor = CURSOR.exec(on(url, ['export', 'customers']).stderr)![1]!;
+      on(url, ['customer', 'edit', 'ann@example.com', '--city', 'Lima']);
+      const changes = on(url, ['export', 'customers', '--changed-since', cursor, '--format', 'json']);
+      expect(pick(JSON.parse(changes.stdout) as Row[], ['change', 'id', 'city'])).toEqual([{ change: 'edited', id: 1, city: 'Lima' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      dropPgDatabase(database);
+    }
+  });
+
   it('a row added or edited by a transaction that commits after the export, under a lower number, is in the next change export', async () => {
     const database = createPgDatabase('crm_changes');
     const client = new pg.Client({ connectionString: pgUrl(database) });

@@ -435,12 +435,21 @@ anyone, you included. Backups made before stay plain.\n` + examples('crm db encr
     );
 
   db.command('optimize')
-    .description('refresh query statistics, fold the write-ahead log in and reclaim free space (VACUUM)')
-    .addHelpText('after', examples('crm db optimize'))
+    .description('prune the change log to change_log_days, refresh query statistics, fold the write-ahead log in and reclaim free space (VACUUM)')
+    .addHelpText(
+      'after',
+      `\nThe change log behind \`crm export --changed-since\` keeps change_log_days days (default 90). Each
+optimize notes where the log stands, and prunes what was already in it at a note that many days old:
+pruning starts change_log_days after the first optimize. A cursor from before the pruned entries is
+refused; a full export prints a new one.
+` + examples('crm db optimize', 'crm config set change_log_days 30'),
+    )
     .action(
       run(async (ctx) => {
         const { optimizeDatabase } = await import('../../services/database.js');
-        const result = await optimizeDatabase(await ctx.db(), ctx.dbPath());
+        const result = await optimizeDatabase(await ctx.db(), ctx.dbPath(), ctx.now());
+        const { pruned, keepDays } = result.changeLog;
+        ctx.note(`change log: pruned ${pruned} entr${pruned === 1 ? 'y' : 'ies'} older than ${keepDays} day${keepDays === 1 ? '' : 's'}`);
         ctx.note(`optimized: ${humanBytes(result.beforeBytes)} → ${humanBytes(result.afterBytes)}`);
       }),
     );
