@@ -7,7 +7,7 @@
 // the sqlite3 shell. Purchases are the live (unvoided) sales; when sales gain guest orders, this is
 // the one file to adapt.
 import type { Kysely } from 'kysely';
-import { engineOf, named, rawIterate, rawRows, type Engine } from './dialect.js';
+import { engineOf, named, rawIterate, rawRows, rowSourceOf, type Engine } from './dialect.js';
 import type { DB } from './schema.js';
 
 /** A customer's live sales packed as `YYYY-MM-DD cents …` in day order, per engine. */
@@ -142,10 +142,18 @@ export async function readRiskHistory(db: Kysely<DB>, day: string, end: string):
   const sales: RiskHistoryRows['sales'] = [];
   const salesQuery = named(RISK_SQL.sales(engineOf(db)), { day });
   const arena = new SalesArena();
-  for await (const row of rawIterate<{ customer_id: number; sales: string }>(db, salesQuery.sql, salesQuery.params)) {
-    const { days, cents } = unpackSales(row.sales, arena);
-    sales.push({ customer: Number(row.customer_id), days, cents });
-  }
+  const take = ([customer, packed]: [unknown, string]) => {
+    const { days, cents } = unpackSales(packed, arena);
+    sales.push({ customer: Number(customer), days, cents });
+  };
+  // On SQLite the rows come synchronously, as arrays, from a small page cache (each page is read
+  // once): a promise per customer and a 16 MB cache to fill cost more than the query (100k
+  // customers, 1M sales: 0.75 s → 0.4 s).
+  const source = rowSourceOf(db);
+  source.readingOnce();
+  const rows = source.iterateRaw<[unknown, string]>(salesQuery.sql, salesQuery.params);
+  if (Symbol.asyncIterator in rows) for await (const row of rows) take(row);
+  else for (const row of rows) take(row);
   const all = async <R>(text: string) => {
     const query = named(text, { end });
     return rawRows<R>(db, query.sql, query.params);
