@@ -22,6 +22,8 @@ export interface PruneResult {
   pruned: number;
   /** The highest position pruned so far (0: none): cursors before it are refused. */
   horizon: number;
+  /** False when this user may not prune (PostgreSQL: only the role that owns crm's tables may). */
+  allowed: boolean;
 }
 
 
@@ -54,11 +56,15 @@ function sqlitePrune(sqlite: Database.Database, now: string, cutoff: string): Pr
     if (position > next && sqlite.prepare('SELECT 1 FROM row_change_marks WHERE position >= ?').pluck().get(position) === undefined) {
       sqlite.prepare('INSERT INTO row_change_marks (position, marked_at) VALUES (?, ?)').run(position, now);
     }
-    return { pruned, horizon: next };
+    return { pruned, horizon: next, allowed: true };
   }).immediate();
 }
 
 async function postgresPrune(db: Kysely<DB>, now: string, cutoff: string): Promise<PruneResult> {
+  // Team roles cannot touch the change log (team-setup.ts); a manager's optimize still analyses
+  // and vacuums what it may, and leaves the pruning to the owner.
+  const may = await sql<{ may: boolean }>`SELECT has_table_privilege('row_change_horizon', 'DELETE') AND has_table_privilege('row_changes', 'DELETE') AS may`.execute(db);
+  if (!may.rows[0]!.may) return { pruned: 0, horizon: 0, allowed: false };
   return db.transaction().execute(async (trx: Transaction<DB>) => {
     const one = async <R>(query: ReturnType<typeof sql<R>>) => (await query.execute(trx)).rows[0]!;
     // One prune at a time: a second waits here, then finds the marks this one used gone.
@@ -90,7 +96,7 @@ async function postgresPrune(db: Kysely<DB>, now: string, cutoff: string): Promi
       const noted = await sql`SELECT 1 FROM row_change_marks WHERE position >= ${position}`.execute(trx);
       if (noted.rows.length === 0) await sql`INSERT INTO row_change_marks (position, marked_at) VALUES (${position}, ${now})`.execute(trx);
     }
-    return { pruned, horizon: next };
+    return { pruned, horizon: next, allowed: true };
   });
 }
 

@@ -136,7 +136,7 @@ export interface OptimizeResult {
   beforeBytes: number;
   afterBytes: number;
   /** Change-log entries pruned, being older than keepDays (setting change_log_days). */
-  changeLog: { pruned: number; keepDays: number };
+  changeLog: { pruned: number; keepDays: number; allowed: boolean };
 }
 
 /**
@@ -146,8 +146,8 @@ export interface OptimizeResult {
 export async function optimizeDatabase(db: Kysely<DB>, path: string, now: Date): Promise<OptimizeResult> {
   const keepDays = Number(await getSetting(db, 'change_log_days'));
   const beforeBytes = engineOf(db) === 'postgres' ? undefined : fileSize(path);
-  const { pruned } = await pruneChangeLog(db, now, keepDays);
-  const changeLog = { pruned, keepDays };
+  const { pruned, allowed } = await pruneChangeLog(db, now, keepDays);
+  const changeLog = { pruned, keepDays, allowed };
   if (engineOf(db) === 'postgres') {
     const { optimizePostgres } = await import('../db/postgres-maintenance.js');
     return { ...(await optimizePostgres(db)), changeLog };

@@ -204,6 +204,15 @@ describe.skipIf(!PG_TEST_URL)('team access control on PostgreSQL', () => {
     }
   });
 
+  it('db optimize by a manager leaves the change log to the owner and still succeeds; the owner prunes', () => {
+    const manager = as('manager', ['db', 'optimize']);
+    expect(manager.stderr).toMatch(/^change log: not pruned \(only the role that ran `crm init` may prune it\)\noptimized: .+ → .+\n$/);
+    expect(manager.code).toBe(0);
+    const owner = asAdmin(['db', 'optimize']);
+    expect(owner.stderr).toMatch(/^change log: pruned \d+ entr(y|ies) older than 90 days\noptimized: /);
+    expect(owner.code).toBe(0);
+  });
+
   it('whoami names the user, role, own-only flag and backend', () => {
     const result = as('rep', ['whoami', '--format', 'json']);
     expect(result.code).toBe(0);

@@ -448,8 +448,9 @@ refused; a full export prints a new one.
       run(async (ctx) => {
         const { optimizeDatabase } = await import('../../services/database.js');
         const result = await optimizeDatabase(await ctx.db(), ctx.dbPath(), ctx.now());
-        const { pruned, keepDays } = result.changeLog;
-        ctx.note(`change log: pruned ${pruned} entr${pruned === 1 ? 'y' : 'ies'} older than ${keepDays} day${keepDays === 1 ? '' : 's'}`);
+        const { pruned, keepDays, allowed } = result.changeLog;
+        if (allowed) ctx.note(`change log: pruned ${pruned} entr${pruned === 1 ? 'y' : 'ies'} older than ${keepDays} day${keepDays === 1 ? '' : 's'}`);
+        else ctx.note('change log: not pruned (only the role that ran `crm init` may prune it)');
         ctx.note(`optimized: ${humanBytes(result.beforeBytes)} → ${humanBytes(result.afterBytes)}`);
       }),
     );
