@@ -287,6 +287,12 @@ describe.skipIf(!PG_TEST_URL)('an import caught in a lock circle with another wr
       writeFileSync(csv, 'name,email\nBo Ng,bo@example.com\n');
       await writer.connect();
       await watcher.connect();
+      // The server looks for a circle once per wait, in the session whose deadlock_timeout runs out
+      // first, and aborts that one. The import starts waiting first; on a busy machine the writer
+      // could close the circle after the import's check (1 s by default) and be the one aborted.
+      // So the import's sessions check after 5 s, when the circle is surely closed, and the writer's never first.
+      await watcher.query(`ALTER DATABASE "${database}" SET deadlock_timeout = '5s'`);
+      await writer.query("SET deadlock_timeout = '60s'");
       await writer.query('BEGIN');
       await writer.query("INSERT INTO crm.customer_fields (customer_id, key, value) VALUES (1, 'plan', 'pro')");
       const importing = runCrmAsync(['--db', url, 'import', 'customers', csv], { env });
