@@ -22,6 +22,7 @@ import { engineOf } from './engine.js';
 import { migrateToLatest } from './migrator.js';
 import { POSTGRES_ONLY } from './change-log-postgres.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
+import { loadPg } from './pg-driver.js';
 import type { DB } from './schema.js';
 import { CrmSqliteDialect } from './sqlite-dialect.js';
 
@@ -233,8 +234,8 @@ async function* readTable(side: Side, table: string, columns: string[]): AsyncGe
     yield* side.sqlite.prepare(text).raw(true).iterate() as IterableIterator<unknown[]>;
     return;
   }
+  const driver = loadPg();
   const Cursor = requireHere('pg-cursor') as CursorClass;
-  const driver = requireHere('pg') as typeof pg;
   // Counts and ids (int8) and sums (numeric) as numbers, as the rest of crm reads them.
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

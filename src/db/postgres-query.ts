@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { UsageError, ValidationError } from '../domain/errors.js';
+import { loadPg } from './pg-driver.js';
 import type { DB } from './schema.js';
 
 const requireHere = createRequire(import.meta.url);
@@ -67,8 +68,8 @@ export async function openPostgresQuery(db: Kysely<DB>, text: string, keyword: s
   }
   const { postgresClientOf } = await import('./postgres.js');
   const { client, pool } = await postgresClientOf(db);
+  const driver = loadPg();
   const Cursor = requireHere('pg-cursor') as CursorClass;
-  const driver = requireHere('pg') as typeof pg;
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
       oid === 20 || oid === 1700 ? Number : driver.types.getTypeParser(oid, format as 'text')) as typeof driver.types.getTypeParser,

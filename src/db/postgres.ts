@@ -11,6 +11,7 @@ import { ValidationError } from '../domain/errors.js';
 import { POSTGRES_ONLY } from './change-log-postgres.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 import { checkAndMigrate } from './migrator.js';
+import { loadPg } from './pg-driver.js';
 import { parsePostgresUrl, type PostgresTarget } from './postgres-url.js';
 import { RetryingKysely } from './transaction-retry.js';
 import type { DB } from './schema.js';
@@ -121,23 +122,6 @@ export function describeConnectFailure(error: unknown, target: PostgresTarget): 
     return new ValidationError(`the PostgreSQL server at ${where} refused user "${target.user}": ${message}`, { hint: 'ask the database administrator for access' });
   }
   return new ValidationError(`cannot connect to PostgreSQL at ${where}: ${message}`);
-}
-
-/**
- * `pg` itself. On loading, pg 8 asks whether it runs in a Cloudflare Worker: with no `navigator`
- * global (Node 20 has none; Node 21 and later do) it builds a fetch `Response` to find out, which
- * loads Node's whole HTTP client, ~40 ms of every PostgreSQL command's start. A `navigator` that
- * says Node answers the question without it; it is there only while pg loads.
- */
-function loadPg(): typeof pg {
-  const g = globalThis as { navigator?: unknown };
-  if (g.navigator !== undefined) return requireHere('pg') as typeof pg;
-  Object.defineProperty(g, 'navigator', { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true, writable: true });
-  try {
-    return requireHere('pg') as typeof pg;
-  } finally {
-    delete g.navigator;
-  }
 }
 
 /** A pool for the target; no connection is made until the first query. */
