@@ -24,12 +24,40 @@ export class OccurrenceCounter {
 
   /** Counts one more `content`; returns how many times it has been counted, this one included. */
   count(content: string): number {
+    const at = this.find(content);
+    const slots = this.slots;
+    if (slots[at] !== 0) return ++slots[at]!;
+    // New: the content stays where find() wrote it, at the end of the buffer.
+    slots[at] = 1;
+    slots[at + 1] = this.foundHash;
+    slots[at + 2] = this.end;
+    slots[at + 3] = this.foundLength;
+    this.end += this.foundLength & ~WIDE;
+    if (++this.used * 2 * SLOT > slots.length) this.growSlots();
+    return 1;
+  }
+
+  /** Whether `content` has been counted. */
+  has(content: string): boolean {
+    return this.used > 0 && this.slots[this.find(content)] !== 0;
+  }
+
+  /** find()'s hash and encoded length of the content it looked for (what a new slot records). */
+  private foundHash = 0;
+  private foundLength = 0;
+
+  /**
+   * The slot of `content`: its own when counted (times counted > 0), else the empty slot it would
+   * take. The content is written at the end of the buffer for the comparison, and stays there only
+   * if count() keeps it. One byte a character when they all fit (4× faster to write than UTF-8),
+   * else UTF-8 with a flag in the length, so the two encodings never compare equal.
+   */
+  private find(content: string): number {
     const hash = hashOf(content);
-    // The content goes at the end of the buffer; it stays there only when it is new. One byte a
-    // character when they all fit (4× faster to write than UTF-8), else UTF-8 with a flag in the
-    // length, so the two encodings never compare equal.
     if (this.end + content.length * 3 > this.bytes.length) this.growBytes(content.length * 3);
     const length = wide ? this.bytes.write(content, this.end, 'utf8') | WIDE : this.bytes.write(content, this.end, 'latin1');
+    this.foundHash = hash;
+    this.foundLength = length;
     const slots = this.slots;
     const mask = slots.length / SLOT - 1;
     let at = (hash & mask) * SLOT;
@@ -37,36 +65,11 @@ export class OccurrenceCounter {
       if (slots[at + 1] === hash && slots[at + 3] === length) {
         const offset = slots[at + 2]!;
         const size = length & ~WIDE;
-        if (this.bytes.compare(this.bytes, this.end, this.end + size, offset, offset + size) === 0) return ++slots[at]!;
+        if (this.bytes.compare(this.bytes, this.end, this.end + size, offset, offset + size) === 0) return at;
       }
       at = (at + SLOT) & (slots.length - 1);
     }
-    slots[at] = 1;
-    slots[at + 1] = hash;
-    slots[at + 2] = this.end;
-    slots[at + 3] = length;
-    this.end += length & ~WIDE;
-    if (++this.used * 2 * SLOT > slots.length) this.growSlots();
-    return 1;
-  }
-
-  /** Whether `content` has been counted. */
-  has(content: string): boolean {
-    if (this.used === 0) return false;
-    const hash = hashOf(content);
-    // Written past the end for the comparison, and left there (the next write goes over it).
-    if (this.end + content.length * 3 > this.bytes.length) this.growBytes(content.length * 3);
-    const length = wide ? this.bytes.write(content, this.end, 'utf8') | WIDE : this.bytes.write(content, this.end, 'latin1');
-    const slots = this.slots;
-    const mask = slots.length / SLOT - 1;
-    for (let at = (hash & mask) * SLOT; slots[at] !== 0; at = (at + SLOT) & (slots.length - 1)) {
-      if (slots[at + 1] === hash && slots[at + 3] === length) {
-        const offset = slots[at + 2]!;
-        const size = length & ~WIDE;
-        if (this.bytes.compare(this.bytes, this.end, this.end + size, offset, offset + size) === 0) return true;
-      }
-    }
-    return false;
+    return at;
   }
 
   private growBytes(atLeast: number): void {
