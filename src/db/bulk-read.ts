@@ -197,14 +197,18 @@ function sqliteTagCellsByCustomer(sqlite: Database.Database): (customerId: numbe
   };
 }
 
+/** The last change-log sequence number issued on a SQLite file (0: none yet). */
+export function sqliteChangeSeq(sqlite: Database.Database): number {
+  return Number(sqlite.prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'row_changes'), 0)").pluck().get());
+}
+
 /** Where the database stands now; null when it has no change log. Read it inside the export's transaction. */
 export function sqliteChangePosition(sqlite: Database.Database): ChangePosition | null {
   const hasLog = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'database_identity'").pluck().get() !== undefined;
   const database = hasLog ? (sqlite.prepare('SELECT id FROM database_identity LIMIT 1').pluck().get() as string | undefined) : undefined;
   if (database === undefined) return null;
   const highestIds = Object.fromEntries(EXPORT_KINDS.map((kind) => [kind, highestIdIssued(sqlite, kind)])) as Record<ExportKind, number>;
-  const seq = sqlite.prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'row_changes'), 0)").pluck().get() as number;
-  return { database, seq: Number(seq), highestIds };
+  return { database, seq: sqliteChangeSeq(sqlite), highestIds };
 }
 
 /**

@@ -13,9 +13,12 @@ import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { EXPORT_KINDS } from '../domain/imports.js';
 import { sqliteOf } from './connection.js';
 import { engineOf } from './engine.js';
-import { HORIZON_SQL, sqliteChangeHorizon } from './bulk-read.js';
+import { HORIZON_SQL, sqliteChangeHorizon, sqliteChangeSeq } from './bulk-read.js';
 import { POSTGRES_POSITION_SQL } from './change-log-postgres.js';
 import type { DB } from './schema.js';
+
+/** The tables that note pruning (marks and the horizon): bookkeeping of the log's positions, not data. */
+export const PRUNING_NOTES: readonly string[] = ['row_change_marks', 'row_change_horizon'];
 
 export interface PruneResult {
   /** Change-log entries removed. */
@@ -26,16 +29,10 @@ export interface PruneResult {
   allowed: boolean;
 }
 
-
 /** True (1) when the row an entry names is still in its table. */
 const ROW_PRESENT = `CASE table_name ${EXPORT_KINDS.map((t) => `WHEN '${t}' THEN EXISTS (SELECT 1 FROM ${t} x WHERE x.id = row_changes.row_id)`).join(' ')} ELSE 1 = 1 END`;
 /** True when a later entry of the same row exists. */
 const NOT_LAST = 'row_changes.seq < (SELECT max(l.seq) FROM row_changes l WHERE l.table_name = row_changes.table_name AND l.row_id = row_changes.row_id)';
-
-/** Where the SQLite log stands: the last sequence number issued. */
-function sqlitePosition(sqlite: Database.Database): number {
-  return Number(sqlite.prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'row_changes'), 0)").pluck().get());
-}
 
 function sqlitePrune(sqlite: Database.Database, now: string, cutoff: string): PruneResult {
   return sqlite.transaction((): PruneResult => {
@@ -52,7 +49,7 @@ function sqlitePrune(sqlite: Database.Database, now: string, cutoff: string): Pr
       sqlite.prepare('INSERT INTO row_change_horizon (position) VALUES (?)').run(next);
     }
     // Where the log stands now, unless nothing was logged since the last note (or ever).
-    const position = sqlitePosition(sqlite);
+    const position = sqliteChangeSeq(sqlite);
     if (position > next && sqlite.prepare('SELECT 1 FROM row_change_marks WHERE position >= ?').pluck().get(position) === undefined) {
       sqlite.prepare('INSERT INTO row_change_marks (position, marked_at) VALUES (?, ?)').run(position, now);
     }

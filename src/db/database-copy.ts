@@ -22,6 +22,7 @@ import { engineOf } from './engine.js';
 import { migrateToLatest } from './migrator.js';
 import { POSTGRES_ONLY } from './change-log-postgres.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
+import { PRUNING_NOTES } from './change-log-prune.js';
 import { loadPg } from './pg-driver.js';
 import type { DB } from './schema.js';
 import { CrmSqliteDialect } from './sqlite-dialect.js';
@@ -205,7 +206,7 @@ async function tablesWithData(side: Side): Promise<{ table: string; rows: number
   for (const table of (await tablesOf(side)).keys()) {
     // The change log only follows the data (on PostgreSQL it logs rows added too), and so do the
     // notes of its pruning: never the only sign of it, and not worth naming.
-    if (table === 'row_changes' || table === 'row_change_marks' || table === 'row_change_horizon') continue;
+    if (table === 'row_changes' || PRUNING_NOTES.includes(table)) continue;
     const n = await countRows(side, table);
     if (n > (fresh.get(table) ?? 0)) out.push({ table, rows: n });
   }
@@ -340,7 +341,7 @@ export async function copyDatabase(
       }
       // The change log's pruning notes count in its positions, which only a file copied to a file
       // keeps (see the identity below): any other copy starts them afresh.
-      const positional = src.engine !== 'sqlite' || dst.engine !== 'sqlite' ? new Set(['row_change_marks', 'row_change_horizon']) : new Set<string>();
+      const positional = new Set(src.engine !== 'sqlite' || dst.engine !== 'sqlite' ? PRUNING_NOTES : []);
       const order = parentsFirst([...srcTables.keys()].filter((t) => !positional.has(t)), await foreignKeysOf(dst));
       const fresh = await rowsOfANewDatabase();
 

@@ -147,8 +147,8 @@ export async function readRiskHistory(db: Kysely<DB>, day: string, end: string):
     sales.push({ customer: Number(customer), days, cents });
   };
   // On SQLite the rows come synchronously, as arrays, from a small page cache (each page is read
-  // once): a promise per customer and a 16 MB cache to fill cost more than the query (100k
-  // customers, 1M sales: 0.75 s → 0.4 s).
+  // once): a promise per customer and a 16 MB cache to fill cost ~0.1 s of the read (100k
+  // customers, 1M sales: the history read in 0.82 s → 0.70 s).
   const source = rowSourceOf(db);
   source.readingOnce();
   const rows = source.iterateRaw<[unknown, string]>(salesQuery.sql, salesQuery.params);

@@ -607,8 +607,8 @@ function salesHandler(run: Run): RowHandler {
   /** A plain sale's content: its customer's id and its values (the key's form since the first import). */
   const saleContent = (customerId: number | null, s: SaleRecord) => `${customerId ?? ''}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${whenOf(s)}\u001f${s.note ?? ''}`;
   // A plain sale's key needs its customer's id, which a batch looks up itself: the batch computes the
-  // key with this function once it has the id. The occurrence is counted by the customer cell as
-  // written (a file names each customer one way), so the key is the one the one-row path computes.
+  // key (occurrence 1) with this function once it has the id, as the one-row path does; renumber()
+  // computes the later occurrences' keys with it too. A guest's id is blank in the content.
   sqlite.function('crm_sale_key', { deterministic: true }, (customerId, product, quantity, amount, soldOn, note, occurrence) =>
     keyOf(`${(customerId as number | null) ?? ''}\u001f${product as string}\u001f${quantity as number}\u001f${amount as number}\u001f${soldOn as string}\u001f${(note as string | null) ?? ''}`, occurrence as number),
   );
