@@ -5,7 +5,33 @@
 // stays flat however many rows the query returns. The time limit counts the time spent waiting for
 // the child, not the time the caller takes to write the rows out.
 import { spawn } from 'node:child_process';
-import { CIPHER, cipherKey } from './encryption.js';
+import { applyKey, CIPHER, cipherKey } from './encryption.js';
+import { betterSqlite3 } from './sqlite-driver.js';
+
+/** What SQLite says of a statement before it runs: it does not parse, or what it is. */
+export type StatementCheck =
+  | { parses: false; /** One statement was expected and there are more. */ several: boolean; message: string }
+  | { parses: true; /** SQLite calls it read-only. */ readonly: boolean; /** It returns rows. */ reader: boolean; names: string[] };
+
+/** Prepares `text` on a read-only, query-only connection to `path` (keyed when given), without running it. */
+export function checkStatement(path: string, text: string, key: Buffer | undefined): StatementCheck {
+  const db = new (betterSqlite3())(path, { readonly: true, fileMustExist: true });
+  try {
+    if (key) applyKey(db, key);
+    db.pragma('query_only = ON');
+    db.pragma('trusted_schema = OFF');
+    let stmt;
+    try {
+      stmt = db.prepare(text);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { parses: false, several: /more than one statement/i.test(message), message };
+    }
+    return { parses: true, readonly: stmt.readonly, reader: stmt.reader, names: stmt.reader ? stmt.columns().map((c) => c.name) : [] };
+  } finally {
+    db.close();
+  }
+}
 
 /** The child's code: CommonJS under `node -e`, loading the driver from this package. */
 const CHILD_SOURCE = `

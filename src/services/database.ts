@@ -1,19 +1,31 @@
 // The database file itself: status, integrity checks, optimisation, online backups and restores.
 // Backups use SQLite's online backup API (a consistent copy while others read and write);
-// a restore checks the candidate is a crm database, then swaps it in with a rename.
-import Database from 'better-sqlite3';
+// a restore checks the candidate is a crm database, then swaps it in with a rename. What is
+// particular to each engine is asked of src/db (sqlite-maintenance.ts, postgres-maintenance.ts).
 import type { Kysely } from 'kysely';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { looksLikeSqlite, sqliteOf } from '../db/connection.js';
+import { looksLikeSqlite } from '../db/connection.js';
 import { appliedMigrations } from '../db/applied-migrations.js';
 import { engineOf } from '../db/engine.js';
 import { pruneChangeLog } from '../db/change-log-prune.js';
 import { createTempBeside, keepModeOf, releaseTemp } from '../db/private-files.js';
-import { applyKey, CIPHER_DESCRIPTION, copyEncryptedFile, fileState, writeKeyedCopy } from '../db/encryption.js';
+import { CIPHER_DESCRIPTION, fileState, writeKeyedCopy } from '../db/encryption.js';
 import type { DB } from '../db/schema.js';
+import {
+  copyOpenSqlite,
+  copySqliteFile,
+  makeSelfContained,
+  optimizeSqlite,
+  readSqliteFile,
+  settleForReplacement,
+  sqliteIntegrity,
+  sqliteJournalMode,
+  sqliteQuickCheck,
+  sqliteTableCounts,
+} from '../db/sqlite-maintenance.js';
 import { ValidationError } from '../domain/errors.js';
 import { migrations } from '../../migrations/index.js';
 import { beginAudit, type WriteMeta } from './audit.js';
@@ -50,25 +62,15 @@ export interface DatabaseStatus {
 }
 
 export async function databaseStatus(db: Kysely<DB>, path: string, pending: string[], applied: string[]): Promise<DatabaseStatus> {
-  const sqlite = sqliteOf(db);
-  const names = sqlite
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'kysely_%' ORDER BY name")
-    .pluck()
-    .all() as string[];
-  const tables = names.map((table) => ({
-    table,
-    // Names come from sqlite_master, not from the user; quoted as identifiers all the same.
-    rows: Number(sqlite.prepare(`SELECT count(*) FROM "${table.replace(/"/g, '""')}"`).pluck().get()),
-  }));
   return {
     path,
     sizeBytes: fileSize(path),
     schemaVersion: applied.at(-1) ?? null,
     applied: applied.length,
     pending,
-    journalMode: String(sqlite.pragma('journal_mode', { simple: true })),
+    journalMode: sqliteJournalMode(db),
     encryption: fileState(path) === 'encrypted' ? CIPHER_DESCRIPTION : 'no',
-    tables,
+    tables: sqliteTableCounts(db),
   };
 }
 
@@ -86,45 +88,18 @@ export interface CheckResult {
 }
 
 /**
- * PRAGMA integrity_check and foreign_key_check, as findings; `ok` is false on any problem. A check
+ * The engine's integrity and foreign-key checks, as findings; `ok` is false on any problem. A check
  * that cannot even run on a damaged file is itself a problem finding, and the next check still runs.
  */
 export async function checkDatabase(db: Kysely<DB>): Promise<CheckResult> {
-  if (engineOf(db) === 'postgres') {
-    const { postgresIntegrity } = await import('../db/postgres-maintenance.js');
-    const findings = await postgresIntegrity(db);
-    return { ok: findings.every((f) => f.status !== 'problem'), findings };
-  }
-  const sqlite = sqliteOf(db);
-  const findings: CheckFinding[] = [];
-  const attempt = (check: string, run: () => void) => {
-    try {
-      run();
-    } catch (error) {
-      findings.push({ check, status: 'problem', detail: `the check could not finish: ${(error as Error).message}` });
-    }
-  };
-  attempt('integrity', () => {
-    const integrity = sqlite.pragma('integrity_check') as { integrity_check: string }[];
-    const messages = integrity.map((r) => r.integrity_check).filter((m) => m !== 'ok');
-    if (messages.length === 0) findings.push({ check: 'integrity', status: 'ok', detail: 'the file is intact' });
-    for (const message of messages) findings.push({ check: 'integrity', status: 'problem', detail: message });
-  });
-  attempt('foreign_keys', () => {
-    const orphans = sqlite.pragma('foreign_key_check') as { table: string; rowid: number | null; parent: string; fkid: number }[];
-    if (orphans.length === 0) findings.push({ check: 'foreign_keys', status: 'ok', detail: 'every reference points at an existing row' });
-    for (const o of orphans) {
-      findings.push({ check: 'foreign_keys', status: 'problem', detail: `${o.table} row ${o.rowid ?? '?'} points at a missing ${o.parent} row` });
-    }
-  });
+  const findings: CheckFinding[] = engineOf(db) === 'postgres' ? await (await import('../db/postgres-maintenance.js')).postgresIntegrity(db) : sqliteIntegrity(db);
   return { ok: findings.every((f) => f.status !== 'problem'), findings };
 }
 
 /** PRAGMA quick_check: null when the file passes, else what it found (first lines). */
 export function quickCheckProblem(db: Kysely<DB>): string | null {
   try {
-    const rows = sqliteOf(db).pragma('quick_check') as { quick_check: string }[];
-    const messages = rows.map((r) => r.quick_check).filter((m) => m !== 'ok');
+    const messages = sqliteQuickCheck(db);
     if (messages.length === 0) return null;
     return messages.slice(0, 3).join('; ') + (messages.length > 3 ? ` (and ${messages.length - 3} more)` : '');
   } catch (error) {
@@ -152,11 +127,7 @@ export async function optimizeDatabase(db: Kysely<DB>, path: string, now: Date):
     const { optimizePostgres } = await import('../db/postgres-maintenance.js');
     return { ...(await optimizePostgres(db)), changeLog };
   }
-  const sqlite = sqliteOf(db);
-  sqlite.exec('ANALYZE');
-  sqlite.pragma('optimize');
-  sqlite.exec('VACUUM');
-  sqlite.pragma('wal_checkpoint(TRUNCATE)');
+  optimizeSqlite(db);
   return { beforeBytes: beforeBytes!, afterBytes: fileSize(path), changeLog };
 }
 
@@ -196,22 +167,7 @@ export async function backupDatabase(db: Kysely<DB>, target: string, keys: CopyK
   mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
   const temp = createTempBeside(target);
   try {
-    if (keys.salvage && keys.source) {
-      copyEncryptedFile(sqliteOf(db), temp);
-    } else if (keys.source || keys.target) {
-      // Written encrypted as it is copied (VACUUM INTO): never plain on disk.
-      writeKeyedCopy(sqliteOf(db).name, keys.source, temp, keys.target);
-    } else {
-      await sqliteOf(db).backup(temp);
-      // A backup is one self-contained file: no write-ahead log, so opening it (even read-only)
-      // never leaves -wal/-shm files beside it.
-      const copy = new Database(temp, { fileMustExist: true });
-      try {
-        copy.pragma('journal_mode = DELETE');
-      } finally {
-        copy.close();
-      }
-    }
+    await copyOpenSqlite(db, temp, keys);
     keepModeOf(target, temp);
     renameSync(temp, target);
     releaseTemp(temp);
@@ -239,28 +195,24 @@ export function inspectCrmDatabase(file: string, key?: Buffer): RestoreCandidate
   if (!stat.isFile() || stat.size === 0 || (!key && !looksLikeSqlite(file))) {
     throw new ValidationError(`${file} is not a SQLite database`, { hint: 'restore a file written by `crm db backup`' });
   }
-  let source: Database.Database | undefined;
   try {
-    source = new Database(file, { readonly: true, fileMustExist: true });
-    if (key) applyKey(source, key);
-    const applied = appliedMigrations(source);
-    if (applied.length === 0) throw new ValidationError(`${file} is a SQLite database but not a crm database (no migration table)`);
-    if (!(applied[0]! in migrations)) {
-      throw new ValidationError(`${file} is a SQLite database but not a crm database (unknown migrations)`);
-    }
-    const unknown = applied.filter((name) => !(name in migrations));
-    if (unknown.length > 0) {
-      throw new ValidationError(`${file} was written by a newer crm (schema ${unknown.at(-1)})`, { hint: 'upgrade crm before restoring it' });
-    }
-    const quick = source.pragma('quick_check', { simple: true });
-    if (quick !== 'ok') throw new ValidationError(`${file} is damaged: ${String(quick)}`);
-    const customers = Number(source.prepare('SELECT count(*) FROM customers').pluck().get());
-    return { schemaVersion: applied.at(-1) ?? null, migrations: applied.length, customers };
+    return readSqliteFile(file, key, (source) => {
+      const applied = source.appliedMigrations();
+      if (applied.length === 0) throw new ValidationError(`${file} is a SQLite database but not a crm database (no migration table)`);
+      if (!(applied[0]! in migrations)) {
+        throw new ValidationError(`${file} is a SQLite database but not a crm database (unknown migrations)`);
+      }
+      const unknown = applied.filter((name) => !(name in migrations));
+      if (unknown.length > 0) {
+        throw new ValidationError(`${file} was written by a newer crm (schema ${unknown.at(-1)})`, { hint: 'upgrade crm before restoring it' });
+      }
+      const quick = source.quickCheck();
+      if (quick !== 'ok') throw new ValidationError(`${file} is damaged: ${quick}`);
+      return { schemaVersion: applied.at(-1) ?? null, migrations: applied.length, customers: source.customers() };
+    });
   } catch (error) {
     if (error instanceof ValidationError) throw error;
     throw new ValidationError(`${file} cannot be read as a crm database (${(error as Error).message})`);
-  } finally {
-    source?.close();
   }
 }
 
@@ -283,23 +235,11 @@ export async function restoreDatabase(file: string, dbPath: string, keepOldAt?: 
       rmSync(temp, { force: true });
       writeKeyedCopy(file, keys.backup, temp, keys.backup);
     } else {
-      const source = new Database(file, { readonly: true, fileMustExist: true });
-      try {
-        await source.backup(temp);
-      } finally {
-        source.close();
-      }
+      await copySqliteFile(file, temp);
     }
     chmodSync(temp, 0o600);
     if (existsSync(dbPath)) {
-      const live = new Database(dbPath, { fileMustExist: true, timeout: 5000 });
-      try {
-        if (keys.live) applyKey(live, keys.live);
-        live.pragma('wal_checkpoint(TRUNCATE)');
-        live.pragma('journal_mode = DELETE');
-      } finally {
-        live.close();
-      }
+      settleForReplacement(dbPath, keys.live);
       if (keepOldAt) {
         // Copied under a temp name and renamed: a copy cut short never carries the kept file's name.
         mkdirSync(dirname(keepOldAt), { recursive: true, mode: 0o700 });
@@ -365,13 +305,7 @@ export async function backupToSqliteFile(db: Kysely<DB>, target: string): Promis
     } finally {
       await file.destroy();
     }
-    // One self-contained file: no write-ahead log beside it.
-    const copy = new Database(temp, { fileMustExist: true });
-    try {
-      copy.pragma('journal_mode = DELETE');
-    } finally {
-      copy.close();
-    }
+    makeSelfContained(temp);
     keepModeOf(target, temp);
     renameSync(temp, target);
     releaseTemp(temp);
@@ -405,12 +339,7 @@ export async function restoreFromSqliteFile(db: Kysely<DB>, file: string, key: B
     if (key) {
       writeKeyedCopy(file, key, scratch, key);
     } else {
-      const source = new Database(file, { readonly: true, fileMustExist: true });
-      try {
-        await source.backup(scratch);
-      } finally {
-        source.close();
-      }
+      await copySqliteFile(file, scratch);
     }
     chmodSync(scratch, 0o600);
     const source = await openDatabase(scratch, { key });

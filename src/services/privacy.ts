@@ -3,7 +3,7 @@
 // audit trail — while keeping their sales as anonymous revenue so reports do not change.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CustomerRow, DB } from '../db/schema.js';
-import { sqliteHandleOf } from '../db/connection.js';
+import { purgeSqliteFreePages } from '../db/sqlite-maintenance.js';
 import { jsonTextField, zeroFreedContent } from '../db/erase-space.js';
 import { eraseAuditChanges, redactAuditChange, redactAuditEntry } from '../db/audit-redaction.js';
 import { PartialError } from '../domain/errors.js';
@@ -378,18 +378,10 @@ export async function forgetCustomer(db: Kysely<DB>, customer: CustomerRow, meta
  * rebuild fails (a full disk), the erase stands and a PartialError says the space is not reclaimed.
  */
 export function purgeFreedPages(db: Kysely<DB>): boolean {
-  const sqlite = sqliteHandleOf(db);
-  // PostgreSQL: no file of ours to rebuild.
-  if (!sqlite) return true;
   try {
-    sqlite.pragma('wal_checkpoint(TRUNCATE)');
-    sqlite.exec('VACUUM');
-    const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
-    return !result || result.busy === 0;
+    return purgeSqliteFreePages(db);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const reason = code === 'SQLITE_FULL' ? 'the disk is full' : error instanceof Error ? error.message : String(error);
-    throw new PartialError(`the erase is done and committed, but the file could not be rebuilt (${reason}), so the space is not yet reclaimed`, {
+    throw new PartialError(`the erase is done and committed, but the file could not be rebuilt (${(error as Error).message}), so the space is not yet reclaimed`, {
       hint: 'erased text may still sit in the free space of the file: free some space and run `crm db optimize`',
     });
   }

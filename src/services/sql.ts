@@ -2,12 +2,10 @@
 // connection is opened read-only with query_only on, the statement must be a single one that
 // SQLite itself calls read-only and that returns rows, and ATTACH/DETACH and PRAGMA (which
 // SQLite counts as read-only but which change the connection) are refused by name.
-import Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { openPostgresQuery } from '../db/postgres-query.js';
 import type { DB } from '../db/schema.js';
-import { QueryFailedError, QueryTimeoutError, runQueryInChild } from '../db/query-runner.js';
-import { applyKey } from '../db/encryption.js';
+import { checkStatement, QueryFailedError, QueryTimeoutError, runQueryInChild } from '../db/query-runner.js';
 import { UsageError, ValidationError } from '../domain/errors.js';
 
 export interface QueryColumn {
@@ -83,32 +81,18 @@ export async function openReadOnlyQuery(path: string, text: string, options: Que
     });
   }
   if (options.postgres) return openPostgres(options.postgres, text, keyword, options);
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  let names: string[];
-  try {
-    if (options.key) applyKey(db, options.key);
-    db.pragma('query_only = ON');
-    db.pragma('trusted_schema = OFF');
-    let stmt: Database.Statement;
-    try {
-      stmt = db.prepare(text);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (/more than one statement/i.test(message)) {
-        throw new UsageError('crm sql runs one statement at a time', { hint: 'remove everything after the first statement' });
-      }
-      throw new UsageError(`the query does not parse: ${message}`);
-    }
-    if (!stmt.readonly) {
-      throw new UsageError(`crm sql runs read-only queries only: this ${keyword || 'statement'} would change the database`, {
-        hint: 'change data with the crm commands, which check it and record it in the audit trail',
-      });
-    }
-    if (!stmt.reader) throw new UsageError('the statement returns no rows', { hint: 'use a SELECT (or WITH … SELECT) statement' });
-    names = stmt.columns().map((c) => c.name);
-  } finally {
-    db.close();
+  const check = checkStatement(path, text, options.key);
+  if (!check.parses) {
+    if (check.several) throw new UsageError('crm sql runs one statement at a time', { hint: 'remove everything after the first statement' });
+    throw new UsageError(`the query does not parse: ${check.message}`);
   }
+  if (!check.readonly) {
+    throw new UsageError(`crm sql runs read-only queries only: this ${keyword || 'statement'} would change the database`, {
+      hint: 'change data with the crm commands, which check it and record it in the audit trail',
+    });
+  }
+  if (!check.reader) throw new UsageError('the statement returns no rows', { hint: 'use a SELECT (or WITH … SELECT) statement' });
+  const names = check.names;
 
   // Prepared and checked above; run where it can be stopped.
   const timeoutSeconds = options.timeoutSeconds ?? 60;
