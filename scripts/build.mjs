@@ -11,8 +11,23 @@ const migrationNames = [...migrationIndex.matchAll(/^\s*['"](\d{8}_[\w-]+)['"]\s
 if (migrationNames.length === 0) throw new Error('build: no migrations found in migrations/index.ts');
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
+// commander requires node:child_process when it loads, for executable subcommands (crm has none).
+// That one require loads child_process, net, dgram and the stream modules, ~4 ms of every
+// start-up; commander gets a stand-in that requires the module on first use instead.
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) => (/[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'crm-lazy' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'crm-lazy' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_, name) => require('node:child_process')[name] });",
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   entryPoints: { crm: 'src/cli/main.ts' },
+  plugins: [lazyChildProcess],
   outdir: 'dist',
   bundle: true,
   splitting: true,

@@ -14,6 +14,9 @@ export const EXPORT_KINDS = ['customers', 'sales', 'activities', 'tickets', 'dea
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 /** The exported kinds whose rows carry an external id (a removed row keeps it beside its id). */
 export const EXTERNAL_ID_KINDS: ReadonlySet<ExportKind> = new Set(['sales', 'tickets']);
+/** The character encodings an import file may be in (`--encoding`); src/io/csvReader.ts decodes them. */
+export const ENCODINGS = ['utf8', 'gbk', 'gb18030', 'latin1'] as const;
+export type Encoding = (typeof ENCODINGS)[number];
 export const DUPLICATE_MODES = ['skip', 'update', 'error'] as const;
 export type DuplicateMode = (typeof DUPLICATE_MODES)[number];
 

@@ -5,10 +5,8 @@
 // reported as `line N`. Memory stays flat: one chunk and one unfinished record at a time.
 import { open, stat } from 'node:fs/promises';
 import { UsageError, ValidationError } from '../domain/errors.js';
-import type { RecordBatch } from '../domain/imports.js';
+import type { Encoding, RecordBatch } from '../domain/imports.js';
 
-export const ENCODINGS = ['utf8', 'gbk', 'gb18030', 'latin1'] as const;
-export type Encoding = (typeof ENCODINGS)[number];
 
 /**
  * Bytes read and parsed at a time. The records of one chunk stay alive until they are written, so

@@ -4,10 +4,9 @@
 import { Argument, Option, type Command } from 'commander';
 import { DATE_FORMATS, type DateFormat } from '../../domain/dates.js';
 import { PartialError, UsageError } from '../../domain/errors.js';
-import { CUSTOMER_KEYS, DUPLICATE_MODES, IMPORT_KINDS, parseColumnMap, type CustomerKey, type DuplicateMode, type ImportKind } from '../../domain/imports.js';
+import { CUSTOMER_KEYS, DUPLICATE_MODES, ENCODINGS, IMPORT_KINDS, parseColumnMap, type CustomerKey, type DuplicateMode, type Encoding, type ImportKind } from '../../domain/imports.js';
 import { restoreCell } from '../../domain/spreadsheet.js';
 import type { ImportCounts, ImportResult } from '../../services/imports.js';
-import { ENCODINGS, type Encoding } from '../../io/csvReader.js';
 import { examples, type Runtime } from '../program.js';
 import type { Context } from '../context.js';
 
