@@ -2,6 +2,7 @@
 // (prompts, CSV parsing) in their own chunks, loaded with import() only when a command needs them.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
+import { inlineStartupChunks } from './inline-startup-chunks.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 // The migration names, so a read command can check the schema is current without loading the
@@ -25,7 +26,8 @@ const lazyChildProcess = {
   },
 };
 
-await build({
+const BANNER = "import { createRequire as __crmCreateRequire } from 'node:module'; const require = __crmCreateRequire(import.meta.url);";
+const options = {
   entryPoints: { crm: 'src/cli/main.ts' },
   plugins: [lazyChildProcess],
   outdir: 'dist',
@@ -38,9 +40,12 @@ await build({
   external: ['better-sqlite3', 'pg', 'pgpass'],
   define: { __CRM_VERSION__: JSON.stringify(pkg.version), __CRM_MIGRATIONS__: JSON.stringify(migrationNames) },
   // Bundled CommonJS dependencies call require() for Node built-ins.
-  banner: { js: "import { createRequire as __crmCreateRequire } from 'node:module'; const require = __crmCreateRequire(import.meta.url);" },
+  banner: { js: BANNER },
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
-});
+  metafile: true,
+};
+const result = await build(options);
+await inlineStartupChunks(result.metafile, 'dist/crm.js', options);

@@ -125,3 +125,17 @@ describe('one source for each fact', () => {
     expect(tracked.filter((path) => /(^|\/)(node_trace\.\d+\.log|isolate-.*\.log|.*\.cpuprofile|.*\.heapprofile)$/.test(path))).toEqual([]);
   });
 });
+
+describe('the built bundle', () => {
+  it('loads nothing of ours but dist/crm.js before a command starts (the chunks it needs are folded in)', () => {
+    const text = readFileSync(join(root, 'dist/crm.js'), 'utf8');
+    const staticImports = [...text.matchAll(/^import[^;]*?from\s*["'](\.[^"']+)["']/gm)].map((m) => m[1]);
+    expect(staticImports).toEqual([]);
+    // Later chunks take the folded names from crm.js, and every one of them is exported there.
+    const exported = new Set([...text.matchAll(/\b(__chunk\d+_[\w$]+)\b/g)].map((m) => m[1]));
+    const chunks = readdirSync(join(root, 'dist/chunks')).filter((f) => f.endsWith('.js'));
+    const wanted = chunks.flatMap((f) => [...readFileSync(join(root, 'dist/chunks', f), 'utf8').matchAll(/\b(__chunk\d+_[\w$]+) as /g)].map((m) => m[1]));
+    expect(wanted.length).toBeGreaterThan(0);
+    expect(wanted.filter((name) => !exported.has(name))).toEqual([]);
+  });
+});
