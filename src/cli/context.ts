@@ -5,7 +5,12 @@ import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { userInfo } from 'node:os';
 import * as privateFiles from '../db/private-files.js';
-import type { RowSource } from '../db/row-source.js';
+// Opening a file, reading its key state and its rows are on every local command's path: imported
+// here, they are folded into crm.js rather than loaded as chunks of their own (better-sqlite3
+// itself is still loaded on first use, so a PostgreSQL URL never loads it).
+import { fileState } from '../db/encryption.js';
+import { sqliteRowSource, type RowSource } from '../db/row-source.js';
+import { diskFullError, openCurrentSqlite } from '../db/sqlite.js';
 import type { DB } from '../db/schema.js';
 import { checkDatabaseTarget, isPostgresUrl, urlHasPassword } from '../db/postgres-url.js';
 import { PermissionError, UsageError, ValidationError } from '../domain/errors.js';
@@ -364,7 +369,6 @@ export function createContext(deps: Deps, command: Command): Context {
     dbKey() {
       keyPromise ??= (async () => {
         const path = context.dbPath();
-        const { fileState } = await import('../db/encryption.js');
         const state = fileState(path);
         if (state === 'plain' || state === 'foreign') return undefined;
         const keys = await import('./keys.js');
@@ -380,7 +384,6 @@ export function createContext(deps: Deps, command: Command): Context {
       if (rawHandle) return rawHandle;
       if (!dbPromise && !isPostgresUrl(context.dbPath())) {
         const key = await context.dbKey();
-        const { openCurrentSqlite } = await import('../db/sqlite.js');
         rawHandle = openCurrentSqlite(context.dbPath(), key);
         if (rawHandle) return rawHandle;
       }
@@ -395,7 +398,6 @@ export function createContext(deps: Deps, command: Command): Context {
         return rowSourceOf(db);
       }
       const sqlite = await context.sqlite();
-      const { sqliteRowSource } = await import('../db/row-source.js');
       return sqliteRowSource(sqlite);
     },
     now() {
@@ -518,7 +520,6 @@ export function createContext(deps: Deps, command: Command): Context {
         return new PermissionError(`${what} (${error.message})`, { hint: 'nothing was changed; ask an owner of this database for access' });
       }
       if (!dbPromise && !rawHandle) return error;
-      const { diskFullError } = await import('../db/sqlite.js');
       return diskFullError(error, context.dbPath()) ?? error;
     },
     async close() {
