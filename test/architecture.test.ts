@@ -25,11 +25,6 @@ function layerOf(file: string, spec: string): string {
   return target.split('/').slice(0, 2).join('/');
 }
 
-/** Services that still drive SQLite themselves, each with the reason; the list only shrinks. */
-const DRIVER_EXCEPTIONS: Readonly<Record<string, string>> = {
-  'src/services/imports.ts': 'the SQLite import pipeline (prepared statements per row); PostgreSQL runs it on a scratch SQLite copy',
-};
-
 const rules: Record<string, { allowed: RegExp; why: string }> = {
   'src/domain': { allowed: /^(src\/domain)$/, why: 'domain is pure: no I/O, nothing else of ours' },
   'src/services': { allowed: /^(src\/services|src\/db|src\/domain|migrations|kysely|node:crypto|node:fs|node:path|node:os)/, why: 'services use db and domain only (no io, commander or console)' },
@@ -45,8 +40,7 @@ describe('architecture', () => {
       for (const file of files(layer)) {
         for (const spec of importsOf(file)) {
           const target = layerOf(file, spec);
-          const excepted = layer === 'src/services' && file in DRIVER_EXCEPTIONS && target === 'better-sqlite3';
-          if (!rule.allowed.test(target) && !excepted) offending.push(`${file} imports ${spec}`);
+          if (!rule.allowed.test(target)) offending.push(`${file} imports ${spec}`);
         }
         const text = readFileSync(join(root, file), 'utf8');
         if (layer === 'src/services' && /\b(console\.|process\.)/.test(text)) offending.push(`${file} uses console or process`);
@@ -67,9 +61,7 @@ export function driverUses(text: string): string[] {
 
 describe('one data path', () => {
   it('services build queries with Kysely and never see a driver: handles, pragmas and raw statements live in src/db', () => {
-    const offending = files('src/services')
-      .filter((file) => !(file in DRIVER_EXCEPTIONS))
-      .flatMap((file) => driverUses(readFileSync(join(root, file), 'utf8')).map((use) => `${file} uses ${use}`));
+    const offending = files('src/services').flatMap((file) => driverUses(readFileSync(join(root, file), 'utf8')).map((use) => `${file} uses ${use}`));
     expect(offending).toEqual([]);
   });
 
@@ -77,10 +69,6 @@ describe('one data path', () => {
     const text = "import Database from 'better-sqlite3';\nconst h = sqliteOf(db);\nh.prepare('SELECT 1').get();\nh.pragma('optimize');";
     expect(driverUses(text)).toEqual(['better-sqlite3', 'sqliteOf', '.prepare()', '.pragma()']);
     expect(driverUses("const rows = await db.selectFrom('customers').selectAll().execute();")).toEqual([]);
-  });
-
-  it('each exception still needs to be one', () => {
-    for (const file of Object.keys(DRIVER_EXCEPTIONS)) expect(driverUses(readFileSync(join(root, file), 'utf8')).length, file).toBeGreaterThan(0);
   });
 });
 
