@@ -24,7 +24,7 @@ import { escapeControl } from '../io/terminal.js';
 import type { KeySources } from './keys.js';
 import {
   createRowWriter,
-  prepareTables,
+  withTextWidths,
   renderDocument,
   renderRows,
   type Column,
@@ -419,14 +419,12 @@ export function createContext(deps: Deps, command: Command): Context {
     format,
     async print(columns, rows, options = {}) {
       const fmt = format(options.formats);
-      if (fmt === 'table') await prepareTables();
       await emit(async (sink) => {
-        await sink.write(renderRows(fmt, columns, rows, renderOptions(sink, options)));
+        await sink.write(await withTextWidths(() => renderRows(fmt, columns, rows, renderOptions(sink, options))));
       });
     },
     async printStream(columns, rows, options = {}) {
       const fmt = format(options.formats);
-      if (fmt === 'table') await prepareTables();
       await emit(async (sink) => {
         const writer = createRowWriter(fmt, columns, renderOptions(sink, options));
         if (options.bom && (fmt === 'csv' || fmt === 'tsv')) await sink.write('\uFEFF');
@@ -446,14 +444,14 @@ export function createContext(deps: Deps, command: Command): Context {
             if (pending) await pending;
           }
         }
-        await sink.write(writer.end());
+        // A table is laid out here, from the rows the writer kept.
+        await sink.write(await withTextWidths(() => writer.end()));
       });
     },
     async printDocument(sections, options = {}) {
       const fmt = format(options.formats);
-      if (fmt === 'table') await prepareTables();
       await emit(async (sink) => {
-        await sink.write(renderDocument(fmt, sections, renderOptions(sink, options)));
+        await sink.write(await withTextWidths(() => renderDocument(fmt, sections, renderOptions(sink, options))));
       });
     },
     async printText(text) {

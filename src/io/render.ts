@@ -264,20 +264,41 @@ export function renderRows(format: Format, columns: readonly Column[], rows: Ite
  * (a 16,000-row list took minutes); widths come from string-width, so CJK names and colour codes
  * line up. A rule under the header, none between rows: a list reads as a list.
  */
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+/**
+ * Text that is one cell per character: printable ASCII, and the ellipsis, box-drawing and block
+ * characters tables draw with (East Asian "ambiguous", one cell as string-width counts them).
+ */
+const NARROW = /^[\x20-\x7e\u2026\u2500-\u259f]*$/;
 
-/** string-width, once loaded: its Unicode tables cost every start-up ~13 ms, and only tables need them. */
+/** string-width, once loaded: its Unicode tables cost ~13 ms, which only tables with other text need. */
 let stringWidth: ((text: string) => number) | undefined;
 
-/** Loads what laying out a table needs; await it before rendering in the `table` format. */
-export async function prepareTables(): Promise<void> {
+/** Thrown by textWidth for wider text before string-width is loaded; withTextWidths() loads it and renders again. */
+class WidthsNeeded extends Error {}
+
+/** Loads string-width. */
+export async function loadTextWidths(): Promise<void> {
   stringWidth ??= (await import('string-width')).default;
 }
 
-/** Terminal cells a plain (uncoloured) string takes: its length for printable ASCII, else string-width. */
+/**
+ * Runs a render (a pure function of its input). When a table in it holds text beyond NARROW,
+ * loads string-width and runs it again, so most tables never load it.
+ */
+export async function withTextWidths<T>(render: () => T): Promise<T> {
+  try {
+    return render();
+  } catch (error) {
+    if (!(error instanceof WidthsNeeded)) throw error;
+    await loadTextWidths();
+    return render();
+  }
+}
+
+/** Terminal cells a plain (uncoloured) string takes: its length for NARROW text, else string-width's count. */
 export function textWidth(text: string): number {
-  if (PRINTABLE_ASCII.test(text)) return text.length;
-  if (!stringWidth) throw new Error('render: a table was laid out before prepareTables() had loaded string-width');
+  if (NARROW.test(text)) return text.length;
+  if (!stringWidth) throw new WidthsNeeded('render: string-width is not loaded');
   return stringWidth(text);
 }
 

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createColour } from '../../src/io/colour.js';
-import { drawBar, headerOf, prepareTables, renderDocument, renderRows, renderTable, textWidth, truncate, type Column } from '../../src/io/render.js';
+import { drawBar, headerOf, loadTextWidths, renderDocument, renderRows, renderTable, textWidth, truncate, type Column } from '../../src/io/render.js';
 
 // Tables measure non-ASCII text with string-width, which the CLI loads only for the table format.
-beforeAll(prepareTables);
+beforeAll(loadTextWidths);
 
 const colour = createColour(false);
 const columns: Column[] = [
