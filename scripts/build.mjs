@@ -36,8 +36,9 @@ const options = {
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // The native addon must be loaded from node_modules at run time.
-  external: ['better-sqlite3', 'pg', 'pgpass'],
+  // The native addon must be loaded from node_modules at run time; pg's optional native binding and
+  // its Cloudflare Workers socket are never used here (pg requires them only when asked for them).
+  external: ['better-sqlite3', 'pgpass', 'pg-native', 'pg-cloudflare'],
   define: { __CRM_VERSION__: JSON.stringify(pkg.version), __CRM_MIGRATIONS__: JSON.stringify(migrationNames) },
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: BANNER },

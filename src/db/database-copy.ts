@@ -13,7 +13,6 @@
 import Database from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import { ValidationError } from '../domain/errors.js';
@@ -23,11 +22,10 @@ import { migrateToLatest } from './migrator.js';
 import { POSTGRES_ONLY } from './change-log-postgres.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 import { PRUNING_NOTES } from './change-log-prune.js';
-import { loadPg } from './pg-driver.js';
+import { loadCopyFrom, loadPg, loadPgCursor } from './pg-driver.js';
 import type { DB } from './schema.js';
 import { CrmSqliteDialect } from './sqlite-dialect.js';
 
-const requireHere = createRequire(import.meta.url);
 
 /** The part of pg-cursor used here (loaded at run time, beside pg). */
 interface CursorLike extends pg.Submittable {
@@ -236,7 +234,7 @@ async function* readTable(side: Side, table: string, columns: string[]): AsyncGe
     return;
   }
   const driver = loadPg();
-  const Cursor = requireHere('pg-cursor') as CursorClass;
+  const Cursor = loadPgCursor() as CursorClass;
   // Counts and ids (int8) and sums (numeric) as numbers, as the rest of crm reads them.
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -273,7 +271,7 @@ async function writeTable(target: Side, table: string, columns: string[], source
     }
     return count;
   }
-  const { from } = requireHere('pg-copy-streams') as { from(text: string): Writable & pg.Submittable };
+  const from = loadCopyFrom();
   const stream: Writable = target.client.query(from(`COPY ${tableRef(target, table)} (${columns.map(quoted).join(', ')}) FROM STDIN`));
   let failure: Error | undefined;
   stream.on('error', (error: Error) => {

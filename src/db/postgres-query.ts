@@ -4,13 +4,11 @@
 // and the extended protocol refuses a second statement. A query that outlives the timeout by a
 // moment (a function that changed the setting) is cancelled from another connection.
 import type { Kysely } from 'kysely';
-import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { UsageError, ValidationError } from '../domain/errors.js';
-import { loadPg } from './pg-driver.js';
+import { loadPg, loadPgCursor } from './pg-driver.js';
 import type { DB } from './schema.js';
 
-const requireHere = createRequire(import.meta.url);
 
 /** The part of pg-cursor used here (loaded at run time, beside pg). */
 interface CursorLike extends pg.Submittable {
@@ -69,7 +67,7 @@ export async function openPostgresQuery(db: Kysely<DB>, text: string, keyword: s
   const { postgresClientOf } = await import('./postgres.js');
   const { client, pool } = await postgresClientOf(db);
   const driver = loadPg();
-  const Cursor = requireHere('pg-cursor') as CursorClass;
+  const Cursor = loadPgCursor() as CursorClass;
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
       oid === 20 || oid === 1700 ? Number : driver.types.getTypeParser(oid, format as 'text')) as typeof driver.types.getTypeParser,

@@ -2,7 +2,7 @@
 // for the connection (postgres-url.ts), crm's tables in the schema `crm` (search_path set on every
 // connection), a connect timeout, and the failures a person can meet turned into one clear line
 // each. Loaded only for postgres:// URLs, so SQLite commands never load `pg`.
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresCursorConstructor } from 'kysely';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ConnectionOptions } from 'node:tls';
@@ -11,12 +11,12 @@ import { ValidationError } from '../domain/errors.js';
 import { POSTGRES_ONLY } from './change-log-postgres.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 import { checkAndMigrate } from './migrator.js';
-import { loadPg } from './pg-driver.js';
+import { loadPg, loadPgCursor } from './pg-driver.js';
 import { parsePostgresUrl, type PostgresTarget } from './postgres-url.js';
 import { RetryingKysely } from './transaction-retry.js';
 import type { DB } from './schema.js';
 
-// pg and pgpass are CommonJS and stay outside the bundle (pg names an optional native addon).
+// pgpass is CommonJS and stays outside the bundle, read from node_modules when ~/.pgpass is asked for (pg itself: pg-driver.ts).
 const requireHere = createRequire(import.meta.url);
 
 export const CONNECT_TIMEOUT_MS = 5000;
@@ -182,7 +182,7 @@ export async function connectPostgres(url: string, options: PostgresOpenOptions)
     throw describeConnectFailure(error, target);
   }
   // Every transaction that loses a serialization or deadlock race is run again (transaction-retry.ts).
-  const db: Kysely<DB> = new RetryingKysely<DB>({ dialect: new PostgresDialect({ pool, cursor: requireHere('pg-cursor') }) });
+  const db: Kysely<DB> = new RetryingKysely<DB>({ dialect: new PostgresDialect({ pool, cursor: loadPgCursor() as PostgresCursorConstructor }) });
   targets.set(db, target);
   pools.set(db, pool);
   return db;
