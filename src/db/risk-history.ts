@@ -45,15 +45,16 @@ export const RISK_SQL = {
 } as const;
 
 /**
- * Every customer's sales as columns shared by all of them: `customers[i]`'s sales are the day
- * numbers and cents at positions `starts[i]` up to `starts[i + 1]` of `days` and `cents`, in day
- * order; customers by id.
+ * Every customer's sales in columns shared by many of them: `customers[i]`'s sales are the day
+ * numbers and cents at positions `starts[i]` up to `ends[i]` of block `blockOf[i]`, in day order;
+ * customers by id.
  */
 export interface SalesColumns {
   customers: Float64Array;
+  blockOf: Uint32Array;
   starts: Int32Array;
-  days: Int32Array;
-  cents: Float64Array;
+  ends: Int32Array;
+  blocks: Array<{ days: Int32Array; cents: Float64Array }>;
 }
 
 export interface RiskHistoryRows {
@@ -76,15 +77,20 @@ function dayNumber(y: number, m: number, d: number): number {
 }
 
 /**
- * Collects every customer's sales into one pair of columns (grown by doubling) rather than two
- * typed arrays, or two views, per customer: on 100k customers those were most of the memory and
- * the garbage-collection time the history cost.
+ * Collects every customer's sales into blocks of columns rather than two typed arrays (or two
+ * views) per customer, which on 100k customers were most of the memory and garbage-collection time
+ * the history cost. A full block is left as it is and a new one started: nothing is copied, as
+ * memory touched for the first time costs more here than the parsing does.
  */
 class SalesBuilder {
+  private static readonly BLOCK = 1 << 16;
   private customers = new Float64Array(1 << 12);
-  private starts = new Int32Array((1 << 12) + 1);
-  private days = new Int32Array(1 << 16);
-  private cents = new Float64Array(1 << 16);
+  private blockOf = new Uint32Array(1 << 12);
+  private starts = new Int32Array(1 << 12);
+  private ends = new Int32Array(1 << 12);
+  private readonly blocks: Array<{ days: Int32Array; cents: Float64Array }> = [];
+  private days = new Int32Array(0);
+  private cents = new Float64Array(0);
   private count = 0;
   private used = 0;
 
@@ -93,16 +99,21 @@ class SalesBuilder {
    * reading character codes: SQLite's date functions cost more per sale than this does.
    */
   add(customer: number, text: string): void {
-    if (this.count + 1 === this.starts.length) {
-      this.customers = grown(this.customers, this.customers.length * 2);
-      this.starts = grown(this.starts, this.starts.length * 2 - 1);
+    if (this.count === this.customers.length) {
+      const size = 2 * this.count;
+      this.customers = grown(this.customers, size);
+      this.blockOf = grown(this.blockOf, size);
+      this.starts = grown(this.starts, size);
+      this.ends = grown(this.ends, size);
     }
     // A sale takes at least 13 characters (`YYYY-MM-DD c `).
     const room = this.used + Math.ceil((text.length + 1) / 13);
     if (room > this.days.length) {
-      const size = Math.max(room, this.days.length * 2);
-      this.days = grown(this.days, size);
-      this.cents = grown(this.cents, size);
+      const size = Math.max(room - this.used, SalesBuilder.BLOCK);
+      this.days = new Int32Array(size);
+      this.cents = new Float64Array(size);
+      this.blocks.push({ days: this.days, cents: this.cents });
+      this.used = 0;
     }
     const { days, cents } = this;
     const digit = (i: number) => text.charCodeAt(i) - 48;
@@ -136,24 +147,20 @@ class SalesBuilder {
       }
     }
     this.customers[this.count] = customer;
+    this.blockOf[this.count] = this.blocks.length - 1;
     this.starts[this.count] = first;
+    this.ends[this.count] = at;
     this.count++;
     this.used = at;
   }
 
-  /** The columns, each no longer than what was added. */
   finish(): SalesColumns {
-    this.starts[this.count] = this.used;
-    return {
-      customers: this.customers.subarray(0, this.count),
-      starts: this.starts.subarray(0, this.count + 1),
-      days: this.days.subarray(0, this.used),
-      cents: this.cents.subarray(0, this.used),
-    };
+    const n = this.count;
+    return { customers: this.customers.subarray(0, n), blockOf: this.blockOf.subarray(0, n), starts: this.starts.subarray(0, n), ends: this.ends.subarray(0, n), blocks: this.blocks };
   }
 }
 
-function grown<T extends Int32Array | Float64Array>(array: T, size: number): T {
+function grown<T extends Uint32Array | Int32Array | Float64Array>(array: T, size: number): T {
   const out = new (array.constructor as new (n: number) => T)(size);
   out.set(array);
   return out;

@@ -108,12 +108,13 @@ const OPEN_STAGES = new Set(['lead', 'qualified', 'proposal', 'negotiation']);
 /** Every customer with a purchase up to the as-of day, with their whole history up to then. */
 async function histories(db: Kysely<DB>, asOf: string): Promise<CustomerHistory[]> {
   const rows = await readRiskHistory(db, asOf, endOfLocalDay(asOf).toISOString());
-  const { customers, starts, days, cents } = rows.sales;
+  const { customers, blockOf, starts, ends, blocks } = rows.sales;
   const out: CustomerHistory[] = [];
   // Most customers have no tickets, ratings or deals: they share one empty list until they do.
   const NONE: readonly never[] = Object.freeze([]);
   for (let i = 0; i < customers.length; i++) {
-    out.push({ id: customers[i]!, saleDays: days, saleCents: cents, saleStart: starts[i]!, saleEnd: starts[i + 1]!, contactDays: NONE, tickets: NONE, ratings: NONE, deals: NONE });
+    const { days, cents } = blocks[blockOf[i]!]!;
+    out.push({ id: customers[i]!, saleDays: days, saleCents: cents, saleStart: starts[i]!, saleEnd: ends[i]!, contactDays: NONE, tickets: NONE, ratings: NONE, deals: NONE });
   }
   // The customers come by id: a binary search finds one without a map of them all.
   const historyOf = (id: number): CustomerHistory | undefined => {
