@@ -7,9 +7,14 @@
 /** A customer's history, each list in date order. */
 export interface CustomerHistory {
   id: number;
-  /** Days of live purchases and their amounts in cents, oldest first. */
+  /**
+   * Days of live purchases and their amounts in cents, oldest first: positions `saleStart` up to
+   * (not including) `saleEnd` of columns that every customer of a read may share.
+   */
   saleDays: Int32Array;
   saleCents: Float64Array;
+  saleStart: number;
+  saleEnd: number;
   /** Days of activities (contacts), oldest first. */
   contactDays: readonly number[];
   tickets: readonly TicketHistory[];
@@ -75,17 +80,22 @@ export interface Facts {
   tenure: number;
 }
 
-/** How many of the customer's purchases were on or before `day` (their index is sorted). */
+/** How many of the customer's purchases were on or before `day` (their days are sorted). */
 export function purchasesUpTo(history: CustomerHistory, day: number): number {
-  const days = history.saleDays;
-  let lo = 0;
-  let hi = days.length;
+  const { saleDays: days, saleStart: start } = history;
+  let lo = start;
+  let hi = history.saleEnd;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (days[mid]! <= day) lo = mid + 1;
     else hi = mid;
   }
-  return lo;
+  return lo - start;
+}
+
+/** The day of the customer's `i`-th purchase (0 is the first). */
+export function purchaseDay(history: CustomerHistory, i: number): number {
+  return history.saleDays[history.saleStart + i]!;
 }
 
 /** True when the customer bought on a day in (from, to]. */
@@ -107,9 +117,9 @@ function medianOf(values: Float64Array, n: number): number {
 export function factsAt(history: CustomerHistory, day: number): Facts | null {
   const n = purchasesUpTo(history, day);
   if (n === 0) return null;
-  const { saleDays, saleCents } = history;
-  const first = saleDays[0]!;
-  const last = saleDays[n - 1]!;
+  const { saleDays, saleCents, saleStart: start } = history;
+  const first = saleDays[start]!;
+  const last = saleDays[start + n - 1]!;
   let purchases365 = 0;
   let spend365 = 0;
   let spendLast180 = 0;
@@ -118,7 +128,7 @@ export function factsAt(history: CustomerHistory, day: number): Facts | null {
   let previous = -Infinity;
   let lastGap: number | null = null;
   if (scratch.length < n) scratch = new Float64Array(2 * n);
-  for (let i = 0; i < n; i++) {
+  for (let i = start; i < start + n; i++) {
     const d = saleDays[i]!;
     const age = day - d;
     if (age < 365) {
@@ -219,9 +229,10 @@ function countSince(history: CustomerHistory, day: number, days: number): number
 }
 
 function spendUpTo(history: CustomerHistory, day: number): number {
-  const n = purchasesUpTo(history, day);
+  const start = history.saleStart;
+  const end = start + purchasesUpTo(history, day);
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += history.saleCents[i]!;
+  for (let i = start; i < end; i++) sum += history.saleCents[i]!;
   return sum;
 }
 

@@ -17,6 +17,7 @@ import {
   factsAt,
   FEATURE_COUNT,
   nextAction,
+  purchaseDay,
   purchasesUpTo,
   reasonsFor,
   writeFeatures,
@@ -107,21 +108,31 @@ const OPEN_STAGES = new Set(['lead', 'qualified', 'proposal', 'negotiation']);
 /** Every customer with a purchase up to the as-of day, with their whole history up to then. */
 async function histories(db: Kysely<DB>, asOf: string): Promise<CustomerHistory[]> {
   const rows = await readRiskHistory(db, asOf, endOfLocalDay(asOf).toISOString());
-  const byId = new Map<number, CustomerHistory>();
+  const { customers, blockOf, starts, ends, blocks } = rows.sales;
   const out: CustomerHistory[] = [];
   // Most customers have no tickets, ratings or deals: they share one empty list until they do.
   const NONE: readonly never[] = Object.freeze([]);
-  for (const { customer, days, cents } of rows.sales) {
-    const h: CustomerHistory = { id: customer, saleDays: days, saleCents: cents, contactDays: NONE, tickets: NONE, ratings: NONE, deals: NONE };
-    byId.set(h.id, h);
-    out.push(h);
+  for (let i = 0; i < customers.length; i++) {
+    const { days, cents } = blocks[blockOf[i]!]!;
+    out.push({ id: customers[i]!, saleDays: days, saleCents: cents, saleStart: starts[i]!, saleEnd: ends[i]!, contactDays: NONE, tickets: NONE, ratings: NONE, deals: NONE });
   }
+  // The customers come by id: a binary search finds one without a map of them all.
+  const historyOf = (id: number): CustomerHistory | undefined => {
+    let lo = 0;
+    let hi = customers.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (customers[mid]! < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return customers[lo] === id ? out[lo] : undefined;
+  };
   const own = <K extends 'contactDays' | 'tickets' | 'ratings' | 'deals'>(h: CustomerHistory, key: K) => {
     if (h[key] === NONE) (h as Record<K, unknown>)[key] = [];
     return h[key] as unknown as Array<CustomerHistory[K] extends ReadonlyArray<infer T> ? T : never>;
   };
   for (const [id, at] of rows.activities) {
-    const h = byId.get(id);
+    const h = historyOf(id);
     if (h) own(h, 'contactDays').push(localDayNumber(at));
   }
   const changes = new Map<number, Array<{ day: number; done: boolean }>>();
@@ -131,7 +142,7 @@ async function histories(db: Kysely<DB>, asOf: string): Promise<CustomerHistory[
     list.push({ day: localDayNumber(at), done: DONE_STATUSES.has(to) });
   }
   for (const [id, customerId, openedAt, resolvedAt, closedAt, hasHistory] of rows.tickets) {
-    const h = byId.get(customerId);
+    const h = historyOf(customerId);
     if (!h) continue;
     // Imported tickets have no status history: their resolution (or closing) time is the change.
     const doneAt = resolvedAt ?? closedAt;
@@ -139,7 +150,7 @@ async function histories(db: Kysely<DB>, asOf: string): Promise<CustomerHistory[
     own(h, 'tickets').push({ openedDay: localDayNumber(openedAt), changes: list });
   }
   for (const [customerId, ratedAt, score] of rows.ratings) {
-    const h = byId.get(customerId);
+    const h = historyOf(customerId);
     if (h) own(h, 'ratings').push({ day: localDayNumber(ratedAt), score });
   }
   const moves = new Map<number, Array<{ day: number; open: boolean }>>();
@@ -149,7 +160,7 @@ async function histories(db: Kysely<DB>, asOf: string): Promise<CustomerHistory[
     list.push({ day: localDayNumber(at), open: OPEN_STAGES.has(stage) });
   }
   for (const [id, customerId, createdAt, stage] of rows.deals) {
-    const h = byId.get(customerId);
+    const h = historyOf(customerId);
     if (!h) continue;
     const created = localDayNumber(createdAt);
     own(h, 'deals').push({ createdDay: created, moves: moves.get(id) ?? [{ day: created, open: OPEN_STAGES.has(stage) }] });
@@ -176,7 +187,7 @@ function trainingSet(all: readonly CustomerHistory[], until: number, horizon: nu
   const days: number[] = [];
   for (let t = until - horizon; t >= firstDay && days.length < MAX_SNAPSHOTS; t -= step) days.push(t);
   let estimate = 0;
-  for (const t of days) for (const h of all) if (h.saleDays[0]! <= t) estimate++;
+  for (const t of days) for (const h of all) if (purchaseDay(h, 0) <= t) estimate++;
   // The same customers at every snapshot, chosen by id: thinning never depends on the outcome.
   const keep = estimate > MAX_TRAINING_ROWS ? MAX_TRAINING_ROWS / estimate : 1;
   const sample = keep < 1 ? all.filter((h) => idFraction(h.id) < keep) : all;
@@ -185,7 +196,7 @@ function trainingSet(all: readonly CustomerHistory[], until: number, horizon: nu
   let rows = 0;
   for (const t of days) {
     for (const h of sample) {
-      if (h.saleDays[0]! > t) continue;
+      if (purchaseDay(h, 0) > t) continue;
       const facts = factsAt(h, t)!;
       if ((rows + 1) * FEATURE_COUNT > buffer.length) {
         const grown = new Float64Array(buffer.length * 2);
@@ -274,7 +285,7 @@ export async function customerRisk(
     throw new ValidationError(`no purchases up to ${asOf}: there is no history to learn from`, { hint: 'record or import sales first, or give a later --as-of' });
   }
   let firstDay = Infinity;
-  for (const h of all) firstDay = Math.min(firstDay, h.saleDays[0]!);
+  for (const h of all) firstDay = Math.min(firstDay, purchaseDay(h, 0));
   if (firstDay > day - 2 * horizon) {
     throw new ValidationError(
       `the history is shorter than two horizons: the first purchase is on ${dayOf(firstDay)}, and a ${horizon}-day horizon as of ${asOf} needs purchases from ${dayOf(day - 2 * horizon)} or earlier`,
@@ -282,7 +293,7 @@ export async function customerRisk(
     );
   }
   const backtestDay = day - horizon;
-  const earlier = all.filter((h) => h.saleDays[0]! <= backtestDay);
+  const earlier = all.filter((h) => purchaseDay(h, 0) <= backtestDay);
   if (earlier.length < MIN_CUSTOMERS) {
     throw new ValidationError(`too few customers to learn from: ${earlier.length} had bought by ${dayOf(backtestDay)} (at least ${MIN_CUSTOMERS} are needed)`, {
       hint: 'the score learns from the shop\'s own customers; it needs more of them',
@@ -295,7 +306,7 @@ export async function customerRisk(
   refuseUnlessBothOutcomes(outcomes, `in the backtest (bought by ${dayOf(backtestDay)}, followed up to ${asOf})`);
   const pastScores = Float64Array.from(scoreAt(past.model, earlier, backtestDay, false), (s) => s.probability);
   const baseline = fitLogistic(recencyOnly(past.training.data), past.training.labels, { lambda: LAMBDA });
-  const baselineScores = Float64Array.from(earlier, (h) => predictOne(baseline, [Math.log1p(backtestDay - h.saleDays[purchasesUpTo(h, backtestDay) - 1]!)]));
+  const baselineScores = Float64Array.from(earlier, (h) => predictOne(baseline, [Math.log1p(backtestDay - purchaseDay(h, purchasesUpTo(h, backtestDay) - 1))]));
   const backtest: Backtest = {
     trainedUntil: dayOf(backtestDay),
     customers: earlier.length,

@@ -88,6 +88,8 @@ const history = (sales: number[], extra: Partial<CustomerHistory> = {}): Custome
   id: 1,
   saleDays: Int32Array.from(sales),
   saleCents: Float64Array.from(sales, () => 10_000),
+  saleStart: 0,
+  saleEnd: sales.length,
   contactDays: [],
   tickets: [],
   ratings: [],
