@@ -144,6 +144,24 @@ const LOOKUP_INDEXES = new Set(['customers_name', 'customers_phone_digits']);
 const UNIQUE_WHEN_EMPTY: Record<string, string> = { sales_import_key: 'SELECT 1 FROM sales WHERE import_key IS NOT NULL LIMIT 1' };
 /** Defer indexes only when the file holds at least this many rows and more than the table has. */
 const DEFER_INDEXES_FROM_ROWS = 50_000;
+/**
+ * Page cache while a deferred index is built, in KiB. SQLite sorts the keys in runs as big as the
+ * page cache: an 80 MB run of keys in random order (customers, days, import keys) misses the CPU's
+ * caches on most comparisons, where 2 MB runs sort in cache and merge in order. CPU for the
+ * deferred indexes of 1M customers: 2.3 s instead of 3.9 s; of 1M sales: 1.9 s instead of 3.3 s
+ * (3.3 s instead of 4.3 s with the import keys of sales without external_id), and 30 MB less RSS.
+ */
+const INDEX_BUILD_CACHE_KIB = 2048;
+
+/** Builds a deferred index with the small page cache that sorts fastest, then gives the import its cache back. */
+function buildIndex(sqlite: Database.Database, sql: string, kind: ImportKind): void {
+  sqlite.pragma(`cache_size = -${INDEX_BUILD_CACHE_KIB}`);
+  try {
+    sqlite.exec(sql);
+  } finally {
+    sqlite.pragma(`cache_size = -${CACHE_KIB[kind]}`);
+  }
+}
 
 type RowValues = Record<string, unknown>;
 type AuditOp = ['updated', keyof DB & string, number, RowValues, RowValues] | ['inserted', keyof DB & string, number, RowValues];
@@ -980,7 +998,7 @@ export async function importIntoSqlite(db: Kysely<DB>, input: ImportInput, by: I
       needLookupIndexes() {
         for (const [name, sql] of deferred) {
           if (!LOOKUP_INDEXES.has(name)) continue;
-          sqlite.exec(sql);
+          buildIndex(sqlite, sql, input.kind);
           deferred.delete(name);
         }
       },
@@ -1039,11 +1057,11 @@ export async function importIntoSqlite(db: Kysely<DB>, input: ImportInput, by: I
     hooks.onFinishing?.(counts);
     for (const [name, sql] of deferred) {
       try {
-        sqlite.exec(sql);
+        buildIndex(sqlite, sql, input.kind);
       } catch (error) {
         if (!(name in UNIQUE_WHEN_EMPTY && isUniqueViolation(error) && handle.renumber)) throw error;
         handle.renumber();
-        sqlite.exec(sql);
+        buildIndex(sqlite, sql, input.kind);
       }
     }
     for (const [table, firstId] of firstIds) await audit.insertedRange(table, firstId, highestIdIssued(sqlite, table));
