@@ -639,10 +639,17 @@ function salesHandler(run: Run): RowHandler {
   const saleContent = (customerId: number | null, s: SaleRecord) => `${customerId ?? ''}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${whenOf(s)}\u001f${s.note ?? ''}`;
   // A plain sale's key needs its customer's id, which a batch looks up itself: the batch computes the
   // key (occurrence 1) with this function once it has the id, as the one-row path does; renumber()
-  // computes the later occurrences' keys with it too. A guest's id is blank in the content.
-  sqlite.function('crm_sale_key', { deterministic: true }, (customerId, product, quantity, amount, soldOn, note, occurrence) =>
-    keyOf(`${(customerId as number | null) ?? ''}\u001f${product as string}\u001f${quantity as number}\u001f${amount as number}\u001f${soldOn as string}\u001f${(note as string | null) ?? ''}`, occurrence as number),
-  );
+  // computes the later occurrences' keys with it too. The statement builds the content (contentSql)
+  // and hands the function one string: a call from SQLite into JavaScript costs for every argument
+  // (1M sales: 0.2 s less than passing the six values).
+  sqlite.function('crm_sale_key', { deterministic: true }, (content, occurrence) => keyOf(content as string, occurrence as number));
+  /**
+   * saleContent in SQL, from the SQL expressions of its values. Numbers bound from JavaScript arrive as
+   * REAL, which SQL prints as 3.0: cast to INTEGER they print as JavaScript prints them (all are whole,
+   * within 2^53). A guest's id is blank.
+   */
+  const contentSql = (customerId: string, product: string, quantity: string, amount: string, when: string, note: string): string =>
+    `coalesce(CAST(${customerId} AS INTEGER), '') || char(31) || ${product} || char(31) || CAST(${quantity} AS INTEGER) || char(31) || CAST(${amount} AS INTEGER) || char(31) || ${when} || char(31) || coalesce(${note}, '')`;
 
   /**
    * customerId null: the customer is named by email or external id (`via`), and the batch insert looks
@@ -666,7 +673,7 @@ function salesHandler(run: Run): RowHandler {
     `${insertHead}
      SELECT coalesce(v.column2, c.id, e.id), iif(coalesce(v.column2, c.id, e.id) IS NULL AND v.column18 IS NULL, NULL, v.column5),
             v.column6, v.column7, v.column8, v.column9, v.column10,
-            iif(v.column16 IS NULL, v.column11, crm_sale_key(coalesce(v.column2, c.id, e.id), v.column5, v.column6, v.column7, coalesce(v.column19, v.column8), v.column9, v.column16)),
+            iif(v.column16 IS NULL, v.column11, crm_sale_key(${contentSql('coalesce(v.column2, c.id, e.id)', 'v.column5', 'v.column6', 'v.column7', 'coalesce(v.column19, v.column8)', 'v.column9')}, v.column16)),
             v.column12, v.column13, v.column14, v.column15, v.column17, v.column19
      FROM (VALUES ${Array.from({ length: INSERT_BATCH }, (_, i) => batchRow(i)).join(', ')}) AS v
      LEFT JOIN customers AS c ON c.email = v.column3
@@ -789,7 +796,7 @@ function salesHandler(run: Run): RowHandler {
       // sales share occurrence 1's key; the 2nd, 3rd… in file (id) order take the next occurrences.
       sqlite
         .prepare(
-          `UPDATE sales SET import_key = crm_sale_key(customer_id, product, quantity, amount_cents, coalesce(sold_at, sold_on), note, d.occurrence)
+          `UPDATE sales SET import_key = crm_sale_key(${contentSql('customer_id', 'product', 'quantity', 'amount_cents', 'coalesce(sold_at, sold_on)', 'note')}, d.occurrence)
            FROM (SELECT id, row_number() OVER (PARTITION BY import_key ORDER BY id) AS occurrence FROM sales
                  WHERE import_key IN (SELECT import_key FROM sales WHERE import_key IS NOT NULL GROUP BY import_key HAVING count(*) > 1)) AS d
            WHERE sales.id = d.id AND d.occurrence > 1`,
