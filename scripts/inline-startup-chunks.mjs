@@ -107,6 +107,10 @@ export async function inlineStartupChunks(metafile, entry, options) {
       })
       .replace(BARE_IMPORT, (whole, from) => (prefixOf.has(resolve(dirname(path), from)) ? '' : whole));
     if (rewritten !== text) writeFileSync(path, rewritten);
+    // Any other way of naming a folded chunk (a re-export, import()) would fail at run time: fail the build instead.
+    for (const m of rewritten.matchAll(/["'](\.\.?\/[^"']+\.js)["']/g)) {
+      if (prefixOf.has(resolve(dirname(path), m[1]))) throw new Error(`inline: ${path} still names ${m[1]}, which was folded into ${entry}`);
+    }
   }
   for (const path of folded) {
     rmSync(path);
