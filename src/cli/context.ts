@@ -1,7 +1,6 @@
 // The world a command sees, injected: the database (opened lazily, so `--help` and `--version`
 // never touch it), the clock, the terminal, the output target and the global flags.
 import type { Command } from 'commander';
-import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { userInfo } from 'node:os';
 import * as privateFiles from '../db/private-files.js';
@@ -9,8 +8,8 @@ import * as privateFiles from '../db/private-files.js';
 // here, they are folded into crm.js rather than loaded as chunks of their own (better-sqlite3
 // itself is still loaded on first use, so a PostgreSQL URL never loads it).
 import { fileState } from '../db/encryption.js';
-import { sqliteRowSource, type RowSource } from '../db/row-source.js';
-import { diskFullError, openCurrentSqlite } from '../db/sqlite.js';
+import { openCurrentRowSource, type RowSource } from '../db/row-source.js';
+import { diskFullError } from '../db/sqlite.js';
 import type { DB } from '../db/schema.js';
 import { checkDatabaseTarget, isPostgresUrl, urlHasPassword } from '../db/postgres-url.js';
 import { PermissionError, UsageError, ValidationError } from '../domain/errors.js';
@@ -33,8 +32,6 @@ import {
   type Row,
   type Section,
 } from '../io/render.js';
-
-export type SqliteHandle = SqliteDatabase.Database;
 
 /** The process-level things a run needs; tests and main() supply them. */
 export interface Deps {
@@ -95,14 +92,9 @@ export interface Context {
   /** The key to use from now on (after the file was encrypted, rekeyed or restored). */
   useDbKey(key: Buffer | undefined): void;
   /**
-   * The raw better-sqlite3 handle, for hot read paths with prepared statements. When the file is
-   * already current this opens it without loading Kysely (fast start-up); otherwise it goes through
-   * db() (create, migrate, or a clear error) and returns the handle behind it.
-   */
-  sqlite(): Promise<SqliteHandle>;
-  /**
-   * Rows for the hot read paths on either engine: the raw SQLite handle (see sqlite()), or the
-   * PostgreSQL connection through the raw-SQL seam.
+   * Rows for the hot read paths on either engine, through src/db's raw-SQL seam. A SQLite file that
+   * is already current is read without loading Kysely (fast start-up); otherwise it goes through
+   * db() (create, migrate, or a clear error).
    */
   rowSource(): Promise<RowSource>;
   now(): Date;
@@ -262,7 +254,7 @@ export function createContext(deps: Deps, command: Command): Context {
   let dbPromise: Promise<Kysely<DB>> | undefined;
   let memberPromise: Promise<Whoami | null> | undefined;
   let keyPromise: Promise<Buffer | undefined> | undefined;
-  let rawHandle: SqliteHandle | undefined;
+  let currentFile: { rows: RowSource; close(): void } | undefined;
   let prompter: Prompter | undefined;
 
   const dbPath = () => {
@@ -380,25 +372,15 @@ export function createContext(deps: Deps, command: Command): Context {
     useDbKey(key) {
       keyPromise = Promise.resolve(key);
     },
-    async sqlite() {
-      if (rawHandle) return rawHandle;
+    async rowSource() {
+      if (currentFile) return currentFile.rows;
       if (!dbPromise && !isPostgresUrl(context.dbPath())) {
-        const key = await context.dbKey();
-        rawHandle = openCurrentSqlite(context.dbPath(), key);
-        if (rawHandle) return rawHandle;
+        currentFile = openCurrentRowSource(context.dbPath(), await context.dbKey());
+        if (currentFile) return currentFile.rows;
       }
       const db = await context.db();
-      const { sqliteOf } = await import('../db/connection.js');
-      return sqliteOf(db);
-    },
-    async rowSource() {
-      if (isPostgresUrl(context.dbPath())) {
-        const db = await context.db();
-        const { rowSourceOf } = await import('../db/dialect.js');
-        return rowSourceOf(db);
-      }
-      const sqlite = await context.sqlite();
-      return sqliteRowSource(sqlite);
+      const { rowSourceOf } = await import('../db/dialect.js');
+      return rowSourceOf(db);
     },
     now() {
       // CRM_NOW pins the clock; the test suite uses it to check due times and periods.
@@ -517,11 +499,11 @@ export function createContext(deps: Deps, command: Command): Context {
         const what = permission ? `${who} may not ${permission.does}` : `${who} may not do this`;
         return new PermissionError(`${what} (${error.message})`, { hint: 'nothing was changed; ask an owner of this database for access' });
       }
-      if (!dbPromise && !rawHandle) return error;
+      if (!dbPromise && !currentFile) return error;
       return diskFullError(error, context.dbPath()) ?? error;
     },
     async close() {
-      rawHandle?.close();
+      currentFile?.close();
       if (!dbPromise) return;
       const db = await dbPromise.catch(() => undefined);
       await db?.destroy();

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Engine } from './engine.js';
-import { preferSinglePassReads } from './sqlite.js';
+import { openCurrentSqlite, preferSinglePassReads } from './sqlite.js';
 
 export interface RowSource {
   readonly engine: Engine;
@@ -54,4 +54,14 @@ export function sqliteRowSource(sqlite: Database.Database): RowSource {
     all: async <R>(sql: string, params: readonly unknown[] = []) => sqlite.prepare(sql).all(...params) as R[],
     readingOnce: () => preferSinglePassReads(sqlite),
   }, sqlite);
+}
+
+/**
+ * A row source over the SQLite file at `path`, opened without Kysely when its schema is already
+ * current (fast start-up; see openCurrentSqlite), with the closer of its connection. Undefined when
+ * the file must go through the full open (create, migrate, or a clear error).
+ */
+export function openCurrentRowSource(path: string, key: Buffer | undefined): { rows: RowSource; close(): void } | undefined {
+  const sqlite = openCurrentSqlite(path, key);
+  return sqlite && { rows: sqliteRowSource(sqlite), close: () => sqlite.close() };
 }
