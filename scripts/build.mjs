@@ -50,3 +50,20 @@ const options = {
 };
 const result = await build(options);
 await inlineStartupChunks(result.metafile, 'dist/crm.js', options);
+
+// The worker thread that parses big import files (src/io/csv-worker.ts): a bundle of its own,
+// dist/csv-worker.js, so that starting it loads the CSV reader and nothing else.
+await build({
+  entryPoints: { 'csv-worker': 'src/io/csv-worker.ts' },
+  outdir: 'dist',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // iconv-lite's code tables are half a megabyte: loaded from node_modules only for a GBK or Latin-1 file.
+  external: [...options.external, 'iconv-lite'],
+  banner: options.banner,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+});

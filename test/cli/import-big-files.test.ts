@@ -1,0 +1,112 @@
+// A big import file (4 MB and more) is read and parsed by a worker thread while the rows already
+// parsed are written. Everything a user sees must stay as it is for a small file or stdin, which are
+// parsed on the importing thread: the rows written, line numbers in problems, the errors of a
+// broken file, and a database left unchanged when the import is refused.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandbox, type Sandbox } from '../helpers/cli.js';
+
+const env = { CRM_NOW: '2025-06-01T09:00:00Z' };
+const ROWS = 60_000;
+
+/** 60,000 customers (about 5 MB); row i is on line i + 2, and every 1000th has a quoted two-line company. */
+function customersText(): string {
+  const lines = ['name,email,phone,city,company,tags'];
+  for (let i = 0; i < ROWS; i++) {
+    const company = i % 1000 === 0 ? `"Firm ${i}\nSecond floor"` : `"Company, ${i % 500}"`;
+    lines.push(`Customer ${i},customer${i}@example.com,+44 20 7946 ${String(i).padStart(5, '0')},City ${i % 40},${company},${i % 3 === 0 ? 'vip' : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The line a row starts on: a row with a two-line company pushes every later row down one line. */
+const lineOf = (i: number) => i + 2 + Math.ceil(i / 1000);
+
+let boxes: Sandbox[] = [];
+const fresh = () => {
+  const box = sandbox();
+  box.ok(['init']);
+  boxes.push(box);
+  return box;
+};
+afterAll(() => {
+  for (const box of boxes) box.cleanup();
+  boxes = [];
+});
+
+let text: string;
+beforeAll(() => {
+  text = customersText();
+  expect(Buffer.byteLength(text)).toBeGreaterThan(4 << 20);
+});
+
+const write = (box: Sandbox, name: string, content: string | Buffer) => {
+  const path = join(box.dir, name);
+  writeFileSync(path, content);
+  return path;
+};
+
+const rowsOf = (box: Sandbox) =>
+  box.query<Record<string, unknown>>(
+    `SELECT c.id, c.name, c.email, c.phone, c.city, c.company,
+            (SELECT group_concat(t.name) FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = c.id) AS tags
+     FROM customers c ORDER BY c.id`,
+  );
+
+describe('a big import file', () => {
+  it('writes the same rows as the same file read from stdin', () => {
+    const fromFile = fresh();
+    const fromStdin = fresh();
+    const path = write(fromFile, 'customers.csv', text);
+    const a = fromFile.run(['import', 'customers', path], { env });
+    const b = fromStdin.run(['import', 'customers', '-'], { env, input: text });
+    expect(a.stderr).toMatch(/^imported 60000, updated 0, skipped 0, rejected 0 in /m);
+    expect(b.stderr).toMatch(/^imported 60000, updated 0, skipped 0, rejected 0 in /m);
+    expect(a.code).toBe(0);
+    const rows = rowsOf(fromFile);
+    expect(rows).toHaveLength(ROWS);
+    expect(rows).toEqual(rowsOf(fromStdin));
+    expect(rows[1000]).toMatchObject({ name: 'Customer 1000', company: 'Firm 1000\nSecond floor', email: 'customer1000@example.com' });
+    expect(rows[59_997]).toMatchObject({ name: 'Customer 59997', company: 'Company, 497', city: 'City 37', tags: 'vip' });
+    expect(rows[59_999]).toMatchObject({ name: 'Customer 59999', company: 'Company, 499', city: 'City 39', tags: null });
+  });
+
+  it('names the lines of invalid rows far into the file and writes nothing', () => {
+    const box = fresh();
+    box.ok(['customer', 'add', '--name', 'Existing', '--email', 'old@example.com'], { env });
+    const before = box.dump();
+    const bad = text.replace('customer41234@example.com', 'not-an-email').replace('customer59998@example.com', 'customer7@example.com');
+    const result = box.run(['import', 'customers', write(box, 'bad.csv', bad)], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: 2 invalid rows in .*bad\.csv; nothing was imported$/m);
+    expect(result.stderr).toContain(`line ${lineOf(41234)}: email: "not-an-email" is not a valid email address`);
+    expect(result.stderr).toContain(`line ${lineOf(59998)}: email: duplicate of line ${lineOf(7)}`);
+    expect(box.dump()).toBe(before);
+  });
+
+  it('reports invalid UTF-8 and an unclosed quote at their lines, and writes nothing', () => {
+    const box = fresh();
+    const before = box.dump();
+    const at = text.indexOf('Customer 50000,');
+    const latin1 = Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0x4a, 0x6f, 0x73, 0xe9]), Buffer.from(text.slice(at))]);
+    const broken = box.run(['import', 'customers', write(box, 'latin.csv', latin1)], { env });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(new RegExp(`^error: .*latin\\.csv: line ${lineOf(50000)}: invalid UTF-8$`, 'm'));
+    expect(broken.stderr).toMatch(/^hint: say which encoding the file is in/m);
+
+    const open = `${text}Last One,last@example.com,,"Nowhere,,\n`;
+    const unclosed = box.run(['import', 'customers', write(box, 'open.csv', open)], { env });
+    expect(unclosed.code).toBe(1);
+    expect(unclosed.stderr).toMatch(new RegExp(`^error: .*open\\.csv: line ${lineOf(ROWS)}: a quoted field is never closed$`, 'm'));
+    expect(box.dump()).toBe(before);
+  });
+
+  it('reads a big Latin-1 file with --encoding latin1', () => {
+    const box = fresh();
+    const latin1 = Buffer.from(text.replace('Customer 30000,', 'José 30000,'), 'latin1');
+    box.ok(['import', 'customers', write(box, 'latin1.csv', latin1), '--encoding', 'latin1'], { env });
+    expect(box.query<{ name: string }>("SELECT name FROM customers WHERE email = 'customer30000@example.com'")).toEqual([{ name: 'José 30000' }]);
+    expect(box.query<{ n: number }>('SELECT count(*) AS n FROM customers')).toEqual([{ n: ROWS }]);
+  });
+});
