@@ -153,12 +153,21 @@ const DEFER_INDEXES_FROM_ROWS = 50_000;
  */
 const INDEX_BUILD_CACHE_KIB = 2048;
 
-/** Builds a deferred index with the small page cache that sorts fastest, then gives the import its cache back. */
+/**
+ * Threads SQLite's sorter may use while it builds a deferred index: it sorts runs of keys on one
+ * and merges on the other. The import's other thread (parsing the file) has finished by then.
+ * 1M customers: 0.3 to 0.7 s less; 1M sales without external_id: 0.3 s less.
+ */
+const INDEX_BUILD_THREADS = 2;
+
+/** Builds a deferred index with the small page cache that sorts fastest and a helper thread, then gives the import its cache back. */
 function buildIndex(sqlite: Database.Database, sql: string, kind: ImportKind): void {
   sqlite.pragma(`cache_size = -${INDEX_BUILD_CACHE_KIB}`);
+  sqlite.pragma(`threads = ${INDEX_BUILD_THREADS}`);
   try {
     sqlite.exec(sql);
   } finally {
+    sqlite.pragma('threads = 0');
     sqlite.pragma(`cache_size = -${CACHE_KIB[kind]}`);
   }
 }
