@@ -185,7 +185,7 @@ async function pushRows(client: pg.PoolClient, sqlite: Database.Database, table:
   // A customer imported without an owner belongs to whoever imports it, as with `customer add`
   // (and an own-only member's row-level security policy admits only their own).
   const ownerAt = table === 'customers' ? columns.indexOf('owner') : -1;
-  const owner = direct && ownerAt >= 0 ? encodeField((await client.query<{ user: string }>('SELECT session_user AS "user"')).rows[0]!.user) : null;
+  const owner = ownerAt >= 0 ? encodeField((await client.query<{ user: string }>('SELECT session_user AS "user"')).rows[0]!.user) : null;
   const stream = client.query(copyFrom(`COPY ${direct ? pgTable(table) : stage} (${list}) FROM STDIN`));
   const done = new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);
@@ -208,8 +208,7 @@ async function pushRows(client: pg.PoolClient, sqlite: Database.Database, table:
   stream.end();
   await done;
   if (direct) return rows;
-  const values = columns.map((c) => (table === 'customers' && c === 'owner' ? 'coalesce("owner", session_user)' : q(c))).join(', ');
-  if (rows > 0) await client.query(`INSERT INTO ${pgTable(table)} (${list}) SELECT ${values} FROM ${stage}`);
+  if (rows > 0) await client.query(`INSERT INTO ${pgTable(table)} (${list}) SELECT ${list} FROM ${stage}`);
   await client.query(`DROP TABLE ${stage}`);
   return rows;
 }
@@ -305,8 +304,7 @@ export async function importThroughSpace<R extends SpaceResult>(db: Kysely<DB>, 
     for (const name of sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[]) sqlite.exec(`DROP TRIGGER ${q(name)}`);
     sqlite.exec('BEGIN');
     // The mirrored rows go in without the tables' secondary indexes, which are then built with one
-    // sort each: a sales import into a database of 1M customers spent 5.3 s putting their keys in
-    // the scratch file one index entry at a time, whatever the size of the file it imported.
+    // sort each: for the keys of 1M customers (a sales import), 0.8 s less than an index entry a row.
     const mirrored = MIRRORS[kind].map((m) => m.table);
     const indexes = sqlite
       .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${mirrored.map(() => '?').join(', ')})`)

@@ -3,27 +3,21 @@
 // batches before they are taken, then `done`, or the error that stopped it.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ValidationError } from '../domain/errors.js';
-import { readCsvBatches, type CsvSourceOptions, type WorkerMessage } from './csvReader.js';
+import { readCsvBatches, wakeUp, type CsvSourceOptions, type WorkerMessage } from './csvReader.js';
 
 const { path, name, options, ahead } = workerData as { path: string; name: string; options: CsvSourceOptions; ahead: number };
 const port = parentPort!;
 let credits = ahead;
-let wake: (() => void) | null = null;
+const credited = wakeUp();
 port.on('message', (n: number) => {
   credits += n;
-  const resume = wake;
-  wake = null;
-  resume?.();
+  credited.notify();
 });
 const post = (message: WorkerMessage) => port.postMessage(message);
 
 try {
   for await (const batch of readCsvBatches(path, null, name, options)) {
-    while (credits === 0) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-    }
+    while (credits === 0) await credited.wait();
     credits--;
     post({ batch });
   }

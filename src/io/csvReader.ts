@@ -254,12 +254,27 @@ export async function* readCsvBatches(path: string, stdin: NodeJS.ReadableStream
   }
 }
 
-
 /** What the worker thread sends: a batch, the end, or why it stopped. */
 export type WorkerMessage =
   | { batch: RecordBatch }
   | { done: true }
   | { error: { validation: boolean; message: string; hint?: string | undefined; stack?: string | undefined } };
+
+/** A wake-up for one waiter: `wait()` settles at the next `notify()` (which does nothing when no one waits). */
+export function wakeUp(): { wait(): Promise<void>; notify(): void } {
+  let resume: (() => void) | null = null;
+  return {
+    wait: () =>
+      new Promise<void>((resolve) => {
+        resume = resolve;
+      }),
+    notify() {
+      const waiting = resume;
+      resume = null;
+      waiting?.();
+    },
+  };
+}
 
 /** Where the build put the worker's bundle (dist/csv-worker.js, beside crm.js or one folder up from a chunk), if it did. */
 function workerFile(): URL | null {
@@ -279,31 +294,24 @@ async function* workerBatches(file: URL, path: string, name: string, options: Cs
   const worker = new Worker(file, { workerData: { path, name, options, ahead: WORKER_AHEAD } });
   const queue: WorkerMessage[] = [];
   let failure: Error | null = null;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const resume = wake;
-    wake = null;
-    resume?.();
-  };
+  const arrival = wakeUp();
   worker.on('message', (message: WorkerMessage) => {
     queue.push(message);
-    notify();
+    arrival.notify();
   });
   worker.on('error', (error) => {
     failure ??= error;
-    notify();
+    arrival.notify();
   });
   worker.on('exit', (code) => {
     failure ??= new Error(`the CSV reader thread stopped (exit code ${code})`);
-    notify();
+    arrival.notify();
   });
   try {
     for (;;) {
       while (queue.length === 0) {
         if (failure) throw failure;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
+        await arrival.wait();
       }
       const message = queue.shift()!;
       if ('done' in message) return;
