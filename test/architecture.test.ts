@@ -59,10 +59,29 @@ export function driverUses(text: string): string[] {
   return uses.map((m) => m[1] ?? m[2] ?? `.${m[3]}()`);
 }
 
+/**
+ * What in a file reaches a row source, src/db's object that runs SQL text: the hot read paths take
+ * a Reader (src/db/reader.ts), whose methods return rows by what they mean.
+ */
+export function rowSourceUses(text: string): string[] {
+  return [...text.matchAll(/\b(RowSource|rowSourceOf|sqliteRowSource|openCurrentRowSource)\b|['"][./]*db\/row-source\.js['"]/g)].map((m) => m[1] ?? m[0]);
+}
+
 describe('one data path', () => {
   it('services (and the CLI above them) never see a driver: handles, pragmas and raw statements live in src/db', () => {
     const offending = ['src/services', 'src/cli', 'src/io'].flatMap(files).flatMap((file) => driverUses(readFileSync(join(root, file), 'utf8')).map((use) => `${file} uses ${use}`));
     expect(offending).toEqual([]);
+  });
+
+  it('services and the CLI read through typed readers: no object that runs SQL text reaches them', () => {
+    const offending = ['src/services', 'src/cli', 'src/io'].flatMap(files).flatMap((file) => rowSourceUses(readFileSync(join(root, file), 'utf8')).map((use) => `${file} uses ${use}`));
+    expect(offending).toEqual([]);
+  });
+
+  it('the row-source check catches the type, its makers and its module', () => {
+    const text = "import type { RowSource } from '../db/row-source.js';\nconst rows = rowSourceOf(db);";
+    expect(rowSourceUses(text)).toEqual(['RowSource', "'../db/row-source.js'", 'rowSourceOf']);
+    expect(rowSourceUses("import type { Reader } from '../db/reader.js';\nconst rows = await reader.customers({});")).toEqual([]);
   });
 
   it('the check catches a driver import, the handle behind Kysely and a prepared statement', () => {

@@ -8,7 +8,7 @@ import * as privateFiles from '../db/private-files.js';
 // here, they are folded into crm.js rather than loaded as chunks of their own (better-sqlite3
 // itself is still loaded on first use, so a PostgreSQL URL never loads it).
 import { fileState } from '../db/encryption.js';
-import { openCurrentRowSource, type RowSource } from '../db/row-source.js';
+import { openCurrentReader, type Reader } from '../db/reader.js';
 import { diskFullError } from '../db/sqlite.js';
 import type { DB } from '../db/schema.js';
 import { checkDatabaseTarget, isPostgresUrl, urlHasPassword } from '../db/postgres-url.js';
@@ -92,11 +92,11 @@ export interface Context {
   /** The key to use from now on (after the file was encrypted, rekeyed or restored). */
   useDbKey(key: Buffer | undefined): void;
   /**
-   * Rows for the hot read paths on either engine, through src/db's raw-SQL seam. A SQLite file that
-   * is already current is read without loading Kysely (fast start-up); otherwise it goes through
-   * db() (create, migrate, or a clear error).
+   * The reads of the hot read paths on either engine (src/db/reader.ts). A SQLite file that is
+   * already current is read without loading Kysely (fast start-up); otherwise it goes through db()
+   * (create, migrate, or a clear error).
    */
-  rowSource(): Promise<RowSource>;
+  reader(): Promise<Reader>;
   now(): Date;
   meta(): WriteMeta;
   prompter(): Prompter;
@@ -254,7 +254,7 @@ export function createContext(deps: Deps, command: Command): Context {
   let dbPromise: Promise<Kysely<DB>> | undefined;
   let memberPromise: Promise<Whoami | null> | undefined;
   let keyPromise: Promise<Buffer | undefined> | undefined;
-  let currentFile: { rows: RowSource; close(): void } | undefined;
+  let currentFile: { reader: Reader; close(): void } | undefined;
   let prompter: Prompter | undefined;
 
   const dbPath = () => {
@@ -372,15 +372,15 @@ export function createContext(deps: Deps, command: Command): Context {
     useDbKey(key) {
       keyPromise = Promise.resolve(key);
     },
-    async rowSource() {
-      if (currentFile) return currentFile.rows;
+    async reader() {
+      if (currentFile) return currentFile.reader;
       if (!dbPromise && !isPostgresUrl(context.dbPath())) {
-        currentFile = openCurrentRowSource(context.dbPath(), await context.dbKey());
-        if (currentFile) return currentFile.rows;
+        currentFile = openCurrentReader(context.dbPath(), await context.dbKey());
+        if (currentFile) return currentFile.reader;
       }
       const db = await context.db();
-      const { rowSourceOf } = await import('../db/dialect.js');
-      return rowSourceOf(db);
+      const { readerOf } = await import('../db/dialect.js');
+      return readerOf(db);
     },
     now() {
       // CRM_NOW pins the clock; the test suite uses it to check due times and periods.

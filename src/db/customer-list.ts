@@ -4,6 +4,7 @@
 // Kysely so `customer list` on a current SQLite file starts without loading it.
 import { customerLabelSql } from './customer-label.js';
 import type { Engine } from './engine.js';
+import type { CustomerRow } from './schema.js';
 import { containsText, groupConcatOrdered, nocase } from './engine-sql.js';
 
 /** Fields `customer list --sort` accepts; a leading `-` sorts descending. */
@@ -29,6 +30,14 @@ function sortColumn(engine: Engine, field: CustomerSortField): string {
       return 'c.updated_at';
   }
 }
+
+// A type, not an interface, so a row is also a plain record the renderers take as it is.
+export type CustomerListRow = CustomerRow & {
+  /** Tag names sorted, joined with `;` (the import format). */
+  tags: string;
+  /** With `quietSince`: the customer's latest activity, or null. */
+  last_contact?: string | null;
+};
 
 export interface CustomerListQuery {
   /** Every tag must be on the customer (any case). */

@@ -10,7 +10,9 @@ import { CompiledQuery, sql, type Kysely, type RawBuilder, type SqlBool } from '
 import type Database from 'better-sqlite3';
 import { sqliteHandleOf } from './connection.js';
 import { engineOf, type Engine } from './engine.js';
+import { readerOver, readRfmValues, type Reader } from './reader.js';
 import { readsThrough, sqliteRowSource, type RowSource } from './row-source.js';
+import type { RfmValues } from '../domain/rfm.js';
 import { PG_SCHEMA } from './postgres-ddl.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -150,6 +152,20 @@ export function rowSourceOf(db: AnyDb): RowSource {
     },
     db,
   );
+}
+
+/** The reader (reader.ts) over a Kysely instance of either engine. */
+export function readerOf(db: AnyDb): Reader {
+  return readerOver(rowSourceOf(db));
+}
+
+/**
+ * R, F and M of every customer with live purchases, read through `db` (for `segment rfm --save`,
+ * inside its transaction; on SQLite the raw handle behind the Kysely instance is that transaction's
+ * connection).
+ */
+export function rfmValuesIn(db: AnyDb): Promise<RfmValues> {
+  return readRfmValues(rowSourceOf(db), null, false);
 }
 
 // ---------------------------------------------------------------------------------------------

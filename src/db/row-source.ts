@@ -1,8 +1,9 @@
-// Where the hot read paths (`customer list`, `segment show`) take their rows from: one small
-// interface over either engine. On SQLite it wraps the better-sqlite3 handle itself, so a read
-// command on a current file runs a prepared statement without loading Kysely (start-up is most of
-// its cost) and streams synchronously; on PostgreSQL dialect.ts's rowSourceOf reads through
-// Kysely's executor and a cursor. SQL is written with `?` placeholders, as in dialect.ts.
+// What the hot read paths (`customer list`, `segment show`, `export`) take their rows from: one
+// small interface over either engine that runs SQL text, so it never leaves src/db (services get
+// a Reader, reader.ts). On SQLite it wraps the better-sqlite3 handle itself, so a read command on a
+// current file runs a prepared statement without loading Kysely (start-up is most of its cost) and
+// streams synchronously; on PostgreSQL dialect.ts's rowSourceOf reads through Kysely's executor and
+// a cursor. SQL is written with `?` placeholders, as in dialect.ts.
 import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Engine } from './engine.js';

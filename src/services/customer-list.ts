@@ -1,13 +1,13 @@
 // `customer list`: filtering, searching and sorting customers. One statement (src/db/customer-list.ts)
-// streamed from a row source: a prepared statement on the raw SQLite handle (no Kysely, because it
-// is the command people and scripts run most, and start-up time is most of its cost), a cursor on
-// PostgreSQL.
-import { customerListSql, CUSTOMER_SORT_FIELDS, type CustomerSortField } from '../db/customer-list.js';
-import type { RowSource } from '../db/row-source.js';
-import type { CustomerRow } from '../db/schema.js';
+// streamed by a reader (src/db/reader.ts): a prepared statement on the raw SQLite handle (no Kysely,
+// because it is the command people and scripts run most, and start-up time is most of its cost), a
+// cursor on PostgreSQL.
+import { CUSTOMER_SORT_FIELDS, type CustomerListRow, type CustomerSortField } from '../db/customer-list.js';
+import type { Reader, Rows } from '../db/reader.js';
 import { phoneDigits } from '../domain/validation.js';
+import { lookUpSegment } from './segment-read.js';
 
-export { CUSTOMER_SORT_FIELDS, type CustomerSortField };
+export { CUSTOMER_SORT_FIELDS, type CustomerListRow, type CustomerSortField };
 
 export interface CustomerFilter {
   /** Every tag must be on the customer (any case). */
@@ -19,10 +19,10 @@ export interface CustomerFilter {
   /** Case-insensitive substring of name, email, phone (digits too), company or city. */
   search?: string;
   /**
-   * An extra condition on the customer row `c` with its parameters, e.g. a compiled segment
-   * expression. It must use `?` placeholders only.
+   * Only the members of this saved segment or stored RFM group (`rfm:at-risk`), as it stands at
+   * `now`; NotFoundError (exit 1) when there is none.
    */
-  where?: { sql: string; params: readonly unknown[] };
+  segment?: { name: string; now: Date };
   /**
    * Only customers not contacted since this instant (ISO): whose latest activity, or when they were
    * added if they have none, is before it. Adds `last_contact` (the latest activity, or null).
@@ -32,29 +32,21 @@ export interface CustomerFilter {
   limit?: number;
 }
 
-// A type, not an interface, so a row is also a plain record the renderers take as it is.
-export type CustomerListRow = CustomerRow & {
-  /** Tag names sorted, joined with `;` (the import format). */
-  tags: string;
-  /** With `quietSince`: the customer's latest activity, or null. */
-  last_contact?: string | null;
-};
-
 /** The customers a filter selects, streamed in the order asked for (synchronously on SQLite). */
-export function listCustomers(source: RowSource, filter: CustomerFilter = {}): Iterable<CustomerListRow> | AsyncIterable<CustomerListRow> {
+export async function listCustomers(reader: Reader, filter: CustomerFilter = {}): Promise<Rows<CustomerListRow>> {
   const search = filter.search?.trim();
   const needle = search ? search.toLowerCase() : undefined;
   const digits = needle !== undefined && /^[\d\s+\-().]+$/.test(needle) ? phoneDigits(needle) : '';
-  const { sql, params } = customerListSql(source.engine, {
+  const segment = filter.segment && { info: await lookUpSegment(reader, filter.segment.name), now: filter.segment.now };
+  return reader.customers({
     tags: (filter.tags ?? []).map((t) => t.trim()),
     city: filter.city?.trim(),
     owner: filter.owner,
     search: needle,
     searchDigits: digits.length >= 3 ? digits : undefined,
-    where: filter.where,
+    segment,
     quietSince: filter.quietSince,
     sort: filter.sort,
     limit: filter.limit,
   });
-  return source.iterate<CustomerListRow>(sql, params);
 }

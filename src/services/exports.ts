@@ -3,8 +3,8 @@
 // (src/db/bulk-read.ts), so exporting millions of rows needs no more memory than exporting a thousand.
 // Each export ends at a position in the database's change log (the next cursor); given an earlier
 // one (`--changed-since`), only what was added, edited or removed since is exported.
-import { changeLogHorizon, currentChangePosition, readExport, type ExportStream } from '../db/bulk-read.js';
-import type { RowSource } from '../db/row-source.js';
+import type { ExportStream } from '../db/bulk-read.js';
+import type { Reader } from '../db/reader.js';
 import { EXPORT_KINDS, type ExportKind } from '../domain/imports.js';
 import { prunedCursorError, type ChangePosition } from '../domain/change-cursor.js';
 import { ValidationError } from '../domain/errors.js';
@@ -26,8 +26,8 @@ export type ExportResult = ExportStream;
  * Refuses a cursor this database cannot continue from: another database's, one from its future, or
  * one older than the change log kept (the export checks that again in its own snapshot).
  */
-async function checkCursor(source: RowSource, kind: ExportKind, since: ChangePosition): Promise<void> {
-  const now = await currentChangePosition(source);
+async function checkCursor(reader: Reader, kind: ExportKind, since: ChangePosition): Promise<void> {
+  const now = await reader.currentChangePosition();
   if (now === null) {
     throw new ValidationError('--changed-since needs a change log, which this database does not keep', {
       hint: `export everything: crm export ${kind}`,
@@ -42,11 +42,11 @@ async function checkCursor(source: RowSource, kind: ExportKind, since: ChangePos
     const what = since.seq > now.seq ? `change ${since.seq}, this database is at ${now.seq}` : `${ahead[0]} id ${since.highestIds[ahead[0]!]}, the highest here is ${now.highestIds[ahead[0]!]}`;
     throw new ValidationError(`the cursor is from the future of this database (${what}): was the database restored from an older backup?`, fresh);
   }
-  const horizon = await changeLogHorizon(source);
+  const horizon = await reader.changeLogHorizon();
   if (since.seq < horizon) throw prunedCursorError(kind, since.seq, horizon);
 }
 
-export async function exportRows(source: RowSource, input: ExportInput): Promise<ExportResult> {
-  if (input.since) await checkCursor(source, input.kind, input.since);
-  return readExport(source, input.kind, input.customerIds, input.since);
+export async function exportRows(reader: Reader, input: ExportInput): Promise<ExportResult> {
+  if (input.since) await checkCursor(reader, input.kind, input.since);
+  return reader.exportRows(input.kind, input.customerIds, input.since);
 }

@@ -46,7 +46,7 @@ import {
 import { probabilityDefaults } from './deals.js';
 import { getSetting } from './config.js';
 import { allSegmentConditions, segmentCondition } from './segments.js';
-import type { SegmentAsOf } from './segment-sql.js';
+import type { SegmentAsOf } from '../db/segment-sql.js';
 
 /** `--segment NAME`: only sales of the segment's current members (NotFoundError for an unknown segment). */
 async function segmentSalesFilter(db: Kysely<DB>, name: string, now: Date, asOf: SegmentAsOf | null): Promise<SalesFilter> {

@@ -1,39 +1,28 @@
 // Segments: saved `--where` expressions evaluated when used, RFM groups and breakdowns.
-// The expression tree from domain/segment-expression.ts is compiled (in segment-sql.ts) into SQL
+// The expression tree from domain/segment-expression.ts is compiled (in db/segment-sql.ts) into SQL
 // over `customers` in which every value typed by a user is a bound parameter, and wrapped here as a
 // Kysely expression; aggregates (spend, orders, last purchase, open tickets) are correlated
 // subqueries, so SQLite evaluates them only for customers that pass the cheaper conditions first.
-// Other commands filter with segmentCondition(); `segment show` reads members on the raw handle
-// through segment-sql.ts.
+// Other commands filter with segmentCondition(); `segment show`, `segment rfm` and `customer list
+// --segment` read through a reader instead (segment-read.ts, db/reader.ts), without Kysely.
 import { sql, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { DB, SegmentRow } from '../db/schema.js';
 import { NotFoundError, UsageError, ValidationError } from '../domain/errors.js';
 import { ExpressionError, parseSegmentExpression, type SegmentExpr } from '../domain/segment-expression.js';
 import { beginAudit, type WriteMeta } from './audit.js';
-import { engineOf, fragmentOf, highestIdIssued, idsIssuedThrough, rowSourceOf, toPostgres as toPostgresHints, type Engine } from '../db/dialect.js';
-import {
-  compileSegmentFragment,
-  customersThen,
-  lookUpSegment,
-  RFM_AGGREGATE_SQL,
-  RFM_GROUPS,
-  RFM_PREFIX,
-  rfmCuts,
-  rfmResult,
-  segmentFragment,
-  type Fragment,
-  type RfmResult,
-  type SegmentAsOf,
-  type SegmentInfo,
-} from './segment-sql.js';
+import { engineOf, highestIdIssued, idsIssuedThrough, rfmValuesIn, toPostgres as toPostgresHints, type Engine } from '../db/dialect.js';
+import { compileSegmentFragment, customersThen, RFM_AGGREGATE_SQL, segmentFragment, type Fragment, type SegmentAsOf, type SegmentInfo } from '../db/segment-sql.js';
+import { RFM_GROUPS, RFM_PREFIX, rfmCuts, rfmResult, type RfmResult } from '../domain/rfm.js';
+import { lookUpSegment } from './segment-read.js';
 
-export { RFM_GROUPS, RFM_PREFIX, type RfmGroupSummary, type RfmResult, type SegmentInfo } from './segment-sql.js';
+export { RFM_GROUPS, RFM_PREFIX, type RfmGroupSummary, type RfmResult } from '../domain/rfm.js';
+export type { SegmentInfo } from '../db/segment-sql.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 type Condition = RawBuilder<SqlBool>;
 
 // ---------------------------------------------------------------------------------------------
-// Compiling an expression (services/segment-sql.ts), as Kysely expressions
+// Compiling an expression (db/segment-sql.ts), as Kysely expressions
 
 /** A fragment of segment-sql.ts as a Kysely raw expression with the same text and parameters. */
 function toKysely(fragment: Fragment): Condition {
@@ -88,16 +77,6 @@ export async function customerIdsInSegment(db: Db, name: string, now: Date): Pro
   const condition = await segmentCondition(db, name, now);
   const rows = await db.selectFrom('customers').select('customers.id').where(condition).orderBy('customers.id').execute();
   return rows.map((r) => r.id);
-}
-
-/**
- * Segment NAME as a plain SQL condition on a customers row aliased `c` (`?` placeholders), for
- * queries that run on the raw SQLite handle, such as `customer list` and `export`.
- */
-export async function segmentSqlFilter(db: Db, name: string, now: Date): Promise<{ sql: string; params: unknown[] }> {
-  const condition = await segmentCondition(db, name, now);
-  const compiled = fragmentOf(db.selectFrom('customers').select('customers.id').where(condition).compile());
-  return { sql: `c.id IN (${compiled.sql})`, params: [...compiled.params] };
 }
 
 /** Every saved segment with its condition, e.g. for `report sales --by segment`. */
@@ -221,10 +200,10 @@ export async function listSegments(db: Db, now: Date, asOf: SegmentAsOf | null =
 // ---------------------------------------------------------------------------------------------
 // RFM
 
-// Scores for `--save`: the quintile cut points come from segment-sql.ts (rfmCuts), and each
+// Scores for `--save`: the quintile cut points come from domain/rfm.ts (rfmCuts), and each
 // customer's scores are the number of cut points below their values (see quintileCuts). The CASE
 // text is fixed by RFM_GROUPS, never user input; the cut points are bound parameters.
-function rfmScoredSql(cuts: Awaited<ReturnType<typeof rfmCuts>>, engine: Engine) {
+function rfmScoredSql(cuts: ReturnType<typeof rfmCuts>, engine: Engine) {
   const above = (column: string, points: number[]) =>
     sql.join((points.length ? points : [0, 0, 0, 0]).map((p) => sql`CASE WHEN ${sql.raw(column)} > ${p} THEN 1 ELSE 0 END`), sql` + `);
   return sql`
@@ -248,7 +227,7 @@ export async function saveRfmGroups(db: Kysely<DB>, meta: WriteMeta): Promise<Rf
     // Score once into a temporary table, then both store and summarise from it.
     await sql`DROP TABLE IF EXISTS ${scored}`.execute(trx);
     // On SQLite the raw handle behind db reads inside this same transaction (one connection).
-    const cuts = await rfmCuts(rowSourceOf(engine === 'sqlite' ? db : trx));
+    const cuts = rfmCuts(await rfmValuesIn(engine === 'sqlite' ? db : trx));
     await sql`CREATE TEMP TABLE segments_rfm_scored AS ${rfmScoredSql(cuts, engine)}`.execute(trx);
     const { rows } = await sql<{ grp: string; customers: number; revenue: number | null }>`
       SELECT grp, count(*) AS customers, sum(spent) AS revenue FROM ${scored} GROUP BY grp`.execute(trx);

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
 import type { DB } from '../../src/db/schema.js';
 import Database from 'better-sqlite3';
-import { quintileCuts, quintileScore, segmentMembersSql, type SegmentMember } from '../../src/services/segment-sql.js';
+import { segmentMembersSql, type SegmentMember } from '../../src/db/segment-sql.js';
+import { quintileCuts, quintileScore } from '../../src/domain/rfm.js';
 import { whereCondition } from '../../src/services/segments.js';
 import {
   NOW,

@@ -11,8 +11,7 @@ import { dateOnlyDue, parseInterval } from '../../src/domain/tasks.js';
 import { addCustomer } from '../../src/services/customers.js';
 import { addTasks, listTasks } from '../../src/services/tasks.js';
 import { listCustomers } from '../../src/services/customer-list.js';
-import { sqliteOf } from '../../src/db/connection.js';
-import { sqliteRowSource } from '../../src/db/row-source.js';
+import { readerOf } from '../../src/db/dialect.js';
 import { notContactedCutoff } from '../../src/domain/tasks.js';
 
 const meta = (at: string) => ({ now: new Date(at), actor: { user: 'test', command: 'crm test' } });
@@ -62,8 +61,8 @@ describe('addTasks for a set of customers', () => {
 
   it('lists and finds quiet customers with an injected clock', async () => {
     expect((await listTasks(db, { status: 'open' }, new Date('2025-06-04T09:00:00Z'))).map((t) => t.customerId)).toEqual([2, 1, 3]);
-    const quiet = (now: string) => [...(listCustomers(sqliteRowSource(sqliteOf(db)), { quietSince: notContactedCutoff(parseInterval('30d'), new Date(now)) }) as Iterable<{ id: number }>)].map((c) => c.id);
-    expect(quiet('2025-06-04T09:00:00Z')).toEqual([1, 2, 3]);
-    expect(quiet('2025-01-20T09:00:00Z')).toEqual([]);
+    const quiet = async (now: string) => [...((await listCustomers(readerOf(db), { quietSince: notContactedCutoff(parseInterval('30d'), new Date(now)) })) as Iterable<{ id: number }>)].map((c) => c.id);
+    expect(await quiet('2025-06-04T09:00:00Z')).toEqual([1, 2, 3]);
+    expect(await quiet('2025-01-20T09:00:00Z')).toEqual([]);
   });
 });

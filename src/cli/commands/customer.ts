@@ -259,24 +259,16 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
         const limit = flags.limit !== undefined ? parseInteger(flags.limit, '--limit', 1) : undefined;
         const format = ctx.format();
         const { listCustomers } = await import('../../services/customer-list.js');
-        // Extra conditions compiled from other services, joined into the list's one WHERE.
-        const conditions: { sql: string; params: unknown[] }[] = [];
-        if (flags.segment !== undefined) {
-          const { segmentSqlFilter } = await import('../../services/segments.js');
-          conditions.push(await segmentSqlFilter(await ctx.db(), flags.segment, ctx.now()));
-        }
+        const segment = flags.segment === undefined ? undefined : { name: flags.segment, now: ctx.now() };
         const tasks = flags.notContacted !== undefined ? await import('../../domain/tasks.js') : undefined;
         const quietSince = tasks && tasks.notContactedCutoff(tasks.parseInterval(flags.notContacted!, '--not-contacted'), ctx.now());
-        const where = conditions.length
-          ? { sql: conditions.map((c) => `(${c.sql})`).join(' AND '), params: conditions.flatMap((c) => c.params) }
-          : undefined;
         let owner: { name: string; orUnowned: boolean } | undefined;
         if (flags.owner !== undefined) {
           const member = flags.owner.trim() === 'me' ? await ctx.teamMember() : undefined;
           // On a SQLite file, "me" is its one person, who owns every customer without an owner.
           owner = flags.owner.trim() !== 'me' ? { name: flags.owner.trim(), orUnowned: false } : member ? { name: member.user, orUnowned: false } : { name: ctx.actor.user, orUnowned: true };
         }
-        const rows = listCustomers(await ctx.rowSource(), { tags: flags.tag ?? [], city: flags.city, search: flags.search, owner, sort, limit, where, quietSince });
+        const rows = await listCustomers(await ctx.reader(), { tags: flags.tag ?? [], city: flags.city, search: flags.search, owner, sort, limit, segment, quietSince });
         const columns = format === 'table' ? LIST_TABLE_COLUMNS : LIST_DATA_COLUMNS;
         if (tasks) {
           // Whole local days since the last contact, or since the customer was added.

@@ -89,7 +89,7 @@ removed) beside its \`id\`; a removed row carries only its keys. It prints the n
         }
         const customerIds = flags.segment === undefined ? undefined : await segmentMembers(ctx, flags.segment);
         const { exportRows } = await import('../../services/exports.js');
-        const result = await exportRows(await ctx.rowSource(), { kind, customerIds, since });
+        const result = await exportRows(await ctx.reader(), { kind, customerIds, since });
         const columns = since ? changeColumns(kind, result.fieldKeys) : exportColumns(kind, result.fieldKeys);
         await ctx.printStream(columns, result.rows, { formats, bom: Boolean(flags.bom) });
         const position = result.position();

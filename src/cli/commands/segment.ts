@@ -1,7 +1,7 @@
 // `crm segment …`: saved `--where` expressions (create, list, show, rm), RFM groups and breakdowns.
 import type { Command } from 'commander';
 import type { Column, Row } from '../../io/render.js';
-import type { RfmResult, SegmentAsOf } from '../../services/segment-sql.js';
+import type { RfmResult, SegmentAsOf } from '../../services/segment-read.js';
 import { UsageError } from '../../domain/errors.js';
 import type { Context } from '../context.js';
 import { parseAsOfFlag } from '../flags.js';
@@ -129,9 +129,9 @@ export function registerSegment(program: Command, { run }: Runtime): void {
     .action(
       run(async (ctx, name: string, flags: { asOf?: string }) => {
         const { now, asOf } = await segmentAsOf(ctx, flags.asOf);
-        const { segmentMembersOn } = await import('../../services/segment-sql.js');
+        const { segmentMembersOn } = await import('../../services/segment-read.js');
         ctx.format();
-        const { segment: found, members } = await segmentMembersOn(await ctx.rowSource(), name, now, asOf);
+        const { segment: found, members } = await segmentMembersOn(await ctx.reader(), name, now, asOf);
         let count = 0;
         // Synchronous rows (SQLite) stay synchronous: for-await would cost a promise per member.
         function* counted(rows: Iterable<unknown>): Iterable<Row> {
@@ -185,8 +185,8 @@ export function registerSegment(program: Command, { run }: Runtime): void {
           result = await saveRfmGroups(await ctx.db(), ctx.meta());
         } else {
           // Read-only: the raw handle, without loading Kysely.
-          const { rfmGroupsOn } = await import('../../services/segment-sql.js');
-          result = await rfmGroupsOn(await ctx.rowSource(), asOf);
+          const { rfmGroupsOn } = await import('../../services/segment-read.js');
+          result = await rfmGroupsOn(await ctx.reader(), asOf);
         }
         await ctx.print(
           [{ key: 'group' }, { key: 'rule' }, ...SHARE_COLUMNS],

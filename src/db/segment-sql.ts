@@ -1,13 +1,12 @@
-// The segment expression compiler, free of Kysely so the hot read path (`segment show`) can run on
-// the raw SQLite handle without loading it (services/segments.ts wraps the same fragments for
-// Kysely). A Fragment is SQL text split around its bound parameters: values typed by a user only
+// The segment expression compiler, free of Kysely so the hot read paths (`segment show`, `customer
+// list --segment`; see reader.ts) can run on the raw SQLite handle without loading it
+// (services/segments.ts wraps the same fragments for Kysely). A Fragment is SQL text split around its bound parameters: values typed by a user only
 // ever travel as parameters, and only fixed text written here is spliced into the SQL.
-import { customerLabelSql } from '../db/customer-label.js';
-import type { Engine } from '../db/engine.js';
-import type { RowSource } from '../db/row-source.js';
-import { lastPurchaseSql, orderCountSql } from '../db/sale-orders.js';
+import { customerLabelSql } from './customer-label.js';
+import type { Engine } from './engine.js';
+import { lastPurchaseSql, orderCountSql } from './sale-orders.js';
 import { endOfLocalDay, localDay, startOfLocalDay } from '../domain/dates.js';
-import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { ValidationError } from '../domain/errors.js';
 import { parseSegmentExpression, resolveDay, type CompareOp, type FieldRef, type SegmentExpr, type Value } from '../domain/segment-expression.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -423,26 +422,8 @@ export function compileSegmentFragment(expr: SegmentExpr, now: Date, engine: Eng
   return compile(expr);
 }
 
-
 // ---------------------------------------------------------------------------------------------
-// Finding a segment
-
-/** Prefix of the stored groups written by `segment rfm --save` (`rfm:at-risk`). */
-export const RFM_PREFIX = 'rfm:';
-
-/**
- * The named groups, first matching rule wins. R, F, M are quintile scores 1–5 (5 = most recent,
- * most orders, most spent) over customers with purchases; FM is F + M.
- */
-export const RFM_GROUPS = [
-  { group: 'champions', rule: 'R 4–5 and F+M 8–10', sql: 'r >= 4 AND f + m >= 8', test: (r: number, f: number, m: number) => r >= 4 && f + m >= 8 },
-  { group: 'loyal', rule: 'R 3–5 and F+M 6–10', sql: 'r >= 3 AND f + m >= 6', test: (r: number, f: number, m: number) => r >= 3 && f + m >= 6 },
-  { group: 'new', rule: 'R 4–5 and F 1', sql: 'r >= 4 AND f = 1', test: (r: number, f: number) => r >= 4 && f === 1 },
-  { group: 'potential', rule: 'R 3–5, the rest', sql: 'r >= 3', test: (r: number) => r >= 3 },
-  { group: 'at-risk', rule: 'R 1–2 and F+M 6–10', sql: 'f + m >= 6', test: (_r: number, f: number, m: number) => f + m >= 6 },
-  { group: 'hibernating', rule: 'R 2, the rest', sql: 'r = 2', test: (r: number) => r === 2 },
-  { group: 'lost', rule: 'R 1, the rest', sql: '1 = 1', test: () => true },
-] as const;
+// Segments
 
 /** A segment as other commands see it: a saved expression, or a stored group (`rfm:at-risk`). */
 export interface SegmentInfo {
@@ -450,43 +431,6 @@ export interface SegmentInfo {
   kind: 'expression' | 'saved-group';
   expression: string | null;
   description: string | null;
-}
-
-/** What a segment lookup needs to read: the saved row by name, and when the RFM groups were saved. */
-export interface SegmentStore {
-  savedRow(name: string): Promise<{ name: string; expression: string; description: string | null } | undefined> | { name: string; expression: string; description: string | null } | undefined;
-  rfmSavedAt(): Promise<string | undefined> | string | undefined;
-}
-
-/** Finds segment NAME (or an RFM group `rfm:GROUP`); NotFoundError (exit 1) when there is none. */
-export async function lookUpSegment(store: SegmentStore, name: string): Promise<SegmentInfo> {
-  const wanted = name.trim();
-  if (wanted.toLowerCase().startsWith(RFM_PREFIX)) {
-    const group = wanted.slice(RFM_PREFIX.length).toLowerCase();
-    if (!RFM_GROUPS.some((g) => g.group === group)) {
-      throw new NotFoundError(`no RFM group "${group}"`, { hint: `RFM groups are ${RFM_GROUPS.map((g) => `rfm:${g.group}`).join(', ')}` });
-    }
-    const savedAt = await store.rfmSavedAt();
-    if (!savedAt) {
-      throw new NotFoundError(`the RFM groups have not been saved yet`, { hint: 'run `crm segment rfm --save` to store them' });
-    }
-    return { name: `${RFM_PREFIX}${group}`, kind: 'saved-group', expression: null, description: `RFM group saved ${localDay(new Date(savedAt))}` };
-  }
-  const row = await store.savedRow(wanted);
-  if (!row) {
-    throw new NotFoundError(`no segment named "${wanted}"`, { hint: 'list segments with `crm segment list`' });
-  }
-  return { name: row.name, kind: 'expression', expression: row.expression, description: row.description };
-}
-
-/** The same lookup on a row source (the raw SQLite handle, or PostgreSQL). */
-export function rowSourceSegmentStore(source: RowSource): SegmentStore {
-  type Saved = { name: string; expression: string; description: string | null };
-  return {
-    // segments.name is NOCASE on SQLite, citext on PostgreSQL: found in any case on both.
-    savedRow: async (name) => (await source.all<Saved>('SELECT name, expression, description FROM segments WHERE name = ?', [name]))[0],
-    rfmSavedAt: async () => (await source.all<{ saved_at: string }>(`SELECT saved_at FROM segment_members WHERE segment LIKE ? LIMIT 1`, [`${RFM_PREFIX}%`]))[0]?.saved_at,
-  };
 }
 
 /** "customer is in the segment" on the customers row `alias`. */
@@ -595,20 +539,6 @@ export function segmentMembersSql(segment: SegmentInfo, now: Date, engine: Engin
     ORDER BY 1`.toSql();
 }
 
-/** The members of segment NAME from a row source: the segment, and its members streamed by id. */
-export async function segmentMembersOn(
-  source: RowSource,
-  name: string,
-  now: Date,
-  asOf: SegmentAsOf | null = null,
-): Promise<{ segment: SegmentInfo; members: Iterable<SegmentMember> | AsyncIterable<SegmentMember> }> {
-  const segment = await lookUpSegment(rowSourceSegmentStore(source), name);
-  const query = segmentMembersSql(segment, now, source.engine, asOf);
-  // The members query may read a good part of a large file, once.
-  source.readingOnce();
-  return { segment, members: source.iterate<SegmentMember>(query.sql, query.params) };
-}
-
 // ---------------------------------------------------------------------------------------------
 // RFM scores
 
@@ -621,92 +551,5 @@ export async function segmentMembersOn(
 export const RFM_AGGREGATE_SQL = `SELECT customer_id, CAST(replace(${lastPurchaseSql()}, '-', '') AS INTEGER) AS last_key, ${orderCountSql()} AS orders, sum(amount_cents) AS spent
   FROM sales INDEXED BY sales_customer_day WHERE voided_at IS NULL AND customer_id IS NOT NULL GROUP BY customer_id HAVING ${lastPurchaseSql()} IS NOT NULL`;
 
-/**
- * Cut points of a quintile score over `values`: with `score = 1 + (number of cut points below v)`,
- * score(v) = 1 + floor(5 × (values smaller than v) / n), the rank definition. That score reaches k
- * exactly when at least q = ceil((k−1)·n/5) values are smaller than v, i.e. when v is above the
- * q-th smallest value; so the cut points are the values at sorted positions q₂…q₅. Empty: none.
- */
-export function quintileCuts(values: ArrayLike<number>): number[] {
-  const n = values.length;
-  if (n === 0) return [];
-  const sorted = Float64Array.from(values).sort();
-  return [1, 2, 3, 4].map((k) => sorted[Math.floor((k * n + 4) / 5) - 1]!);
-}
-
-export function quintileScore(value: number, cuts: readonly number[]): number {
-  let score = 1;
-  for (const cut of cuts) if (value > cut) score++;
-  return score;
-}
-
 /** RFM_AGGREGATE_SQL over the purchases sold by the end of a day (`--as-of`). */
-const RFM_AGGREGATE_AS_OF_SQL = RFM_AGGREGATE_SQL.replace('WHERE voided_at IS NULL', 'WHERE voided_at IS NULL AND sold_on <= ?');
-
-/** R, F and M of every customer with live purchases (by the end of asOf.day when given), in customer order. */
-async function rfmValues(source: RowSource, asOf: SegmentAsOf | null = null): Promise<{ recency: number[]; frequency: number[]; monetary: number[] }> {
-  const recency: number[] = [];
-  const frequency: number[] = [];
-  const monetary: number[] = [];
-  const rows = asOf === null ? source.iterateRaw<[number, number, number, number]>(RFM_AGGREGATE_SQL) : source.iterateRaw<[number, number, number, number]>(RFM_AGGREGATE_AS_OF_SQL, [asOf.day]);
-  // A plain loop for SQLite's synchronous rows: for-await would cost a promise per customer.
-  const add = (row: [number, number, number, number]) => {
-    recency.push(row[1]);
-    frequency.push(row[2]);
-    monetary.push(row[3]);
-  };
-  if (Symbol.iterator in rows) for (const row of rows) add(row);
-  else for await (const row of rows) add(row);
-  return { recency, frequency, monetary };
-}
-
-/** The cut points of R, F and M over every customer with live purchases (for `--save`). */
-export async function rfmCuts(source: RowSource): Promise<{ recency: number[]; frequency: number[]; monetary: number[] }> {
-  const { recency, frequency, monetary } = await rfmValues(source);
-  return { recency: quintileCuts(recency), frequency: quintileCuts(frequency), monetary: quintileCuts(monetary) };
-}
-
-export interface RfmGroupSummary {
-  group: string;
-  rule: string;
-  customers: number;
-  revenue: number;
-}
-
-export interface RfmResult {
-  groups: RfmGroupSummary[];
-  scored: number;
-  withoutPurchases: number;
-  saved: number | null;
-}
-
-/** The summary from per-group counts and revenue, in RFM_GROUPS order. */
-export function rfmResult(byGroup: ReadonlyMap<string, { customers: number; revenue: number }>, customers: number): RfmResult {
-  const groups = RFM_GROUPS.map((g) => ({ group: g.group, rule: g.rule, customers: byGroup.get(g.group)?.customers ?? 0, revenue: byGroup.get(g.group)?.revenue ?? 0 }));
-  const scored = groups.reduce((sum, g) => sum + g.customers, 0);
-  return { groups, scored, withoutPurchases: customers - scored, saved: null };
-}
-
-/**
- * Group sizes and revenue, scored now; nothing is written. One read of the live-sales index into
- * arrays, the quintile cut points from sorted copies, then each customer's group in one pass: the
- * rank() windows of the SQL form sort every customer's row three times and cost 2-3x as much.
- */
-export async function rfmGroupsOn(source: RowSource, asOf: SegmentAsOf | null = null): Promise<RfmResult> {
-  source.readingOnce();
-  const { recency, frequency, monetary } = await rfmValues(source, asOf);
-  const [rc, fc, mc] = [quintileCuts(recency), quintileCuts(frequency), quintileCuts(monetary)];
-  const counts = new Array<number>(RFM_GROUPS.length).fill(0);
-  const revenue = new Array<number>(RFM_GROUPS.length).fill(0);
-  for (let i = 0; i < recency.length; i++) {
-    const r = quintileScore(recency[i]!, rc);
-    const f = quintileScore(frequency[i]!, fc);
-    const m = quintileScore(monetary[i]!, mc);
-    const g = RFM_GROUPS.findIndex((group) => group.test(r, f, m));
-    counts[g]!++;
-    revenue[g]! += monetary[i]!;
-  }
-  const then = customersThen(asOf, source.engine).toSql();
-  const customers = Number((await source.all<{ n: number }>(`SELECT count(*) AS n FROM customers c WHERE ${then.sql}`, then.params))[0]!.n);
-  return rfmResult(new Map(RFM_GROUPS.map((g, i) => [g.group, { customers: counts[i]!, revenue: revenue[i]! }])), customers);
-}
+export const RFM_AGGREGATE_AS_OF_SQL = RFM_AGGREGATE_SQL.replace('WHERE voided_at IS NULL', 'WHERE voided_at IS NULL AND sold_on <= ?');
