@@ -91,6 +91,63 @@ describe('one data path', () => {
   });
 });
 
+/** Groups of files that import each other in a loop (strongly connected, Tarjan), each sorted. */
+export function importLoops(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const loops: string[][] = [];
+  const visit = (node: string) => {
+    index.set(node, index.size);
+    low.set(node, index.get(node)!);
+    stack.push(node);
+    onStack.add(node);
+    for (const next of graph.get(node) ?? []) {
+      if (!graph.has(next)) continue;
+      if (!index.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node)!, low.get(next)!));
+      } else if (onStack.has(next)) {
+        low.set(node, Math.min(low.get(node)!, index.get(next)!));
+      }
+    }
+    if (low.get(node) === index.get(node)) {
+      const group: string[] = [];
+      let member: string;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        group.push(member);
+      } while (member !== node);
+      if (group.length > 1 || (graph.get(node) ?? []).includes(node)) loops.push(group.sort());
+    }
+  };
+  for (const node of graph.keys()) if (!index.has(node)) visit(node);
+  return loops;
+}
+
+describe('no import loops', () => {
+  it('no file of src imports, directly or through others, a file that imports it (lazy imports count)', () => {
+    const graph = new Map(
+      files('src').map((file) => [file, importsOf(file).filter((spec) => spec.startsWith('.')).map((spec) => relative(root, join(root, file, '..', spec)).replace(/\.js$/, '.ts'))]),
+    );
+    expect(graph.get('src/cli/program.ts')).toContain('src/cli/commands/customer.ts');
+    expect(importLoops(graph)).toEqual([]);
+  });
+
+  it('the check finds a loop through several files and one of a file importing itself', () => {
+    const graph = new Map([
+      ['a', ['b']],
+      ['b', ['c']],
+      ['c', ['a', 'd']],
+      ['d', []],
+      ['e', ['e']],
+    ]);
+    expect(importLoops(graph)).toEqual([['a', 'b', 'c'], ['e']]);
+  });
+});
+
 /** The imports of a command file that reach another command file (commands share code through src/cli/*.ts). */
 export function commandCrossImports(file: string, text: string): string[] {
   const specs = [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!);

@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { FORMATS } from '../io/render.js';
 import { createContext, type Context, type Deps } from './context.js';
+import { examples, type Runner, type Runtime } from './runtime.js';
 import { registerActivity } from './commands/activity.js';
 import { registerAgenda } from './commands/agenda.js';
 import { registerAudit } from './commands/audit.js';
@@ -25,20 +26,6 @@ import { registerTicket } from './commands/ticket.js';
 
 declare const __CRM_VERSION__: string;
 export const VERSION = typeof __CRM_VERSION__ === 'string' ? __CRM_VERSION__ : '0.0.0-dev';
-
-/** Wraps a command handler: builds the context from the parsed command and keeps it for closing. */
-export type Runner = <A extends unknown[]>(handler: (ctx: Context, ...args: A) => Promise<void>) => (...args: unknown[]) => Promise<void>;
-
-export interface Runtime {
-  run: Runner;
-  /** Contexts created during this run, closed by main(). */
-  contexts: Context[];
-}
-
-/** `--help` text ending with examples. */
-export function examples(...lines: string[]): string {
-  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
-}
 
 type Register = (program: Command, runtime: Runtime) => void;
 

@@ -10,7 +10,6 @@
 import type Database from 'better-sqlite3';
 import { prunedCursorError, type ChangePosition } from '../domain/change-cursor.js';
 import { EXPORT_KINDS, EXTERNAL_ID_KINDS, type ExportKind } from '../domain/imports.js';
-import { kyselyBehind, sqliteBehind, type RowSource } from './row-source.js';
 import { highestIdIssued, preferSinglePassReads } from './sqlite.js';
 
 export type ExportRow = Record<string, unknown>;
@@ -232,7 +231,7 @@ function sqlitePickSql(kind: ExportKind, fieldCount: number): string {
   return `SELECT ${[...q.columns, ...fieldColumns(fieldCount, () => '?'), `${q.order} AS page_key`].join(', ')} FROM ${q.from} WHERE ${where.join(' AND ')} ORDER BY ${q.order}`;
 }
 
-function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: Iterable<number> | undefined, since: ChangePosition | undefined): ExportStream {
+export function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: Iterable<number> | undefined, since: ChangePosition | undefined): ExportStream {
   // Every page is read once, in one pass or (a change export) scattered: filling a big cache only
   // costs page faults (the 5,000 rows changed among 1M sales: 0.13 s → 0.06 s).
   preferSinglePassReads(sqlite);
@@ -334,40 +333,9 @@ function sqliteExport(sqlite: Database.Database, kind: ExportKind, customerIds: 
   return { fieldKeys, rows: rows(), position: () => position };
 }
 
-/**
- * The rows of an export, in the table's id order. `customerIds` limits it to those customers (and
- * their sales, activities, tickets, deals); undefined: everyone. With `since`, only
- * the rows edited or removed since that position, then those added, each with a `change` of
- * added, edited or removed and its `id`; a removed row carries only its keys. On a SQLite file the
- * export runs on the raw handle, so `crm export` starts without loading Kysely (a change export
- * is mostly start-up); PostgreSQL's part loads with it, only for a PostgreSQL URL.
- */
-export async function readExport(source: RowSource, kind: ExportKind, customerIds?: Iterable<number>, since?: ChangePosition): Promise<ExportStream> {
-  const sqlite = sqliteBehind(source);
-  if (sqlite) return sqliteExport(sqlite, kind, customerIds, since);
-  const { postgresExport } = await import('./bulk-read-postgres.js');
-  return postgresExport(kyselyBehind(source), kind, customerIds, since);
-}
-
 /** The highest change-log position pruned (0 when none), in the calling transaction's snapshot (see change-log-prune.ts). */
 export const HORIZON_SQL = 'SELECT coalesce(max(position), 0) AS horizon FROM row_change_horizon';
 
 export function sqliteChangeHorizon(sqlite: Database.Database): number {
   return Number(sqlite.prepare(HORIZON_SQL).pluck().get());
-}
-
-/** The highest change-log position pruned (0 when none): cursors before it are refused. */
-export async function changeLogHorizon(source: RowSource): Promise<number> {
-  const sqlite = sqliteBehind(source);
-  if (sqlite) return sqliteChangeHorizon(sqlite);
-  const [row] = await source.all<{ horizon: number }>(HORIZON_SQL);
-  return Number(row!.horizon);
-}
-
-/** Where the database stands now, for checking a cursor; null when it keeps no change log. */
-export async function currentChangePosition(source: RowSource): Promise<ChangePosition | null> {
-  const sqlite = sqliteBehind(source);
-  if (sqlite) return sqliteChangePosition(sqlite);
-  const { postgresCurrentPosition } = await import('./bulk-read-postgres.js');
-  return postgresCurrentPosition(kyselyBehind(source));
 }

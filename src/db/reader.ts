@@ -10,7 +10,7 @@ import { RFM_PREFIX, type RfmValues } from '../domain/rfm.js';
 import type { ExportStream } from './bulk-read.js';
 import { customerListSql, type CustomerListQuery, type CustomerListRow } from './customer-list.js';
 import type { Engine } from './engine.js';
-import { openCurrentRowSource, type RowSource } from './row-source.js';
+import { kyselyBehind, openCurrentRowSource, sqliteBehind, type RowSource } from './row-source.js';
 import type { SegmentAsOf, SegmentInfo, SegmentMember } from './segment-sql.js';
 
 export type Rows<R> = Iterable<R> | AsyncIterable<R>;
@@ -39,9 +39,15 @@ export interface Reader {
   rfmValues(asOf: SegmentAsOf | null): Promise<RfmValues>;
   /** How many customers there are now, or were as of a day (see segment-sql.ts customersThen). */
   customerCount(asOf: SegmentAsOf | null): Promise<number>;
-  /** An export's rows (bulk-read.ts readExport). */
+  /**
+   * The rows of an export, in the table's id order. `customerIds` limits it to those customers (and
+   * their sales, activities, tickets, deals); undefined: everyone. With `since`, only the rows
+   * edited or removed since that position, then those added, each with a `change` of added, edited
+   * or removed and its `id`; a removed row carries only its keys. SQLite's export (bulk-read.ts)
+   * runs on the raw handle; PostgreSQL's (bulk-read-postgres.ts) loads only for a PostgreSQL URL.
+   */
   exportRows(kind: ExportKind, customerIds?: Iterable<number>, since?: ChangePosition): Promise<ExportStream>;
-  /** The highest change-log position pruned (0 when none). */
+  /** The highest change-log position pruned (0 when none): cursors before it are refused. */
   changeLogHorizon(): Promise<number>;
   /** Where the database's change log stands now; null when it keeps none. */
   currentChangePosition(): Promise<ChangePosition | null>;
@@ -98,16 +104,20 @@ export function readerOver(source: RowSource): Reader {
       return Number((await source.all<{ n: number }>(`SELECT count(*) AS n FROM customers c WHERE ${then.sql}`, then.params))[0]!.n);
     },
     async exportRows(kind, customerIds, since) {
-      const { readExport } = await import('./bulk-read.js');
-      return readExport(source, kind, customerIds, since);
+      const sqlite = sqliteBehind(source);
+      if (sqlite) return (await import('./bulk-read.js')).sqliteExport(sqlite, kind, customerIds, since);
+      return (await import('./bulk-read-postgres.js')).postgresExport(kyselyBehind(source), kind, customerIds, since);
     },
     async changeLogHorizon() {
-      const { changeLogHorizon } = await import('./bulk-read.js');
-      return changeLogHorizon(source);
+      const { HORIZON_SQL, sqliteChangeHorizon } = await import('./bulk-read.js');
+      const sqlite = sqliteBehind(source);
+      if (sqlite) return sqliteChangeHorizon(sqlite);
+      return Number((await source.all<{ horizon: number }>(HORIZON_SQL))[0]!.horizon);
     },
     async currentChangePosition() {
-      const { currentChangePosition } = await import('./bulk-read.js');
-      return currentChangePosition(source);
+      const sqlite = sqliteBehind(source);
+      if (sqlite) return (await import('./bulk-read.js')).sqliteChangePosition(sqlite);
+      return (await import('./bulk-read-postgres.js')).postgresCurrentPosition(kyselyBehind(source));
     },
   };
 }

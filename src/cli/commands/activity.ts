@@ -8,7 +8,7 @@ import { parseChoice, parseInteger } from '../../domain/validation.js';
 import type { Column } from '../../io/render.js';
 import { escapeControl } from '../../io/terminal.js';
 import { parseInstantFlag } from '../flags.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 // Kept here (not imported from the service) so `--help` never loads the database layer.
 const TYPES: readonly ActivityType[] = ['call', 'email', 'meeting', 'chat', 'note'];

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { localDay } from '../../domain/dates.js';
 import type { Column, Row, Section } from '../../io/render.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 import { parseDayFlag } from '../flags.js';
 import { highlightOverdue, taskColumns, taskRow } from '../task-rows.js';
 

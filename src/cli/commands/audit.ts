@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { parseInteger } from '../../domain/validation.js';
 import { parseInstantFlag, parseLimitFlag } from '../flags.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 interface ListFlags {
   since?: string;

@@ -1,6 +1,6 @@
 // `crm config get [KEY]` and `crm config set KEY VALUE`: settings stored in the database.
 import type { Command } from 'commander';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 export function registerConfig(program: Command, { run }: Runtime): void {
   const config = program.command('config').description('read and change settings stored in the database')

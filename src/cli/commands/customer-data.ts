@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../domain/errors.js';
 import { centsToDecimal } from '../../domain/money.js';
 import { isoSeconds } from '../../domain/dates.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 const METHODS = ['email', 'phone', 'name'] as const;
 

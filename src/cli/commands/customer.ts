@@ -7,7 +7,7 @@ import type { Column, Section } from '../../io/render.js';
 // customer-list has no database imports of its own (types only), so this stays light for --help.
 import { CUSTOMER_SORT_FIELDS, type CustomerSortField } from '../../services/customer-list.js';
 import type { CustomerChanges, CustomerProfile } from '../../services/customers.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 interface AddFlags {
   name?: string;

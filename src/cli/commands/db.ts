@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { UsageError, ValidationError } from '../../domain/errors.js';
 import { isPostgresUrl } from '../../db/postgres-url.js';
 import { warnOfPasswordInUrl, type Context } from '../context.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 /** Opens the database without applying migrations (status and migrate report them first). */
 async function openUnmigrated(ctx: Context) {

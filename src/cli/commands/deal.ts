@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { STAGES, parseStage } from '../../domain/deals.js';
 import { parseInteger } from '../../domain/validation.js';
 import type { Column } from '../../io/render.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 import { moneyFlag, nonEmpty, parseDayFlag } from '../flags.js';
 
 interface AddFlags {

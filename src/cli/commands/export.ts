@@ -6,7 +6,7 @@ import { formatCursor, parseCursor } from '../../domain/change-cursor.js';
 import { UsageError } from '../../domain/errors.js';
 import { EXPORT_KINDS, IMPORT_COLUMNS, type ExportKind } from '../../domain/imports.js';
 import type { Column } from '../../io/render.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 import type { Context } from '../context.js';
 
 interface ExportFlags {

@@ -7,7 +7,7 @@ import { PartialError, UsageError } from '../../domain/errors.js';
 import { CUSTOMER_KEYS, DUPLICATE_MODES, ENCODINGS, IMPORT_KINDS, parseColumnMap, type CustomerKey, type DuplicateMode, type Encoding, type ImportKind } from '../../domain/imports.js';
 import { restoreCell } from '../../domain/spreadsheet.js';
 import type { ImportCounts, ImportResult } from '../../services/imports.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 import type { Context } from '../context.js';
 
 interface ImportFlags {

@@ -6,7 +6,7 @@ import { PERIOD_FORMS } from '../../domain/periods.js';
 import { parsePeriod } from '../../domain/ticket-periods.js';
 import type { Column } from '../../io/render.js';
 import { parseAsOfFlag } from '../flags.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 const HOUR = 3_600_000;
 

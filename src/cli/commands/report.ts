@@ -9,7 +9,7 @@ import { parseChoice, parseInteger } from '../../domain/validation.js';
 import type { Column, Section } from '../../io/render.js';
 import type { SalesBy } from '../../services/reports.js';
 import type { Context } from '../context.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 import { AS_OF_HELP, AS_RECORDED_HELP, parseAsOfFlag, parseLimitFlag, parsePeriodFlags, rejectPeriodConflict, type AsOfFlag } from '../flags.js';
 
 const BY_CHOICES = ['day', 'week', 'month', 'quarter', 'year', 'product', 'customer', 'city', 'segment'] as const;

@@ -6,7 +6,7 @@ import { UsageError } from '../../domain/errors.js';
 import type { Column, Row, Section } from '../../io/render.js';
 import type { RiskResult } from '../../services/risk.js';
 import type { Context } from '../context.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 import { parseAsOfFlag, parseLimitFlag } from '../flags.js';
 
 interface RiskFlags {

@@ -4,7 +4,7 @@ import { parseMoney } from '../../domain/money.js';
 import { parseInteger } from '../../domain/validation.js';
 import type { Column } from '../../io/render.js';
 import { moneyFlag, nonEmpty, parseDayAndTimeFlag, parseDayFlag, parseDayRangeFlags, parseLimitFlag } from '../flags.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 export const SALE_COLUMNS: readonly Column[] = [
   { key: 'id', kind: 'int' },

@@ -5,7 +5,7 @@ import type { RfmResult, SegmentAsOf } from '../../services/segment-read.js';
 import { UsageError } from '../../domain/errors.js';
 import type { Context } from '../context.js';
 import { parseAsOfFlag } from '../flags.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 /**
  * `--as-of DAY` on segments: history by the dates sales carry (sold by the end of that day), and

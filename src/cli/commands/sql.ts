@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../domain/errors.js';
 import type { Column } from '../../io/render.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 /** The most rows the table format lays out; 700,000 rows took 1.6 GB. */
 const TABLE_ROW_CAP = 10_000;

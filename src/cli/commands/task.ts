@@ -16,7 +16,7 @@ import { parseChoice, parseInteger } from '../../domain/validation.js';
 import type { AddTasksInput, Task } from '../../services/tasks.js';
 import { dueParser, nonEmpty, parseDueFlag } from '../flags.js';
 import { highlightOverdue, taskColumns, taskRow } from '../task-rows.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 interface AddFlags {
   title?: string;

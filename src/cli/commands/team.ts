@@ -7,7 +7,7 @@ import { PermissionError, UsageError, ValidationError } from '../../domain/error
 import { refusal, TEAM_ROLES, type TeamRole } from '../../domain/permissions.js';
 import { isPostgresUrl } from '../../db/postgres-url.js';
 import type { Context } from '../context.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 interface PasswordFlags {
   passwordStdin?: boolean;

@@ -6,7 +6,7 @@ import { KINDS, PRIORITIES, STATUSES, formatDuration, parseScore, parseTicketId 
 import { parseChoice } from '../../domain/validation.js';
 import type { Column, Row } from '../../io/render.js';
 import { nonEmpty, parseInstantFlag } from '../flags.js';
-import { examples, type Runtime } from '../program.js';
+import { examples, type Runtime } from '../runtime.js';
 
 const LIST_COLUMNS: readonly Column[] = [
   { key: 'id', header: 'ID', kind: 'int' },
