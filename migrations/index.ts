@@ -18,6 +18,7 @@ import * as m20261206_times_0001 from './20261206_times_0001_sale_times.js';
 import * as m20261208_team_0001 from './20261208_team_0001_access_control.js';
 import * as m20261209_changes_0003 from './20261209_changes_0003_postgres_change_log.js';
 import * as m20261210_changes_0004 from './20261210_changes_0004_change_log_pruning.js';
+import * as m20261211_sales_0003 from './20261211_sales_0003_order_id_in_covering_indexes.js';
 
 export const migrations: Record<string, Migration> = {
   '20261124_0001_initial': m20261124_0001,
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '20261208_team_0001_access_control': m20261208_team_0001,
   '20261209_changes_0003_postgres_change_log': m20261209_changes_0003,
   '20261210_changes_0004_change_log_pruning': m20261210_changes_0004,
+  '20261211_sales_0003_order_id_in_covering_indexes': m20261211_sales_0003,
 };

@@ -87,8 +87,8 @@ const netRevenueSql = (when?: string): string => (when ? `sum(CASE WHEN ${when} 
 /** Refunds, as a positive amount. */
 const refundsSql = (when?: string): string => `sum(CASE WHEN ${when ? `${when} AND ` : ''}amount_cents < 0 THEN -amount_cents ELSE 0 END)`;
 /**
- * Orders (for average order value): lines of one order_id count once. Reading order_id costs a table
- * lookup per row (no covering index has it), so only when some sale has one; else each sale is an order.
+ * Orders (for average order value): lines of one order_id count once. Counting distinct order ids
+ * costs a sort per group, so only when some sale has one; else each sale is an order.
  * Returns the SQL and how many times `when` (and its parameters) appears in it.
  */
 async function ordersSql(db: Kysely<DB>, when?: string): Promise<{ sql: string; uses: number }> {
