@@ -7,6 +7,7 @@ import type { Column, Section } from '../../io/render.js';
 // customer-list has no database imports of its own (types only), so this stays light for --help.
 import { CUSTOMER_SORT_FIELDS, type CustomerSortField } from '../../services/customer-list.js';
 import type { CustomerChanges, CustomerProfile } from '../../services/customers.js';
+import { mapRows } from '../rows.js';
 import { examples, type Runtime } from '../runtime.js';
 
 interface AddFlags {
@@ -274,10 +275,8 @@ export function registerCustomer(program: Command, { run }: Runtime): void {
           // Whole local days since the last contact, or since the customer was added.
           const { localDayNumber } = tasks;
           const today = localDayNumber(ctx.now());
-          async function* withDays() {
-            for await (const r of rows) yield Object.assign(r, { days_since: today - localDayNumber(new Date(r.last_contact ?? r.created_at)) });
-          }
-          await ctx.printStream([...columns, { key: 'last_contact', kind: 'timestamp' }, { key: 'days_since', kind: 'int' }], withDays());
+          const withDays = mapRows(rows, (r) => Object.assign(r, { days_since: today - localDayNumber(new Date(r.last_contact ?? r.created_at)) }));
+          await ctx.printStream([...columns, { key: 'last_contact', kind: 'timestamp' }, { key: 'days_since', kind: 'int' }], withDays);
           return;
         }
         await ctx.printStream(columns, rows);

@@ -5,6 +5,7 @@ import type { RfmResult, SegmentAsOf } from '../../services/segment-read.js';
 import { UsageError } from '../../domain/errors.js';
 import type { Context } from '../context.js';
 import { parseAsOfFlag } from '../flags.js';
+import { mapRows } from '../rows.js';
 import { examples, type Runtime } from '../runtime.js';
 
 /**
@@ -133,20 +134,11 @@ export function registerSegment(program: Command, { run }: Runtime): void {
         ctx.format();
         const { segment: found, members } = await segmentMembersOn(await ctx.reader(), name, now, asOf);
         let count = 0;
-        // Synchronous rows (SQLite) stay synchronous: for-await would cost a promise per member.
-        function* counted(rows: Iterable<unknown>): Iterable<Row> {
-          for (const member of rows) {
-            count++;
-            yield member as Row;
-          }
-        }
-        async function* countedAsync(rows: AsyncIterable<unknown>): AsyncIterable<Row> {
-          for await (const member of rows) {
-            count++;
-            yield member as Row;
-          }
-        }
-        await ctx.printStream(MEMBER_COLUMNS, Symbol.iterator in members ? counted(members) : countedAsync(members));
+        const counted = mapRows(members, (member) => {
+          count++;
+          return member as unknown as Row;
+        });
+        await ctx.printStream(MEMBER_COLUMNS, counted);
         const what = found.expression ?? found.description ?? '';
         ctx.note(`${count} customer${count === 1 ? '' : 's'} in ${found.name}${what ? ` (${what})` : ''}${asOf ? ` as of ${asOf.day}` : ''}`);
       }),

@@ -1,0 +1,17 @@
+// Rows streamed from a reader to printStream: synchronous on SQLite (better-sqlite3's iterate),
+// asynchronous on PostgreSQL (a cursor).
+
+/**
+ * Each row through `f`, as they stream. Synchronous rows stay synchronous: a for-await loop would
+ * cost a promise per row, twice (here and in printStream), on every row of a big list.
+ */
+export function mapRows<T, U>(rows: Iterable<T> | AsyncIterable<T>, f: (row: T) => U): Iterable<U> | AsyncIterable<U> {
+  if (Symbol.iterator in rows) {
+    return (function* () {
+      for (const row of rows) yield f(row);
+    })();
+  }
+  return (async function* () {
+    for await (const row of rows) yield f(row);
+  })();
+}
