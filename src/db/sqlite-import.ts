@@ -54,6 +54,12 @@ export interface ImportInput {
   customerKey?: CustomerKey | undefined;
   /** Size of the file in bytes when known: a big import defers secondary indexes. */
   sizeHint?: number | null;
+  /**
+   * The database is a scratch copy, thrown away once its new rows are copied elsewhere (PostgreSQL's
+   * import space, import-space.ts): the deferred indexes that only lookups use are not built again
+   * at the end. Unique ones still are, as building them is what finds identical rows.
+   */
+  scratch?: boolean;
 }
 
 export interface ImportCounts {
@@ -1072,6 +1078,7 @@ export async function importIntoSqlite(db: Kysely<DB>, input: ImportInput, by: I
     }
     hooks.onFinishing?.(counts);
     for (const [name, sql] of deferred) {
+      if (input.scratch && !(name in UNIQUE_WHEN_EMPTY)) continue;
       try {
         buildIndex(sqlite, sql, input.kind);
       } catch (error) {

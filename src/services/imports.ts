@@ -20,7 +20,7 @@ const ENTITY: Record<ImportKind, string> = { customers: 'customer', sales: 'sale
 export async function importRecords(db: Kysely<DB>, input: ImportInput, meta: WriteMeta, hooks: ImportHooks = {}): Promise<ImportResult> {
   if (engineOf(db) === 'postgres') {
     const { importThroughSpace } = await import('../db/import-space.js');
-    const result = await importThroughSpace(db, input.kind, input.dryRun, (scratch) => importRecords(scratch, { ...input, dryRun: false }, meta, hooks));
+    const result = await importThroughSpace(db, input.kind, input.dryRun, (scratch) => importRecords(scratch, { ...input, dryRun: false, scratch: true }, meta, hooks));
     return { ...result, dryRun: input.dryRun };
   }
   const openAudit = () => beginAudit(db, meta, { action: `import.${input.kind}`, entity: ENTITY[input.kind], summary: `import ${input.kind} from ${input.source}` });
