@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
 import type { DB } from '../../src/db/schema.js';
 import { dateOnlyDue, parseInterval } from '../../src/domain/tasks.js';
@@ -20,12 +20,13 @@ describe('addTasks for a set of customers', () => {
   let dir: string;
   let db: Kysely<DB>;
 
-  beforeAll(async () => {
+  // Each test has its own database with customers A, B and C, so it passes alone.
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'crm-tasks-'));
     db = await openDatabase(join(dir, 'crm.db'));
     for (const name of ['A', 'B', 'C']) await addCustomer(db, { name }, meta('2025-01-01T12:00:00Z'));
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await db.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -60,6 +61,9 @@ describe('addTasks for a set of customers', () => {
   });
 
   it('lists and finds quiet customers with an injected clock', async () => {
+    await addTasks(db, { target: { customerIds: [3, 1], label: 'in segment quiet' }, when: { due: dateOnlyDue('2025-06-10') }, title: 'Call' }, meta('2025-06-04T09:00:00Z'));
+    // B was added on 2025-01-01 and never contacted: due 30 days later, so first.
+    await addTasks(db, { target: { customerIds: [2], label: 'in segment quiet' }, when: { afterLastContact: parseInterval('30d') }, title: 'Call' }, meta('2025-06-04T09:00:00Z'));
     expect((await listTasks(db, { status: 'open' }, new Date('2025-06-04T09:00:00Z'))).map((t) => t.customerId)).toEqual([2, 1, 3]);
     const quiet = async (now: string) => [...((await listCustomers(readerOf(db), { quietSince: notContactedCutoff(parseInterval('30d'), new Date(now)) })) as Iterable<{ id: number }>)].map((c) => c.id);
     expect(await quiet('2025-06-04T09:00:00Z')).toEqual([1, 2, 3]);
