@@ -5,8 +5,8 @@ import type { Kysely } from 'kysely';
 import { userInfo } from 'node:os';
 import * as privateFiles from '../db/private-files.js';
 // Opening a file, reading its key state and its rows are on every local command's path: imported
-// here, they are folded into crm.js rather than loaded as chunks of their own (better-sqlite3
-// itself is still loaded on first use, so a PostgreSQL URL never loads it).
+// here, they are folded into crm.js rather than loaded as chunks of their own (src/db still loads
+// the SQLite driver on first use, so a PostgreSQL URL never loads it).
 import { fileState } from '../db/encryption.js';
 import { openCurrentReader, type Reader } from '../db/reader.js';
 import { diskFullError } from '../db/sqlite.js';
@@ -414,7 +414,7 @@ export function createContext(deps: Deps, command: Command): Context {
           const text = writer.write(row);
           if (text) return sink.write(text);
         };
-        // A plain loop for synchronous rows (SQLite's iterate()): for-await would cost a promise per row.
+        // A plain loop for synchronous rows (a reader's on SQLite): for-await would cost a promise per row.
         if (Symbol.iterator in rows) {
           for (const row of rows) {
             const pending = put(row);

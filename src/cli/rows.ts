@@ -1,5 +1,5 @@
-// Rows streamed from a reader to printStream: synchronous on SQLite (better-sqlite3's iterate),
-// asynchronous on PostgreSQL (a cursor).
+// Rows streamed from a reader (src/db/reader.ts) to printStream: an Iterable on SQLite, an
+// AsyncIterable on PostgreSQL.
 
 /**
  * Each row through `f`, as they stream. Synchronous rows stay synchronous: a for-await loop would

@@ -59,7 +59,6 @@ export function rfmResult(byGroup: ReadonlyMap<string, { customers: number; reve
   return { groups, scored, withoutPurchases: customers - scored, saved: null };
 }
 
-
 /** R, F and M of every customer with live purchases, index by index (recency as yyyymmdd, money in cents). */
 export interface RfmValues {
   recency: number[];
