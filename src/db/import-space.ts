@@ -387,11 +387,12 @@ export async function importThroughSpace<R extends SpaceResult>(db: Kysely<DB>, 
       await defer(child.table, q(child.column), first);
       await pushRows(client, sqlite, child.table, columns, `SELECT ${columns.map(q).join(', ')} FROM ${q(child.table)} WHERE ${q(child.column)} >= ?`, [first]);
     }
+    // The changes to rows that were there before are replayed with every index and key in place.
+    for (const statement of rebuild) await client.query(statement);
     const changes = sqlite
       .prepare("SELECT table_name, row_id, op, after FROM audit_change WHERE log_id = ? AND op IN ('insert', 'update') ORDER BY id")
       .all(result.auditId) as Array<{ table_name: string; row_id: number; op: string; after: string }>;
     for (const c of changes) await replayChange(client, c.table_name, c.row_id, c.op, JSON.parse(c.after) as Record<string, unknown>);
-    for (const statement of rebuild) await client.query(statement);
     const auditId = await pushAudit(client, sqlite, result.auditId);
     await client.query(`DELETE FROM ${pgTable('change_fresh_rows')}`);
     await client.query('COMMIT');

@@ -119,7 +119,11 @@ describe('a big import file', () => {
         : box.query<{ name: string; def: string }>("SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' ORDER BY name");
     const before = schema();
     expect(before.map((i) => i.name)).toEqual(expect.arrayContaining(['customers_email', 'customers_city_age', 'sales_customer_day', 'sales_import_key']));
-    box.ok(['import', 'customers', write(box, 'customers.csv', text)], { env });
+    // One customer is there already: the import updates it (a change replayed on PostgreSQL) and adds the rest.
+    box.ok(['customer', 'add', '--name', 'Old Five', '--email', 'customer5@example.com', '--city', 'Nowhere'], { env });
+    const customers = box.run(['import', 'customers', write(box, 'customers.csv', text), '--on-duplicate', 'update'], { env });
+    expect(customers.stderr).toMatch(/^imported 59999, updated 1, skipped 0, rejected 0 in /m);
+    expect(box.query("SELECT name, city FROM customers WHERE email = 'customer5@example.com'")).toEqual([{ name: 'Customer 5', city: 'City 5' }]);
     const sales = ['customer,product,amount,date'];
     for (let i = 0; i < ROWS; i++) sales.push(`customer${(i * 7919) % ROWS}@example.com,Product ${i % 7},${(i % 900) + 1}.50,2025-0${1 + (i % 5)}-1${i % 10}`);
     const imported = box.run(['import', 'sales', write(box, 'sales.csv', `${sales.join('\n')}\n`)], { env });
@@ -128,6 +132,7 @@ describe('a big import file', () => {
     expect(box.run(['db', 'check']).code).toBe(0);
     // Each sale belongs to the customer its row named.
     expect(box.query<{ n: number }>("SELECT count(*) AS n FROM sales s JOIN customers c ON c.id = s.customer_id WHERE c.email = 'customer' || ((((s.id - 1) * 7919) % 60000)) || '@example.com'")).toEqual([{ n: ROWS }]);
+    expect(box.query<{ n: number }>('SELECT count(*) AS n FROM customers')).toEqual([{ n: ROWS }]);
     // The rebuilt keys are enforced: a second customer with a taken email, a sale of a missing customer.
     expect(() => box.exec("INSERT INTO customers (name, email, created_at, updated_at) VALUES ('Copy', 'customer5@example.com', '2025-06-01', '2025-06-01')")).toThrow(/unique/i);
     if (ON_POSTGRES) {
