@@ -230,19 +230,30 @@ const DEFER_INDEXES_FROM_ROWS = 50_000;
  * wait, then see all of it. Nothing stays undone: they are made again in the same transaction, where
  * the database checks every row against them, and a failed import rolls their drop back with the rest.
  */
-async function deferIndexes(client: pg.PoolClient, table: string): Promise<string[]> {
-  const owner = await client.query<{ owns: boolean }>("SELECT pg_has_role(relowner, 'USAGE') AS owns FROM pg_class WHERE oid = $1::regclass", [pgTable(table)]);
-  if (!owner.rows[0]?.owns) return [];
-  await lockTables(client, [`LOCK TABLE ${pgTable(table)} IN ACCESS EXCLUSIVE MODE`]);
-  const found = await client.query<{ name: string; def: string }>(
-    `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i
-      WHERE i.indrelid = $1::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)`,
-    [pgTable(table)],
-  );
-  const keys = await client.query<{ name: string; def: string }>("SELECT conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'", [pgTable(table)]);
-  for (const index of found.rows) await client.query(`DROP INDEX ${index.name}`);
-  for (const key of keys.rows) await client.query(`ALTER TABLE ${pgTable(table)} DROP CONSTRAINT ${q(key.name)}`);
-  return [...found.rows.map((index) => index.def), ...keys.rows.map((key) => `ALTER TABLE ${pgTable(table)} ADD CONSTRAINT ${q(key.name)} ${key.def}`)];
+async function deferIndexes(client: pg.PoolClient, tables: readonly string[]): Promise<string[]> {
+  const owned: string[] = [];
+  for (const table of tables) {
+    const owner = await client.query<{ owns: boolean }>("SELECT pg_has_role(relowner, 'USAGE') AS owns FROM pg_class WHERE oid = $1::regclass", [pgTable(table)]);
+    if (owner.rows[0]?.owns) owned.push(table);
+  }
+  if (owned.length === 0) return [];
+  // All in one statement before any row is written: a reader holding one of them while it waits for
+  // another we hold is then a deadlock the server breaks right away (and either side tries again),
+  // not one that comes back after a million rows.
+  await lockTables(client, [`LOCK TABLE ${owned.map(pgTable).join(', ')} IN ACCESS EXCLUSIVE MODE`]);
+  const rebuild: string[] = [];
+  for (const table of owned) {
+    const indexes = await client.query<{ name: string; def: string }>(
+      `SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = $1::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)`,
+      [pgTable(table)],
+    );
+    const keys = await client.query<{ name: string; def: string }>("SELECT conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'", [pgTable(table)]);
+    for (const index of indexes.rows) await client.query(`DROP INDEX ${pgTable(index.name)}`);
+    for (const key of keys.rows) await client.query(`ALTER TABLE ${pgTable(table)} DROP CONSTRAINT ${q(key.name)}`);
+    rebuild.push(...indexes.rows.map((index) => index.def), ...keys.rows.map((key) => `ALTER TABLE ${pgTable(table)} ADD CONSTRAINT ${q(key.name)} ${key.def}`));
+  }
+  return rebuild;
 }
 
 /** Replays one row change of the scratch audit entry on PostgreSQL. */
@@ -360,17 +371,20 @@ export async function importThroughSpace<R extends SpaceResult>(db: Kysely<DB>, 
       return { ...result, auditId: null };
     }
     const all = (table: string) => columnsOf(sqlite, table).map((c) => c.name);
-    const rebuild: string[] = [];
-    const defer = async (table: string, where: string, first: number) => {
-      const count = (test: string) => sqlite.prepare(`SELECT count(*) FROM ${q(table)} WHERE ${test}`).pluck().get(first) as number;
-      const adding = count(`${where} >= ?`);
-      if (adding >= DEFER_INDEXES_FROM_ROWS && adding > count(`${where} < ?`)) rebuild.push(...(await deferIndexes(client, table)));
+    // The tables this import adds more rows to than they hold (and at least DEFER_INDEXES_FROM_ROWS).
+    const big = (table: string, column: string, first: number) => {
+      const count = (test: string) => sqlite.prepare(`SELECT count(*) FROM ${q(table)} WHERE ${q(column)} ${test}`).pluck().get(first) as number;
+      const adding = count('>= ?');
+      return adding >= DEFER_INDEXES_FROM_ROWS && adding > count('< ?');
     };
+    const rebuild = await deferIndexes(client, [
+      ...WRITTEN[kind].filter((table) => big(table, 'id', before.get(table)! + 1)),
+      ...CHILDREN[kind].filter((child) => big(child.table, child.column, before.get(child.parent)! + 1)).map((child) => child.table),
+    ]);
     for (const table of WRITTEN[kind]) {
       const first = before.get(table)! + 1;
       const last = highestIdIssued(sqlite, table);
       if (last < first) continue;
-      await defer(table, 'id', first);
       const columns = all(table);
       await pushRows(client, sqlite, table, columns, `SELECT ${columns.map(q).join(', ')} FROM ${q(table)} WHERE id >= ? ORDER BY id`, [first]);
       const seq = await client.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [pgTable(table), 'id']);
@@ -384,7 +398,6 @@ export async function importThroughSpace<R extends SpaceResult>(db: Kysely<DB>, 
     for (const child of CHILDREN[kind]) {
       const columns = all(child.table);
       const first = before.get(child.parent)! + 1;
-      await defer(child.table, q(child.column), first);
       await pushRows(client, sqlite, child.table, columns, `SELECT ${columns.map(q).join(', ')} FROM ${q(child.table)} WHERE ${q(child.column)} >= ?`, [first]);
     }
     // The changes to rows that were there before are replayed with every index and key in place.
