@@ -320,3 +320,58 @@ describe.skipIf(!PG_TEST_URL)('an import caught in a lock circle with another wr
     }
   });
 });
+
+// A big import (more rows than the table holds, 50,000 and more) drops the table's lookup indexes and
+// foreign keys and makes them again before its commit, holding the table against readers meanwhile.
+// Readers must still see none of the import or all of it, and a crm command reading meanwhile waits
+// and succeeds.
+describe.skipIf(!PG_TEST_URL)('readers during a big import', () => {
+  it('see none of it or all of it, and a crm report waits for it and succeeds', async () => {
+    const ROWS = 60_000;
+    const database = createPgDatabase('crm_big_import');
+    const url = pgUrl(database);
+    const reader = new pg.Client({ connectionString: url });
+    const watcher = new pg.Client({ connectionString: url });
+    const dir = mkdtempSync(join(tmpdir(), 'crm-big-import-'));
+    try {
+      expect(runCrm(['--db', url, 'init'], { env }).code).toBe(0);
+      const lines = ['name,email,city'];
+      for (let i = 0; i < ROWS; i++) lines.push(`Customer ${i},big${i}@example.com,City ${i % 7}`);
+      const csv = join(dir, 'big.csv');
+      writeFileSync(csv, `${lines.join('\n')}\n`);
+      await reader.connect();
+      await watcher.connect();
+      let done = false;
+      let sawHold = false;
+      const importing = runCrmAsync(['--db', url, 'import', 'customers', csv], { env }).finally(() => {
+        done = true;
+      });
+      const seen = new Set<number>();
+      const reports: Array<Promise<RunResult>> = [];
+      while (!done) {
+        // The import's hold on the table (this query waits for no lock), then a read that does.
+        const held = await watcher.query("SELECT 1 FROM pg_locks WHERE relation = 'crm.customers'::regclass AND mode = 'AccessExclusiveLock' AND granted");
+        if (held.rows.length > 0) sawHold = true;
+        seen.add(Number((await reader.query('SELECT count(*) AS n FROM crm.customers')).rows[0].n));
+        if (reports.length < 3) reports.push(runCrmAsync(['--db', url, 'report', 'customers', '--format', 'json'], { env }));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const result = await importing;
+      expect(result.stderr).toMatch(/^imported 60000, updated 0, skipped 0, rejected 0 in /m);
+      expect(result.code).toBe(0);
+      expect([...seen].every((n) => n === 0 || n === ROWS)).toBe(true);
+      expect(seen.has(0)).toBe(true);
+      expect(sawHold).toBe(true);
+      for (const report of await Promise.all(reports)) {
+        expect(report.stderr).toBe('');
+        expect(report.code).toBe(0);
+      }
+      expect(Number((await reader.query('SELECT count(*) AS n FROM crm.customers')).rows[0].n)).toBe(ROWS);
+    } finally {
+      await reader.end().catch(() => undefined);
+      await watcher.end().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+      dropPgDatabase(database);
+    }
+  });
+});
