@@ -25,6 +25,7 @@ import { PG_SCHEMA } from './postgres-ddl.js';
 import { withRetry } from './transaction-retry.js';
 import type { DB } from './schema.js';
 import { highestIdIssued } from './sqlite.js';
+import { defersIndexes } from './sqlite-import.js';
 
 export type ImportSpaceKind = 'customers' | 'sales' | 'activities' | 'tickets';
 
@@ -213,9 +214,6 @@ async function pushRows(client: pg.PoolClient, sqlite: Database.Database, table:
   return rows;
 }
 
-/** Push at least this many rows, and more than the table holds, before its indexes are deferred. */
-const DEFER_INDEXES_FROM_ROWS = 50_000;
-
 /**
  * Drops the indexes of a PostgreSQL table that no constraint owns (the primary key and unique
  * constraints stay, as does an index a foreign key refers to) and the table's own foreign keys, and
@@ -371,11 +369,10 @@ export async function importThroughSpace<R extends SpaceResult>(db: Kysely<DB>, 
       return { ...result, auditId: null };
     }
     const all = (table: string) => columnsOf(sqlite, table).map((c) => c.name);
-    // The tables this import adds more rows to than they hold (and at least DEFER_INDEXES_FROM_ROWS).
+    // The tables this import adds enough rows to (by the SQLite import's own rule) to defer their indexes.
     const big = (table: string, column: string, first: number) => {
       const count = (test: string) => sqlite.prepare(`SELECT count(*) FROM ${q(table)} WHERE ${q(column)} ${test}`).pluck().get(first) as number;
-      const adding = count('>= ?');
-      return adding >= DEFER_INDEXES_FROM_ROWS && adding > count('< ?');
+      return defersIndexes(count('>= ?'), count('< ?'));
     };
     const rebuild = await deferIndexes(client, [
       ...WRITTEN[kind].filter((table) => big(table, 'id', before.get(table)! + 1)),

@@ -150,6 +150,14 @@ const LOOKUP_INDEXES = new Set(['customers_name', 'customers_phone_digits']);
 const UNIQUE_WHEN_EMPTY: Record<string, string> = { sales_import_key: 'SELECT 1 FROM sales WHERE import_key IS NOT NULL LIMIT 1' };
 /** Defer indexes only when the file holds at least this many rows and more than the table has. */
 const DEFER_INDEXES_FROM_ROWS = 50_000;
+
+/**
+ * Whether an import adding `adding` rows to a table holding `existing` is big enough to drop the
+ * table's lookup indexes and build them once at the end (here, and on PostgreSQL in import-space.ts).
+ */
+export function defersIndexes(adding: number, existing: number): boolean {
+  return adding >= DEFER_INDEXES_FROM_ROWS && adding > existing;
+}
 /**
  * Page cache while a deferred index is built, in KiB. SQLite sorts the keys in runs as big as the
  * page cache: an 80 MB run of keys in random order (customers, days, import keys) misses the CPU's
@@ -1037,7 +1045,7 @@ export async function importIntoSqlite(db: Kysely<DB>, input: ImportInput, by: I
         if (input.sizeHint && batch.bytes) {
           const expected = (input.sizeHint / batch.bytes) * rows.length;
           const existing = firstIds.get(TABLES[input.kind][0]!)! - 1;
-          if (expected >= DEFER_INDEXES_FROM_ROWS && expected > existing) {
+          if (defersIndexes(expected, existing)) {
             const find = sqlite.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ? AND sql IS NOT NULL").pluck();
             for (const name of DEFERRED_INDEXES[input.kind]) {
               const sql = find.get(name) as string | undefined;
