@@ -38,13 +38,13 @@ function fastest(...runs) {
 }
 const init = (path) => execFileSync(process.execPath, [`${ROOT}bin/crm.js`, '--db', fresh(path), 'init'], { stdio: 'ignore' });
 
-// --- customers: crm vs `.import` into a table with the same columns and a UNIQUE email index, WAL on.
+// --- customers: crm vs the sqlite3 shell filling crm's own schema (issue 19's baseline).
 const ours = `${DATA}import-ours.db`;
 const same = `${DATA}import-same-schema.db`;
 const now = new Date().toISOString();
-// For scale the sqlite3 shell putting the same rows into crm's own schema (its columns, the unique
-// email index, and the city/age, name and phone indexes rebuilt after the rows, as crm does),
-// without crm's validation, tags or audit trail: issue 19's baseline.
+// The sqlite3 shell putting the same rows into crm's own schema (its columns, the unique email
+// index, and the city/age, name and phone indexes rebuilt after the rows, as crm does), without
+// crm's validation, tags or audit trail.
 const sameSchemaRun = () => {
   init(same);
   return measure('sqlite3', [same], {
@@ -79,10 +79,11 @@ const [crmCustomers, sameSchema, crmTagged] = fastest(
   },
 );
 fresh(taggedDb);
-rmSync(same, { force: true });
+fresh(same);
 // The customers as crm imported them, for each sales import to start from.
 const withCustomers = `${DATA}import-with-customers.db`;
 execFileSync('sqlite3', [ours, `VACUUM INTO '${fresh(withCustomers)}'`]);
+// For scale, the issue 7 baseline: `.import` into a bare table with a UNIQUE email index, WAL on.
 const base = fresh(`${DATA}import-base.db`);
 const baseCustomers = measure('sqlite3', [base], {
   input: `PRAGMA journal_mode = WAL;
