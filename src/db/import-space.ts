@@ -224,8 +224,8 @@ async function pushRows(client: pg.PoolClient, sqlite: Database.Database, table:
  * 29.1 s instead of 57.4 s, most of it the per-row key checks.
  *
  * Dropping them locks the table against readers until the commit (ACCESS EXCLUSIVE), so this is
- * done only for a big import, and only by a member of the table's owner (no one else may); readers
- * wait, then see all of it. Nothing stays undone: they are made again in the same transaction, where
+ * done only for a big import, only by a member of the table's owner (no one else may), and only once
+ * it holds all its tables (lockAllOrNone); readers wait, then see all of it. Nothing stays undone: they are made again in the same transaction, where
  * the database checks every row against them, and a failed import rolls their drop back with the rest.
  */
 async function deferIndexes(client: pg.PoolClient, tables: readonly string[]): Promise<string[]> {
@@ -234,11 +234,7 @@ async function deferIndexes(client: pg.PoolClient, tables: readonly string[]): P
     const owner = await client.query<{ owns: boolean }>("SELECT pg_has_role(relowner, 'USAGE') AS owns FROM pg_class WHERE oid = $1::regclass", [pgTable(table)]);
     if (owner.rows[0]?.owns) owned.push(table);
   }
-  if (owned.length === 0) return [];
-  // All in one statement before any row is written: a reader holding one of them while it waits for
-  // another we hold is then a deadlock the server breaks right away (and either side tries again),
-  // not one that comes back after a million rows.
-  await lockTables(client, [`LOCK TABLE ${owned.map(pgTable).join(', ')} IN ACCESS EXCLUSIVE MODE`]);
+  if (owned.length === 0 || !(await lockAllOrNone(client, owned))) return [];
   const rebuild: string[] = [];
   for (const table of owned) {
     const indexes = await client.query<{ name: string; def: string }>(
@@ -252,6 +248,34 @@ async function deferIndexes(client: pg.PoolClient, tables: readonly string[]): P
     rebuild.push(...indexes.rows.map((index) => index.def), ...keys.rows.map((key) => `ALTER TABLE ${pgTable(table)} ADD CONSTRAINT ${q(key.name)} ${key.def}`));
   }
   return rebuild;
+}
+
+/** How long a big import tries to hold its tables alone before it writes with their indexes in place. */
+const DEFER_LOCK_WAIT_MS = 5000;
+
+/**
+ * Takes ACCESS EXCLUSIVE locks on all of `tables` or on none. Waiting for one while holding another
+ * closed a circle with a reader that held the one and waited for the other (seen in CI: `crm export`
+ * failed with "deadlock detected"). So each try takes them all without waiting (NOWAIT) and, when any
+ * is busy, gives back what it took (the savepoint) and tries again shortly. False after
+ * DEFER_LOCK_WAIT_MS of busy tables: the import then keeps the indexes, slower but never in anyone's way.
+ */
+async function lockAllOrNone(client: pg.PoolClient, tables: readonly string[]): Promise<boolean> {
+  const deadline = Date.now() + DEFER_LOCK_WAIT_MS;
+  for (;;) {
+    await client.query('SAVEPOINT crm_import_defer');
+    try {
+      await client.query(`LOCK TABLE ${tables.map(pgTable).join(', ')} IN ACCESS EXCLUSIVE MODE NOWAIT`);
+      await client.query('RELEASE SAVEPOINT crm_import_defer');
+      return true;
+    } catch (error) {
+      await client.query('ROLLBACK TO SAVEPOINT crm_import_defer');
+      await client.query('RELEASE SAVEPOINT crm_import_defer');
+      if ((error as { code?: string }).code !== '55P03') throw error;
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
+    }
+  }
 }
 
 /** Replays one row change of the scratch audit entry on PostgreSQL. */
