@@ -4,8 +4,9 @@
 // operations per second and p95 latency per command. The data is made with generate_series straight
 // into crm's schema (import on PostgreSQL is not needed for it). Needs a server: CRM_TEST_PG_URL
 // (scripts/pg-test-server.sh) or PG* variables; without one it says so and exits 0.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { benchLine, crm, median, pgServer, CRM } from './lib.mjs';
+import { leastPgProgram } from './pg-least.mjs';
 
 const RUNS = 3;
 const TARGET = 1.3;
@@ -53,9 +54,19 @@ try {
     const least = nodeStart + psqlSeconds - psqlStart;
     console.log(`# ${name} floor for a Node program: node start ${nodeStart.toFixed(3)} s + psql's work ${(psqlSeconds - psqlStart).toFixed(3)} s = ${least.toFixed(3)} s, ${(least / psqlSeconds).toFixed(2)}× psql`);
   };
+  // A real Node program at that floor: pg bundled, connect, the same SQL, the rows printed (pg-least.mjs).
+  const leastProgram = await leastPgProgram();
+  const leastNode = (label, sql, psqlSeconds) => {
+    const printed = execFileSync(process.execPath, [leastProgram, db, sql], { encoding: 'utf8' }).trim().split('\n').length;
+    const rows = psql(name, sql).trim().split('\n').length;
+    if (printed !== rows) throw new Error(`${label}: the least Node program printed ${printed} rows, psql ${rows}`);
+    const m = median(process.execPath, [leastProgram, db, sql], RUNS);
+    console.log(`# ${label} the least Node program with pg (connect, the same SQL, print the rows): ${m.seconds.toFixed(3)} s, ${(m.seconds / psqlSeconds).toFixed(2)}× psql`);
+  };
   let baseline = median('psql', psqlArgs(monthSql), RUNS);
   let measured = median(process.execPath, [CRM, ...reportArgs], RUNS);
   floor('pg-sales-report-by-month', baseline.seconds);
+  leastNode('pg-sales-report-by-month', monthSql, baseline.seconds);
   benchLine('pg-sales-report-by-month', measured.seconds, baseline.seconds, TARGET, measured.rssMb);
 
   // segment show: the members of a saved segment (12,500 customers of one city), as CSV.
@@ -81,6 +92,7 @@ try {
   baseline = median('psql', ['--csv', ...psqlArgs(segmentSql)], RUNS);
   measured = median(process.execPath, [CRM, ...showArgs], RUNS);
   floor('pg-segment-show', baseline.seconds);
+  leastNode('pg-segment-show', segmentSql, baseline.seconds);
   benchLine('pg-segment-show', measured.seconds, baseline.seconds, TARGET, measured.rssMb);
 
   // Mixed load: 8 clients, each one crm process after another.
