@@ -46,6 +46,18 @@ try {
   const ours = new Map(table.trim().split('\r\n').slice(1).map((l) => l.split(',')).map((c) => [c[0].replace(/^"|"$/g, ''), Math.round(Number(c[2]) * 100)]));
   for (const [key, revenue] of expected) if (ours.get(key) !== revenue) throw new Error(`report sales --by month: ${key} is ${ours.get(key)}, psql says ${revenue}`);
   const psqlArgs = (sql) => ['-X', '-q', '-At', '-d', db, '-c', sql];
+  // The baselines run crm's own statements, as the server logs them (log_min_duration_statement = 0)
+  // with the parameters written in: the issue asks for "the same SQL in psql". The report's adds the
+  // previous period (2014-2019) and refunds, which crm prints beside the months (src/db/sales-aggregates.ts);
+  // the segment's counts orders and last purchases as crm does since order lines and refunds
+  // (src/db/sale-orders.ts). Until stop 35 both baselines ran simpler SQL. Each is checked against
+  // the plain SQL the bench checks crm with, so a copy that drifts from what crm prints fails here.
+  const crmMonthSql = `SET search_path = crm, public; SELECT 1 AS one FROM sales WHERE order_id IS NOT NULL LIMIT 1;
+    SELECT sold_on AS d, sum(CASE WHEN amount_cents >= 0 THEN 1 ELSE 0 END) AS n, sum(amount_cents) AS t, sum(CASE WHEN amount_cents < 0 THEN -amount_cents ELSE 0 END) AS r, sum(CASE WHEN amount_cents >= 0 THEN 1 ELSE 0 END) AS o FROM sales
+    WHERE voided_at IS NULL AND sold_on >= '2014-01-01' AND sold_on < '2026-01-01' GROUP BY sold_on`;
+  const byMonth = new Map();
+  for (const [day, , total] of psql(name, crmMonthSql).trim().split('\n').map((l) => l.split('|'))) byMonth.set(day.slice(0, 7), (byMonth.get(day.slice(0, 7)) ?? 0) + Number(total));
+  for (const [key, revenue] of expected) if (byMonth.get(key) !== revenue) throw new Error(`crm's report SQL: ${key} is ${byMonth.get(key)}, the plain SQL says ${revenue}`);
   // The least any Node program doing psql's work could take: Node's own start-up (an empty script)
   // plus what psql spends beyond its own start-up (psql --version) connecting and querying.
   const nodeStart = median(process.execPath, ['-e', ''], RUNS).seconds;
@@ -63,10 +75,10 @@ try {
     const m = median(process.execPath, [leastProgram, db, sql], RUNS);
     console.log(`# ${label} the least Node program with pg (connect, the same SQL, print the rows): ${m.seconds.toFixed(3)} s, ${(m.seconds / psqlSeconds).toFixed(2)}× psql`);
   };
-  let baseline = median('psql', psqlArgs(monthSql), RUNS);
+  let baseline = median('psql', psqlArgs(crmMonthSql), RUNS);
   let measured = median(process.execPath, [CRM, ...reportArgs], RUNS);
   floor('pg-sales-report-by-month', baseline.seconds);
-  leastNode('pg-sales-report-by-month', monthSql, baseline.seconds);
+  leastNode('pg-sales-report-by-month', crmMonthSql, baseline.seconds);
   benchLine('pg-sales-report-by-month', measured.seconds, baseline.seconds, TARGET, measured.rssMb);
 
   // segment show: the members of a saved segment (12,500 customers of one city), as CSV.
@@ -89,10 +101,19 @@ try {
   if (shown !== members) throw new Error(`segment show printed ${shown} rows, psql finds ${members}`);
   const spent = memberRows.reduce((sum, line) => sum + Number(line.split('|')[6]), 0);
   if (shownSpent !== spent) throw new Error(`segment show's members spent ${shownSpent} cents in all, psql says ${spent}`);
-  baseline = median('psql', ['--csv', ...psqlArgs(segmentSql)], RUNS);
+  const crmSegmentSql = `SET search_path = crm, public;
+    SELECT c.id AS id, coalesce(nullif(c.name, ''), c.email, c.phone, 'ext:' || c.external_id) AS name, c.email AS email, c.phone AS phone, c.city AS city, c.age AS age, coalesce(g.total_spent, 0) AS total_spent, coalesce(g.orders, 0) AS orders, g.last_purchase AS last_purchase
+    FROM customers c LEFT JOIN (
+      SELECT sl.customer_id AS id, sum(sl.amount_cents) AS total_spent, (count(DISTINCT CASE WHEN sl.amount_cents >= 0 THEN sl.order_id END) + coalesce(sum(CASE WHEN sl.order_id IS NULL AND sl.amount_cents >= 0 THEN 1 ELSE 0 END), 0)) AS orders, max(CASE WHEN sl.amount_cents >= 0 THEN sl.sold_on END) AS last_purchase
+      FROM sales sl
+      WHERE sl.voided_at IS NULL AND sl.customer_id IN (SELECT m.id FROM customers m WHERE lower("m"."city") = 'lyon' AND TRUE)
+      GROUP BY sl.customer_id) g ON g.id = c.id
+    WHERE lower("c"."city") = 'lyon' AND TRUE ORDER BY c.id`;
+  if (psql(name, crmSegmentSql) !== psql(name, segmentSql)) throw new Error("crm's segment SQL prints other rows than the plain SQL");
+  baseline = median('psql', ['--csv', ...psqlArgs(crmSegmentSql)], RUNS);
   measured = median(process.execPath, [CRM, ...showArgs], RUNS);
   floor('pg-segment-show', baseline.seconds);
-  leastNode('pg-segment-show', segmentSql, baseline.seconds);
+  leastNode('pg-segment-show', crmSegmentSql, baseline.seconds);
   benchLine('pg-segment-show', measured.seconds, baseline.seconds, TARGET, measured.rssMb);
 
   // Mixed load: 8 clients, each one crm process after another.
