@@ -1,4 +1,5 @@
-// `npm run bench [-- NAME…]`: runs every test/bench/*.bench.mjs (or the named ones) in turn.
+// `npm run bench [-- NAME…]`: runs every test/bench/*.bench.mjs (or the named ones) in turn. A name
+// also selects the group it begins: `postgres` runs postgres-import and postgres-load.
 import { readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -6,11 +7,14 @@ import { fileURLToPath } from 'node:url';
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const wanted = process.argv.slice(2);
 const all = readdirSync(dir).filter((f) => f.endsWith('.bench.mjs')).sort();
-const chosen = wanted.length ? all.filter((f) => wanted.includes(f.replace('.bench.mjs', ''))) : all;
-if (wanted.length && chosen.length !== wanted.length) {
-  console.error(`unknown benchmark; available: ${all.map((f) => f.replace('.bench.mjs', '')).join(', ')}`);
+const names = all.map((f) => f.replace('.bench.mjs', ''));
+const selects = (wantedName, name) => name === wantedName || name.startsWith(`${wantedName}-`);
+const unknown = wanted.filter((w) => !names.some((name) => selects(w, name)));
+if (unknown.length) {
+  console.error(`unknown benchmark: ${unknown.join(', ')}; available: ${names.join(', ')}`);
   process.exit(2);
 }
+const chosen = wanted.length ? all.filter((f, i) => wanted.some((w) => selects(w, names[i]))) : all;
 let failed = 0;
 for (const file of chosen) {
   console.log(`# ${file.replace('.bench.mjs', '')}`);
