@@ -104,8 +104,9 @@ const [crmCustomers, sameSchema, crmTagged] = fastest(
 fresh(taggedDb);
 // Both wrote the same customers and the same tag links (a count, and a sum over ids and tag names).
 const countsOf = (path) => execFileSync('sqlite3', [path, 'SELECT (SELECT count(*) FROM customers) || \' \' || (SELECT count(*) FROM customer_tags) || \' \' || (SELECT sum(ct.customer_id * (unicode(t.name) + length(t.name))) FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id) || \' \' || (SELECT count(*) FROM row_changes)'], { encoding: 'utf8' }).trim();
-if (countsOf(ours) !== countsOf(same)) throw new Error(`customers, tag links, changes: crm wrote ${countsOf(ours)}, the sqlite3 shell ${countsOf(same)}`);
-console.log(`# customers, tag links, their checksum and recorded changes, the same in both databases: ${countsOf(ours)}`);
+const [oursCounts, sameCounts] = [countsOf(ours), countsOf(same)];
+if (oursCounts !== sameCounts) throw new Error(`customers, tag links, changes: crm wrote ${oursCounts}, the sqlite3 shell ${sameCounts}`);
+console.log(`# customers, tag links, their checksum and recorded changes, the same in both databases: ${oursCounts}`);
 fresh(same);
 // The customers as crm imported them, for each sales import to start from.
 const withCustomers = `${DATA}import-with-customers.db`;
