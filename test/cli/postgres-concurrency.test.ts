@@ -269,24 +269,42 @@ describe.skipIf(!ON_POSTGRES)('many crm processes at once on one PostgreSQL data
   });
 });
 
+/**
+ * Runs `body` on a PostgreSQL database of its own, with two clients of the test connected to it and
+ * a scratch folder, and removes all three afterwards, whatever happens.
+ */
+async function onOwnDatabase(
+  name: string,
+  body: (scene: { database: string; url: string; first: pg.Client; second: pg.Client; dir: string }) => Promise<void>,
+): Promise<void> {
+  const database = createPgDatabase(name);
+  const url = pgUrl(database);
+  const first = new pg.Client({ connectionString: url });
+  const second = new pg.Client({ connectionString: url });
+  const dir = mkdtempSync(join(tmpdir(), `${name.replaceAll('_', '-')}-`));
+  try {
+    await first.connect();
+    await second.connect();
+    await body({ database, url, first, second, dir });
+  } finally {
+    await first.end().catch(() => undefined);
+    await second.end().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    dropPgDatabase(database);
+  }
+}
+
 // An import locks the tables it writes one after another; a command that has written one of them (a
 // customer's field) and goes on to another (the customer's row) closes a circle with it, and the
 // server aborts one side. Made on purpose here, with the import the side the server picks (it waited
 // first): it must wait its turn and import, not fail. Runs whenever a test server is known.
 describe.skipIf(!PG_TEST_URL)('an import caught in a lock circle with another writer', () => {
   it('gives way, then imports once the other writer is done', async () => {
-    const database = createPgDatabase('crm_lock_circle');
-    const url = pgUrl(database);
-    const writer = new pg.Client({ connectionString: url });
-    const watcher = new pg.Client({ connectionString: url });
-    const dir = mkdtempSync(join(tmpdir(), 'crm-lock-circle-'));
-    try {
+    await onOwnDatabase('crm_lock_circle', async ({ database, url, first: writer, second: watcher, dir }) => {
       expect(runCrm(['--db', url, 'init'], { env }).code).toBe(0);
       expect(runCrm(['--db', url, 'customer', 'add', '--name', 'Ann Lee', '--email', 'ann@example.com'], { env }).code).toBe(0);
       const csv = join(dir, 'new.csv');
       writeFileSync(csv, 'name,email\nBo Ng,bo@example.com\n');
-      await writer.connect();
-      await watcher.connect();
       // The server looks for a circle once per wait, in the session whose deadlock_timeout runs out
       // first, and aborts that one. The import starts waiting first; on a busy machine the writer
       // could close the circle after the import's check (1 s by default) and be the one aborted.
@@ -312,12 +330,7 @@ describe.skipIf(!PG_TEST_URL)('an import caught in a lock circle with another wr
         { email: 'ann@example.com', city: 'Oslo', plan: 'pro' },
         { email: 'bo@example.com', city: null, plan: null },
       ]);
-    } finally {
-      await writer.end().catch(() => undefined);
-      await watcher.end().catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-      dropPgDatabase(database);
-    }
+    });
   });
 });
 
@@ -328,19 +341,12 @@ describe.skipIf(!PG_TEST_URL)('an import caught in a lock circle with another wr
 describe.skipIf(!PG_TEST_URL)('readers during a big import', () => {
   it('see none of it or all of it, and a crm report waits for it and succeeds', async () => {
     const ROWS = 60_000;
-    const database = createPgDatabase('crm_big_import');
-    const url = pgUrl(database);
-    const reader = new pg.Client({ connectionString: url });
-    const watcher = new pg.Client({ connectionString: url });
-    const dir = mkdtempSync(join(tmpdir(), 'crm-big-import-'));
-    try {
+    await onOwnDatabase('crm_big_import', async ({ url, first: reader, second: watcher, dir }) => {
       expect(runCrm(['--db', url, 'init'], { env }).code).toBe(0);
       const lines = ['name,email,city'];
       for (let i = 0; i < ROWS; i++) lines.push(`Customer ${i},big${i}@example.com,City ${i % 7}`);
       const csv = join(dir, 'big.csv');
       writeFileSync(csv, `${lines.join('\n')}\n`);
-      await reader.connect();
-      await watcher.connect();
       let done = false;
       let sawHold = false;
       const importing = runCrmAsync(['--db', url, 'import', 'customers', csv], { env }).finally(() => {
@@ -367,11 +373,6 @@ describe.skipIf(!PG_TEST_URL)('readers during a big import', () => {
         expect(report.code).toBe(0);
       }
       expect(Number((await reader.query('SELECT count(*) AS n FROM crm.customers')).rows[0].n)).toBe(ROWS);
-    } finally {
-      await reader.end().catch(() => undefined);
-      await watcher.end().catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-      dropPgDatabase(database);
-    }
+    });
   });
 });
