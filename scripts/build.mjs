@@ -52,9 +52,10 @@ const result = await build(options);
 await inlineStartupChunks(result.metafile, 'dist/crm.js', options);
 
 // The worker thread that parses big import files (src/io/csv-worker.ts): a bundle of its own,
-// dist/csv-worker.js, so that starting it loads the CSV reader and nothing else.
+// dist/csv-worker.js, so that starting it loads the CSV reader and nothing else; beside it the step
+// it runs for a big sales file (src/db/sale-keys-step.ts, dist/sale-keys.js).
 await build({
-  entryPoints: { 'csv-worker': 'src/io/csv-worker.ts' },
+  entryPoints: { 'csv-worker': 'src/io/csv-worker.ts', 'sale-keys': 'src/db/sale-keys-step.ts' },
   outdir: 'dist',
   bundle: true,
   format: 'esm',

@@ -5,7 +5,6 @@
 // parsers as the commands and written with raw prepared statements as they stream in; if any row is
 // invalid (and --skip-invalid is not given) the transaction is rolled back and the problems listed.
 // One audit entry per import records inserted rows as id ranges and updated rows one by one.
-import * as crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { clearFreshRows, markFreshRows } from './change-log.js';
@@ -27,22 +26,26 @@ import {
   RowReader,
   type CustomerRecord,
   type CustomerKey,
-  type CustomerRef,
   type DuplicateMode,
   type HeaderPlan,
   type ImportKind,
   type RecordBatch,
   type RowContext,
   type SaleRecord,
+  type BatchKeys,
+  type BatchStep,
 } from '../domain/imports.js';
 import { OccurrenceCounter } from '../domain/occurrences.js';
+import { customerResolver, type BatchKey, type CustomerResolver } from './customer-resolver.js';
+import { saleContent, saleKey } from './sale-key.js';
+import type { SaleKeysData } from './sale-keys-step.js';
 
 export interface ImportInput {
   kind: ImportKind;
   /** File name (or `stdin`) for messages and the audit summary. */
   source: string;
-  /** Records, header first. */
-  records: AsyncIterable<RecordBatch>;
+  /** Records, header first; a big file's reader thread may run `step` on each batch. */
+  records(step?: BatchStep): AsyncIterable<RecordBatch>;
   maps: ReadonlyArray<{ from: string; to: string }>;
   ignoreUnknown: boolean;
   /** null: rows matching existing records are skipped, duplicates inside the file are invalid. */
@@ -211,15 +214,6 @@ class LineIndex {
   }
 }
 
-/**
- * SHA-1 of a string. Node's one-shot crypto.hash (20.12 and later) costs a third of a createHash
- * object per call, which content-keyed sales call twice a row; older Node takes the object path.
- */
-const sha1: (data: string, encoding: 'base64' | 'base64url') => string =
-  typeof (crypto as { hash?: unknown }).hash === 'function'
-    ? (data, encoding) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: string): string }).hash('sha1', data, encoding)
-    : (data, encoding) => crypto.createHash('sha1').update(data).digest(encoding);
-
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
@@ -255,7 +249,10 @@ interface Run {
 
 /** Handles the rows of one kind; may hold a few back to insert them with one statement. */
 interface RowHandler {
-  row(reader: RowReader, line: number, values: readonly string[]): void;
+  /** Before the rows of each batch. */
+  begin?(batch: RecordBatch): void;
+  /** Row `index` of the batch begun last. */
+  row(reader: RowReader, line: number, values: readonly string[], index: number): void;
   /** Writes the rows held back (at the end of every batch). */
   flush(): void;
   /** Makes the keys of a deferred unique index (UNIQUE_WHEN_EMPTY) unique, when building it found them not. */
@@ -327,86 +324,6 @@ class InsertQueue<T> {
       }
     }
   }
-}
-
-/** How a batch insert can find a row's customer itself: by email or by external id, in the same statement. */
-type BatchKey = { email: string | null; externalId: string | null } | null;
-
-interface CustomerResolver {
-  /** The one customer a `customer` cell names; a RowError when there is none, or several by different keys. */
-  resolve(ref: CustomerRef): number;
-  /** The key a multi-row insert can join on for this reference, or null when it must be resolved first. */
-  batchKey(ref: CustomerRef): BatchKey;
-}
-
-const KEY_WORDS: Record<CustomerKey, string> = { external_id: 'external id', email: 'email', phone: 'phone number', id: 'id' };
-
-/**
- * Resolves `customer` cells. With --customer-key only that key is looked up. Without it a cell may
- * match an external id, an email, a phone number or a crm id; matching two customers by two keys is
- * an invalid row naming both. Once customers carry external ids, a number that matches only a crm id
- * is refused (pass --customer-key id to mean crm ids): a shop number that happens to equal some crm
- * id must never attach a row to that other customer.
- */
-function customerResolver(sqlite: Database.Database): CustomerResolver {
-  const byId = sqlite.prepare('SELECT id FROM customers WHERE id = ?').pluck();
-  const byEmail = sqlite.prepare('SELECT id FROM customers WHERE email = ?').pluck();
-  const byExternalId = sqlite.prepare('SELECT id FROM customers WHERE external_id = ?').pluck();
-  const byPhone = sqlite.prepare('SELECT id FROM customers WHERE phone_digits = ? ORDER BY id LIMIT 3').pluck();
-  const hasExternalIds = sqlite.prepare('SELECT 1 FROM customers WHERE external_id IS NOT NULL LIMIT 1').pluck().get() !== undefined;
-  const phone = (digits: string): number | undefined => {
-    const ids = byPhone.all(digits) as number[];
-    if (ids.length > 1) throw new RowError('customer', `phone ${digits} matches several customers (#${ids.slice(0, 2).join(', #')}…); use an email or id`);
-    return ids[0];
-  };
-  const pinned = (ref: CustomerRef, key: CustomerKey): number => {
-    const id =
-      key === 'external_id' ? byExternalId.get(ref.text) : key === 'email' ? byEmail.get(ref.email) : key === 'phone' ? phone(ref.digits!) : byId.get(ref.id);
-    if (id === undefined) throw new RowError('customer', `no customer with ${KEY_WORDS[key]} ${ref.text}`);
-    return id as number;
-  };
-  return {
-    batchKey(ref) {
-      if (ref.key === 'external_id') return { email: null, externalId: ref.text };
-      if (ref.key === 'email' || (ref.key === null && ref.email !== null && !hasExternalIds)) return { email: ref.email, externalId: null };
-      return null;
-    },
-    resolve(ref) {
-      if (ref.key !== null) return pinned(ref, ref.key);
-      const matches: Array<[CustomerKey, number]> = [];
-      const add = (key: CustomerKey, id: unknown) => {
-        if (id !== undefined) matches.push([key, id as number]);
-      };
-      if (hasExternalIds) add('external_id', byExternalId.get(ref.text));
-      if (ref.email !== null) add('email', byEmail.get(ref.email));
-      if (ref.id !== null) {
-        const id = byId.get(ref.id);
-        add('id', id);
-        if (id === undefined && ref.digits !== null) add('phone', phone(ref.digits));
-      } else if (ref.digits !== null) {
-        add('phone', phone(ref.digits));
-      }
-      const first = matches[0];
-      if (first === undefined) {
-        if (!hasExternalIds && ref.email !== null) throw new RowError('customer', `no customer with email ${ref.email}`);
-        if (!hasExternalIds && ref.id !== null) throw new RowError('customer', `no customer with id ${ref.id}`);
-        if (!hasExternalIds && ref.digits !== null) throw new RowError('customer', `no customer with phone number ${ref.digits}`);
-        const keys = hasExternalIds ? 'external id, email or phone' : 'id, email or phone';
-        throw new RowError('customer', `no customer with ${keys} "${ref.text}"`);
-      }
-      const other = matches.find(([, id]) => id !== first[1]);
-      if (other) {
-        throw new RowError(
-          'customer',
-          `"${ref.text}" matches #${first[1]} by ${KEY_WORDS[first[0]]} and #${other[1]} by ${KEY_WORDS[other[0]]}; say which with --customer-key ${first[0]}|${other[0]}`,
-        );
-      }
-      if (hasExternalIds && matches.every(([key]) => key === 'id')) {
-        throw new RowError('customer', `no customer with external id ${ref.text} (#${first[1]} has it as its crm id: pass --customer-key id if the file means crm ids)`);
-      }
-      return first[1];
-    },
-  };
 }
 
 function customersHandler(run: Run): RowHandler {
@@ -643,9 +560,7 @@ function salesHandler(run: Run): RowHandler {
   const lines = new LineIndex(highestIdIssued(sqlite, 'sales') + 1);
   // Occurrences of identical order lines without external_id, so the 2nd identical line is a 2nd sale.
   const occurrences = new OccurrenceCounter();
-  /** The import key of a row known by its content: the content's hash and its occurrence in the file. */
-  const keyOf = (content: string, occurrence: number): string => sha1(`${sha1(content, 'base64')}#${occurrence}`, 'base64url');
-  const contentKey = (content: string): string => keyOf(content, occurrences.count(content));
+  const contentKey = (content: string): string => saleKey(content, occurrences.count(content));
   // A plain sale (no external_id, no order) is known by its content and its occurrence in the file
   // too, but counted only once its key has clashed: every such row first takes occurrence 1, and a
   // clash with a row this import added means an identical row came earlier in the file, so it takes
@@ -656,16 +571,14 @@ function salesHandler(run: Run): RowHandler {
   // big import) nothing clashes during the import; renumber() gives identical rows their
   // occurrences before the index is built.
   const clashed = new OccurrenceCounter();
-  /** When a sale happened as its content says it: the instant when the file gave a time, else the day (the key's form before times). */
-  const whenOf = (s: SaleRecord): string => s.soldAt ?? s.soldOn;
-  /** A plain sale's content: its customer's id and its values (the key's form since the first import). */
-  const saleContent = (customerId: number | null, s: SaleRecord) => `${customerId ?? ''}\u001f${s.product}\u001f${s.quantity}\u001f${s.amountCents}\u001f${whenOf(s)}\u001f${s.note ?? ''}`;
   // A plain sale's key needs its customer's id, which a batch looks up itself: the batch computes the
-  // key (occurrence 1) with this function once it has the id, as the one-row path does; renumber()
+  // key (occurrence 1) with this function once it has the id, as the one-row path does, unless a big
+  // file's reader thread worked the key out ahead for the customer the batch finds (1M sales: the
+  // hashes cost the import ~1 s, see sale-keys-step.ts); renumber()
   // computes the later occurrences' keys with it too. The statement builds the content (contentSql)
   // and hands the function one string: a call from SQLite into JavaScript costs for every argument
   // (1M sales: 0.2 s less than passing the six values).
-  sqlite.function('crm_sale_key', { deterministic: true }, (content, occurrence) => keyOf(content as string, occurrence as number));
+  sqlite.function('crm_sale_key', { deterministic: true }, (content, occurrence) => saleKey(content as string, occurrence as number));
   /**
    * saleContent in SQL, from the SQL expressions of its values. Numbers bound from JavaScript arrive as
    * REAL, which SQL prints as 3.0: cast to INTEGER they print as JavaScript prints them (all are whole,
@@ -676,10 +589,16 @@ function salesHandler(run: Run): RowHandler {
 
   /**
    * customerId null: the customer is named by email or external id (`via`), and the batch insert looks
-   * it up itself; then a plain sale's key (occurrence 1) is computed by the batch. `plain`: a sale
-   * known by its content alone, whose occurrence is settled when its key clashes (see `clashed`).
+   * it up itself; then a plain sale's key (occurrence 1) is computed by the batch, unless the reader
+   * thread worked it out for the customer the batch finds (`owner`). `plain`: a sale known by its
+   * content alone, whose occurrence is settled when its key clashes (see `clashed`).
    */
-  type Pending = { s: SaleRecord; customerId: number | null; key: string | null; via: BatchKey; plain: boolean; refundOf: number | null };
+  type Pending = { s: SaleRecord; customerId: number | null; key: string | null; via: BatchKey; plain: boolean; refundOf: number | null; owner: number | null };
+  /** The keys the reader thread worked out for the current batch (see sale-keys-step.ts), if it did. */
+  let ahead: BatchKeys | undefined;
+  /** Row `index`'s key worked out ahead, when it was for this customer id (0: a guest). */
+  const keyAhead = (index: number, owner: number): string | null =>
+    ahead !== undefined && ahead.owners[index] === owner ? ahead.keys.slice(index * ahead.width, (index + 1) * ahead.width) : null;
   /** The columns the file has. */
   let present: ReadonlySet<string> | undefined;
   const bind = ({ s, customerId, key, refundOf }: Pending, params: unknown[]) => {
@@ -691,21 +610,22 @@ function salesHandler(run: Run): RowHandler {
   // the batch takes the one-row path, which reports the row. The row number (a constant of the
   // statement, not data) keeps the file's order.
   // A guest sale (column18) has no customer to find. column19 is the sale's instant (null: a day only).
-  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  // column20 is the customer a key worked out ahead was for: the key is taken when it is the one found.
+  const batchRow = (i: number) => `(${i}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
   const batchInsert = sqlite.prepare(
     `${insertHead}
      SELECT coalesce(v.column2, c.id, e.id), iif(coalesce(v.column2, c.id, e.id) IS NULL AND v.column18 IS NULL, NULL, v.column5),
             v.column6, v.column7, v.column8, v.column9, v.column10,
-            iif(v.column16 IS NULL, v.column11, crm_sale_key(${contentSql('coalesce(v.column2, c.id, e.id)', 'v.column5', 'v.column6', 'v.column7', 'coalesce(v.column19, v.column8)', 'v.column9')}, v.column16)),
+            iif(v.column16 IS NULL OR v.column20 = coalesce(v.column2, c.id, e.id), v.column11, crm_sale_key(${contentSql('coalesce(v.column2, c.id, e.id)', 'v.column5', 'v.column6', 'v.column7', 'coalesce(v.column19, v.column8)', 'v.column9')}, v.column16)),
             v.column12, v.column13, v.column14, v.column15, v.column17, v.column19
      FROM (VALUES ${Array.from({ length: INSERT_BATCH }, (_, i) => batchRow(i)).join(', ')}) AS v
      LEFT JOIN customers AS c ON c.email = v.column3
      LEFT JOIN customers AS e ON e.external_id = v.column4
      ORDER BY v.column1`,
   );
-  const bindBatch = ({ s, customerId, key, via, plain, refundOf }: Pending, params: unknown[]) => {
+  const bindBatch = ({ s, customerId, key, via, plain, refundOf, owner }: Pending, params: unknown[]) => {
     params.push(customerId, via?.email ?? null, via?.externalId ?? null, s.product, s.quantity, s.amountCents, s.soldOn, s.note, s.externalId, key, nowIso);
-    params.push(s.orderId, s.sku, s.unitPriceCents, plain && customerId === null ? 1 : null, refundOf, s.customer === null ? 1 : null, s.soldAt);
+    params.push(s.orderId, s.sku, s.unitPriceCents, plain && customerId === null ? 1 : null, refundOf, s.customer === null ? 1 : null, s.soldAt, owner);
   };
   const inserted = (id: number, { s }: Pending, line: number) => {
     if (s.externalId !== null) lines.set(id, line);
@@ -716,11 +636,11 @@ function salesHandler(run: Run): RowHandler {
     const customerId = p.customerId ?? (s.customer === null ? null : run.customers.resolve(s.customer));
     const content = p.plain ? saleContent(customerId, s) : null;
     let occurrence = content !== null && clashed.has(content) ? clashed.count(content) : 1;
-    let key = content !== null ? keyOf(content, occurrence) : p.key;
+    let key = content !== null ? saleKey(content, occurrence) : p.key;
     for (;;) {
       try {
         const params: unknown[] = [];
-        bind({ s, customerId, key, via: null, plain: false, refundOf: p.refundOf }, params);
+        bind({ s, customerId, key, via: null, plain: false, refundOf: p.refundOf, owner: null }, params);
         inserted(Number(insert.run(params).lastInsertRowid), p, line);
         return;
       } catch (error) {
@@ -734,7 +654,7 @@ function salesHandler(run: Run): RowHandler {
         if (lines.has(taken)) {
           // An identical row earlier in this file took occurrence 1: this is the 2nd.
           occurrence = clashed.count(content);
-          key = keyOf(content, occurrence);
+          key = saleKey(content, occurrence);
           continue;
         }
       }
@@ -776,7 +696,10 @@ function salesHandler(run: Run): RowHandler {
 
   const queue = new InsertQueue<Pending>(run, batchInsert, bindBatch, inserted, single);
   return {
-    row(reader, line, values) {
+    begin(batch) {
+      ahead = batch.keys;
+    },
+    row(reader, line, values, index) {
       present ??= new Set(reader.plan.index.keys());
       const s = readSale(reader, ctx);
       const customerText = s.customer?.text ?? null;
@@ -799,8 +722,11 @@ function salesHandler(run: Run): RowHandler {
       // A plain sale: no external_id, no order.
       const plain = s.externalId === null && key === null;
       if (via !== null) {
-        // A plain sale's key is computed by the batch, see crm_sale_key.
-        queue.push({ s, customerId: null, key, via, plain, refundOf }, line, values);
+        // A plain sale's key is the one worked out ahead, when the batch finds that customer; else the
+        // batch computes it (see crm_sale_key).
+        const owner = plain && ahead !== undefined && ahead.owners[index]! > 0 ? ahead.owners[index]! : null;
+        if (owner !== null) key = keyAhead(index, owner);
+        queue.push({ s, customerId: null, key, via, plain, refundOf, owner }, line, values);
         return;
       }
       const customerId = s.customer === null ? null : run.customers.resolve(s.customer);
@@ -810,8 +736,8 @@ function salesHandler(run: Run): RowHandler {
         if (owner !== undefined && owner !== customerId) throw new RowError('order_id', `order ${s.orderId} belongs to ${whose}, not ${customerId === null ? 'a guest' : `#${customerId}`}`);
       }
       // Identical rows are distinct sales: the identity is the values plus the occurrence number.
-      if (plain) key = keyOf(saleContent(customerId, s), 1);
-      queue.push({ s, customerId, key, via: null, plain, refundOf }, line, values);
+      if (plain) key = keyAhead(index, customerId ?? 0) ?? saleKey(saleContent(customerId, s), 1);
+      queue.push({ s, customerId, key, via: null, plain, refundOf, owner: null }, line, values);
     },
     flush: () => queue.flush(),
     renumber() {
@@ -973,6 +899,23 @@ const HANDLERS: Record<ImportKind, (run: Run) => RowHandler> = {
   tickets: ticketsHandler,
 };
 
+/**
+ * The step that works out sale keys on a big file's reader thread (sale-keys-step.ts), for an import
+ * of sales into a database file it can read beside the import's own transaction: a write-ahead log
+ * lets a reader run beside a writer (with a rollback journal it could make the import wait).
+ */
+function keysAhead(sqlite: Database.Database, input: ImportInput, ctx: RowContext): BatchStep | undefined {
+  if (input.kind !== 'sales' || sqlite.memory || sqlite.pragma('journal_mode', { simple: true }) !== 'wal') return undefined;
+  const data: SaleKeysData = {
+    path: sqlite.name,
+    ctx: { now: ctx.now, dateFormat: ctx.dateFormat, customerKey: ctx.customerKey },
+    maps: input.maps,
+    ignoreUnknown: input.ignoreUnknown,
+    update: input.onDuplicate === 'update',
+  };
+  return { bundle: 'sale-keys', data };
+}
+
 async function flushAudit(audit: ImportAudit | null, pending: AuditOp[]): Promise<void> {
   if (audit) {
     for (const op of pending) {
@@ -1035,7 +978,7 @@ export async function importIntoSqlite(db: Kysely<DB>, input: ImportInput, by: I
     };
     const handle = HANDLERS[input.kind](run);
     let reader: RowReader | undefined;
-    for await (const batch of input.records) {
+    for await (const batch of input.records(keysAhead(sqlite, input, run.ctx))) {
       const { rows, lines } = batch;
       let start = 0;
       if (!plan) {
@@ -1058,13 +1001,14 @@ export async function importIntoSqlite(db: Kysely<DB>, input: ImportInput, by: I
           }
         }
       }
+      handle.begin?.(batch);
       for (let i = start; i < rows.length; i++) {
         const values = rows[i]!;
         const line = lines[i]!;
         counts.rows++;
         try {
           reader!.load(values);
-          handle.row(reader!, line, values);
+          handle.row(reader!, line, values, i);
         } catch (error) {
           if (!(error instanceof RowError)) throw error;
           // Rows held back for a batch come first: problems and rejects stay in the file's order.

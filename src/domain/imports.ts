@@ -526,4 +526,28 @@ export interface RecordBatch {
   lines: number[];
   /** Bytes of the file read when this batch was cut (for estimating the number of rows). */
   bytes?: number;
+  /** What a big file's reader thread worked out for these rows ahead of the import (see BatchStep). */
+  keys?: BatchKeys;
+}
+
+/**
+ * Work a big file's reader thread does on each batch before the import takes it, while the import
+ * writes the batches before: `bundle` names a module built beside the reader's own (dist/NAME.js)
+ * whose `stepOf(data)` returns the function that fills a batch's `keys`. The reader may not run
+ * it at all (a small file, stdin, the module missing or failing): the import then works each key
+ * out itself.
+ */
+export interface BatchStep {
+  bundle: string;
+  data: unknown;
+}
+
+/**
+ * Import keys worked out ahead, one per row of the batch: row i's key is `keys` from i × `width`,
+ * computed for the customer id `owners[i]` (0: a guest sale; −1: none was computed for the row).
+ */
+export interface BatchKeys {
+  width: number;
+  keys: string;
+  owners: Float64Array;
 }

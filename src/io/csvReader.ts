@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { UsageError, ValidationError } from '../domain/errors.js';
-import type { Encoding, RecordBatch } from '../domain/imports.js';
+import type { BatchStep, Encoding, RecordBatch } from '../domain/imports.js';
 
 
 /**
@@ -39,8 +39,11 @@ export interface CsvSource {
   readonly size: number | null;
   /** Bytes read so far. */
   bytesRead(): number;
-  /** The records, header first, in batches of about one chunk. Blank lines are skipped. */
-  batches(): AsyncGenerator<RecordBatch>;
+  /**
+   * The records, header first, in batches of about one chunk. Blank lines are skipped. A big file's
+   * reader thread runs `step` on each batch (see BatchStep); a small file or stdin ignores it.
+   */
+  batches(step?: BatchStep): AsyncGenerator<RecordBatch>;
 }
 
 /** `,` `;` `|`, `tab` or `\t`: one character that cannot be a quote or a line break. */
@@ -137,9 +140,9 @@ export async function openCsvSource(path: string, stdin: NodeJS.ReadStream, opti
     }
   }
   let read = 0;
-  async function* batches(): AsyncGenerator<RecordBatch> {
+  async function* batches(step?: BatchStep): AsyncGenerator<RecordBatch> {
     const worker = path !== '-' && size !== null && size >= WORKER_FROM_BYTES ? workerFile() : null;
-    const records = worker ? workerBatches(worker, path, name, options) : readCsvBatches(path, path === '-' ? stdin : null, name, options);
+    const records = worker ? workerBatches(worker, path, name, options, step) : readCsvBatches(path, path === '-' ? stdin : null, name, options);
     for await (const batch of records) {
       read = batch.bytes ?? read;
       yield batch;
@@ -289,9 +292,9 @@ function workerFile(): URL | null {
  * The batches of a file parsed by a worker thread, which stays at most WORKER_AHEAD batches ahead.
  * Its errors are thrown here as they would be by readCsvBatches; leaving early stops it.
  */
-async function* workerBatches(file: URL, path: string, name: string, options: CsvSourceOptions): AsyncGenerator<RecordBatch> {
+async function* workerBatches(file: URL, path: string, name: string, options: CsvSourceOptions, step: BatchStep | undefined): AsyncGenerator<RecordBatch> {
   const { Worker } = await import('node:worker_threads');
-  const worker = new Worker(file, { workerData: { path, name, options, ahead: WORKER_AHEAD } });
+  const worker = new Worker(file, { workerData: { path, name, options, ahead: WORKER_AHEAD, step } });
   const queue: WorkerMessage[] = [];
   let failure: Error | null = null;
   const arrival = wakeUp();

@@ -2,6 +2,7 @@
 // parsed are written. Everything a user sees must stay as it is for a small file or stdin, which are
 // parsed on the importing thread: the rows written, line numbers in problems, the errors of a
 // broken file, and a database left unchanged when the import is refused.
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,6 +148,68 @@ describe('a big import file', () => {
     // The same file again adds nothing: the import keys found the sales already there.
     const again = box.run(['import', 'sales', join(box.dir, 'sales.csv')], { env });
     expect(again.stderr).toMatch(/^imported 0, updated 0, skipped 60000, rejected 0 in /m);
+  });
+
+  it('keys sales without external_id as a small file of the same rows does, whoever the customer cells name', () => {
+    // The reader thread of a big sales file works the keys of sales known by their content out ahead
+    // of the import: they must be the keys the import itself computes for the same rows (the form
+    // earlier versions wrote), for customers found by email, by external id and by crm id, for guests,
+    // and for identical rows (the 2nd is the 2nd occurrence).
+    const sha1 = (text: string, encoding: 'base64' | 'base64url') => createHash('sha1').update(text).digest(encoding);
+    const keyOf = (customerId: number | null, product: string, quantity: number, cents: number, day: string, note: string, occurrence = 1) =>
+      sha1(`${sha1(`${customerId ?? ''}\u001f${product}\u001f${quantity}\u001f${cents}\u001f${day}\u001f${note}`, 'base64')}#${occurrence}`, 'base64url');
+    const SALES = 70_000;
+    const CUSTOMERS = 3000;
+    for (const keyedBy of ['email', 'external_id'] as const) {
+      const box = fresh();
+      const people = ['name,email,external_id', ...Array.from({ length: CUSTOMERS }, (_, i) => `Person ${i},person${i}@example.com,${keyedBy === 'external_id' ? `S-${i}` : ''}`)];
+      box.ok(['import', 'customers', write(box, 'people.csv', `${people.join('\n')}\n`)], { env });
+      const idOf = new Map(box.query<{ id: number; email: string }>('SELECT id, email FROM customers').map((c) => [c.email, Number(c.id)]));
+      /** Row i: a guest every 10th, a crm id every 10th + 1 (by email only: a number is refused once customers have external ids), else the key. */
+      const customerOf = (i: number): { cell: string; id: number | null } => {
+        const n = (i * 7919) % CUSTOMERS;
+        if (i % 10 === 0) return { cell: '', id: null };
+        const id = idOf.get(`person${n}@example.com`)!;
+        if (i % 10 === 1 && keyedBy === 'email') return { cell: String(id), id };
+        return { cell: keyedBy === 'email' ? `person${n}@example.com` : `S-${n}`, id };
+      };
+      const rowOf = (i: number) => {
+        const j = i === 501 ? 500 : i; // row 501 repeats row 500
+        const { cell, id } = customerOf(j);
+        return { cell, id, product: `Product ${j % 13}`, quantity: 1 + (j % 4), cents: 150 + (j % 997) * 100, day: `2025-0${1 + (j % 9)}-1${j % 10}`, note: j % 3 === 0 ? '' : `a note about sale ${j}, with some words to fill the line` };
+      };
+      const rows = Array.from({ length: SALES }, (_, i) => rowOf(i));
+      const text = ['customer,product,quantity,amount,date,note', ...rows.map((r) => `${r.cell},${r.product},${r.quantity},${(r.cents / 100).toFixed(2)},${r.day},"${r.note}"`)].join('\n');
+      expect(Buffer.byteLength(text)).toBeGreaterThan(4 << 20);
+      const big = write(box, 'sales.csv', `${text}\n`);
+      const args = keyedBy === 'external_id' ? ['--customer-key', 'external_id'] : [];
+      const imported = box.run(['import', 'sales', big, ...args], { env });
+      expect(imported.stderr).toMatch(new RegExp(`^imported ${SALES}, updated 0, skipped 0, rejected 0 in `, 'm'));
+      const keys = box.query<{ customer_id: number | null; import_key: string }>('SELECT customer_id, import_key FROM sales ORDER BY id');
+      expect(keys).toHaveLength(SALES);
+      // The rows whose sale has another customer or key than computed here (none), the first few in full.
+      const wrong = rows.flatMap((r, i) => {
+        const key = keyOf(r.id, r.product, r.quantity, r.cents, r.day, r.note, i === 501 ? 2 : 1);
+        const got = keys[i]!;
+        return (got.customer_id === null ? null : Number(got.customer_id)) === r.id && got.import_key === key ? [] : [{ row: i, expected: { customer: r.id, key }, got }];
+      });
+      expect(wrong.length, JSON.stringify(wrong.slice(0, 3))).toBe(0);
+      // The same file again, and a small file of some of its rows (read on the importing thread), add nothing.
+      expect(box.run(['import', 'sales', big, ...args], { env }).stderr).toMatch(new RegExp(`^imported 0, updated 0, skipped ${SALES}, rejected 0 in `, 'm'));
+      const some = text.split('\n').filter((_, line) => line <= 3 || line === 502);
+      const small = box.run(['import', 'sales', write(box, 'some.csv', `${some.join('\n')}\n`), ...args], { env });
+      expect(small.stderr).toMatch(/^imported 0, updated 0, skipped 4, rejected 0 in /m);
+      expect(box.query<{ n: number }>('SELECT count(*) AS n FROM sales')).toEqual([{ n: SALES }]);
+      // A row naming nobody, far into a big file, is reported at its line as before, and nothing is written.
+      const lines = text.split('\n');
+      lines[40_001] = lines[40_001]!.replace(/^[^,]*/, keyedBy === 'email' ? 'nobody@example.com' : 'S-none');
+      const changes = box.query('SELECT max(id) AS sales, (SELECT max(id) FROM audit_log) AS audit FROM sales');
+      const bad = box.run(['import', 'sales', write(box, 'bad.csv', `${lines.join('\n').replaceAll('Product', 'Item')}\n`), ...args], { env });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^error: 1 invalid row in .*bad\.csv; nothing was imported$/m);
+      expect(bad.stderr).toContain(keyedBy === 'email' ? 'line 40002: customer: no customer with email nobody@example.com' : 'line 40002: customer: no customer with external id S-none');
+      expect(box.query('SELECT max(id) AS sales, (SELECT max(id) FROM audit_log) AS audit FROM sales')).toEqual(changes);
+    }
   });
 
   it('reads a big Latin-1 file with --encoding latin1', () => {

@@ -119,7 +119,7 @@ export function registerImport(program: Command, { run }: Runtime): void {
         try {
           result = await importRecords(
             db,
-            { kind, source: source.name, records: source.batches(), maps, ignoreUnknown: Boolean(flags.ignoreUnknown), onDuplicate: flags.onDuplicate ?? null, skipInvalid: Boolean(flags.skipInvalid), dryRun: Boolean(flags.dryRun), dateFormat, customerKey: flags.customerKey, sizeHint: source.size },
+            { kind, source: source.name, records: (step) => source.batches(step), maps, ignoreUnknown: Boolean(flags.ignoreUnknown), onDuplicate: flags.onDuplicate ?? null, skipInvalid: Boolean(flags.skipInvalid), dryRun: Boolean(flags.dryRun), dateFormat, customerKey: flags.customerKey, sizeHint: source.size },
             ctx.meta(),
             {
               onProgress: progress.update,
