@@ -245,6 +245,8 @@ interface Run {
   report(line: number, values: readonly string[], error: RowError): void;
   /** Builds again any deferred index that phone and name lookups use (before such a lookup). */
   needLookupIndexes(): void;
+  /** Whether the index `name` is deferred (dropped until the end of the import). */
+  isDeferred(name: string): boolean;
 }
 
 /** Handles the rows of one kind; may hold a few back to insert them with one statement. */
@@ -279,11 +281,14 @@ function multiInsert(sqlite: Database.Database, head: string, columns: number): 
  * on a constraint (a row matches an existing record or another row of the batch, or names a
  * customer who does not exist), or the batch is short, every row takes the one-at-a-time path,
  * in file order, which sorts out duplicates and reports problems exactly as if nothing had been
- * held back.
+ * held back. After a batch that failed, the next batches take that path straight away until one
+ * has only new rows: a re-import of a file would otherwise pay for a refused statement a batch.
  */
 class InsertQueue<T> {
   private items: Array<{ item: T; line: number; values: readonly string[] }> = [];
   private params: unknown[] = [];
+  /** The last full batch had a row that was not simply inserted. */
+  private conflicted = false;
 
   constructor(
     private readonly run: Run,
@@ -305,7 +310,7 @@ class InsertQueue<T> {
     const params = this.params;
     this.items = [];
     this.params = [];
-    if (items.length === INSERT_BATCH) {
+    if (items.length === INSERT_BATCH && !this.conflicted) {
       try {
         // Ids of a multi-row insert are consecutive: each row takes max(id) + 1 under our write lock.
         const last = Number(this.statement.run(params).lastInsertRowid);
@@ -315,6 +320,7 @@ class InsertQueue<T> {
         if (!isRowConflict(error)) throw error;
       }
     }
+    const before = this.run.counts.imported;
     for (const entry of items) {
       try {
         this.single(entry.item, entry.line);
@@ -323,6 +329,7 @@ class InsertQueue<T> {
         this.run.report(entry.line, entry.values, error);
       }
     }
+    if (items.length === INSERT_BATCH) this.conflicted = this.run.counts.imported - before < INSERT_BATCH;
   }
 }
 
@@ -448,17 +455,9 @@ function customersHandler(run: Run): RowHandler {
     let column = 'external_id';
     // The shop's own number is the surest key; without a match on it, email, then phone, then name.
     if (c.externalId !== null) existing = byExternalId.get(c.externalId) as number | undefined;
-    if (existing === undefined && c.email !== null && c.name !== null) {
-      // Insert first: the UNIQUE email index finds a duplicate for free, a lookup per row would not.
-      try {
-        add(c, line);
-        return;
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        existing = byEmail.get(c.email) as number;
-        column = 'email';
-      }
-    } else if (existing === undefined && c.email !== null) {
+    if (existing === undefined && c.email !== null) {
+      // A lookup, not an insert for the UNIQUE index to refuse: a refused insert costs far more (an
+      // error built in JavaScript), and a re-import of a file takes this path for every row.
       existing = byEmail.get(c.email) as number | undefined;
       column = 'email';
     } else if (existing === undefined && c.phoneDigits !== null) {
@@ -637,17 +636,20 @@ function salesHandler(run: Run): RowHandler {
     const content = p.plain ? saleContent(customerId, s) : null;
     let occurrence = content !== null && clashed.has(content) ? clashed.count(content) : 1;
     let key = content !== null ? saleKey(content, occurrence) : p.key;
+    let taken: number | undefined;
     for (;;) {
-      try {
+      // Looked up, not inserted for a UNIQUE index to refuse: a refused insert costs far more (an error
+      // built in JavaScript), and a re-import of a file takes this path for every row. A deferred
+      // key index has no keys but this import's, which renumber() sorts out.
+      if (s.externalId !== null) taken = byExternalId.get(s.externalId) as number | undefined;
+      else if (!run.isDeferred('sales_import_key')) taken = byImportKey.get(key) as number | undefined;
+      if (taken === undefined) {
         const params: unknown[] = [];
         bind({ s, customerId, key, via: null, plain: false, refundOf: p.refundOf, owner: null }, params);
         inserted(Number(insert.run(params).lastInsertRowid), p, line);
         return;
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
       }
       if (s.externalId !== null) break;
-      const taken = byImportKey.get(key) as number;
       if (content !== null && occurrence === 1 && !clashed.has(content)) {
         // The first clash of this content: from now on it is counted.
         clashed.count(content);
@@ -662,7 +664,7 @@ function salesHandler(run: Run): RowHandler {
       counts.skipped++;
       return;
     }
-    const existing = byExternalId.get(s.externalId) as number;
+    const existing = taken;
     const inFile = lines.has(existing);
     if (mode === 'update') {
       // The row's values replace the sale's; a column the file does not have keeps its value.
@@ -818,29 +820,23 @@ function ticketsHandler(run: Run): RowHandler {
       const customerId = run.customers.resolve(t.customer);
       const dueAt = new Date(Date.parse(t.openedAt) + sla.get(t.priority)!).toISOString();
       const closedAt = t.status === 'closed' ? t.resolvedAt : null;
-      let existing: number | undefined;
-      if (t.externalId === null) {
-        existing = same.get(customerId, t.subject, t.openedAt, lastBefore) as number | undefined;
-        if (existing !== undefined) {
-          if (mode === 'error') throw new RowError(null, `already recorded as ticket #${existing}`);
-          counts.skipped++;
-          return;
-        }
-      }
+      // Looked up, not inserted for the UNIQUE index to refuse: a refused insert costs far more (an
+      // error built in JavaScript), and a re-import of a file would pay it for every row.
+      const existing = (t.externalId === null ? same.get(customerId, t.subject, t.openedAt, lastBefore) : byExternalId.get(t.externalId)) as number | undefined;
       if (existing === undefined) {
-        try {
-          const values = [customerId, t.externalId, t.subject, t.description, t.priority, t.kind, t.status, t.openedAt, dueAt, t.resolvedAt, closedAt, nowIso];
-          const id = Number(insert.run(...values).lastInsertRowid);
-          lines.set(id, line);
-          opened.run(id, t.openedAt, openedComment, run.actor);
-          if (t.score !== null) rate.run(id, t.score, t.resolvedAt);
-          if (!t.timed && t.externalId === null) run.stampedNow++;
-          counts.imported++;
-          return;
-        } catch (error) {
-          if (!isUniqueViolation(error)) throw error;
-          existing = byExternalId.get(t.externalId) as number;
-        }
+        const values = [customerId, t.externalId, t.subject, t.description, t.priority, t.kind, t.status, t.openedAt, dueAt, t.resolvedAt, closedAt, nowIso];
+        const id = Number(insert.run(...values).lastInsertRowid);
+        lines.set(id, line);
+        opened.run(id, t.openedAt, openedComment, run.actor);
+        if (t.score !== null) rate.run(id, t.score, t.resolvedAt);
+        if (!t.timed && t.externalId === null) run.stampedNow++;
+        counts.imported++;
+        return;
+      }
+      if (t.externalId === null) {
+        if (mode === 'error') throw new RowError(null, `already recorded as ticket #${existing}`);
+        counts.skipped++;
+        return;
       }
       const inFile = lines.has(existing);
       if (mode === 'update') {
@@ -975,6 +971,7 @@ export async function importIntoSqlite(db: Kysely<DB>, input: ImportInput, by: I
           deferred.delete(name);
         }
       },
+      isDeferred: (name) => deferred.has(name),
     };
     const handle = HANDLERS[input.kind](run);
     let reader: RowReader | undefined;
