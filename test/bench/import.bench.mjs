@@ -53,6 +53,10 @@ const init = (path) => execFileSync(process.execPath, [`${ROOT}bin/crm.js`, '--d
 const ours = `${DATA}import-ours.db`;
 const same = `${DATA}import-same-schema.db`;
 const now = new Date().toISOString();
+/** The customers file as the shell reads it: every cell text, in the file's columns. */
+const CUSTOMERS_STAGING = `CREATE TEMP TABLE staging (name TEXT, email TEXT, phone TEXT, age TEXT, gender TEXT, company TEXT, city TEXT, source TEXT, tags TEXT, created TEXT);
+.mode csv
+.import --skip 1 ${customers} staging`;
 // The sqlite3 shell putting the same rows into crm's own schema, as crm does: its columns, the
 // unique email index, each row's tags (split on ';') as links in customer_tags, and the city/age,
 // name, phone and tag indexes rebuilt after the rows; the new customers marked fresh for the change
@@ -63,9 +67,7 @@ const sameSchemaRun = () => {
   init(same);
   return measure('sqlite3', [same], {
     input: `PRAGMA cache_size = -32768;
-CREATE TEMP TABLE staging (name TEXT, email TEXT, phone TEXT, age TEXT, gender TEXT, company TEXT, city TEXT, source TEXT, tags TEXT, created TEXT);
-.mode csv
-.import --skip 1 ${customers} staging
+${CUSTOMERS_STAGING}
 BEGIN;
 DROP INDEX customers_city_age; DROP INDEX customers_name; DROP INDEX customers_phone_digits; DROP INDEX customer_tags_tag;
 CREATE TEMP TABLE first AS SELECT coalesce(max(id), 0) + 1 AS id FROM customers;
@@ -138,9 +140,7 @@ benchLine('import-customers-tag-every-row', crmTagged.seconds, crmCustomers.seco
 const crmCustomersAgain = crm(['--db', ours, 'import', 'customers', customers]);
 const shellCustomersAgain = measure('sqlite3', [same], {
   input: `PRAGMA cache_size = -32768;
-CREATE TEMP TABLE staging (name TEXT, email TEXT, phone TEXT, age TEXT, gender TEXT, company TEXT, city TEXT, source TEXT, tags TEXT, created TEXT);
-.mode csv
-.import --skip 1 ${customers} staging
+${CUSTOMERS_STAGING}
 INSERT INTO customers (name, email, phone, age, gender, company, city, source, created_at, updated_at)
   SELECT name, nullif(email, ''), nullif(phone, ''), CAST(nullif(age, '') AS INTEGER), nullif(gender, ''), nullif(company, ''),
          nullif(city, ''), nullif(source, ''), '${now}', '${now}' FROM staging WHERE true ON CONFLICT DO NOTHING;
@@ -152,16 +152,18 @@ benchLine('import-customers-again', crmCustomersAgain.seconds, shellCustomersAga
 fresh(same);
 
 // --- sales: crm resolving each customer by email vs sqlite3 importing into a staging table and joining.
-const crmSales = crm(['--db', ours, 'import', 'sales', sales]);
-const baseSales = measure('sqlite3', [base], {
-  input: `CREATE TABLE sales (id INTEGER PRIMARY KEY, customer_id INTEGER, product TEXT, quantity INTEGER, amount_cents INTEGER, sold_on TEXT, note TEXT, external_id TEXT UNIQUE);
-CREATE TEMP TABLE staging (external_id TEXT, customer TEXT, product TEXT, quantity TEXT, amount TEXT, date TEXT, note TEXT);
+/** The shell's sales import: the file staged, then inserted with each row's customer joined, `tail` after the join. */
+const shellSales = (tail) => `CREATE TEMP TABLE staging (external_id TEXT, customer TEXT, product TEXT, quantity TEXT, amount TEXT, date TEXT, note TEXT);
 .mode csv
 .import --skip 1 ${sales} staging
 INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, external_id)
   SELECT c.rowid, s.product, CAST(s.quantity AS INTEGER), CAST(round(s.amount * 100) AS INTEGER), s.date, nullif(s.note, ''), s.external_id
-  FROM staging s JOIN customers c ON c.email = s.customer;
-`,
+  FROM staging s JOIN customers c ON c.email = s.customer${tail};
+`;
+const crmSales = crm(['--db', ours, 'import', 'sales', sales]);
+const baseSales = measure('sqlite3', [base], {
+  input: `CREATE TABLE sales (id INTEGER PRIMARY KEY, customer_id INTEGER, product TEXT, quantity INTEGER, amount_cents INTEGER, sold_on TEXT, note TEXT, external_id TEXT UNIQUE);
+${shellSales('')}`,
 });
 cpuLine('import-sales', crmSales, baseSales);
 benchLine('import-sales', crmSales.seconds, baseSales.seconds, 2, crmSales.rssMb);
@@ -172,15 +174,7 @@ benchLine('import-sales', crmSales.seconds, baseSales.seconds, 2, crmSales.rssMb
 const salesCount = (path) => execFileSync('sqlite3', [path, 'SELECT count(*) FROM sales'], { encoding: 'utf8' }).trim();
 const salesBefore = [salesCount(ours), salesCount(base)];
 const crmSalesAgain = crm(['--db', ours, 'import', 'sales', sales]);
-const shellSalesAgain = measure('sqlite3', [base], {
-  input: `CREATE TEMP TABLE staging (external_id TEXT, customer TEXT, product TEXT, quantity TEXT, amount TEXT, date TEXT, note TEXT);
-.mode csv
-.import --skip 1 ${sales} staging
-INSERT INTO sales (customer_id, product, quantity, amount_cents, sold_on, note, external_id)
-  SELECT c.rowid, s.product, CAST(s.quantity AS INTEGER), CAST(round(s.amount * 100) AS INTEGER), s.date, nullif(s.note, ''), s.external_id
-  FROM staging s JOIN customers c ON c.email = s.customer WHERE true ON CONFLICT DO NOTHING;
-`,
-});
+const shellSalesAgain = measure('sqlite3', [base], { input: shellSales(' WHERE true ON CONFLICT DO NOTHING') });
 const salesAfter = [salesCount(ours), salesCount(base)];
 if (salesAfter.join() !== salesBefore.join()) throw new Error(`an import of the same sales again changed them: ${salesAfter.join(', ')} (was ${salesBefore.join(', ')})`);
 benchLine('import-sales-again', crmSalesAgain.seconds, shellSalesAgain.seconds, 2, crmSalesAgain.rssMb);
