@@ -638,9 +638,8 @@ function salesHandler(run: Run): RowHandler {
     let key = content !== null ? saleKey(content, occurrence) : p.key;
     let taken: number | undefined;
     for (;;) {
-      // Looked up, not inserted for a UNIQUE index to refuse: a refused insert costs far more (an error
-      // built in JavaScript), and a re-import of a file takes this path for every row. A deferred
-      // key index has no keys but this import's, which renumber() sorts out.
+      // Looked up first, as a customer is (see customersHandler). A deferred key index has no keys
+      // but this import's, which renumber() sorts out.
       if (s.externalId !== null) taken = byExternalId.get(s.externalId) as number | undefined;
       else if (!run.isDeferred('sales_import_key')) taken = byImportKey.get(key) as number | undefined;
       if (taken === undefined) {
@@ -820,8 +819,7 @@ function ticketsHandler(run: Run): RowHandler {
       const customerId = run.customers.resolve(t.customer);
       const dueAt = new Date(Date.parse(t.openedAt) + sla.get(t.priority)!).toISOString();
       const closedAt = t.status === 'closed' ? t.resolvedAt : null;
-      // Looked up, not inserted for the UNIQUE index to refuse: a refused insert costs far more (an
-      // error built in JavaScript), and a re-import of a file would pay it for every row.
+      // Looked up first, as a customer is (see customersHandler).
       const existing = (t.externalId === null ? same.get(customerId, t.subject, t.openedAt, lastBefore) : byExternalId.get(t.externalId)) as number | undefined;
       if (existing === undefined) {
         const values = [customerId, t.externalId, t.subject, t.description, t.priority, t.kind, t.status, t.openedAt, dueAt, t.resolvedAt, closedAt, nowIso];

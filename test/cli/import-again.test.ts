@@ -26,6 +26,13 @@ const write = (box: Sandbox, name: string, lines: readonly string[]) => {
   return path;
 };
 
+/** A fresh database with customers c1…c5@example.com, ids 1–5, for the sales and tickets to name. */
+function withFiveCustomers(): Sandbox {
+  const box = fresh();
+  box.ok(['import', 'customers', write(box, 'customers.csv', ['name,email', ...range(1, 5).map((n) => `Customer ${n},c${n}@example.com`)])], { env });
+  return box;
+}
+
 const range = (from: number, to: number): number[] => Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => (from <= to ? from + i : from - i));
 const summary = (imported: number, skipped: number) => new RegExp(`^imported ${imported}, updated 0, skipped ${skipped}, rejected 0 in \\d+\\.\\d s\\n$`);
 
@@ -70,8 +77,7 @@ describe('an import of a file imported before, with new rows among the old', () 
   const saleRow = (n: number, withId: boolean) => `${withId ? `S${n},` : ''}c${(n % 5) + 1}@example.com,Product ${n % 3},1,${(n * 1.25).toFixed(2)},2025-05-${String((n % 28) + 1).padStart(2, '0')}`;
   for (const withId of [true, false]) {
     it(`sales ${withId ? 'with' : 'without'} external_id: skips the old rows and adds the new ones in file order`, () => {
-      const box = fresh();
-      box.ok(['import', 'customers', write(box, 'customers.csv', ['name,email', ...range(1, 5).map((n) => `Customer ${n},c${n}@example.com`)])], { env });
+      const box = withFiveCustomers();
       const header = `${withId ? 'external_id,' : ''}customer,product,quantity,amount,date`;
       const day1 = write(box, 'day1.csv', [header, ...range(1, 40).map((n) => saleRow(n, withId))]);
       expect(box.run(['import', 'sales', day1], { env }).stderr).toMatch(summary(40, 0));
@@ -109,8 +115,7 @@ describe('an import of a file imported before, with new rows among the old', () 
   const ticketRow = (n: number, withId: boolean) => `${withId ? `T${n},` : ''}c${(n % 5) + 1}@example.com,Question ${n},${['low', 'normal', 'high'][n % 3]},2025-05-${String((n % 28) + 1).padStart(2, '0')}T09:00:00Z`;
   for (const withId of [true, false]) {
     it(`tickets ${withId ? 'with' : 'without'} external_id: skips the old rows and adds the new ones in file order`, () => {
-      const box = fresh();
-      box.ok(['import', 'customers', write(box, 'customers.csv', ['name,email', ...range(1, 5).map((n) => `Customer ${n},c${n}@example.com`)])], { env });
+      const box = withFiveCustomers();
       const header = `${withId ? 'external_id,' : ''}customer,subject,priority,opened`;
       expect(box.run(['import', 'tickets', write(box, 'day1.csv', [header, ...range(1, 40).map((n) => ticketRow(n, withId))])], { env }).stderr).toMatch(summary(40, 0));
       const day2 = write(box, 'day2.csv', [header, ...DAY2.map((n) => ticketRow(n, withId))]);
